@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Start-up of libleakspy.so: resolves the next allocator, serves the
+ * allocations made meanwhile, reads LEAKSPY_* and starts tracking.  Runs
+ * in the library constructor or in the first interposed call, whichever
+ * comes first; the destructor takes the final snapshot.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fmt.h"
+#include "lsp.h"
+
+struct lsp_real lsp_real;
+int lsp_state;
+__thread int lsp_guard __attribute__((tls_model("initial-exec")));
+struct lsp_config lsp_cfg;
+unsigned long lsp_counters[LS_CNT_COUNT];
+
+/*
+ * The bootstrap pool: dlsym and dlerror may allocate before the real
+ * malloc is known.  Blocks carry a 16-byte header with their size; when
+ * the static pool is used up, further blocks are mapped and remembered so
+ * that free() still recognizes them.
+ */
+#define BOOT_POOL	(64u << 10)
+#define BOOT_MAPS	64
+
+static char boot_pool[BOOT_POOL] __attribute__((aligned(64)));
+static size_t boot_used;			/* atomic bump */
+static struct {
+	char *start;
+	size_t len;
+} boot_maps[BOOT_MAPS];
+static unsigned boot_nmaps;			/* atomic */
+
+void *
+lsp_boot_alloc(size_t n, size_t align)
+{
+	size_t need, off;
+	char *base;
+	unsigned slot;
+
+	if (align < 16)
+		align = 16;
+	if (n > ((size_t)1 << 40) || (align & (align - 1)) != 0) {
+		errno = n > ((size_t)1 << 40) ? ENOMEM : EINVAL;
+		return NULL;
+	}
+	need = n + align + 16;
+	off = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+	if (off + need <= BOOT_POOL) {
+		base = boot_pool + off;
+	} else {
+		slot = __atomic_fetch_add(&boot_nmaps, 1, __ATOMIC_RELAXED);
+		if (slot >= BOOT_MAPS || (base = ls_map(need)) == NULL) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		boot_maps[slot].start = base;
+		__atomic_store_n(&boot_maps[slot].len, need, __ATOMIC_RELEASE);
+	}
+	lsp_count(LS_CNT_BOOTSTRAP);
+	{
+		uintptr_t p = ((uintptr_t)base + 16 + align - 1) &
+		    ~(uintptr_t)(align - 1);
+
+		((size_t *)p)[-1] = n;
+		return (void *)p;
+	}
+}
+
+bool
+lsp_is_boot_ptr(const void *p)
+{
+	const char *c = p;
+	unsigned i, n;
+
+	if (c >= boot_pool && c < boot_pool + BOOT_POOL)
+		return true;
+	n = __atomic_load_n(&boot_nmaps, __ATOMIC_ACQUIRE);
+	for (i = 0; i < n && i < BOOT_MAPS; i++) {
+		size_t len = __atomic_load_n(&boot_maps[i].len,
+		    __ATOMIC_ACQUIRE);
+
+		if (len && c >= boot_maps[i].start &&
+		    c < boot_maps[i].start + len)
+			return true;
+	}
+	return false;
+}
+
+size_t
+lsp_boot_size(const void *p)
+{
+	return ((const size_t *)p)[-1];
+}
+
+void
+lsp_warn(const char *msg, const char *detail)
+{
+	char buf[512];
+	struct ls_fmt f;
+	int saved = errno;
+
+	ls_fmt_init(&f, buf, sizeof(buf));
+	ls_fmt_str(&f, "leakspy: ");
+	ls_fmt_str(&f, msg);
+	if (detail != NULL) {
+		ls_fmt_str(&f, ": ");
+		ls_fmt_str(&f, detail);
+	}
+	ls_fmt_str(&f, "\n");
+	(void)ls_write_all(2, buf, f.len);
+	errno = saved;
+}
+
+static void *
+need_sym(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (p == NULL) {
+		lsp_warn("cannot find the next allocator's function", name);
+		abort();
+	}
+	return p;
+}
+
+static void
+resolve(void)
+{
+	lsp_real.malloc = need_sym("malloc");
+	lsp_real.free = need_sym("free");
+	lsp_real.calloc = need_sym("calloc");
+	lsp_real.realloc = need_sym("realloc");
+	lsp_real.posix_memalign = need_sym("posix_memalign");
+	lsp_real.aligned_alloc = need_sym("aligned_alloc");
+	lsp_real.memalign = need_sym("memalign");
+	lsp_real.valloc = need_sym("valloc");
+	lsp_real.pvalloc = need_sym("pvalloc");
+	lsp_real.malloc_usable_size = need_sym("malloc_usable_size");
+	lsp_real.dlclose = need_sym("dlclose");
+}
+
+/* Parse a decimal with an optional fraction into thousandths. */
+static bool
+parse_millis(const char *s, unsigned *out)
+{
+	unsigned long v = 0, frac = 0, scale = 1000;
+
+	if (*s == '\0')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > 100000000)
+			return false;
+	}
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++) {
+			if (scale > 1) {
+				scale /= 10;
+				frac += (unsigned long)(*s - '0') * scale;
+			}
+		}
+	}
+	if (*s != '\0')
+		return false;
+	*out = (unsigned)(v * 1000 + frac);
+	return true;
+}
+
+static bool
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return false;
+	}
+	if (*s != '\0')
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Signal by number, or by name with or without "SIG". */
+static int
+parse_signal(const char *s)
+{
+	static const struct {
+		const char *name;
+		int signo;
+	} names[] = {
+		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
+		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PROF", SIGPROF },
+		{ "VTALRM", SIGVTALRM }, { "PWR", SIGPWR },
+	};
+	unsigned long v;
+	size_t i;
+
+	if (parse_uint(s, 64, &v))
+		return v >= 1 && (int)v <= SIGRTMAX && v != SIGKILL &&
+		    v != SIGSTOP ? (int)v : -1;
+	if (strncmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (i = 0; i < LS_ARRAY_SIZE(names); i++)
+		if (strcmp(s, names[i].name) == 0)
+			return names[i].signo;
+	if (strncmp(s, "RTMIN+", 6) == 0 && parse_uint(s + 6, 64, &v) &&
+	    SIGRTMIN + (int)v <= SIGRTMAX)
+		return SIGRTMIN + (int)v;
+	return -1;
+}
+
+static void
+exe_name(char *buf, size_t cap)
+{
+	char path[LSP_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	const char *base;
+	struct ls_fmt f;
+
+	if (n > 0) {
+		path[n] = '\0';
+		base = strrchr(path, '/');
+		base = base ? base + 1 : path;
+	} else {
+		base = program_invocation_short_name;
+	}
+	if (base == NULL || *base == '\0')
+		base = "unknown";
+	ls_fmt_init(&f, buf, cap);
+	ls_fmt_str(&f, base);
+}
+
+/*
+ * Expand %p, %e and %% of tmpl into out, made absolute against the
+ * starting directory.  Returns false if the result does not fit.
+ */
+static bool
+expand_path(const char *tmpl, char *out, size_t cap, bool absolute_only)
+{
+	struct ls_fmt f;
+	char exe[256];
+	const char *s;
+
+	ls_fmt_init(&f, out, cap);
+	if (tmpl[0] != '/') {
+		char cwd[LSP_PATH_MAX];
+
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return false;
+		ls_fmt_str(&f, cwd);
+		if (strcmp(cwd, "/") != 0)
+			ls_fmt_str(&f, "/");
+	}
+	if (absolute_only) {
+		ls_fmt_str(&f, tmpl);
+		return !f.overflow;
+	}
+	exe_name(exe, sizeof(exe));
+	for (s = tmpl; *s != '\0'; s++) {
+		if (s[0] == '%' && s[1] == 'p') {
+			ls_fmt_u64(&f, (uint64_t)getpid());
+			s++;
+		} else if (s[0] == '%' && s[1] == 'e') {
+			ls_fmt_str(&f, exe);
+			s++;
+		} else if (s[0] == '%' && s[1] == '%') {
+			ls_fmt_mem(&f, "%", 1);
+			s++;
+		} else {
+			ls_fmt_mem(&f, s, 1);
+		}
+	}
+	return !f.overflow;
+}
+
+bool
+lsp_config_repath(void)
+{
+	return expand_path(lsp_cfg.tmpl, lsp_cfg.path, sizeof(lsp_cfg.path),
+	    false);
+}
+
+/*
+ * Remove leakspy's own entry from LD_PRELOAD, in place, so that programs
+ * this one executes run without it (LEAKSPY_FOLLOW_EXEC=1 keeps it).
+ * Entries are compared by inode, so relative and absolute spellings of the
+ * same file both go.
+ */
+static void
+drop_self_from_preload(void)
+{
+	Dl_info info;
+	struct stat self, st;
+	char *v = getenv("LD_PRELOAD");
+	char *r, *w;
+
+	if (v == NULL || dladdr((void *)lsp_boot, &info) == 0 ||
+	    info.dli_fname == NULL || stat(info.dli_fname, &self) != 0)
+		return;
+	r = w = v;
+	while (*r != '\0') {
+		char *start, save;
+		size_t len;
+
+		while (*r == ' ' || *r == ':')
+			r++;
+		if (*r == '\0')
+			break;
+		start = r;
+		while (*r != '\0' && *r != ' ' && *r != ':')
+			r++;
+		len = (size_t)(r - start);
+		save = *r;
+		*r = '\0';
+		if (stat(start, &st) == 0 && st.st_dev == self.st_dev &&
+		    st.st_ino == self.st_ino) {
+			*r = save;
+			continue;
+		}
+		*r = save;
+		if (w != v)
+			*w++ = ':';
+		memmove(w, start, len);
+		w += len;
+	}
+	*w = '\0';
+	if (*v == '\0')
+		unsetenv("LD_PRELOAD");
+}
+
+static void
+read_config(void)
+{
+	const char *s;
+	unsigned long v;
+
+	lsp_cfg.depth = LSP_DEFAULT_DEPTH;
+	lsp_cfg.interval_ms = LSP_DEFAULT_INTERVAL_MS;
+
+	s = secure_getenv("LEAKSPY_DEPTH");
+	if (s != NULL) {
+		if (parse_uint(s, 1000000, &v) && v >= 1)
+			lsp_cfg.depth = v > LS_MAX_FRAMES - 8 ?
+			    LS_MAX_FRAMES - 8 : (unsigned)v;
+		else
+			lsp_warn("ignoring LEAKSPY_DEPTH (want 1-248)", s);
+	}
+	s = secure_getenv("LEAKSPY_INTERVAL");
+	if (s != NULL) {
+		unsigned ms;
+
+		if (parse_millis(s, &ms) && (ms == 0 || ms >= 10))
+			lsp_cfg.interval_ms = ms;
+		else
+			lsp_warn("ignoring LEAKSPY_INTERVAL (want seconds, "
+			    "0 or at least 0.01)", s);
+	}
+	s = secure_getenv("LEAKSPY_SIGNAL");
+	if (s != NULL && *s != '\0') {
+		int signo = parse_signal(s);
+
+		if (signo > 0)
+			lsp_cfg.signo = signo;
+		else
+			lsp_warn("ignoring LEAKSPY_SIGNAL (unknown signal)", s);
+	}
+	s = secure_getenv("LEAKSPY_FOLLOW_EXEC");
+	lsp_cfg.follow_exec = s != NULL && strcmp(s, "1") == 0;
+
+	s = secure_getenv("LEAKSPY_OUTPUT");
+	if (s == NULL || *s == '\0')
+		s = "leakspy.%e.%p.lsd";
+	if (!expand_path(s, lsp_cfg.tmpl, sizeof(lsp_cfg.tmpl), true) ||
+	    !lsp_config_repath()) {
+		lsp_warn("output path too long; not writing a dump", s);
+		lsp_cfg.path[0] = '\0';
+	}
+}
+
+static void
+atfork_prepare(void)
+{
+	lsp_guard++;
+	lsp_writer_prefork();
+	lsp_modules_lock();
+	lsp_record_lock_all();
+}
+
+static void
+atfork_parent(void)
+{
+	lsp_record_unlock_all();
+	lsp_modules_unlock();
+	lsp_writer_postfork_parent();
+	lsp_guard--;
+}
+
+static void
+atfork_child(void)
+{
+	lsp_record_reset_locks();
+	lsp_modules_reset_lock();
+	lsp_writer_postfork_child();
+	lsp_guard--;
+}
+
+void
+lsp_boot(void)
+{
+	int expected = LSP_UNINIT;
+	int saved = errno;
+	bool active;
+
+	if (!__atomic_compare_exchange_n(&lsp_state, &expected, LSP_BOOTING,
+	    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Another thread boots; this thread's own recursion (guard
+		 * set) is served from the pool by the caller. */
+		if (expected == LSP_BOOTING && !lsp_guard)
+			while (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) ==
+			    LSP_BOOTING)
+				sched_yield();
+		return;
+	}
+	lsp_guard++;
+	resolve();
+	active = getauxval(AT_SECURE) == 0;
+	if (active) {
+		read_config();
+		if (!lsp_cfg.follow_exec)
+			drop_self_from_preload();
+		lsp_modules_init();
+		lsp_unwind_init();
+		if (lsp_record_init() != 0) {
+			lsp_warn("cannot map its tables; not tracking", NULL);
+			active = false;
+		}
+	}
+	if (active)
+		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	__atomic_store_n(&lsp_state, active ? LSP_ACTIVE : LSP_PASSIVE,
+	    __ATOMIC_RELEASE);
+	if (active)
+		lsp_writer_start();
+	lsp_guard--;
+	errno = saved;
+}
+
+__attribute__((constructor)) static void
+lsp_ctor(void)
+{
+	lsp_boot();
+}
+
+/*
+ * The library destructor runs from _dl_fini, after the program's atexit
+ * handlers and its own destructors (leakspy was loaded before them), so
+ * what is live here is what the program kept.
+ */
+__attribute__((destructor)) static void
+lsp_dtor(void)
+{
+	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) == LSP_ACTIVE)
+		lsp_writer_final();
+}

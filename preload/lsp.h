@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interface of libleakspy.so: the real allocator, configuration,
+ * the recursion guard, the tables and the writer.
+ */
+#ifndef LS_LSP_H
+#define LS_LSP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "compiler.h"
+#include "dump.h"
+
+#define LS_MAX_FRAMES		256
+#define LSP_DEFAULT_DEPTH	64
+#define LSP_DEFAULT_INTERVAL_MS	10000
+#define LSP_PATH_MAX		4096
+
+/* The next allocator, resolved with dlsym(RTLD_NEXT) by lsp_boot(). */
+struct lsp_real {
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+	int (*dlclose)(void *);
+};
+
+/* Written once by lsp_boot() before lsp_state becomes LSP_ACTIVE. */
+extern struct lsp_real lsp_real;
+
+enum {
+	LSP_UNINIT,	/* nothing resolved yet */
+	LSP_BOOTING,	/* lsp_boot() is running */
+	LSP_ACTIVE,	/* tracking */
+	LSP_PASSIVE,	/* forwarding only: disabled, setuid, or failed */
+};
+
+/* Written by lsp_boot() (release), read by interposers (acquire). */
+extern int lsp_state;
+
+/*
+ * The recursion guard: non-zero while this thread runs leakspy code, so
+ * allocations made from there (libunwind, dl_iterate_phdr, a signal
+ * handler interrupting the shim) go straight to the real allocator.
+ */
+extern __thread int lsp_guard __attribute__((tls_model("initial-exec")));
+
+/* Settings from LEAKSPY_*; written by lsp_boot() only. */
+struct lsp_config {
+	char path[LSP_PATH_MAX];	/* absolute dump path, expanded */
+	char tmpl[LSP_PATH_MAX];	/* absolute template, for children */
+	unsigned depth;
+	unsigned interval_ms;		/* 0: no periodic snapshots */
+	int signo;			/* 0: no snapshot signal */
+	bool follow_exec;
+};
+extern struct lsp_config lsp_cfg;
+
+/* Coverage counters (LS_CNT_*), updated with relaxed atomics. */
+extern unsigned long lsp_counters[LS_CNT_COUNT];
+
+static inline void
+lsp_count(unsigned which)
+{
+	__atomic_fetch_add(&lsp_counters[which], 1, __ATOMIC_RELAXED);
+}
+
+/* boot.c */
+
+/* Resolve the real allocator, read the configuration and start tracking.
+ * Safe to call from any interposer; runs once. */
+void lsp_boot(void);
+
+/* Serve an allocation while lsp_boot() runs, from a static pool. */
+void *lsp_boot_alloc(size_t n, size_t align);
+/* True if p came from lsp_boot_alloc(). */
+bool lsp_is_boot_ptr(const void *p);
+/* Usable size of a bootstrap block. */
+size_t lsp_boot_size(const void *p);
+
+/* Expand the output template again with the current pid (fork child). */
+bool lsp_config_repath(void);
+
+/* Write "leakspy: msg: detail" to fd 2.  Async-signal-safe. */
+void lsp_warn(const char *msg, const char *detail);
+
+/* unwind.c */
+
+/* Set up stack capture; call from lsp_boot(). */
+void lsp_unwind_init(void);
+
+/*
+ * Capture up to lsp_cfg.depth return addresses of the caller of the
+ * interposer into f, innermost first; sets *truncated when the stack was
+ * deeper.  Hot path.
+ */
+unsigned lsp_unwind(uintptr_t *f, bool *truncated);
+
+/* An address inside libunwind, to recognize its frames. */
+const void *lsp_unwind_addr(void);
+
+/* Drop cached unwind information (after dlclose). */
+void lsp_unwind_flush(void);
+
+/* record.c */
+
+/* Allocate the tables; returns 0 or -ENOMEM. */
+int lsp_record_init(void);
+
+/* Record a new block p of n bytes from entry point api.  Hot path. */
+void lsp_record_alloc(void *p, size_t n, unsigned api);
+
+/* Forget block p; returns false if it was unknown.  Hot path. */
+bool lsp_record_free(void *p);
+
+/*
+ * Remove block p and return its site and size, so that a failed realloc
+ * can put it back with lsp_record_restore().  Hot path.
+ */
+bool lsp_record_take(void *p, uint32_t *site, size_t *size);
+void lsp_record_restore(void *p, uint32_t site, size_t size);
+
+/* fork handling for the tables' locks. */
+void lsp_record_lock_all(void);
+void lsp_record_unlock_all(void);
+void lsp_record_reset_locks(void);
+
+/* A site as the writer sees it. */
+struct lsp_site_view {
+	const uintptr_t *frames;
+	unsigned nframes;
+	unsigned api;
+	unsigned flags;
+	unsigned gen;
+	int64_t live_bytes;
+	int64_t live_blocks;
+	uint64_t alloc_bytes;
+	uint64_t alloc_blocks;
+};
+
+/* Number of sites published so far (ids 0 .. n-1 are readable). */
+uint32_t lsp_site_count(void);
+
+/* Read site id; false if not yet published. */
+bool lsp_site_get(uint32_t id, struct lsp_site_view *v);
+
+/* modules.c */
+
+/* Current module generation; stacks are stamped with it.  Hot path. */
+unsigned lsp_modgen(void);
+
+/* Re-read the list of loaded modules (dl_iterate_phdr). */
+void lsp_modules_scan(void);
+
+/* Append MODULE/MODULE_GONE records not yet written; marks them pending. */
+void lsp_modules_emit(struct ls_buf *b);
+/* After a write-out: pending marks become written (ok) or are dropped. */
+void lsp_modules_commit(bool ok);
+
+/* Forget what was written (a fork child starts a new dump). */
+void lsp_modules_forget_written(void);
+
+void lsp_modules_lock(void);
+void lsp_modules_unlock(void);
+void lsp_modules_reset_lock(void);
+
+/* True if ip lies in leakspy's or libunwind's own code. */
+bool lsp_is_own_ip(uintptr_t ip);
+
+/* Find the text ranges of leakspy and libunwind; call from lsp_boot(). */
+void lsp_modules_init(void);
+
+/* writer.c */
+
+/* Create the dump and write its first records; start the writer thread
+ * when an interval or signal is configured. */
+void lsp_writer_start(void);
+
+/* Take a snapshot now, from the calling thread (exit path). */
+void lsp_writer_final(void);
+
+/* fork handling. */
+void lsp_writer_prefork(void);
+void lsp_writer_postfork_parent(void);
+void lsp_writer_postfork_child(void);
+
+#endif /* LS_LSP_H */

@@ -1,0 +1,489 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-process aggregates (host threads, hot path; read by the writer):
+ * a site table keyed by call stack with per-site counters, and an address
+ * table of live blocks.
+ *
+ * Sites are found without a lock (chains in a fixed bucket array are only
+ * ever prepended to, with release stores) and created under site_lock.
+ * Blocks live in 256 independently locked open-addressing shards, so
+ * threads only meet when their blocks hash to the same shard.  Nothing
+ * here calls the allocator it observes: memory comes from mmap.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "arena.h"
+#include "hash.h"
+#include "lsp.h"
+
+#define LS_HASH_ARENA (&big_arena)
+#include "ls_hash.h"
+
+#define BUCKET_BITS	18
+#define DIR_SHIFT	12			/* sites per directory chunk */
+#define DIR_CHUNKS	4096			/* up to 16M sites */
+#define NSHARD		256
+#define SHARD_MIN	512
+
+/*
+ * A call site.  Immutable after publication except the counters, which
+ * are updated with relaxed atomics: the writer reads each one on its own,
+ * so a snapshot taken while threads allocate is off by the calls in
+ * flight, and exact once they are done.
+ */
+struct site {
+	int64_t live_bytes;
+	int64_t live_blocks;
+	uint64_t alloc_bytes;
+	uint64_t alloc_blocks;
+	struct site *next;	/* bucket chain */
+	uint64_t hash;
+	uint32_t id;
+	uint32_t gen;
+	uint16_t nframes;
+	uint8_t api;
+	uint8_t flags;
+	uintptr_t frames[];
+};
+
+/* Both written under site_lock; read lock-free with acquire loads. */
+static struct site **buckets;
+static struct site **dir[DIR_CHUNKS];
+static uint32_t nsites;
+static pthread_mutex_t site_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ls_arena site_arena;	/* under site_lock */
+
+/*
+ * A live block: ptr == 0 marks an empty slot.  size UINT32_MAX means the
+ * real size is in the big table.
+ */
+struct blk {
+	uintptr_t ptr;
+	uint32_t site;
+	uint32_t size;
+};
+
+/* Each shard's table and count are guarded by its lock. */
+struct shard {
+	pthread_mutex_t lock;
+	struct blk *tab;
+	size_t mask;
+	size_t count;
+} __attribute__((aligned(LS_CACHELINE)));
+
+static struct shard shards[NSHARD];
+
+/* Blocks of 4 GiB and more; under big_lock. */
+struct big {
+	uintptr_t ptr;
+	size_t size;
+	UT_hash_handle hh;
+};
+static struct big *bigs;
+static struct ls_arena big_arena;
+static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int
+lsp_record_init(void)
+{
+	unsigned i;
+
+	buckets = ls_map(sizeof(*buckets) << BUCKET_BITS);
+	if (buckets == NULL)
+		return -ENOMEM;
+	ls_arena_init(&site_arena, 1 << 20);
+	ls_arena_init(&big_arena, 64 << 10);
+	for (i = 0; i < NSHARD; i++)
+		pthread_mutex_init(&shards[i].lock, NULL);
+	return 0;
+}
+
+static inline struct site *
+site_by_id(uint32_t id)
+{
+	struct site **chunk = __atomic_load_n(&dir[id >> DIR_SHIFT],
+	    __ATOMIC_ACQUIRE);
+
+	return chunk ? __atomic_load_n(&chunk[id & ((1u << DIR_SHIFT) - 1)],
+	    __ATOMIC_ACQUIRE) : NULL;
+}
+
+static inline bool
+site_matches(const struct site *s, uint64_t h, const uintptr_t *f,
+    unsigned n, unsigned api, unsigned flags)
+{
+	return s->hash == h && s->nframes == n && s->api == api &&
+	    s->flags == flags && memcmp(s->frames, f, n * sizeof(*f)) == 0;
+}
+
+static LS_NOINLINE struct site *
+site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
+    unsigned api, unsigned flags)
+{
+	struct site *s;
+	uint32_t id;
+
+	pthread_mutex_lock(&site_lock);
+	/* Another thread may have created it meanwhile. */
+	for (s = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); s; s = s->next)
+		if (site_matches(s, h, f, n, api, flags))
+			goto out;
+	id = nsites;
+	if ((id >> DIR_SHIFT) >= DIR_CHUNKS)
+		goto out;	/* s is NULL: too many sites */
+	if (dir[id >> DIR_SHIFT] == NULL) {
+		struct site **chunk = ls_map(sizeof(*chunk) << DIR_SHIFT);
+
+		if (chunk == NULL)
+			goto out;
+		__atomic_store_n(&dir[id >> DIR_SHIFT], chunk,
+		    __ATOMIC_RELEASE);
+	}
+	s = ls_arena_alloc(&site_arena, sizeof(*s) + n * sizeof(*f));
+	if (s == NULL)
+		goto out;
+	memset(s, 0, sizeof(*s));
+	s->hash = h;
+	s->id = id;
+	s->gen = lsp_modgen();
+	s->nframes = (uint16_t)n;
+	s->api = (uint8_t)api;
+	s->flags = (uint8_t)flags;
+	memcpy(s->frames, f, n * sizeof(*f));
+	s->next = *bucket;
+	__atomic_store_n(&dir[id >> DIR_SHIFT][id & ((1u << DIR_SHIFT) - 1)],
+	    s, __ATOMIC_RELEASE);
+	__atomic_store_n(bucket, s, __ATOMIC_RELEASE);
+	__atomic_store_n(&nsites, id + 1, __ATOMIC_RELEASE);
+out:
+	pthread_mutex_unlock(&site_lock);
+	return s;
+}
+
+static inline struct site *
+site_intern(const uintptr_t *f, unsigned n, unsigned api, unsigned flags)
+{
+	uint64_t h = ls_hash_frames(f, n, api | flags << 8);
+	struct site **bucket = &buckets[h & ((1u << BUCKET_BITS) - 1)];
+	struct site *s;
+
+	for (s = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); s; s = s->next)
+		if (site_matches(s, h, f, n, api, flags))
+			return s;
+	return site_create(bucket, h, f, n, api, flags);
+}
+
+static inline void
+site_add(struct site *s, int64_t bytes, int64_t blocks)
+{
+	__atomic_fetch_add(&s->live_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->live_blocks, blocks, __ATOMIC_RELAXED);
+}
+
+/* --- the address table --- */
+
+static inline struct shard *
+shard_of(uintptr_t p, uint64_t *h)
+{
+	*h = ls_hash_ptr(p);
+	return &shards[*h >> 56];
+}
+
+static int
+shard_grow(struct shard *sh)
+{
+	size_t cap = sh->tab ? (sh->mask + 1) * 2 : SHARD_MIN;
+	struct blk *nt = ls_map(cap * sizeof(*nt));
+	size_t i;
+
+	if (nt == NULL)
+		return -ENOMEM;
+	for (i = 0; sh->tab && i <= sh->mask; i++) {
+		struct blk *b = &sh->tab[i];
+		size_t j;
+
+		if (b->ptr == 0)
+			continue;
+		j = ls_hash_ptr(b->ptr) & (cap - 1);
+		while (nt[j].ptr != 0)
+			j = (j + 1) & (cap - 1);
+		nt[j] = *b;
+	}
+	if (sh->tab)
+		ls_unmap(sh->tab, (sh->mask + 1) * sizeof(*nt));
+	sh->tab = nt;
+	sh->mask = cap - 1;
+	return 0;
+}
+
+/*
+ * Insert p.  Returns 0, 1 if p was already there (its old entry is
+ * copied to *old and replaced), or -ENOMEM.  Caller holds sh->lock.
+ */
+static int
+shard_insert(struct shard *sh, uint64_t h, uintptr_t p, uint32_t site,
+    uint32_t size, struct blk *old)
+{
+	size_t i;
+
+	if ((sh->count + 1) * 4 > (sh->mask + 1) * 3 || sh->tab == NULL) {
+		if (shard_grow(sh) != 0 &&
+		    (sh->tab == NULL || sh->count + 1 > sh->mask))
+			return -ENOMEM;
+	}
+	for (i = h & sh->mask; sh->tab[i].ptr != 0; i = (i + 1) & sh->mask) {
+		if (sh->tab[i].ptr == p) {
+			*old = sh->tab[i];
+			sh->tab[i].site = site;
+			sh->tab[i].size = size;
+			return 1;
+		}
+	}
+	sh->tab[i].ptr = p;
+	sh->tab[i].site = site;
+	sh->tab[i].size = size;
+	sh->count++;
+	return 0;
+}
+
+/* Remove p into *out; false if absent.  Caller holds sh->lock. */
+static bool
+shard_remove(struct shard *sh, uint64_t h, uintptr_t p, struct blk *out)
+{
+	size_t i, j;
+
+	if (sh->tab == NULL)
+		return false;
+	for (i = h & sh->mask; sh->tab[i].ptr != p; i = (i + 1) & sh->mask)
+		if (sh->tab[i].ptr == 0)
+			return false;
+	*out = sh->tab[i];
+	/* Backward-shift deletion keeps every probe chain unbroken. */
+	for (j = (i + 1) & sh->mask; sh->tab[j].ptr != 0;
+	    j = (j + 1) & sh->mask) {
+		size_t home = ls_hash_ptr(sh->tab[j].ptr) & sh->mask;
+
+		if (((j - home) & sh->mask) >= ((j - i) & sh->mask)) {
+			sh->tab[i] = sh->tab[j];
+			i = j;
+		}
+	}
+	sh->tab[i].ptr = 0;
+	sh->count--;
+	return true;
+}
+
+static int
+big_put(uintptr_t p, size_t size)
+{
+	struct big *b;
+	int r = 0;
+
+	pthread_mutex_lock(&big_lock);
+	HASH_FIND(hh, bigs, &p, sizeof(p), b);
+	if (b == NULL) {
+		unsigned long oom = ls_hash_oom_count;
+
+		b = ls_arena_alloc(&big_arena, sizeof(*b));
+		if (b == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		b->ptr = p;
+		HASH_ADD(hh, bigs, ptr, sizeof(b->ptr), b);
+		if (ls_hash_oom_count != oom) {
+			ls_arena_free(&big_arena, b);
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	b->size = size;
+out:
+	pthread_mutex_unlock(&big_lock);
+	return r;
+}
+
+static size_t
+big_take(uintptr_t p)
+{
+	struct big *b;
+	size_t size = UINT32_MAX;
+
+	pthread_mutex_lock(&big_lock);
+	HASH_FIND(hh, bigs, &p, sizeof(p), b);
+	if (b != NULL) {
+		size = b->size;
+		HASH_DEL(bigs, b);
+		ls_arena_free(&big_arena, b);
+	}
+	pthread_mutex_unlock(&big_lock);
+	return size;
+}
+
+static inline size_t
+blk_size(const struct blk *b)
+{
+	return b->size == UINT32_MAX ? big_take(b->ptr) : b->size;
+}
+
+/* Enter block p of site s; on failure count it as dropped. */
+static void
+add_block(uintptr_t p, struct site *s, size_t n)
+{
+	uint32_t sz = n >= UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	struct blk old;
+	uint64_t h;
+	struct shard *sh = shard_of(p, &h);
+	int r;
+
+	pthread_mutex_lock(&sh->lock);
+	r = shard_insert(sh, h, p, s->id, sz, &old);
+	pthread_mutex_unlock(&sh->lock);
+	if (r < 0) {
+		lsp_count(LS_CNT_DROPPED);
+		return;
+	}
+	if (r == 1) {
+		/* p was freed where leakspy could not see it (inside
+		 * leakspy, or by a path that bypassed free). */
+		struct site *os = site_by_id(old.site);
+		size_t osz = blk_size(&old);
+
+		lsp_count(LS_CNT_MISSED_FREES);
+		if (os != NULL)
+			site_add(os, -(int64_t)osz, -1);
+	}
+	if (sz == UINT32_MAX && big_put(p, n) != 0)
+		lsp_count(LS_CNT_DROPPED);
+	site_add(s, (int64_t)n, 1);
+	__atomic_fetch_add(&s->alloc_bytes, n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->alloc_blocks, 1, __ATOMIC_RELAXED);
+}
+
+void
+lsp_record_alloc(void *p, size_t n, unsigned api)
+{
+	uintptr_t f[LS_MAX_FRAMES];
+	bool truncated = false;
+	unsigned nf;
+	struct site *s;
+
+	lsp_guard++;
+	nf = lsp_unwind(f, &truncated);
+	if (truncated)
+		lsp_count(LS_CNT_TRUNCATED);
+	s = site_intern(f, nf, api, truncated ? LS_SF_TRUNCATED : 0);
+	if (LS_LIKELY(s != NULL))
+		add_block((uintptr_t)p, s, n);
+	else
+		lsp_count(LS_CNT_DROPPED);
+	lsp_guard--;
+}
+
+bool
+lsp_record_take(void *p, uint32_t *site, size_t *size)
+{
+	struct blk b;
+	uint64_t h;
+	struct shard *sh = shard_of((uintptr_t)p, &h);
+	struct site *s;
+	bool found;
+
+	lsp_guard++;
+	pthread_mutex_lock(&sh->lock);
+	found = shard_remove(sh, h, (uintptr_t)p, &b);
+	pthread_mutex_unlock(&sh->lock);
+	if (found) {
+		*site = b.site;
+		*size = blk_size(&b);
+		if ((s = site_by_id(b.site)) != NULL)
+			site_add(s, -(int64_t)*size, -1);
+	}
+	lsp_guard--;
+	return found;
+}
+
+bool
+lsp_record_free(void *p)
+{
+	uint32_t site;
+	size_t size;
+
+	return lsp_record_take(p, &site, &size);
+}
+
+void
+lsp_record_restore(void *p, uint32_t site, size_t size)
+{
+	struct site *s = site_by_id(site);
+
+	lsp_guard++;
+	if (s != NULL) {
+		add_block((uintptr_t)p, s, size);
+		/* A failed realloc allocated nothing: undo the totals. */
+		__atomic_fetch_sub(&s->alloc_bytes, size, __ATOMIC_RELAXED);
+		__atomic_fetch_sub(&s->alloc_blocks, 1, __ATOMIC_RELAXED);
+	}
+	lsp_guard--;
+}
+
+uint32_t
+lsp_site_count(void)
+{
+	return __atomic_load_n(&nsites, __ATOMIC_ACQUIRE);
+}
+
+bool
+lsp_site_get(uint32_t id, struct lsp_site_view *v)
+{
+	struct site *s = site_by_id(id);
+
+	if (s == NULL)
+		return false;
+	v->frames = s->frames;
+	v->nframes = s->nframes;
+	v->api = s->api;
+	v->flags = s->flags;
+	v->gen = s->gen;
+	v->live_bytes = __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
+	v->live_blocks = __atomic_load_n(&s->live_blocks, __ATOMIC_RELAXED);
+	v->alloc_bytes = __atomic_load_n(&s->alloc_bytes, __ATOMIC_RELAXED);
+	v->alloc_blocks = __atomic_load_n(&s->alloc_blocks, __ATOMIC_RELAXED);
+	return true;
+}
+
+void
+lsp_record_lock_all(void)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&site_lock);
+	pthread_mutex_lock(&big_lock);
+	for (i = 0; i < NSHARD; i++)
+		pthread_mutex_lock(&shards[i].lock);
+}
+
+void
+lsp_record_unlock_all(void)
+{
+	unsigned i;
+
+	for (i = NSHARD; i-- > 0;)
+		pthread_mutex_unlock(&shards[i].lock);
+	pthread_mutex_unlock(&big_lock);
+	pthread_mutex_unlock(&site_lock);
+}
+
+void
+lsp_record_reset_locks(void)
+{
+	unsigned i;
+
+	pthread_mutex_init(&site_lock, NULL);
+	pthread_mutex_init(&big_lock, NULL);
+	for (i = 0; i < NSHARD; i++)
+		pthread_mutex_init(&shards[i].lock, NULL);
+}

@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshots and the dump file.  Runs in the writer thread (interval and
+ * signal snapshots, all signals blocked), in the library destructor (the
+ * final snapshot) and in lsp_boot() (the first records).  The signal
+ * handler only posts a semaphore.
+ *
+ * The dump is opened for each write-out and closed again, so that leakspy
+ * never holds a descriptor the host could close and reuse.  A write-out
+ * that fails is cut off again with ftruncate, so the file stays a sequence
+ * of complete records.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fmt.h"
+#include "lsp.h"
+
+#define PREV_SHIFT	12
+#define PREV_CHUNKS	4096
+#define SITES_PER_REC	16384
+#define STACKS_PER_REC	4096
+#define EXIT_WAIT_MS	1000
+
+/* Figures of a site as last written, to write only what changed. */
+struct prev {
+	int64_t live_bytes;
+	int64_t live_blocks;
+	uint64_t alloc_bytes;
+	uint64_t alloc_blocks;
+};
+
+/* Everything below is guarded by write_lock. */
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	bool created;		/* the file exists and is ours */
+	dev_t dev;
+	ino_t ino;
+	bool header_done;	/* header and PROCESS are in the file */
+	bool resync;		/* next snapshot writes every site */
+	bool final_done;
+	bool disabled;		/* no dump: creation failed */
+	bool warned_write;
+	uint32_t stacks_written;
+	uint32_t snap_index;
+	struct ls_buf buf;
+	struct prev *prev[PREV_CHUNKS];
+} ws;
+
+/* Written at boot (and in a fork child), before any reader. */
+static uint64_t start_mono_ns, start_real_ns;
+
+/* The wake-up of the writer thread; posted by the signal handler. */
+static sem_t wake;
+static int sig_pending;		/* atomic */
+static bool thread_started;
+
+static uint64_t
+now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int
+buf_grow(struct ls_buf *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : 1 << 20;
+	void *np;
+
+	while (cap - b->len < need)
+		cap *= 2;
+	if (b->p == NULL)
+		np = ls_map(cap);
+	else {
+		np = mremap(b->p, b->cap, cap, MREMAP_MAYMOVE);
+		if (np == MAP_FAILED)
+			np = NULL;
+	}
+	if (np == NULL)
+		return -ENOMEM;
+	b->p = np;
+	b->cap = cap;
+	return 0;
+}
+
+static const char *
+errno_name(int e)
+{
+	switch (e) {
+	case EACCES: return "permission denied";
+	case EEXIST: return "file exists";
+	case ENOENT: return "no such directory";
+	case ENOSPC: return "no space left on device";
+	case EROFS: return "read-only file system";
+	case EFBIG: return "file too large";
+	case EDQUOT: return "disk quota exceeded";
+	case ELOOP: return "path is a symbolic link";
+	case ESTALE: return "the dump was replaced by another file";
+	case ENOMEM: return "out of memory";
+	default: return "I/O error";
+	}
+}
+
+static void
+emit_process(struct ls_buf *b)
+{
+	char cmdline[4096];
+	char exe[LSP_PATH_MAX];
+	const char *note = "";
+	char notebuf[LSP_PATH_MAX + 64];
+	uint64_t flags = 0;
+	ssize_t n;
+	int fd, argc = 0, i;
+	size_t r;
+	Dl_info info, self;
+	void *bound = dlsym(RTLD_DEFAULT, "malloc");
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	n = 0;
+	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, cmdline, sizeof(cmdline));
+		close(fd);
+	}
+	if (n < 0)
+		n = 0;
+	for (i = 0; i < n; i++)
+		argc += cmdline[i] == '\0';
+
+	/* The program's calls reach leakspy only if "malloc" resolves into
+	 * this library (an executable that defines malloc wins). */
+	if (bound == NULL || dladdr(bound, &info) == 0 ||
+	    dladdr((void *)lsp_writer_start, &self) == 0 ||
+	    info.dli_fbase != self.dli_fbase) {
+		struct ls_fmt f;
+
+		flags |= LS_PF_INTERPOSE_FAILED;
+		ls_fmt_init(&f, notebuf, sizeof(notebuf));
+		ls_fmt_str(&f, "interposition failed: malloc bound to ");
+		ls_fmt_str(&f, bound && info.dli_fname && info.dli_fname[0] ?
+		    info.dli_fname : "the executable");
+		note = notebuf;
+	}
+
+	r = ls_rec_begin(b, LS_REC_PROCESS);
+	ls_buf_uv(b, (uint64_t)getpid());
+	ls_buf_uv(b, (uint64_t)getppid());
+	ls_buf_uv(b, start_real_ns);
+	ls_buf_str(b, exe, strlen(exe));
+	ls_buf_uv(b, (uint64_t)argc);
+	for (i = 0; i < n;) {
+		size_t len = strnlen(cmdline + i, (size_t)(n - i));
+
+		ls_buf_str(b, cmdline + i, len);
+		i += (int)len + 1;
+		if (--argc == 0)
+			break;
+	}
+	ls_buf_uv(b, flags);
+	ls_buf_str(b, note, strlen(note));
+	ls_buf_uv(b, 3);
+	ls_buf_uv(b, (uintptr_t)lsp_real.malloc);
+	ls_buf_uv(b, (uintptr_t)lsp_real.calloc);
+	ls_buf_uv(b, (uintptr_t)getpid);		/* libc itself */
+	ls_buf_uv(b, lsp_cfg.depth);
+	ls_buf_uv(b, lsp_cfg.interval_ms);
+	ls_buf_uv(b, 0);				/* sample bytes */
+	ls_rec_end(b, r);
+}
+
+/* Append STACKS records for sites from ws.stacks_written; returns the
+ * number of sites whose stacks the buffer now covers. */
+static uint32_t
+emit_stacks(struct ls_buf *b)
+{
+	uint32_t n = lsp_site_count(), id = ws.stacks_written;
+
+	while (id < n) {
+		size_t r = ls_rec_begin(b, LS_REC_STACKS);
+		uint32_t first = id, cnt = n - id;
+		struct lsp_site_view v;
+		unsigned i;
+
+		if (cnt > STACKS_PER_REC)
+			cnt = STACKS_PER_REC;
+		/* A site is counted before its slot is filled; stop there. */
+		for (i = 0; i < cnt; i++)
+			if (!lsp_site_get(first + i, &v))
+				break;
+		cnt = i;
+		ls_buf_uv(b, cnt);
+		for (i = 0; i < cnt; i++) {
+			unsigned k;
+
+			lsp_site_get(first + i, &v);
+			ls_buf_uv(b, first + i);
+			ls_buf_uv(b, v.gen);
+			ls_buf_uv(b, v.api);
+			ls_buf_uv(b, v.flags);
+			ls_buf_uv(b, v.nframes);
+			for (k = 0; k < v.nframes; k++)
+				ls_buf_uv(b, v.frames[k]);
+		}
+		ls_rec_end(b, r);
+		id = first + cnt;
+		if (cnt == 0 || (id < n && cnt < STACKS_PER_REC))
+			break;
+	}
+	return id;
+}
+
+static struct prev *
+prev_of(uint32_t id)
+{
+	struct prev **chunk = &ws.prev[id >> PREV_SHIFT];
+
+	if (*chunk == NULL)
+		*chunk = ls_map(sizeof(struct prev) << PREV_SHIFT);
+	return *chunk ? &(*chunk)[id & ((1u << PREV_SHIFT) - 1)] : NULL;
+}
+
+static uint64_t
+clamp0(int64_t v)
+{
+	return v < 0 ? 0 : (uint64_t)v;
+}
+
+/*
+ * Close the SITES record opened at r, filling in its entry count: the
+ * record was begun with a 5-byte LEB128 placeholder after the index.
+ */
+static void
+close_sites(struct ls_buf *b, size_t r, uint32_t cnt)
+{
+	unsigned i;
+
+	if (!b->err) {
+		uint8_t *c = b->p + r + LS_REC_HDR;
+
+		while (*c & 0x80)	/* the snapshot index */
+			c++;
+		c++;
+		for (i = 0; i < 4; i++, cnt >>= 7)
+			c[i] = (uint8_t)(0x80 | (cnt & 0x7f));
+		c[4] = (uint8_t)(cnt & 0x7f);
+	}
+	ls_rec_end(b, r);
+}
+
+static uint32_t
+emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason)
+{
+	size_t r = 0;
+	uint32_t id, written = 0, in_rec = 0;
+	unsigned i;
+
+	r = ls_rec_begin(b, LS_REC_SNAPSHOT);
+	ls_buf_uv(b, ws.snap_index);
+	ls_buf_uv(b, now_ns(CLOCK_MONOTONIC) - start_mono_ns);
+	ls_buf_uv(b, now_ns(CLOCK_REALTIME));
+	ls_buf_uv(b, reason);
+	ls_buf_uv(b, LS_CNT_COUNT);
+	for (i = 0; i < LS_CNT_COUNT; i++)
+		ls_buf_uv(b, __atomic_load_n(&lsp_counters[i],
+		    __ATOMIC_RELAXED));
+	ls_rec_end(b, r);
+
+	for (id = 0; id < nsites; id++) {
+		struct lsp_site_view v;
+		struct prev *p = prev_of(id);
+		struct prev now;
+
+		if (!lsp_site_get(id, &v))
+			continue;
+		now.live_bytes = v.live_bytes;
+		now.live_blocks = v.live_blocks;
+		now.alloc_bytes = v.alloc_bytes;
+		now.alloc_blocks = v.alloc_blocks;
+		if (p != NULL && !ws.resync && memcmp(p, &now, sizeof(now)) == 0)
+			continue;
+		if (p != NULL)
+			*p = now;
+		if (in_rec == 0) {
+			r = ls_rec_begin(b, LS_REC_SITES);
+			ls_buf_uv(b, ws.snap_index);
+			ls_buf_bytes(b, "\x80\x80\x80\x80\x00", 5);
+		}
+		ls_buf_uv(b, id);
+		ls_buf_uv(b, clamp0(now.live_bytes));
+		ls_buf_uv(b, clamp0(now.live_blocks));
+		ls_buf_uv(b, now.alloc_bytes);
+		ls_buf_uv(b, now.alloc_blocks);
+		written++;
+		if (++in_rec == SITES_PER_REC) {
+			close_sites(b, r, in_rec);
+			in_rec = 0;
+		}
+	}
+	if (in_rec != 0)
+		close_sites(b, r, in_rec);
+	r = ls_rec_begin(b, LS_REC_SNAPSHOT_END);
+	ls_buf_uv(b, ws.snap_index);
+	ls_buf_uv(b, written);
+	ls_rec_end(b, r);
+	return written;
+}
+
+/* Append the buffer to the dump; 0 or -errno.  Caller holds write_lock. */
+static int
+flush(const struct ls_buf *b)
+{
+	sigset_t xfsz, old;
+	struct stat st;
+	int fd, r;
+	off_t start;
+
+	if (!ws.created) {
+		fd = open(lsp_cfg.path, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) != 0) {
+			r = -errno;
+			close(fd);
+			return r;
+		}
+		ws.created = true;
+		ws.dev = st.st_dev;
+		ws.ino = st.st_ino;
+	} else {
+		fd = open(lsp_cfg.path, O_WRONLY | O_APPEND | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) != 0 || st.st_dev != ws.dev ||
+		    st.st_ino != ws.ino) {
+			close(fd);
+			return -ESTALE;
+		}
+	}
+	start = st.st_size;
+
+	/* A write past RLIMIT_FSIZE must fail with EFBIG, not kill the
+	 * host with SIGXFSZ. */
+	sigemptyset(&xfsz);
+	sigaddset(&xfsz, SIGXFSZ);
+	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
+	r = ls_write_all(fd, b->p, b->len);
+	if (r != 0 && ftruncate(fd, start) != 0) {
+		/* Nothing more to do: the reader stops at the cut. */
+	}
+	if (r != 0 && !sigismember(&old, SIGXFSZ)) {
+		struct timespec zero = { 0, 0 };
+		sigset_t pend;
+
+		if (sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ))
+			sigtimedwait(&xfsz, NULL, &zero);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(fd);
+	return r;
+}
+
+/* Build and append one snapshot.  Caller holds write_lock and the guard. */
+static void
+write_out(unsigned reason, bool final)
+{
+	struct ls_buf *b = &ws.buf;
+	uint32_t covered;
+	int r;
+
+	if (ws.disabled || ws.final_done || lsp_cfg.path[0] == '\0')
+		return;
+	b->len = 0;
+	b->err = 0;
+	b->grow_fn = buf_grow;
+	if (!ws.header_done) {
+		ls_dump_header(b);
+		emit_process(b);
+	}
+	lsp_modules_scan();
+	lsp_modules_emit(b);
+	covered = emit_stacks(b);
+	emit_snapshot(b, covered, reason);
+	if (final) {
+		size_t rec = ls_rec_begin(b, LS_REC_FINAL);
+
+		ls_buf_uv(b, LS_FINAL_EXIT);
+		ls_rec_end(b, rec);
+	}
+	r = b->err ? -ENOMEM : flush(b);
+	lsp_modules_commit(r == 0);
+	if (r == 0) {
+		ws.header_done = true;
+		ws.stacks_written = covered;
+		ws.resync = false;
+		ws.snap_index++;
+		return;
+	}
+	ws.resync = true;
+	lsp_count(LS_CNT_WRITE_ERRORS);
+	if (!ws.created) {
+		ws.disabled = true;
+		lsp_warn("cannot create the dump; not writing one",
+		    errno_name(-r));
+		lsp_warn("dump path", lsp_cfg.path);
+	} else if (!ws.warned_write) {
+		ws.warned_write = true;
+		lsp_warn("cannot write a snapshot to the dump", errno_name(-r));
+	}
+	if (r == -ESTALE)
+		ws.disabled = true;
+}
+
+static void
+on_signal(int signo, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+
+	(void)signo;
+	(void)si;
+	(void)uc;
+	__atomic_store_n(&sig_pending, 1, __ATOMIC_RELEASE);
+	sem_post(&wake);
+	errno = saved;
+}
+
+static void *
+writer_main(void *arg)
+{
+	uint64_t interval = (uint64_t)lsp_cfg.interval_ms * 1000000u;
+	uint64_t next = now_ns(CLOCK_MONOTONIC) + interval;
+
+	(void)arg;
+	lsp_guard = 1;
+	prctl(PR_SET_NAME, "leakspy-writer", 0, 0, 0);
+	for (;;) {
+		unsigned reason;
+		int r;
+
+		if (interval != 0) {
+			struct timespec ts = {
+				.tv_sec = (time_t)(next / 1000000000u),
+				.tv_nsec = (long)(next % 1000000000u),
+			};
+
+			r = sem_clockwait(&wake, CLOCK_MONOTONIC, &ts);
+		} else {
+			r = sem_wait(&wake);
+		}
+		if (r != 0 && errno == EINTR)
+			continue;
+		if (__atomic_exchange_n(&sig_pending, 0, __ATOMIC_ACQ_REL))
+			reason = LS_SNAP_SIGNAL;
+		else if (r != 0)
+			reason = LS_SNAP_INTERVAL;
+		else
+			continue;
+		pthread_mutex_lock(&write_lock);
+		write_out(reason, false);
+		pthread_mutex_unlock(&write_lock);
+		if (reason == LS_SNAP_INTERVAL) {
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+			while (next <= now)
+				next += interval;
+		}
+	}
+	return NULL;
+}
+
+static void
+start_thread(void)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	/* The thread inherits a full mask: it takes none of the host's
+	 * signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, writer_main, NULL) != 0)
+		lsp_warn("cannot start the writer thread; only the final "
+		    "snapshot will be written", NULL);
+	else
+		thread_started = true;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void
+lsp_writer_start(void)
+{
+	start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	start_real_ns = now_ns(CLOCK_REALTIME);
+	sem_init(&wake, 0, 0);
+
+	pthread_mutex_lock(&write_lock);
+	/* Create the dump now: the name is taken, and a process killed
+	 * before its first snapshot still leaves its header. */
+	if (lsp_cfg.path[0] != '\0') {
+		struct ls_buf *b = &ws.buf;
+		int r;
+
+		b->grow_fn = buf_grow;
+		b->len = 0;
+		b->err = 0;
+		ls_dump_header(b);
+		emit_process(b);
+		lsp_modules_emit(b);
+		r = b->err ? -ENOMEM : flush(b);
+		lsp_modules_commit(r == 0);
+		if (r == 0) {
+			ws.header_done = true;
+		} else {
+			ws.disabled = true;
+			lsp_warn("cannot create the dump; not writing one",
+			    errno_name(-r));
+			lsp_warn("dump path", lsp_cfg.path);
+		}
+	}
+	pthread_mutex_unlock(&write_lock);
+	if (ws.disabled)
+		return;
+
+	if (lsp_cfg.signo != 0) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = on_signal;
+		sa.sa_flags = SA_SIGINFO | SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		sigaction(lsp_cfg.signo, &sa, NULL);
+	}
+	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
+		start_thread();
+}
+
+void
+lsp_writer_final(void)
+{
+	struct timespec ts;
+
+	lsp_guard++;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += (EXIT_WAIT_MS % 1000) * 1000000L;
+	ts.tv_sec += EXIT_WAIT_MS / 1000 + ts.tv_nsec / 1000000000L;
+	ts.tv_nsec %= 1000000000L;
+	/* Bounded: a writer stuck in a slow write must not hold exit. */
+	if (pthread_mutex_timedlock(&write_lock, &ts) == 0) {
+		write_out(LS_SNAP_EXIT, true);
+		ws.final_done = true;
+		pthread_mutex_unlock(&write_lock);
+	}
+	lsp_guard--;
+}
+
+void
+lsp_writer_prefork(void)
+{
+	pthread_mutex_lock(&write_lock);
+}
+
+void
+lsp_writer_postfork_parent(void)
+{
+	pthread_mutex_unlock(&write_lock);
+}
+
+void
+lsp_writer_postfork_child(void)
+{
+	char parent_path[LSP_PATH_MAX];
+
+	pthread_mutex_init(&write_lock, NULL);
+	memcpy(parent_path, lsp_cfg.path, sizeof(parent_path));
+	lsp_modules_forget_written();
+	ws.created = false;
+	ws.header_done = false;
+	ws.resync = true;
+	ws.stacks_written = 0;
+	ws.snap_index = 0;
+	ws.warned_write = false;
+	start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	start_real_ns = now_ns(CLOCK_REALTIME);
+	/* A template without %p would name the parent's dump: the child
+	 * then writes none. */
+	if (!lsp_config_repath() || strcmp(parent_path, lsp_cfg.path) == 0)
+		ws.disabled = true;
+	thread_started = false;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dump format (version 1), its writer helpers and its record reader.
+ * This comment and leakspy-dump(5) are the definition.
+ *
+ * A dump begins with the line "leakspy-dump 1\n" and continues with records:
+ *
+ *	u16 type | u16 flags (0) | u32 length | payload[length] | u32 crc
+ *
+ * Integers in the record header and the crc are little-endian; crc is the
+ * CRC-32 (zlib's) of the 8 header bytes and the payload.  A record is
+ * complete or it is not there: the reader stops at the first record that is
+ * cut short or fails its crc.  Types with bit 15 set are optional: a reader
+ * that does not know them skips them.  Any other unknown type is an error.
+ *
+ * Payload fields: "uv" is an unsigned LEB128 integer (at most 10 bytes),
+ * "str" is uv length + bytes (no NUL).  Fields a reader does not expect at
+ * the end of a payload are ignored, so later minor additions stay readable.
+ *
+ * PROCESS (1, first record)
+ *	uv pid, uv ppid, uv start_realtime_ns, str exe, uv argc,
+ *	str argv[argc], uv flags (LS_PF_*), str interposition_note,
+ *	uv nalloc, uv alloc_addr[nalloc] (addresses inside the modules that
+ *	implement allocation: leading frames there are not the caller's),
+ *	uv max_depth, uv interval_ms, uv sample_bytes
+ * MODULE (2): a module seen mapped
+ *	uv id, uv gen, uv bias, str path, str build_id, uv nseg,
+ *	(uv start, uv size)[nseg]		(absolute addresses, PT_LOAD)
+ * MODULE_GONE (3): a module unmapped
+ *	uv id, uv gen
+ * STACKS (4): call stacks, each a distinct allocation site
+ *	uv count, count x (uv id, uv gen, uv api (LS_API_*), uv flags
+ *	(LS_SF_*), uv nframes, uv ip[nframes])	ip[0] is the innermost
+ *	return address outside leakspy; ids are dense, from 0
+ * SNAPSHOT (5): starts snapshot number index
+ *	uv index, uv mono_ns (since the process started), uv realtime_ns,
+ *	uv reason (LS_SNAP_*), uv ncount, uv count[ncount] (LS_CNT_*)
+ * SITES (6): per-site figures of the open snapshot, only for sites whose
+ *	figures changed since the previous snapshot
+ *	uv index, uv count, count x (uv stack_id, uv live_bytes,
+ *	uv live_blocks, uv alloc_bytes, uv alloc_blocks)
+ * SNAPSHOT_END (7): closes it; a snapshot without its end is discarded
+ *	uv index, uv nsites (entries in its SITES records)
+ * FINAL (8): the process finished writing (exit); nothing follows
+ *	uv how (LS_FINAL_*)
+ * NOTE (0x8001, optional): a message from the shim
+ *	str text
+ *
+ * A stack's gen is the module generation when it was recorded; a module
+ * record's gen is the generation it was noticed at.  An ip belongs to the
+ * module that covers it and was not yet gone at the stack's generation.
+ */
+#ifndef LS_DUMP_H
+#define LS_DUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LS_DUMP_MAGIC		"leakspy-dump "
+#define LS_DUMP_VERSION		1
+#define LS_DUMP_MAX_RECORD	(256u << 20)
+#define LS_REC_HDR		8
+#define LS_REC_TRAILER		4
+
+enum {
+	LS_REC_PROCESS = 1,
+	LS_REC_MODULE = 2,
+	LS_REC_MODULE_GONE = 3,
+	LS_REC_STACKS = 4,
+	LS_REC_SNAPSHOT = 5,
+	LS_REC_SITES = 6,
+	LS_REC_SNAPSHOT_END = 7,
+	LS_REC_FINAL = 8,
+	LS_REC_OPTIONAL = 0x8000,
+	LS_REC_NOTE = 0x8001,
+};
+
+/* PROCESS flags */
+#define LS_PF_INTERPOSE_FAILED	0x1	/* malloc is not bound to the shim */
+
+/* Allocation entry points, recorded per stack. */
+enum {
+	LS_API_MALLOC,
+	LS_API_CALLOC,
+	LS_API_REALLOC,
+	LS_API_REALLOCARRAY,
+	LS_API_POSIX_MEMALIGN,
+	LS_API_ALIGNED_ALLOC,
+	LS_API_MEMALIGN,
+	LS_API_VALLOC,
+	LS_API_PVALLOC,
+	LS_API_COUNT
+};
+
+/* Stack flags */
+#define LS_SF_TRUNCATED	0x1	/* deeper than the depth limit */
+
+/* Snapshot reasons */
+enum {
+	LS_SNAP_EXIT,
+	LS_SNAP_INTERVAL,
+	LS_SNAP_SIGNAL,
+	LS_SNAP_COUNT
+};
+
+/* Coverage counters, cumulative since the process started. */
+enum {
+	LS_CNT_UNTRACKED,	/* allocations made inside leakspy or its
+				 * libraries, or re-entrantly: not tracked */
+	LS_CNT_DROPPED,		/* allocations not tracked: out of memory */
+	LS_CNT_TRUNCATED,	/* allocations whose stack was cut at depth */
+	LS_CNT_UNKNOWN_FREES,	/* frees of blocks leakspy never saw */
+	LS_CNT_BOOTSTRAP,	/* allocations served before start-up ended */
+	LS_CNT_MISSED_FREES,	/* blocks found freed without a free seen */
+	LS_CNT_WRITE_ERRORS,	/* earlier write-outs that failed */
+	LS_CNT_COUNT
+};
+
+enum {
+	LS_FINAL_EXIT,		/* exit(), return from main, destructors */
+	LS_FINAL_COUNT
+};
+
+/* --- writing --- */
+
+/*
+ * A growable byte buffer.  grow_fn makes room for at least need more bytes
+ * and returns 0, or -ENOMEM; after a failure err is set and further output
+ * is dropped.
+ */
+struct ls_buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+	int err;
+	int (*grow_fn)(struct ls_buf *b, size_t need);
+};
+
+void ls_buf_bytes(struct ls_buf *b, const void *p, size_t n);
+void ls_buf_uv(struct ls_buf *b, uint64_t v);
+void ls_buf_str(struct ls_buf *b, const void *s, size_t n);
+
+/* Append the dump's first line. */
+void ls_dump_header(struct ls_buf *b);
+
+/* Open a record of the given type; returns its start for ls_rec_end. */
+size_t ls_rec_begin(struct ls_buf *b, unsigned type);
+
+/* Close the record opened at start: fill its length, append the crc. */
+void ls_rec_end(struct ls_buf *b, size_t start);
+
+/* --- reading --- */
+
+/* A cursor over a payload; a read past the end sets err and yields 0. */
+struct ls_cur {
+	const uint8_t *p;
+	const uint8_t *end;
+	int err;
+};
+
+uint64_t ls_cur_uv(struct ls_cur *c);
+/* Returns a pointer into the payload and its length in *n, or NULL. */
+const char *ls_cur_str(struct ls_cur *c, size_t *n);
+
+struct ls_rec {
+	unsigned type;
+	size_t offset;		/* of the record header in the file */
+	struct ls_cur body;
+};
+
+/*
+ * Check the first line of data.  Returns the offset of the first record, or
+ * 0 and sets *why.
+ */
+size_t ls_dump_check_header(const void *data, size_t size, const char **why);
+
+/*
+ * Read the record at *off.  Returns 1 and advances *off, 0 at the end of
+ * data, or -1 with *why set and *off left at the bad record.
+ */
+int ls_dump_next(const void *data, size_t size, size_t *off,
+    struct ls_rec *rec, const char **why);
+
+#endif /* LS_DUMP_H */

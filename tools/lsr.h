@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * leakspy-report's model of a dump and the stages over it: read,
+ * symbolize, group, render.
+ */
+#ifndef LS_LSR_H
+#define LS_LSR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dump.h"
+
+struct lsr_module {
+	uint32_t id;
+	uint32_t gen;
+	uint32_t gone_gen;
+	bool gone;
+	uint64_t bias;
+	char *path;
+	uint8_t build_id[64];
+	size_t build_id_len;
+	unsigned nseg;
+	uint64_t (*seg)[2];
+	void *sym;		/* symbolize.c's state */
+	int sym_state;		/* 0 untried, 1 ready, -1 unavailable */
+};
+
+struct lsr_stack {
+	uint32_t gen;
+	unsigned api;
+	unsigned flags;
+	unsigned nframes;
+	uint64_t *ip;
+};
+
+struct lsr_vals {
+	uint64_t live_bytes;
+	uint64_t live_blocks;
+	uint64_t alloc_bytes;
+	uint64_t alloc_blocks;
+};
+
+/* A site whose figures changed in a snapshot. */
+struct lsr_change {
+	uint32_t stack;
+	struct lsr_vals v;
+};
+
+struct lsr_snapshot {
+	uint32_t index;
+	uint64_t mono_ns;
+	uint64_t real_ns;
+	unsigned reason;
+	uint64_t counters[LS_CNT_COUNT];
+	size_t nchanges;
+	struct lsr_change *changes;
+};
+
+/* Everything read from one dump file. */
+struct lsr_dump {
+	const char *path;
+	bool have_process;
+	uint64_t pid, ppid, start_real_ns;
+	char *exe;
+	size_t argc;
+	char **argv;
+	uint64_t pflags;
+	char *interpose_note;
+	size_t nalloc_addrs;
+	uint64_t *alloc_addrs;
+	uint64_t max_depth, interval_ms, sample_bytes;
+
+	size_t nmodules;
+	struct lsr_module *modules;
+	size_t nstacks;
+	struct lsr_stack *stacks;
+	size_t nsnaps;
+	struct lsr_snapshot *snaps;
+	bool final;
+
+	size_t nnotes;
+	char **notes;
+
+	/* The first problem: the reader stopped there. */
+	char *error;
+	uint64_t error_offset;
+	bool incomplete;	/* ends without a FINAL record */
+};
+
+/* read.c */
+
+/*
+ * Read path into d.  Returns 0 when the file could be read at all (d may
+ * still carry an error and be incomplete), or -1 with a message on stderr
+ * when it could not be opened.  Allocates.
+ */
+int lsr_read(const char *path, struct lsr_dump *d);
+
+/* Parse a dump already in memory (used by the fuzzer). */
+void lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d);
+
+/* Release what lsr_read allocated. */
+void lsr_dump_fini(struct lsr_dump *d);
+
+/* Figures of every stack at snapshot k (an array of d->nstacks). */
+struct lsr_vals *lsr_state_at(const struct lsr_dump *d, size_t k);
+
+/* symbolize.c */
+
+struct lsr_frame {
+	uint64_t ip;
+	const char *function;	/* NULL when unknown */
+	const char *file;	/* NULL when unknown */
+	unsigned line;
+	const char *module;	/* path, NULL when no module covers ip */
+	uint64_t offset;	/* ip relative to the module's bias */
+	bool inlined;
+};
+
+/* The module that held ip for a stack taken at generation gen, or NULL. */
+struct lsr_module *lsr_module_of(struct lsr_dump *d, uint64_t ip,
+    uint32_t gen);
+
+/*
+ * Expand return address ip (of a stack at generation gen) into at most
+ * max frames, innermost inline frame first.  Returns how many were filled
+ * (at least 1).  Strings stay valid until lsr_symbolize_fini.
+ */
+unsigned lsr_symbolize(struct lsr_dump *d, uint64_t ip, uint32_t gen,
+    struct lsr_frame *out, unsigned max);
+
+/* The symbol name (demangled) at ip, or NULL; used to spot wrappers. */
+const char *lsr_symbol_name(struct lsr_dump *d, uint64_t ip, uint32_t gen);
+
+void lsr_symbolize_fini(struct lsr_dump *d);
+
+/* group.c */
+
+/* A call site as reported: stacks that are the same once the allocator's
+ * own frames are stripped. */
+struct lsr_site {
+	struct lsr_vals v;
+	uint32_t stack;		/* a representative stack */
+	unsigned skip;		/* leading frames stripped */
+	const char *via;	/* the allocation function called */
+	bool truncated;
+};
+
+struct lsr_report {
+	struct lsr_dump *d;
+	size_t snap;		/* index into d->snaps, or SIZE_MAX */
+	struct lsr_vals totals;
+	size_t nsites;
+	struct lsr_site *sites;	/* sorted by live bytes, largest first */
+};
+
+/* Group the stacks of snapshot snap into sites.  Allocates. */
+int lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r);
+void lsr_report_fini(struct lsr_report *r);
+
+/* out-text.c, out-json.c */
+
+struct lsr_out_opts {
+	size_t top;		/* 0: all */
+};
+
+void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
+void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
+
+/* Names for the enums of dump.h. */
+const char *lsr_api_name(unsigned api);
+const char *lsr_reason_name(unsigned reason);
+
+#endif /* LS_LSR_H */

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JSON report; its schema is in leakspy-report(1).  One object per
+ * dump file.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <string.h>
+
+#include "lsr.h"
+
+#define MAX_EXPANDED 64
+
+static void
+jstr(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (s == NULL) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(f, "\\u%04x", *p);
+			else
+				fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void
+jvals(FILE *f, const struct lsr_vals *v)
+{
+	fprintf(f, "\"live_bytes\": %" PRIu64 ", \"live_blocks\": %" PRIu64
+	    ", \"allocated_bytes\": %" PRIu64 ", \"allocated_blocks\": %"
+	    PRIu64, v->live_bytes, v->live_blocks, v->alloc_bytes,
+	    v->alloc_blocks);
+}
+
+static void
+jframe(FILE *f, const struct lsr_frame *fr, bool first)
+{
+	fprintf(f, "%s\n        {\"function\": ", first ? "" : ",");
+	jstr(f, fr->function);
+	fputs(", \"file\": ", f);
+	jstr(f, fr->file);
+	if (fr->file != NULL)
+		fprintf(f, ", \"line\": %u", fr->line);
+	else
+		fputs(", \"line\": null", f);
+	fputs(", \"module\": ", f);
+	jstr(f, fr->module);
+	fprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"offset\": \"0x%"
+	    PRIx64 "\", \"inlined\": %s}", fr->ip, fr->offset,
+	    fr->inlined ? "true" : "false");
+}
+
+void
+lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	static const char *const cnt_name[LS_CNT_COUNT] = {
+		"untracked", "dropped", "truncated_stacks", "unknown_frees",
+		"bootstrap", "missed_frees", "write_errors",
+	};
+	struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
+	    &d->snaps[r->snap] : NULL;
+	size_t i, shown;
+	unsigned c;
+
+	fputs("{\n  \"format\": \"leakspy-report\",\n  \"version\": 1,\n", f);
+	fputs("  \"file\": ", f);
+	jstr(f, d->path);
+	fprintf(f, ",\n  \"complete\": %s,\n  \"error\": ",
+	    d->error == NULL && !d->incomplete ? "true" : "false");
+	if (d->error != NULL) {
+		fprintf(f, "{\"offset\": %" PRIu64 ", \"message\": ",
+		    d->error_offset);
+		jstr(f, d->error);
+		fputc('}', f);
+	} else if (d->incomplete) {
+		fputs("{\"offset\": null, \"message\": \"no final snapshot "
+		    "(process still running, or killed)\"}", f);
+	} else {
+		fputs("null", f);
+	}
+	fprintf(f, ",\n  \"process\": {\"pid\": %" PRIu64 ", \"ppid\": %"
+	    PRIu64 ", \"exe\": ", d->pid, d->ppid);
+	jstr(f, d->exe);
+	fputs(", \"argv\": [", f);
+	for (i = 0; i < d->argc; i++) {
+		if (i)
+			fputs(", ", f);
+		jstr(f, d->argv[i]);
+	}
+	fprintf(f, "], \"start_time_ns\": %" PRIu64 ", \"run_time_s\": %.3f"
+	    ", \"max_depth\": %" PRIu64 ", \"interval_s\": %.3f},\n",
+	    d->start_real_ns, d->nsnaps ?
+	    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9 : 0.0,
+	    d->max_depth, (double)d->interval_ms / 1000);
+	fprintf(f, "  \"coverage\": {\"interposition\": %s",
+	    d->pflags & LS_PF_INTERPOSE_FAILED ? "false" : "true");
+	if (d->interpose_note && d->interpose_note[0]) {
+		fputs(", \"note\": ", f);
+		jstr(f, d->interpose_note);
+	}
+	for (c = 0; c < LS_CNT_COUNT; c++)
+		fprintf(f, ", \"%s\": %" PRIu64, cnt_name[c],
+		    s ? s->counters[c] : 0);
+	fprintf(f, "},\n  \"snapshots\": %zu,\n  \"snapshot\": ", d->nsnaps);
+	if (s != NULL)
+		fprintf(f, "{\"index\": %" PRIu32 ", \"time_s\": %.3f, "
+		    "\"reason\": \"%s\"}", s->index, (double)s->mono_ns / 1e9,
+		    lsr_reason_name(s->reason));
+	else
+		fputs("null", f);
+	fputs(",\n  \"totals\": {", f);
+	jvals(f, &r->totals);
+	fprintf(f, ", \"sites\": %zu},\n  \"sites\": [", r->nsites);
+	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
+	for (i = 0; i < shown; i++) {
+		const struct lsr_site *site = &r->sites[i];
+		const struct lsr_stack *st = &d->stacks[site->stack];
+		struct lsr_frame fr[MAX_EXPANDED];
+		bool first = true;
+		unsigned k, n, j;
+
+		fprintf(f, "%s\n    {", i ? "," : "");
+		jvals(f, &site->v);
+		fputs(", \"via\": ", f);
+		jstr(f, site->via);
+		fprintf(f, ", \"truncated\": %s, \"frames\": [",
+		    site->truncated ? "true" : "false");
+		for (k = site->skip; k < st->nframes; k++) {
+			n = lsr_symbolize(d, st->ip[k], st->gen, fr,
+			    MAX_EXPANDED);
+			for (j = 0; j < n; j++) {
+				jframe(f, &fr[j], first);
+				first = false;
+			}
+		}
+		fputs("]}", f);
+	}
+	fputs(shown ? "\n  ]\n}\n" : "]\n}\n", f);
+}

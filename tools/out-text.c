@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The text report: a header, then one line a site, biggest first, with its
+ * symbolized stack indented below (memprof2's shape, for native code).
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "lsr.h"
+
+#define MAX_EXPANDED 64
+
+static void
+human(char *buf, size_t n, uint64_t bytes)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	unsigned u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, n, "%" PRIu64 " B", bytes);
+	else
+		snprintf(buf, n, "%.1f %s", v, unit[u]);
+}
+
+static void
+print_frame(FILE *f, const struct lsr_frame *fr, unsigned no)
+{
+	const char *mod = fr->module ? strrchr(fr->module, '/') : NULL;
+
+	mod = mod ? mod + 1 : fr->module;
+	fprintf(f, "        #%-2u %s", no, fr->function ? fr->function : "??");
+	if (fr->file != NULL)
+		fprintf(f, " at %s:%u", fr->file, fr->line);
+	if (fr->inlined)
+		fprintf(f, " (inlined)");
+	if (fr->function == NULL || fr->file == NULL)
+		fprintf(f, " [%s+0x%" PRIx64 "]", mod ? mod : "?", fr->offset);
+	else if (mod != NULL)
+		fprintf(f, " [%s]", mod);
+	fputc('\n', f);
+}
+
+static void
+print_coverage(FILE *f, const struct lsr_dump *d,
+    const struct lsr_snapshot *s)
+{
+	static const char *const what[LS_CNT_COUNT] = {
+		[LS_CNT_UNTRACKED] = "allocations made inside leakspy or "
+		    "re-entrantly (not tracked)",
+		[LS_CNT_DROPPED] = "allocations not tracked (leakspy out of "
+		    "memory)",
+		[LS_CNT_TRUNCATED] = "allocations with stacks cut at the "
+		    "depth limit",
+		[LS_CNT_UNKNOWN_FREES] = "frees of blocks leakspy never saw",
+		[LS_CNT_BOOTSTRAP] = "allocations served while leakspy "
+		    "started",
+		[LS_CNT_MISSED_FREES] = "blocks found freed without a free "
+		    "seen",
+		[LS_CNT_WRITE_ERRORS] = "snapshots that could not be written",
+	};
+	bool any = false;
+	unsigned i;
+
+	fprintf(f, "coverage:  ");
+	if (d->pflags & LS_PF_INTERPOSE_FAILED) {
+		fprintf(f, "INCOMPLETE: %s\n           ", d->interpose_note);
+		any = true;
+	}
+	if (d->error != NULL || d->incomplete) {
+		fprintf(f, "%s\n           ", d->error ? "dump damaged: only "
+		    "the snapshots before the damage are shown" :
+		    "no final snapshot (process still running, or killed)");
+		any = true;
+	}
+	for (i = 0; s != NULL && i < LS_CNT_COUNT; i++) {
+		if (s->counters[i] == 0 || i == LS_CNT_BOOTSTRAP)
+			continue;
+		fprintf(f, "%s%" PRIu64 " %s\n", any ? "           " : "",
+		    s->counters[i], what[i]);
+		any = true;
+	}
+	if (!any)
+		fprintf(f, "complete: every allocation tracked\n");
+}
+
+void
+lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
+	    &d->snaps[r->snap] : NULL;
+	char h1[32], h2[32];
+	size_t i, shown;
+
+	fprintf(f, "leakspy report: %s\n", d->path);
+	fprintf(f, "program:   %s (pid %" PRIu64 ", parent %" PRIu64 ")\n",
+	    d->exe && d->exe[0] ? d->exe : "?", d->pid, d->ppid);
+	if (d->argc > 0) {
+		fprintf(f, "command:  ");
+		for (i = 0; i < d->argc; i++)
+			fprintf(f, " %s", d->argv[i]);
+		fputc('\n', f);
+	}
+	if (d->start_real_ns != 0) {
+		time_t t = (time_t)(d->start_real_ns / 1000000000u);
+		struct tm tm;
+		char when[64];
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		fprintf(f, "started:   %s", when);
+		if (d->nsnaps > 0)
+			fprintf(f, "; ran %.3f s",
+			    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9);
+		fputc('\n', f);
+	}
+	if (s == NULL) {
+		fprintf(f, "snapshot:  none in this dump\n");
+		print_coverage(f, d, NULL);
+		return;
+	}
+	fprintf(f, "snapshot:  #%" PRIu32 " of %zu (%s, at %.3f s)\n",
+	    s->index, d->nsnaps, lsr_reason_name(s->reason),
+	    (double)s->mono_ns / 1e9);
+	human(h1, sizeof(h1), r->totals.live_bytes);
+	human(h2, sizeof(h2), r->totals.alloc_bytes);
+	fprintf(f, "live:      %" PRIu64 " bytes (%s) in %" PRIu64
+	    " blocks at %zu sites\n", r->totals.live_bytes, h1,
+	    r->totals.live_blocks, r->nsites);
+	fprintf(f, "allocated: %" PRIu64 " bytes (%s) in %" PRIu64
+	    " blocks since start\n", r->totals.alloc_bytes, h2,
+	    r->totals.alloc_blocks);
+	print_coverage(f, d, s);
+	if (r->nsites == 0) {
+		fprintf(f, "\nno live blocks\n");
+		return;
+	}
+	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
+	fprintf(f, "\n%14s %10s  %s\n", "LIVE BYTES", "BLOCKS", "SITE");
+	for (i = 0; i < shown; i++) {
+		const struct lsr_site *site = &r->sites[i];
+		const struct lsr_stack *st = &d->stacks[site->stack];
+		struct lsr_frame fr[MAX_EXPANDED];
+		unsigned k, n, no = 0;
+
+		n = st->nframes > site->skip ? lsr_symbolize(d,
+		    st->ip[site->skip], st->gen, fr, MAX_EXPANDED) : 0;
+		fprintf(f, "%14" PRIu64 " %10" PRIu64 "  %s", site->v.live_bytes,
+		    site->v.live_blocks, n && fr[0].function ? fr[0].function :
+		    "??");
+		if (n && fr[0].file)
+			fprintf(f, " (%s:%u)", fr[0].file, fr[0].line);
+		fprintf(f, " via %s\n", site->via);
+		for (k = site->skip; k < st->nframes; k++) {
+			unsigned j;
+
+			n = lsr_symbolize(d, st->ip[k], st->gen, fr,
+			    MAX_EXPANDED);
+			for (j = 0; j < n; j++)
+				print_frame(f, &fr[j], no++);
+		}
+		if (site->truncated)
+			fprintf(f, "        ... (stack cut at depth %" PRIu64
+			    ")\n", d->max_depth);
+	}
+	if (shown < r->nsites)
+		fprintf(f, "\n... %zu more sites (--top 0 shows all)\n",
+		    r->nsites - shown);
+}
