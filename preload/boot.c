@@ -22,6 +22,7 @@
 
 #include "arena.h"
 #include "fmt.h"
+#include "settings.h"
 #include "lsp.h"
 
 struct lsp_real lsp_real;
@@ -29,6 +30,7 @@ int lsp_state;
 __thread int lsp_guard __attribute__((tls_model("initial-exec")));
 struct lsp_config lsp_cfg;
 unsigned long lsp_counters[LS_CNT_COUNT];
+pid_t lsp_pid;
 
 /*
  * The bootstrap pool: dlsym and dlerror may allocate before the real
@@ -154,80 +156,7 @@ resolve(void)
 	lsp_real.pvalloc = need_sym("pvalloc");
 	lsp_real.malloc_usable_size = need_sym("malloc_usable_size");
 	lsp_real.dlclose = need_sym("dlclose");
-}
-
-/* Parse a decimal with an optional fraction into thousandths. */
-static bool
-parse_millis(const char *s, unsigned *out)
-{
-	unsigned long v = 0, frac = 0, scale = 1000;
-
-	if (*s == '\0')
-		return false;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 100000000)
-			return false;
-	}
-	if (*s == '.') {
-		for (s++; *s >= '0' && *s <= '9'; s++) {
-			if (scale > 1) {
-				scale /= 10;
-				frac += (unsigned long)(*s - '0') * scale;
-			}
-		}
-	}
-	if (*s != '\0')
-		return false;
-	*out = (unsigned)(v * 1000 + frac);
-	return true;
-}
-
-static bool
-parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	unsigned long v = 0;
-
-	if (*s == '\0')
-		return false;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > max)
-			return false;
-	}
-	if (*s != '\0')
-		return false;
-	*out = v;
-	return true;
-}
-
-/* Signal by number, or by name with or without "SIG". */
-static int
-parse_signal(const char *s)
-{
-	static const struct {
-		const char *name;
-		int signo;
-	} names[] = {
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
-		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PROF", SIGPROF },
-		{ "VTALRM", SIGVTALRM }, { "PWR", SIGPWR },
-	};
-	unsigned long v;
-	size_t i;
-
-	if (parse_uint(s, 64, &v))
-		return v >= 1 && (int)v <= SIGRTMAX && v != SIGKILL &&
-		    v != SIGSTOP ? (int)v : -1;
-	if (strncmp(s, "SIG", 3) == 0)
-		s += 3;
-	for (i = 0; i < LS_ARRAY_SIZE(names); i++)
-		if (strcmp(s, names[i].name) == 0)
-			return names[i].signo;
-	if (strncmp(s, "RTMIN+", 6) == 0 && parse_uint(s + 6, 64, &v) &&
-	    SIGRTMIN + (int)v <= SIGRTMAX)
-		return SIGRTMIN + (int)v;
-	return -1;
+	lsp_real._exit = need_sym("_exit");
 }
 
 static void
@@ -360,7 +289,7 @@ read_config(void)
 
 	s = secure_getenv("LEAKSPY_DEPTH");
 	if (s != NULL) {
-		if (parse_uint(s, 1000000, &v) && v >= 1)
+		if (ls_parse_uint(s, 1000000, &v) && v >= 1)
 			lsp_cfg.depth = v > LS_MAX_FRAMES - 8 ?
 			    LS_MAX_FRAMES - 8 : (unsigned)v;
 		else
@@ -370,7 +299,7 @@ read_config(void)
 	if (s != NULL) {
 		unsigned ms;
 
-		if (parse_millis(s, &ms) && (ms == 0 || ms >= 10))
+		if (ls_parse_millis(s, &ms) && (ms == 0 || ms >= 10))
 			lsp_cfg.interval_ms = ms;
 		else
 			lsp_warn("ignoring LEAKSPY_INTERVAL (want seconds, "
@@ -378,7 +307,7 @@ read_config(void)
 	}
 	s = secure_getenv("LEAKSPY_SIGNAL");
 	if (s != NULL && *s != '\0') {
-		int signo = parse_signal(s);
+		int signo = ls_parse_signal(s);
 
 		if (signo > 0)
 			lsp_cfg.signo = signo;
@@ -419,6 +348,7 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
+	lsp_pid = getpid();
 	lsp_record_reset_locks();
 	lsp_modules_reset_lock();
 	lsp_writer_postfork_child();
@@ -444,6 +374,7 @@ lsp_boot(void)
 	}
 	lsp_guard++;
 	resolve();
+	lsp_pid = getpid();
 	active = getauxval(AT_SECURE) == 0;
 	if (active) {
 		read_config();

@@ -9,8 +9,10 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 #include <malloc.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lsp.h"
 
@@ -30,7 +32,7 @@ track(void *p, size_t n, unsigned api)
 
 		lsp_record_alloc(p, n, api);
 		errno = saved;
-	} else {
+	} else if (lsp_guard >= LSP_GUARD_RECORD) {
 		lsp_count(LS_CNT_UNTRACKED);
 	}
 }
@@ -310,4 +312,32 @@ dlclose(void *handle)
 	lsp_guard--;
 	errno = saved;
 	return r;
+}
+
+/*
+ * _exit skips destructors, so the final snapshot is taken here (exit()
+ * reaches glibc's _exit directly and never comes through this).  A vfork
+ * child shares its parent's memory and must not write: its pid differs
+ * from lsp_pid, which only a real fork updates.
+ */
+static void __attribute__((noreturn))
+do_exit(int status)
+{
+	if (!active() && !slow_ready())
+		syscall(SYS_exit_group, status);	/* inside lsp_boot() */
+	if (active() && !lsp_guard && getpid() == lsp_pid)
+		lsp_writer_final();
+	lsp_real._exit(status);
+}
+
+LS_EXPORT void
+_exit(int status)
+{
+	do_exit(status);
+}
+
+LS_EXPORT void
+_Exit(int status)
+{
+	do_exit(status);
 }

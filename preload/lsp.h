@@ -32,6 +32,7 @@ struct lsp_real {
 	void *(*pvalloc)(size_t);
 	size_t (*malloc_usable_size)(void *);
 	int (*dlclose)(void *);
+	void (*_exit)(int) __attribute__((noreturn));
 };
 
 /* Written once by lsp_boot() before lsp_state becomes LSP_ACTIVE. */
@@ -54,6 +55,12 @@ extern int lsp_state;
  */
 extern __thread int lsp_guard __attribute__((tls_model("initial-exec")));
 
+/* What the hot path adds to lsp_guard while it records: an allocation seen
+ * with the guard at least this high re-entered the shim from inside a
+ * record (libunwind, or a signal handler) and is counted as untracked;
+ * lower values are leakspy's own work. */
+#define LSP_GUARD_RECORD 0x10000
+
 /* Settings from LEAKSPY_*; written by lsp_boot() only. */
 struct lsp_config {
 	char path[LSP_PATH_MAX];	/* absolute dump path, expanded */
@@ -64,6 +71,10 @@ struct lsp_config {
 	bool follow_exec;
 };
 extern struct lsp_config lsp_cfg;
+
+/* The pid this process's dump belongs to; set by lsp_boot() and in a fork
+ * child.  A vfork child sees its parent's value and so does nothing. */
+extern pid_t lsp_pid;
 
 /* Coverage counters (LS_CNT_*), updated with relaxed atomics. */
 extern unsigned long lsp_counters[LS_CNT_COUNT];

@@ -371,7 +371,7 @@ lsp_record_alloc(void *p, size_t n, unsigned api)
 	unsigned nf;
 	struct site *s;
 
-	lsp_guard++;
+	lsp_guard += LSP_GUARD_RECORD;
 	nf = lsp_unwind(f, &truncated);
 	if (truncated)
 		lsp_count(LS_CNT_TRUNCATED);
@@ -380,7 +380,7 @@ lsp_record_alloc(void *p, size_t n, unsigned api)
 		add_block((uintptr_t)p, s, n);
 	else
 		lsp_count(LS_CNT_DROPPED);
-	lsp_guard--;
+	lsp_guard -= LSP_GUARD_RECORD;
 }
 
 bool
@@ -392,7 +392,7 @@ lsp_record_take(void *p, uint32_t *site, size_t *size)
 	struct site *s;
 	bool found;
 
-	lsp_guard++;
+	lsp_guard += LSP_GUARD_RECORD;
 	pthread_mutex_lock(&sh->lock);
 	found = shard_remove(sh, h, (uintptr_t)p, &b);
 	pthread_mutex_unlock(&sh->lock);
@@ -402,7 +402,7 @@ lsp_record_take(void *p, uint32_t *site, size_t *size)
 		if ((s = site_by_id(b.site)) != NULL)
 			site_add(s, -(int64_t)*size, -1);
 	}
-	lsp_guard--;
+	lsp_guard -= LSP_GUARD_RECORD;
 	return found;
 }
 
@@ -420,14 +420,14 @@ lsp_record_restore(void *p, uint32_t site, size_t size)
 {
 	struct site *s = site_by_id(site);
 
-	lsp_guard++;
+	lsp_guard += LSP_GUARD_RECORD;
 	if (s != NULL) {
 		add_block((uintptr_t)p, s, size);
 		/* A failed realloc allocated nothing: undo the totals. */
 		__atomic_fetch_sub(&s->alloc_bytes, size, __ATOMIC_RELAXED);
 		__atomic_fetch_sub(&s->alloc_blocks, 1, __ATOMIC_RELAXED);
 	}
-	lsp_guard--;
+	lsp_guard -= LSP_GUARD_RECORD;
 }
 
 uint32_t

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,10 +175,12 @@ emit_process(struct ls_buf *b)
 	}
 	ls_buf_uv(b, flags);
 	ls_buf_str(b, note, strlen(note));
+	/* Where allocation is implemented: the next allocator, libc (strdup,
+	 * stdio) and the dynamic loader (thread and TLS set-up). */
 	ls_buf_uv(b, 3);
 	ls_buf_uv(b, (uintptr_t)lsp_real.malloc);
-	ls_buf_uv(b, (uintptr_t)lsp_real.calloc);
-	ls_buf_uv(b, (uintptr_t)getpid);		/* libc itself */
+	ls_buf_uv(b, (uintptr_t)getpid);
+	ls_buf_uv(b, getauxval(AT_BASE));
 	ls_buf_uv(b, lsp_cfg.depth);
 	ls_buf_uv(b, lsp_cfg.interval_ms);
 	ls_buf_uv(b, 0);				/* sample bytes */

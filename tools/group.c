@@ -81,6 +81,17 @@ short_name(const char *sym)
 
 	if (sym == NULL)
 		return NULL;
+	/* glibc's internal aliases: __strdup, _IO_puts, __libc_malloc. */
+	for (;;) {
+		if (strncmp(sym, "__", 2) == 0)
+			sym += 2;
+		else if (strncmp(sym, "_IO_", 4) == 0)
+			sym += 4;
+		else if (strncmp(sym, "libc_", 5) == 0)
+			sym += 5;
+		else
+			break;
+	}
 	paren = strchr(sym, '(');
 	n = paren ? (size_t)(paren - sym) : strlen(sym);
 	if (n >= sizeof(buf))

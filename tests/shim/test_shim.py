@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Victims under LD_PRELOAD=libleakspy.so: exact bytes and blocks per site,
+and a host that does not notice.  Usage: test_shim.py TEST"""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lstest import *  # noqa: E402,F401,F403
+
+# What leaky.c leaks, by function: (bytes, blocks, via).
+LEAKY = {
+    "leak_malloc": (3000, 3, "malloc"),
+    "leak_calloc": (2000, 2, "calloc"),
+    "leak_realloc": (31250, 1, "realloc"),
+    "leak_reallocarray": (300, 1, "reallocarray"),
+    "leak_posix_memalign": (4096, 1, "posix_memalign"),
+    "leak_aligned_alloc": (2048, 1, "aligned_alloc"),
+    "leak_memalign": (3000, 1, "memalign"),
+    "leak_valloc": (5000, 1, "valloc"),
+    "leak_pvalloc": (6000, 1, "pvalloc"),
+    "leak_strdup": (48, 4, "strdup"),
+    "leak_asprintf": (13, 1, "asprintf"),
+}
+
+
+def check_leaky(name):
+    r = same_as_native([victim(name)])
+    eq(r.rc, 3, "exit status of %s" % name)
+    rep = report(one_dump(r))
+    for fn, (nbytes, nblocks, via) in LEAKY.items():
+        expect_site(rep, fn, nbytes, nblocks)
+        for s in sites_of(rep, fn):
+            eq(s["via"], via, "via of %s" % fn)
+            f = s["frames"][0]
+            check(f["file"] and f["file"].endswith("leaky.c"),
+                  "%s symbolized to leaky.c, got %r" % (fn, f["file"]))
+            check(f["line"] > 0, "%s has a line" % fn)
+            check(len(s["frames"]) >= 2 and
+                  s["frames"][1]["function"] == "main",
+                  "%s called from main: %r" % (fn, s["frames"][:2]))
+    eq(by_function(rep, "churn"), (0, 0), "churn keeps nothing")
+    # Besides the leaks, only stdout's buffer (printf in main).
+    others = [s for s in rep["sites"]
+              if s["frames"][0]["function"] not in LEAKY]
+    eq([(s["frames"][0]["function"], s["live_blocks"]) for s in others],
+       [("main", 1)], "sites besides the leaks")
+    eq(rep["process"]["exe"], victim(name), "process.exe")
+    eq(rep["snapshot"]["reason"], "exit", "snapshot.reason")
+    eq(rep["complete"], True, "complete")
+    eq(rep["coverage"]["dropped"], 0, "dropped")
+    eq(rep["coverage"]["untracked"], 0, "untracked")
+
+
+def test_leaky_fp():
+    check_leaky("leaky_fp")
+
+
+def test_leaky_nofp():
+    check_leaky("leaky_nofp")
+
+
+def test_cxx():
+    r = same_as_native([victim("leaky_cxx")])
+    eq(r.out, b"huge: 3\n", "nothrow new gives nullptr, new throws")
+    rep = report(one_dump(r))
+    # C++ functions are shown demangled, with their parameters.
+    expect_site(rep, "leak_new()", 144, 2)
+    expect_site(rep, "leak_new_array()", 400, 1)
+    expect_site(rep, "leak_aligned_new()", 192, 1)
+    eq(by_function(rep, "no_leak()"), (0, 0), "no_leak keeps nothing")
+    for fn in ("leak_new()", "leak_new_array()", "leak_aligned_new()"):
+        for s in sites_of(rep, fn):
+            # operator new[] tail-calls operator new: either may show.
+            check(s["via"].startswith("operator new"),
+                  "via of %s: %r" % (fn, s["via"]))
+            eq(s["frames"][1]["function"], "main", "caller of %s" % fn)
+
+
+def test_tidy():
+    r = same_as_native([victim("tidy")])
+    rep = report(one_dump(r))
+    # stdout is a pipe here: glibc gives it a buffer of st_blksize bytes,
+    # allocated by printf and never freed.  Nothing else may stay.
+    sites = [(s["frames"][0]["function"], s["via"], s["live_blocks"])
+             for s in rep["sites"]]
+    eq(sites, [("main", "printf", 1)], "live sites of a program that frees")
+    check(rep["totals"]["live_bytes"] in (1024, 4096, 65536),
+          "stdout buffer size, got %d" % rep["totals"]["live_bytes"])
+
+
+def test_threads():
+    r = same_as_native([victim("threads")])
+    rep = report(one_dump(r))
+    expect_site(rep, "thread_leak", 23040, 360)
+    eq(by_function(rep, "churn"), (0, 0), "churn keeps nothing")
+    eq(by_function(rep, "worker"), (0, 0), "worker keeps nothing itself")
+    eq(rep["coverage"]["missed_frees"], 0, "missed frees")
+    eq(rep["coverage"]["unknown_frees"], 0, "unknown frees")
+
+
+def test_dlopen():
+    plugin = os.path.join(VICTIMS, "libplugin.so")
+    r = same_as_native([victim("dlvictim"), plugin])
+    rep = report(one_dump(r))
+    expect_site(rep, "lib_leak", 1665, 5)
+    expect_site(rep, "plugin_leak", 1554, 2)
+    for fn, src, mod in (("lib_leak", "victimlib.c", "libvictimlib.so"),
+                         ("plugin_leak", "plugin.c", "libplugin.so")):
+        f = sites_of(rep, fn)[0]["frames"][0]
+        check(f["file"] and f["file"].endswith(src) and f["line"] > 0,
+              "%s at %s:line, got %r:%r" % (fn, src, f["file"], f["line"]))
+        check(f["module"].endswith(mod), "%s in %s, got %r" %
+              (fn, mod, f["module"]))
+
+
+def test_closefds():
+    tmp = run([victim("closefds"), "."], preload=False).tmp
+    r = run([victim("closefds"), "."])
+    eq(r.rc, 5, "exit status")
+    rep = report(one_dump(r))
+    expect_site(rep, "main", 4242, 1)
+    for name in ("before.txt", "after0.txt", "after1.txt", "after2.txt",
+                 "after3.txt"):
+        with open(os.path.join(tmp, name), "rb") as a, \
+                open(os.path.join(r.tmp, name), "rb") as b:
+            eq(b.read(), a.read(), "contents of %s" % name)
+
+
+def test_api():
+    r = same_as_native([victim("api")])
+    rep = report(one_dump(r))
+    expect_site(rep, "keep_after_failed_realloc", 555, 1)
+    expect_site(rep, "zero_block", 0, 1)
+    live_main = [s for s in sites_of(rep, "main") if s["via"] != "printf"]
+    eq(live_main, [], "main keeps only stdout's buffer")
+
+
+def test_output_template():
+    r = run([victim("leaky_fp")], env={"LEAKSPY_OUTPUT": "out/%e-%p-%%.lsd"})
+    # The directory does not exist: the shim says so on stderr and the
+    # program is unaffected.
+    eq(r.rc, 3, "exit status when the dump cannot be created")
+    check(b"leakspy: cannot create the dump" in r.err,
+          "message on stderr, got %r" % r.err)
+    os.mkdir(os.path.join(r.tmp, "out"))
+    p = subprocess.run([victim("leaky_fp")], cwd=r.tmp, env=dict(
+        os.environ, LD_PRELOAD=LIB, LEAKSPY_OUTPUT="out/%e-%p-%%.lsd",
+        LEAKSPY_INTERVAL="0"), stdout=subprocess.PIPE, timeout=TIMEOUT)
+    got = os.listdir(os.path.join(r.tmp, "out"))
+    eq(len(got), 1, "one dump in out/")
+    want = os.path.join(r.tmp, "out", got[0])
+    pid = report(want)["process"]["pid"]
+    eq(got[0], "leaky_fp-%d-%%.lsd" % pid, "expanded name")
+    eq(stat.S_IMODE(os.stat(want).st_mode), 0o600, "dump mode")
+
+
+def test_no_clobber():
+    # A file or a symlink already at the dump's name is left alone.
+    tmp = run(["true"], preload=False).tmp
+    env = {"LEAKSPY_OUTPUT": os.path.join(tmp, "taken.lsd")}
+    with open(os.path.join(tmp, "taken.lsd"), "w") as f:
+        f.write("mine\n")
+    r = run([victim("leaky_fp")], env=env)
+    eq(r.rc, 3, "exit status")
+    eq(r.out, b"leaky: done\n", "output")
+    with open(os.path.join(tmp, "taken.lsd"), "rb") as f:
+        eq(f.read(), b"mine\n", "the file at the dump's name")
+    check(b"leakspy: cannot create the dump; not writing one: file exists"
+          in r.err, "says so: %r" % r.err)
+    os.unlink(os.path.join(tmp, "taken.lsd"))
+    target = os.path.join(tmp, "target")
+    os.symlink(target, os.path.join(tmp, "taken.lsd"))
+    r = run([victim("leaky_fp")], env=env)
+    eq(r.rc, 3, "exit status")
+    check(not os.path.exists(target), "the symlink is not followed")
+    check(b"cannot create the dump" in r.err, "says so: %r" % r.err)
+
+
+def test_depth():
+    r = run([victim("leaky_fp")], env={"LEAKSPY_DEPTH": "1"})
+    rep = report(one_dump(r))
+    expect_site(rep, "leak_malloc", 3000, 3)
+    for s in rep["sites"]:
+        check(len(s["frames"]) <= 2, "one frame (plus inlines): %r" %
+              s["frames"])
+    check(any(s["truncated"] for s in sites_of(rep, "leak_malloc")),
+          "leak_malloc's stack is marked truncated")
+    check(rep["coverage"]["truncated_stacks"] > 0, "truncated count")
+    eq(rep["process"]["max_depth"], 1, "process.max_depth")
+
+
+def test_interval():
+    r = run([victim("sleeper"), "400"], env={"LEAKSPY_INTERVAL": "0.1"})
+    eq(r.out, b"kept 40\n", "output")
+    rep = report(one_dump(r))
+    check(rep["snapshots"] >= 3, "several snapshots, got %d" %
+          rep["snapshots"])
+    expect_site(rep, "grow", 40000, 40)
+    first = report(r.dumps[0], "--snapshot", "0")
+    eq(first["snapshot"]["reason"], "interval", "first snapshot's reason")
+    b, n = by_function(first, "grow")
+    check(0 < n < 40, "the first snapshot saw part of the growth: %d" % n)
+    eq(b, n * 1000, "bytes follow blocks")
+
+
+def test_signal():
+    r = run([victim("sleeper"), "300", "raise"],
+            env={"LEAKSPY_SIGNAL": "USR2"})
+    eq(r.rc, 0, "the program survives its SIGUSR2")
+    dump = one_dump(r)
+    reasons = [report(dump, "--snapshot", str(i))["snapshot"]["reason"]
+               for i in range(report(dump)["snapshots"])]
+    eq(reasons, ["signal", "exit"], "snapshot reasons")
+
+
+def test_sigkill():
+    tmp = run(["true"], preload=False).tmp
+    p = subprocess.Popen([victim("sleeper"), "100000"], cwd=tmp, env=dict(
+        os.environ, LD_PRELOAD=LIB, LEAKSPY_INTERVAL="0.05"),
+        stdout=subprocess.PIPE)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=TIMEOUT)
+    dumps = [os.path.join(tmp, f) for f in os.listdir(tmp)]
+    eq(len(dumps), 1, "one dump")
+    rep = report(dumps[0], want_rc=3)
+    check(rep["snapshots"] >= 3, "snapshots before the kill: %d" %
+          rep["snapshots"])
+    eq(rep["complete"], False, "complete")
+    b, n = by_function(rep, "grow")
+    check(n > 5 and b == n * 1000, "growth seen: %d blocks" % n)
+    _, err = report_text(dumps[0], want_rc=3)
+    check("no final snapshot" in err, "message: %r" % err)
+
+
+def test_launcher():
+    tmp = run(["true"], preload=False).tmp
+    p = subprocess.run([LAUNCHER, "-i", "0", "-d", "8", "-o",
+                        os.path.join(tmp, "x.%p.lsd"), "--",
+                        victim("leaky_fp")], stdout=subprocess.PIPE,
+                       timeout=TIMEOUT)
+    eq(p.returncode, 3, "the launcher exits with the command's status")
+    eq(p.stdout, b"leaky: done\n", "output")
+    dumps = [f for f in os.listdir(tmp) if f.endswith(".lsd")]
+    eq(len(dumps), 1, "one dump")
+    rep = report(os.path.join(tmp, dumps[0]))
+    expect_site(rep, "leak_malloc", 3000, 3)
+    eq(rep["process"]["max_depth"], 8, "--depth reaches the shim")
+    eq(rep["process"]["interval_s"], 0.0, "--interval reaches the shim")
+    for bad in (["-d", "0"], ["-i", "x"], ["-s", "NOPE"], ["-o", ""], []):
+        q = subprocess.run([LAUNCHER] + bad + ["true"] if bad else
+                           [LAUNCHER], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=TIMEOUT)
+        eq(q.returncode, 2, "usage error for %r" % bad)
+    q = subprocess.run([LAUNCHER, "--", "/nonexistent/cmd"],
+                       stderr=subprocess.PIPE, timeout=TIMEOUT)
+    eq(q.returncode, 127, "command not found")
+
+
+def test_exec_drops_preload():
+    # Only the shell writes a dump unless LEAKSPY_FOLLOW_EXEC=1.
+    script = "%s >/dev/null; %s; :" % (victim("tidy"), victim("tidy"))
+    r = run(["/bin/sh", "-c", script])
+    eq(len(r.dumps), 1, "one dump by default: %r" % r.dumps)
+    report(r.dumps[0])
+    r = run(["/bin/sh", "-c", script], env={"LEAKSPY_FOLLOW_EXEC": "1"})
+    names = sorted(os.path.basename(d).split(".")[1] for d in r.dumps)
+    check(names.count("tidy") == 2, "each tidy writes a dump: %r" % names)
+    # Other preloaded libraries stay in LD_PRELOAD.
+    r = run(["/bin/sh", "-c", "echo $LD_PRELOAD"],
+            env={"LD_PRELOAD": LIB + ":" + LIB})
+    eq(r.out, b"\n", "leakspy's entries removed")
+
+
+def test_fork():
+    # A forked child writes its own dump (its own pid), the parent's
+    # stays whole.
+    # (": " keeps the shell from replacing itself with the last command.)
+    r = run(["/bin/sh", "-c", "%s; %s; :" % (victim("tidy"), victim("tidy"))],
+            env={"LEAKSPY_FOLLOW_EXEC": "1"})
+    pids = set()
+    for d in r.dumps:
+        rep = report(d)
+        pids.add(rep["process"]["pid"])
+    eq(len(pids), len(r.dumps), "a dump per process")
+    check(len(r.dumps) >= 3, "sh and two children: %r" % r.dumps)
+
+
+TESTS = {name[5:]: fn for name, fn in list(globals().items())
+         if name.startswith("test_")}
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS))

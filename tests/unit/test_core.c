@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of src/: record encoding round trips, the crc, the header
+ * check, the settings parsers, the arena and the fixed-buffer formatter.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include "arena.h"
+#include "dump.h"
+#include "fmt.h"
+#include "hash.h"
+#include "lst.h"
+#include "settings.h"
+
+int lst_failures;
+
+static int
+grow(struct ls_buf *b, size_t need)
+{
+	size_t cap = b->cap ? b->cap : 16;
+	void *p;
+
+	while (cap - b->len < need)
+		cap *= 2;
+	p = realloc(b->p, cap);
+	if (p == NULL)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void
+test_crc(void)
+{
+	/* The standard check value of CRC-32/ISO-HDLC. */
+	LST_EQ_U64(ls_crc32(0, "123456789", 9), 0xcbf43926u);
+	LST_EQ_U64(ls_crc32(ls_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
+	LST_EQ_U64(ls_crc32(0, "", 0), 0);
+}
+
+static void
+test_roundtrip(void)
+{
+	static const uint64_t vals[] = {
+		0, 1, 127, 128, 255, 16383, 16384, UINT32_MAX,
+		(uint64_t)1 << 63, UINT64_MAX,
+	};
+	struct ls_buf b = { .grow_fn = grow };
+	struct ls_rec rec;
+	const char *why = NULL;
+	size_t off, i, n;
+	size_t r;
+	const char *s;
+
+	ls_dump_header(&b);
+	r = ls_rec_begin(&b, LS_REC_NOTE);
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		ls_buf_uv(&b, vals[i]);
+	ls_buf_str(&b, "hello", 5);
+	ls_rec_end(&b, r);
+	r = ls_rec_begin(&b, LS_REC_FINAL);
+	ls_rec_end(&b, r);
+	LST_TRUE(!b.err);
+
+	off = ls_dump_check_header(b.p, b.len, &why);
+	LST_EQ_U64(off, 15);
+	LST_EQ_U64(ls_dump_next(b.p, b.len, &off, &rec, &why), 1);
+	LST_EQ_U64(rec.type, LS_REC_NOTE);
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		LST_EQ_U64(ls_cur_uv(&rec.body), vals[i]);
+	s = ls_cur_str(&rec.body, &n);
+	LST_EQ_U64(n, 5);
+	LST_TRUE(s != NULL && memcmp(s, "hello", 5) == 0);
+	LST_TRUE(!rec.body.err);
+	ls_cur_uv(&rec.body);
+	LST_TRUE(rec.body.err);		/* read past the end */
+	LST_EQ_U64(ls_dump_next(b.p, b.len, &off, &rec, &why), 1);
+	LST_EQ_U64(rec.type, LS_REC_FINAL);
+	LST_EQ_U64(ls_dump_next(b.p, b.len, &off, &rec, &why), 0);
+
+	/* Every cut inside the last record is reported, never read. */
+	for (n = 15 + 1; n < b.len; n++) {
+		size_t o = 15;
+		int res;
+
+		while ((res = ls_dump_next(b.p, n, &o, &rec, &why)) == 1)
+			;
+		LST_TRUE(res == -1 || o == n);
+	}
+	/* A flipped bit fails the crc. */
+	b.p[20] ^= 4;
+	off = 15;
+	LST_EQ_U64(ls_dump_next(b.p, b.len, &off, &rec, &why), (uint64_t)-1);
+	LST_EQ_STR(why, "record checksum mismatch");
+	free(b.p);
+}
+
+static void
+test_header(void)
+{
+	const char *why = NULL;
+
+	LST_EQ_U64(ls_dump_check_header("", 0, &why), 0);
+	LST_EQ_STR(why, "empty file");
+	LST_EQ_U64(ls_dump_check_header("leakspy-dump 2\n", 15, &why), 0);
+	LST_EQ_STR(why, "unsupported dump version (this reader knows 1)");
+	LST_EQ_U64(ls_dump_check_header("leakspy-dump 1", 14, &why), 0);
+	LST_EQ_STR(why, "first line cut short");
+	LST_EQ_U64(ls_dump_check_header("ELF\x7f", 4, &why), 0);
+	LST_EQ_STR(why, "not a leakspy dump (bad first line)");
+}
+
+static void
+test_uv_overflow(void)
+{
+	static const uint8_t eleven[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0xff, 0x01 };
+	static const uint8_t big10[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	    0xff, 0xff, 0xff, 0x02 };
+	struct ls_cur c = { eleven, eleven + sizeof(eleven), 0 };
+
+	ls_cur_uv(&c);
+	LST_TRUE(c.err);
+	c = (struct ls_cur){ big10, big10 + sizeof(big10), 0 };
+	ls_cur_uv(&c);
+	LST_TRUE(c.err);
+}
+
+static void
+test_settings(void)
+{
+	unsigned ms = 0;
+	unsigned long v = 0;
+
+	LST_TRUE(ls_parse_millis("10", &ms));
+	LST_EQ_U64(ms, 10000);
+	LST_TRUE(ls_parse_millis("0.25", &ms));
+	LST_EQ_U64(ms, 250);
+	LST_TRUE(ls_parse_millis("1.0005", &ms));
+	LST_EQ_U64(ms, 1000);
+	LST_TRUE(!ls_parse_millis("", &ms));
+	LST_TRUE(!ls_parse_millis("1s", &ms));
+	LST_TRUE(!ls_parse_millis("-1", &ms));
+	LST_TRUE(!ls_parse_millis("99999999999", &ms));
+	LST_TRUE(ls_parse_uint("64", 248, &v));
+	LST_EQ_U64(v, 64);
+	LST_TRUE(!ls_parse_uint("249", 248, &v));
+	LST_EQ_U64(ls_parse_signal("USR2"), SIGUSR2);
+	LST_EQ_U64(ls_parse_signal("SIGUSR1"), SIGUSR1);
+	LST_EQ_U64(ls_parse_signal("12"), 12);
+	LST_EQ_U64(ls_parse_signal("RTMIN+2"), SIGRTMIN + 2);
+	LST_EQ_U64(ls_parse_signal("KILL"), (uint64_t)-1);
+	LST_EQ_U64(ls_parse_signal("9"), (uint64_t)-1);
+	LST_EQ_U64(ls_parse_signal("nonsense"), (uint64_t)-1);
+}
+
+static void
+test_arena(void)
+{
+	struct ls_arena a;
+	char *p[1000];
+	int i;
+
+	ls_arena_init(&a, 4096);
+	for (i = 0; i < 1000; i++) {
+		p[i] = ls_arena_alloc(&a, (size_t)i * 7 + 1);
+		LST_TRUE(p[i] != NULL && ((uintptr_t)p[i] & 15) == 0);
+		memset(p[i], i & 0xff, (size_t)i * 7 + 1);
+	}
+	for (i = 0; i < 1000; i++)
+		LST_TRUE(p[i][(size_t)i * 7] == (char)(i & 0xff));
+	for (i = 0; i < 1000; i += 2)
+		ls_arena_free(&a, p[i]);
+	/* Freed blocks are reused by the same class. */
+	LST_TRUE(ls_arena_alloc(&a, 7 * 998 + 1) == p[998]);
+	p[0] = ls_arena_alloc(&a, 20u << 20);	/* direct mapping */
+	LST_TRUE(p[0] != NULL);
+	memset(p[0], 1, 20u << 20);
+	ls_arena_free(&a, p[0]);
+	ls_arena_fini(&a);
+	LST_EQ_U64(a.chunks == NULL, 1);
+}
+
+static void
+test_fmt(void)
+{
+	char buf[16];
+	struct ls_fmt f;
+
+	ls_fmt_init(&f, buf, sizeof(buf));
+	ls_fmt_str(&f, "a=");
+	ls_fmt_i64(&f, -42);
+	ls_fmt_str(&f, " ");
+	ls_fmt_hex(&f, 0xbeef);
+	LST_EQ_STR(buf, "a=-42 0xbeef");
+	LST_TRUE(!f.overflow);
+	ls_fmt_u64(&f, 18446744073709551615ull);
+	LST_TRUE(f.overflow);
+	LST_EQ_U64(strlen(buf), 15);
+}
+
+int
+main(void)
+{
+	test_crc();
+	test_roundtrip();
+	test_header();
+	test_uv_overflow();
+	test_settings();
+	test_arena();
+	test_fmt();
+	return LST_DONE();
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * leakspy: run a command with libleakspy.so preloaded, its settings given
+ * as options.  It sets LEAKSPY_* and LD_PRELOAD (with an absolute path)
+ * and executes the command, so the command's exit status is leakspy's.
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "settings.h"
+
+#define EXIT_USAGE	2
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: leakspy [-fhV] [-d depth] [-i seconds] [-o template] "
+	    "[-s signal]\n"
+	    "               [--] command [arg ...]\n"
+	    "\n"
+	    "Run command with libleakspy.so preloaded; it writes a dump of\n"
+	    "its live memory by call site for leakspy-report(1).\n"
+	    "\n"
+	    "  -o, --output TEMPLATE  dump path; %%p is the pid, %%e the "
+	    "program name\n"
+	    "                         (default leakspy.%%e.%%p.lsd)\n"
+	    "  -i, --interval SECS    snapshot every SECS seconds; 0 only at "
+	    "exit\n"
+	    "                         (default 10)\n"
+	    "  -s, --signal SIGNAL    also snapshot when SIGNAL arrives "
+	    "(e.g. USR2)\n"
+	    "  -d, --depth N          keep at most N frames a stack "
+	    "(default 64)\n"
+	    "  -f, --follow-exec      programs the command executes are "
+	    "traced too\n"
+	    "  -h, --help             show this help and exit\n"
+	    "  -V, --version          show the version and exit\n");
+}
+
+/* The shim next to this program (build tree), else the installed one. */
+static char *
+find_library(void)
+{
+	static const char *const rel[] = {
+		"../preload/libleakspy.so",
+	};
+	char self[PATH_MAX], cand[PATH_MAX * 2], *slash, *real;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	size_t i;
+
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			snprintf(cand, sizeof(cand), "%s/%s", self, rel[i]);
+			if ((real = realpath(cand, NULL)) != NULL)
+				return real;
+		}
+	}
+	if ((real = realpath(LS_LIBDIR "/libleakspy.so", NULL)) != NULL)
+		return real;
+	errx(EXIT_USAGE, "cannot find libleakspy.so (looked next to this "
+	    "program and in %s)", LS_LIBDIR);
+}
+
+static void
+set(const char *name, const char *value)
+{
+	if (setenv(name, value, 1) != 0)
+		err(EXIT_USAGE, "setenv %s", name);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "signal", required_argument, NULL, 's' },
+		{ "depth", required_argument, NULL, 'd' },
+		{ "follow-exec", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *old;
+	char *lib, *preload;
+	unsigned ms;
+	unsigned long v;
+	int c;
+
+	/* "+": stop at the first operand, so the command's own options are
+	 * left alone even without "--". */
+	while ((c = getopt_long(argc, argv, "+o:i:s:d:fhV", longopts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'o':
+			if (*optarg == '\0')
+				errx(EXIT_USAGE, "--output wants a path");
+			set("LEAKSPY_OUTPUT", optarg);
+			break;
+		case 'i':
+			if (!ls_parse_millis(optarg, &ms) ||
+			    (ms != 0 && ms < 10))
+				errx(EXIT_USAGE, "--interval wants seconds "
+				    "(0, or at least 0.01), not '%s'", optarg);
+			set("LEAKSPY_INTERVAL", optarg);
+			break;
+		case 's':
+			if (ls_parse_signal(optarg) < 0)
+				errx(EXIT_USAGE, "--signal: unknown signal '%s'",
+				    optarg);
+			set("LEAKSPY_SIGNAL", optarg);
+			break;
+		case 'd':
+			if (!ls_parse_uint(optarg, 248, &v) || v == 0)
+				errx(EXIT_USAGE, "--depth wants 1 to 248, not "
+				    "'%s'", optarg);
+			set("LEAKSPY_DEPTH", optarg);
+			break;
+		case 'f':
+			set("LEAKSPY_FOLLOW_EXEC", "1");
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("leakspy %s\n", LS_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	lib = find_library();
+	old = getenv("LD_PRELOAD");
+	if (old != NULL && *old != '\0') {
+		if (asprintf(&preload, "%s:%s", lib, old) < 0)
+			err(EXIT_USAGE, "asprintf");
+	} else {
+		preload = lib;
+	}
+	set("LD_PRELOAD", preload);
+	execvp(argv[optind], argv + optind);
+	c = errno;
+	warn("%s", argv[optind]);
+	return c == ENOENT ? 127 : 126;
+}
