@@ -92,7 +92,7 @@ test_roundtrip(void)
 		LST_TRUE(res == -1 || o == n);
 	}
 	/* A flipped bit fails the crc. */
-	b.p[20] ^= 4;
+	b.p[15 + LS_REC_HDR + 2] ^= 4;	/* a payload byte */
 	off = 15;
 	LST_EQ_U64(ls_dump_next(b.p, b.len, &off, &rec, &why), (uint64_t)-1);
 	LST_EQ_STR(why, "record checksum mismatch");
