@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The man pages: clean under mandoc -Tlint, every EXAMPLES command runs,
+and options and environment variables match the programs.  Usage:
+test_man.py TEST"""
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lstest import *  # noqa: E402,F401,F403
+
+MAN = os.path.join(SRC, "man")
+PAGES = sorted(glob.glob(os.path.join(MAN, "*.[1-9]")))
+
+
+def test_lint():
+    if not shutil.which("mandoc"):
+        raise Skip("mandoc is not installed")
+    eq(len(PAGES), 4, "four man pages")
+    for page in PAGES:
+        p = subprocess.run(["mandoc", "-Tlint", "-W", "warning", page],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        eq((p.returncode, p.stdout.decode()), (0, ""), "mandoc -Tlint %s" %
+           os.path.basename(page))
+
+
+def test_examples():
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    shutil.copy(victim("sleeper"), os.path.join(tmp, "myservice"))
+    os.symlink(LIB, os.path.join(tmp, "libleakspy.so"))
+    env = dict(os.environ, PATH=os.path.join(BUILD, "tools") + ":" +
+               os.environ["PATH"])
+    env.pop("LD_PRELOAD", None)
+    ran = 0
+    for page in ["leakspy.1", "leakspy-report.1", "leakspy.7"]:
+        with open(os.path.join(MAN, page)) as f:
+            for line in f:
+                if not line.startswith(".Dl $ "):
+                    continue
+                cmd = line[6:].strip().replace("\\-", "-")
+                cmd = cmd.replace("/tmp/", tmp + "/")
+                p = subprocess.run(["/bin/sh", "-c", cmd], cwd=tmp, env=env,
+                                   stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, timeout=TIMEOUT)
+                eq(p.returncode, 0, "%s example %r (stderr: %s)" %
+                   (page, cmd, p.stderr.decode()))
+                ran += 1
+    check(ran >= 6, "examples found: %d" % ran)
+
+
+def help_options(prog):
+    out = subprocess.run([prog, "--help"], stdout=subprocess.PIPE,
+                         timeout=TIMEOUT).stdout.decode()
+    return set(re.findall(r"^\s+-(\w), --([\w-]+)", out, re.M))
+
+
+def man_options(page):
+    with open(os.path.join(MAN, page)) as f:
+        text = f.read()
+    short = set(re.findall(r"^\.It Fl (\w)\b", text, re.M))
+    longs = set(re.findall(r"Fl \\-([\w-]+)", text))
+    return short, longs
+
+
+def test_options():
+    for prog, page in ((LAUNCHER, "leakspy.1"), (REPORT, "leakspy-report.1")):
+        opts = help_options(prog)
+        short, longs = man_options(page)
+        eq(sorted(short), sorted(s for s, _ in opts),
+           "short options of %s in %s" % (os.path.basename(prog), page))
+        eq(sorted(longs), sorted(l for _, l in opts),
+           "long options of %s in %s" % (os.path.basename(prog), page))
+
+
+def test_environment():
+    used = set()
+    for path in glob.glob(os.path.join(SRC, "preload", "*.c")):
+        with open(path) as f:
+            used |= set(re.findall(r'secure_getenv\("(LEAKSPY_\w+)"\)',
+                                   f.read()))
+    with open(os.path.join(MAN, "leakspy.7")) as f:
+        text = f.read()
+    env = text.split(".Sh ENVIRONMENT")[1].split(".Sh ")[0]
+    documented = set(re.findall(r"^\.It Ev (LEAKSPY_\w+)", env, re.M))
+    eq(sorted(documented), sorted(used), "LEAKSPY_* variables")
+    with open(os.path.join(SRC, "tools", "leakspy.c")) as f:
+        set_by_launcher = set(re.findall(r'set\("(LEAKSPY_\w+)"', f.read()))
+    eq(sorted(set_by_launcher), sorted(used), "variables the launcher sets")
+
+
+def test_diagnostics():
+    # Every message the shim writes is listed in leakspy(7).
+    msgs = set()
+    for path in glob.glob(os.path.join(SRC, "preload", "*.c")):
+        with open(path) as f:
+            for m in re.finditer(r'lsp_warn\("([^"]*)"(?:\s*"([^"]*)")?',
+                                 f.read()):
+                msgs.add(m.group(1) + (m.group(2) or ""))
+    with open(os.path.join(MAN, "leakspy.7")) as f:
+        text = f.read().replace("\\(aq", "'")
+    diag = text.split(".Sh DIAGNOSTICS")[1].split(".Sh ")[0]
+    for m in msgs:
+        check(m.split(" (")[0] in diag, "message %r in leakspy(7)" % m)
+
+
+TESTS = {name[5:]: fn for name, fn in list(globals().items())
+         if name.startswith("test_")}
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS))
