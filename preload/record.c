@@ -26,7 +26,7 @@
 #define DIR_SHIFT	12			/* sites per directory chunk */
 #define DIR_CHUNKS	4096			/* up to 16M sites */
 #define NSHARD		256
-#define SHARD_MIN	512
+#define SHARD_MIN	32	/* slots; small, so a small heap stays in cache */
 
 /*
  * A call site.  Immutable after publication except the counters, which

@@ -119,6 +119,15 @@ def test_dlopen():
               (fn, mod, f["module"]))
 
 
+def test_jemalloc():
+    r = same_as_native([victim("jemalloc")])
+    check(r.out.startswith(b"jemalloc present\n"), "output: %r" % r.out)
+    rep = report(one_dump(r))
+    expect_site(rep, "jem_leak", 10500, 7)
+    # malloc resolves to jemalloc, so jemalloc's frames are stripped too.
+    eq([s["via"] for s in sites_of(rep, "jem_leak")], ["malloc"], "via")
+
+
 def test_closefds():
     tmp = run([victim("closefds"), "."], preload=False).tmp
     r = run([victim("closefds"), "."])
