@@ -4,6 +4,7 @@
 and a host that does not notice.  Usage: test_shim.py TEST"""
 
 import os
+import shutil
 import signal
 import stat
 import subprocess
@@ -126,6 +127,62 @@ def test_jemalloc():
     expect_site(rep, "jem_leak", 10500, 7)
     # malloc resolves to jemalloc, so jemalloc's frames are stripped too.
     eq([s["via"] for s in sites_of(rep, "jem_leak")], ["malloc"], "via")
+
+
+def test_atexit():
+    r = same_as_native([victim("atexit")])
+    rep = report(one_dump(r))
+    eq(by_function(rep, "freed_late_atexit"), (0, 0), "freed in atexit")
+    eq(by_function(rep, "freed_late_dtor"), (0, 0), "freed in a destructor")
+    expect_site(rep, "kept_by_handler", 808, 1)
+    eq(rep["totals"]["live_blocks"], 1, "nothing else is live")
+
+
+def copy_victims(tmp, *names):
+    for n in names:
+        shutil.copy(os.path.join(VICTIMS, n), os.path.join(tmp, n))
+
+
+def test_stripped():
+    # No symbols at all: frames are module+offset, figures still exact.
+    tmp = run(["true"], preload=False).tmp
+    copy_victims(tmp, "leaky_fp")
+    exe = os.path.join(tmp, "leaky_fp")
+    subprocess.run(["strip", exe], check=True)
+    r = run([exe])
+    rep = report(one_dump(r))
+    mallocs = [s for s in rep["sites"] if s["via"] == "malloc" and
+               s["live_blocks"] == 3]
+    eq(len(mallocs), 1, "one site with leak_malloc's 3 blocks")
+    f = mallocs[0]["frames"][0]
+    eq((f["function"], f["file"], f["line"]), (None, None, None),
+       "no symbols for a stripped binary")
+    eq(f["module"], exe, "module")
+    check(int(f["offset"], 16) > 0 and
+          int(f["address"], 16) > int(f["offset"], 16), "offset in module")
+    text, _ = report_text(r.dumps[0])
+    check("?? [leaky_fp+0x" in text, "module+offset in text")
+
+
+def test_build_id_changed():
+    # The plugin is replaced after the run: the report warns and shows
+    # module+offset for it, and still symbolizes the rest.
+    tmp = run(["true"], preload=False).tmp
+    copy_victims(tmp, "libplugin.so")
+    plugin = os.path.join(tmp, "libplugin.so")
+    r = run([victim("dlvictim"), plugin])
+    eq(r.rc, 0, "exit status")
+    shutil.copy(os.path.join(VICTIMS, "libvictimlib.so"), plugin)
+    rep = report(one_dump(r))
+    _, err = report_text(one_dump(r))
+    check("warning: %s: build id differs" % plugin in err,
+          "warning: %r" % err)
+    sites = [s for s in rep["sites"] if s["frames"][0]["module"] == plugin]
+    eq((sum(s["live_bytes"] for s in sites),
+        sum(s["live_blocks"] for s in sites)), (1554, 2), "plugin figures")
+    eq([s["frames"][0]["function"] for s in sites], [None] * len(sites),
+       "no wrong symbol")
+    expect_site(rep, "lib_leak", 1665, 5)
 
 
 def test_closefds():
