@@ -185,6 +185,41 @@ def test_build_id_changed():
     expect_site(rep, "lib_leak", 1665, 5)
 
 
+def test_preinit():
+    for env in ({}, {"LD_BIND_NOW": "1"}):
+        r = same_as_native([victim("preinit")], env=env)
+        eq(r.out, b"1\n", "output")
+        rep = report(one_dump(r))
+        expect_site(rep, "early_alloc", 111, 1)
+        expect_site(rep, "ctor_alloc", 222, 1)
+
+
+def test_signal_handler_malloc():
+    r = same_as_native([victim("stress"), "signal"], timeout=60)
+    eq(r.out, b"ok\n", "output")
+    rep = report(one_dump(r))
+    eq(rep["coverage"]["missed_frees"], 0, "missed frees")
+
+
+def test_exit_while_allocating():
+    for i in range(20):
+        r = run([victim("stress"), "exit"])
+        eq((r.rc, r.out), (0, b"ok\n"), "run %d" % i)
+        rep = report(one_dump(r))
+        eq(rep["snapshot"]["reason"], "exit", "final snapshot")
+
+
+def test_fork_while_allocating():
+    r = run([victim("stress"), "fork"], timeout=60)
+    eq((r.rc, r.out), (0, b"ok\n"), "every child finished")
+    pids = set()
+    for d in r.dumps:
+        rep = report(d)
+        pids.add(rep["process"]["pid"])
+    eq(len(r.dumps), 101, "the parent's dump and one per child")
+    eq(len(pids), 101, "each with its own pid")
+
+
 def test_closefds():
     tmp = run([victim("closefds"), "."], preload=False).tmp
     r = run([victim("closefds"), "."])

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Hazards for the shim, one per mode (usage: stress MODE):
+ *   signal  a 200 us interval timer whose handler mallocs and frees while
+ *           main allocates, 200000 iterations (glibc tolerates it when
+ *           the handler does not interrupt malloc itself: it uses a
+ *           separate thread arena; the shim must not deadlock either)
+ *   exit    8 threads allocate and free while main calls exit(0)
+ *   fork    4 threads allocate while main forks 100 children that
+ *           allocate and _exit; every child must finish
+ * Prints "ok" when it completes.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+static void *volatile handler_block;
+static long handler_calls;
+
+static void
+on_alarm(int signo)
+{
+	(void)signo;
+	/* Handler allocations race with the interrupted code on purpose. */
+	free(handler_block);
+	handler_block = malloc(48);
+	handler_calls++;
+}
+
+static int
+mode_signal(void)
+{
+	struct sigaction sa;
+	struct itimerval it = { { 0, 200 }, { 0, 200 } };
+	long i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (i = 0; i < 200000; i++) {
+		sigset_t block, old;
+		void *p;
+
+		/* The program keeps its own malloc safe from the handler. */
+		sigemptyset(&block);
+		sigaddset(&block, SIGALRM);
+		sigprocmask(SIG_BLOCK, &block, &old);
+		p = malloc((size_t)(i % 200) + 1);
+		free(p);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	return handler_calls >= 0 ? 0 : 1;
+}
+
+static void *
+churn(void *arg)
+{
+	void *ring[64] = { 0 };
+	unsigned i = 0;
+
+	(void)arg;
+	while (!stop) {
+		free(ring[i % 64]);
+		ring[i % 64] = malloc(16 + i % 1000);
+		i++;
+	}
+	return NULL;
+}
+
+static int
+mode_exit(void)
+{
+	pthread_t t;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		pthread_create(&t, NULL, churn, NULL);
+	usleep(20000);
+	printf("ok\n");
+	fflush(stdout);
+	exit(0);
+}
+
+static int
+mode_fork(void)
+{
+	pthread_t t[4];
+	int i, bad = 0;
+
+	for (i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, churn, NULL);
+	for (i = 0; i < 100; i++) {
+		pid_t pid = fork();
+		int status;
+
+		if (pid == 0) {
+			void *p = malloc(100);
+
+			free(p);
+			p = malloc(200);
+			_exit(p != NULL ? 0 : 1);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bad++;
+	}
+	stop = 1;
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	return bad;
+}
+
+int
+main(int argc, char **argv)
+{
+	int r;
+
+	if (argc != 2)
+		return 2;
+	if (strcmp(argv[1], "signal") == 0)
+		r = mode_signal();
+	else if (strcmp(argv[1], "exit") == 0)
+		r = mode_exit();
+	else if (strcmp(argv[1], "fork") == 0)
+		r = mode_fork();
+	else
+		return 2;
+	if (r == 0)
+		printf("ok\n");
+	return r;
+}
