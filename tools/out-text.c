@@ -52,8 +52,8 @@ print_coverage(FILE *f, const struct lsr_dump *d,
     const struct lsr_snapshot *s)
 {
 	static const char *const what[LS_CNT_COUNT] = {
-		[LS_CNT_UNTRACKED] = "allocations made inside leakspy or "
-		    "re-entrantly (not tracked)",
+		[LS_CNT_UNTRACKED] = "allocations made re-entrantly (not "
+		    "tracked)",
 		[LS_CNT_DROPPED] = "allocations not tracked (leakspy out of "
 		    "memory)",
 		[LS_CNT_TRUNCATED] = "allocations with stacks cut at the "
@@ -65,29 +65,27 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 		    "seen",
 		[LS_CNT_WRITE_ERRORS] = "snapshots that could not be written",
 	};
-	bool any = false;
+	const char *lead = "coverage:  ";
 	unsigned i;
 
-	fprintf(f, "coverage:  ");
 	if (d->pflags & LS_PF_INTERPOSE_FAILED) {
-		fprintf(f, "INCOMPLETE: %s\n           ", d->interpose_note);
-		any = true;
+		fprintf(f, "%sINCOMPLETE: %s\n", lead, d->interpose_note);
+		lead = "           ";
 	}
 	if (d->error != NULL || d->incomplete) {
-		fprintf(f, "%s\n           ", d->error ? "dump damaged: only "
-		    "the snapshots before the damage are shown" :
-		    "no final snapshot (process still running, or killed)");
-		any = true;
+		fprintf(f, "%s%s\n", lead, d->error ? "dump damaged: only the "
+		    "snapshots before the damage are shown" : "no final "
+		    "snapshot (process still running, or killed)");
+		lead = "           ";
 	}
 	for (i = 0; s != NULL && i < LS_CNT_COUNT; i++) {
 		if (s->counters[i] == 0 || i == LS_CNT_BOOTSTRAP)
 			continue;
-		fprintf(f, "%s%" PRIu64 " %s\n", any ? "           " : "",
-		    s->counters[i], what[i]);
-		any = true;
+		fprintf(f, "%s%" PRIu64 " %s\n", lead, s->counters[i], what[i]);
+		lead = "           ";
 	}
-	if (!any)
-		fprintf(f, "complete: every allocation tracked\n");
+	if (lead[0] == 'c')
+		fprintf(f, "%scomplete: every allocation tracked\n", lead);
 }
 
 void
@@ -132,8 +130,8 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	human(h1, sizeof(h1), r->totals.live_bytes);
 	human(h2, sizeof(h2), r->totals.alloc_bytes);
 	fprintf(f, "live:      %" PRIu64 " bytes (%s) in %" PRIu64
-	    " blocks at %zu sites\n", r->totals.live_bytes, h1,
-	    r->totals.live_blocks, r->nsites);
+	    " blocks at %zu site%s\n", r->totals.live_bytes, h1,
+	    r->totals.live_blocks, r->nsites, r->nsites == 1 ? "" : "s");
 	fprintf(f, "allocated: %" PRIu64 " bytes (%s) in %" PRIu64
 	    " blocks since start\n", r->totals.alloc_bytes, h2,
 	    r->totals.alloc_blocks);

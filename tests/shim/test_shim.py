@@ -220,6 +220,38 @@ def test_fork_while_allocating():
     eq(len(pids), 101, "each with its own pid")
 
 
+def test_inlined():
+    r = same_as_native([victim("inlined")])
+    rep = report(one_dump(r))
+    expect_site(rep, "make_node", 400, 10)
+    f = sites_of(rep, "make_node")[0]["frames"]
+    eq((f[0]["inlined"], f[1]["function"], f[1]["inlined"]),
+       (True, "build_list", False), "make_node inlined into build_list")
+    check(f[0]["file"].endswith("inlined.c") and
+          f[1]["file"].endswith("inlined.c") and f[0]["line"] < f[1]["line"],
+          "both with their own lines: %r" % f[:2])
+
+
+def test_nopie():
+    r = same_as_native([victim("nopie")])
+    rep = report(one_dump(r))
+    for fn, (nbytes, nblocks, via) in LEAKY.items():
+        expect_site(rep, fn, nbytes, nblocks)
+
+
+def test_own_malloc():
+    # The executable's malloc wins over the preloaded one: the dump must
+    # say so and the report must not pass it as clean.
+    r = same_as_native([victim("ownmalloc")])
+    rep = report(one_dump(r), want_rc=3)
+    eq(rep["coverage"]["interposition"], False, "coverage.interposition")
+    check("malloc bound to " + victim("ownmalloc") in rep["coverage"]["note"],
+          "note: %r" % rep["coverage"]["note"])
+    text, err = report_text(one_dump(r), want_rc=3)
+    check("INCOMPLETE: interposition failed" in text, "text: %r" % text)
+    check("the figures are incomplete" in err, "stderr: %r" % err)
+
+
 def test_closefds():
     tmp = run([victim("closefds"), "."], preload=False).tmp
     r = run([victim("closefds"), "."])
