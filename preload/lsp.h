@@ -111,8 +111,8 @@ void lsp_unwind_init(void);
 
 /*
  * Capture up to lsp_cfg.depth return addresses of the caller of the
- * interposer into f, innermost first; sets *truncated when the stack was
- * deeper.  Hot path.
+ * interposer into f (room for LS_MAX_FRAMES), innermost first; sets
+ * *truncated when the stack was deeper.  Hot path.
  */
 unsigned lsp_unwind(uintptr_t *f, bool *truncated);
 

@@ -6,6 +6,7 @@
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <string.h>
 
 #include "lsp.h"
 
@@ -30,18 +31,23 @@ lsp_unwind_flush(void)
 unsigned
 lsp_unwind(uintptr_t *f, bool *truncated)
 {
-	void *raw[LS_MAX_FRAMES];
 	unsigned want = lsp_cfg.depth;
-	int n = unw_backtrace(raw, (int)(want + 8 < LS_MAX_FRAMES ?
-	    want + 8 : LS_MAX_FRAMES));
-	unsigned i = 0, out = 0;
+	unsigned cap = want + 8 < LS_MAX_FRAMES ? want + 8 : LS_MAX_FRAMES;
+	int n = unw_backtrace((void **)f, (int)cap);
+	unsigned skip = 0, out;
 
-	/* Skip libunwind's and leakspy's own frames. */
-	while (i < (unsigned)(n > 0 ? n : 0) &&
-	    lsp_is_own_ip((uintptr_t)raw[i]))
-		i++;
-	for (; i < (unsigned)n && out < want; i++)
-		f[out++] = (uintptr_t)raw[i];
-	*truncated = i < (unsigned)n || (unsigned)n == want + 8;
+	if (n <= 0) {
+		*truncated = false;
+		return 0;
+	}
+	/* Drop libunwind's and leakspy's own frames, in place. */
+	while (skip < (unsigned)n && lsp_is_own_ip(f[skip]))
+		skip++;
+	out = (unsigned)n - skip;
+	*truncated = out > want || (unsigned)n == cap;
+	if (out > want)
+		out = want;
+	if (skip > 0)
+		memmove(f, f + skip, out * sizeof(*f));
 	return out;
 }
