@@ -252,6 +252,20 @@ def test_own_malloc():
     check("the figures are incomplete" in err, "stderr: %r" % err)
 
 
+def test_small_stack():
+    r = same_as_native([victim("smallstack")])
+    eq(r.out, b"55\n", "output")
+    rep = report(one_dump(r))
+    # Where the stack was too low the site has no frames; all 57 blocks
+    # are there, 24 bytes each.
+    total = sum(s["live_blocks"] for s in rep["sites"]
+                if s["live_bytes"] == 24 * s["live_blocks"] and
+                (not s["frames"] or s["frames"][0]["function"] ==
+                 "deep_alloc"))
+    eq(total, 55, "blocks of deep_alloc")
+    check(rep["coverage"]["truncated_stacks"] > 0, "some stacks skipped")
+
+
 def test_closefds():
     tmp = run([victim("closefds"), "."], preload=False).tmp
     r = run([victim("closefds"), "."])
