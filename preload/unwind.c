@@ -44,15 +44,19 @@ find_stack(void)
 	void *addr;
 	size_t size;
 
-	/* pthread_getattr_np allocates; the caller holds the guard. */
+	/* pthread_getattr_np allocates (stdio on /proc/self/maps).  The
+	 * caller holds the guard as the recording path; these are leakspy's
+	 * own allocations, not re-entrant ones, so say so while they run. */
+	lsp_guard -= LSP_GUARD_RECORD - 1;
 	stack_lo = stack_hi = 1;
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
-		return;
-	if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
-		stack_lo = (uintptr_t)addr;
-		stack_hi = (uintptr_t)addr + size;
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+			stack_lo = (uintptr_t)addr;
+			stack_hi = (uintptr_t)addr + size;
+		}
+		pthread_attr_destroy(&attr);
 	}
-	pthread_attr_destroy(&attr);
+	lsp_guard += LSP_GUARD_RECORD - 1;
 }
 
 /*
