@@ -120,11 +120,19 @@ strip(struct lsr_dump *d, const struct lsr_stack *s, const char **via)
 	return k;
 }
 
+/* Growing sites first, fastest first; then by live bytes. */
 static int
-by_live(const void *a, const void *b)
+by_interest(const void *a, const void *b)
 {
 	const struct lsr_site *x = a, *y = b;
+	bool gx = x->growth.verdict == LSR_V_GROWING;
+	bool gy = y->growth.verdict == LSR_V_GROWING;
 
+	if (gx != gy)
+		return gx ? -1 : 1;
+	if (gx && x->growth.bytes_per_second != y->growth.bytes_per_second)
+		return x->growth.bytes_per_second < y->growth.bytes_per_second ?
+		    1 : -1;
 	if (x->v.live_bytes != y->v.live_bytes)
 		return x->v.live_bytes < y->v.live_bytes ? 1 : -1;
 	if (x->v.live_blocks != y->v.live_blocks)
@@ -132,33 +140,76 @@ by_live(const void *a, const void *b)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
+void
+lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
+    struct lsr_point *p)
+{
+	const struct lsr_dump *d = r->d;
+	size_t k = r->snap, i, j, m;
+
+	for (j = 0; j <= k; j++) {
+		memset(&p[j], 0, sizeof(p[j]));
+		p[j].t = (double)d->snaps[j].mono_ns / 1e9;
+	}
+	for (m = 0; m < s->nmembers; m++) {
+		uint32_t st = s->members[m];
+		size_t lo = d->hist_off[st], hi = d->hist_off[st + 1];
+
+		/* Each figure holds from its snapshot to the next change. */
+		for (i = lo; i < hi && d->hist[i].snap <= k; i++) {
+			const struct lsr_vals *v = d->hist[i].v;
+			size_t end = i + 1 < hi && d->hist[i + 1].snap <= k ?
+			    d->hist[i + 1].snap : k + 1;
+
+			for (j = d->hist[i].snap; j < end; j++) {
+				p[j].bytes += v->live_bytes;
+				p[j].blocks += v->live_blocks;
+				p[j].alloc_bytes += v->alloc_bytes;
+				p[j].alloc_blocks += v->alloc_blocks;
+			}
+		}
+	}
+}
+
+/* Was stack st live at some snapshot up to k? */
+static bool
+ever_live(const struct lsr_dump *d, uint32_t st, size_t k)
+{
+	size_t i;
+
+	for (i = d->hist_off[st]; i < d->hist_off[st + 1] &&
+	    d->hist[i].snap <= k; i++)
+		if (d->hist[i].v->live_blocks != 0 || d->hist[i].v->live_bytes)
+			return true;
+	return false;
+}
+
 int
 lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r)
 {
-	struct lsr_vals *vals;
 	struct gsite *table = NULL, *g, *tmp;
-	size_t i, cap = 0;
+	struct lsr_point *series;
+	size_t i, cap = 0, kept, *site_of;
 
 	memset(r, 0, sizeof(*r));
 	r->d = d;
 	r->snap = snap;
 	if (snap >= d->nsnaps)
 		return 0;
+	lsr_index(d);
+	site_of = calloc(d->nstacks + 1, sizeof(*site_of));
+	if (site_of == NULL)
+		err(3, "out of memory");
 	ls_arena_init(&group_arena, 1 << 20);
-	vals = lsr_state_at(d, snap);
 	for (i = 0; i < d->nstacks; i++) {
-		const struct lsr_vals *v = &vals[i];
 		const struct lsr_stack *s = &d->stacks[i];
 		struct lsr_site *site;
 		const char *via;
 		unsigned skip;
 		size_t keylen;
 
-		r->totals.live_bytes += v->live_bytes;
-		r->totals.live_blocks += v->live_blocks;
-		r->totals.alloc_bytes += v->alloc_bytes;
-		r->totals.alloc_blocks += v->alloc_blocks;
-		if (v->live_blocks == 0 && v->live_bytes == 0)
+		site_of[i] = SIZE_MAX;
+		if (!ever_live(d, (uint32_t)i, snap))
 			continue;
 		skip = strip(d, s, &via);
 		keylen = (s->nframes - skip) * sizeof(uint64_t);
@@ -187,18 +238,74 @@ lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r)
 			g->index = r->nsites++;
 			HASH_ADD_KEYPTR(hh, table, g->key, g->keylen, g);
 		}
-		site->v.live_bytes += v->live_bytes;
-		site->v.live_blocks += v->live_blocks;
-		site->v.alloc_bytes += v->alloc_bytes;
-		site->v.alloc_blocks += v->alloc_blocks;
 		site->truncated |= (s->flags & LS_SF_TRUNCATED) != 0;
+		site->nmembers++;
+		site_of[i] = g->index;
 	}
 	HASH_ITER(hh, table, g, tmp)
 		HASH_DEL(table, g);
 	ls_arena_fini(&group_arena);
-	free(vals);
+
+	/* The members of each site, in stack order. */
+	for (i = 0; i < r->nsites; i++) {
+		r->sites[i].members = calloc(r->sites[i].nmembers,
+		    sizeof(uint32_t));
+		if (r->sites[i].members == NULL)
+			err(3, "out of memory");
+		r->sites[i].nmembers = 0;
+	}
+	for (i = 0; i < d->nstacks; i++)
+		if (site_of[i] != SIZE_MAX) {
+			struct lsr_site *site = &r->sites[site_of[i]];
+
+			site->members[site->nmembers++] = (uint32_t)i;
+		}
+	free(site_of);
+
+	/* Series, verdicts, and the figures at the snapshot. */
+	series = calloc(snap + 1, sizeof(*series));
+	if (series == NULL)
+		err(3, "out of memory");
+	for (i = 0, kept = 0; i < r->nsites; i++) {
+		struct lsr_site *site = &r->sites[i];
+
+		lsr_site_series(r, site, series);
+		lsr_trend(series, snap + 1, &site->growth);
+		site->v.live_bytes = series[snap].bytes;
+		site->v.live_blocks = series[snap].blocks;
+		site->v.alloc_bytes = series[snap].alloc_bytes;
+		site->v.alloc_blocks = series[snap].alloc_blocks;
+		r->totals.live_bytes += site->v.live_bytes;
+		r->totals.live_blocks += site->v.live_blocks;
+		/* Shown: what is live now, and growth even if released. */
+		if (site->v.live_blocks == 0 && site->v.live_bytes == 0 &&
+		    site->growth.verdict != LSR_V_GROWING) {
+			free(site->members);
+			free((void *)site->via);
+			continue;
+		}
+		if (site->v.live_blocks != 0 || site->v.live_bytes != 0)
+			r->nlive++;
+		if (site->growth.verdict == LSR_V_GROWING) {
+			r->ngrowing++;
+			r->growing_rate += site->growth.bytes_per_second;
+		}
+		r->sites[kept++] = *site;
+	}
+	r->nsites = kept;
+	free(series);
+	{
+		/* Allocated totals over every stack, live or not. */
+		struct lsr_vals *all = lsr_state_at(d, snap);
+
+		for (i = 0; i < d->nstacks; i++) {
+			r->totals.alloc_bytes += all[i].alloc_bytes;
+			r->totals.alloc_blocks += all[i].alloc_blocks;
+		}
+		free(all);
+	}
 	if (r->nsites > 1)
-		qsort(r->sites, r->nsites, sizeof(*r->sites), by_live);
+		qsort(r->sites, r->nsites, sizeof(*r->sites), by_interest);
 	return 0;
 }
 
@@ -207,8 +314,10 @@ lsr_report_fini(struct lsr_report *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->nsites; i++)
+	for (i = 0; i < r->nsites; i++) {
 		free((void *)r->sites[i].via);
+		free(r->sites[i].members);
+	}
 	free(r->sites);
 	memset(r, 0, sizeof(*r));
 }

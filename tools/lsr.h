@@ -49,6 +49,12 @@ struct lsr_change {
 	struct lsr_vals v;
 };
 
+/* Where a stack's figures change: snapshot number and its new figures. */
+struct lsr_hist {
+	uint32_t snap;
+	const struct lsr_vals *v;
+};
+
 struct lsr_snapshot {
 	uint32_t index;
 	uint64_t mono_ns;
@@ -84,6 +90,10 @@ struct lsr_dump {
 	size_t nnotes;
 	char **notes;
 
+	/* Per stack, its changes in snapshot order (lsr_index). */
+	size_t *hist_off;	/* nstacks + 1 offsets into hist */
+	struct lsr_hist *hist;
+
 	/* The first problem: the reader stopped there. */
 	char *error;
 	uint64_t error_offset;
@@ -107,6 +117,9 @@ void lsr_dump_fini(struct lsr_dump *d);
 
 /* Figures of every stack at snapshot k (an array of d->nstacks). */
 struct lsr_vals *lsr_state_at(const struct lsr_dump *d, size_t k);
+
+/* Build d->hist_off and d->hist.  Allocates. */
+void lsr_index(struct lsr_dump *d);
 
 /* symbolize.c */
 
@@ -137,25 +150,74 @@ const char *lsr_symbol_name(struct lsr_dump *d, uint64_t ip, uint32_t gen);
 
 void lsr_symbolize_fini(struct lsr_dump *d);
 
+/* trend.c */
+
+/* One snapshot of a site. */
+struct lsr_point {
+	double t;		/* seconds since the process started */
+	uint64_t bytes;		/* live */
+	uint64_t blocks;	/* live */
+	uint64_t alloc_bytes;	/* allocated since the start */
+	uint64_t alloc_blocks;
+};
+
+enum {
+	LSR_V_UNKNOWN,		/* too few snapshots */
+	LSR_V_GROWING,
+	LSR_V_PLATEAU,
+	LSR_V_SAWTOOTH,
+	LSR_V_CHURN,
+	LSR_V_STEADY,
+	LSR_V_SHRINKING,
+	LSR_V_COUNT
+};
+
+struct lsr_growth {
+	unsigned verdict;
+	double bytes_per_second;	/* slope of the floor */
+	double steadiness;		/* 0 .. 1 */
+	double released_at;		/* growing, then released: when; or -1 */
+	double since;			/* start of the window, seconds */
+	uint64_t peak_bytes;
+	uint64_t peak_blocks;
+	double peak_time;
+	unsigned drops;			/* sawtooth: releases counted */
+};
+
+/* Judge the series p[0..n-1] (definitions in leakspy-report(1)). */
+void lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g);
+const char *lsr_verdict_name(unsigned verdict);
+
 /* group.c */
 
 /* A call site as reported: stacks that are the same once the allocator's
  * own frames are stripped. */
 struct lsr_site {
-	struct lsr_vals v;
+	struct lsr_vals v;	/* at the reported snapshot */
 	uint32_t stack;		/* a representative stack */
 	unsigned skip;		/* leading frames stripped */
 	const char *via;	/* the allocation function called */
 	bool truncated;
+	uint32_t *members;	/* its stacks */
+	size_t nmembers;
+	struct lsr_growth growth;
 };
 
 struct lsr_report {
 	struct lsr_dump *d;
 	size_t snap;		/* index into d->snaps, or SIZE_MAX */
 	struct lsr_vals totals;
+	size_t nlive;		/* sites with live blocks at snap */
+	size_t ngrowing;
+	double growing_rate;	/* sum of the growing sites' rates */
 	size_t nsites;
-	struct lsr_site *sites;	/* sorted by live bytes, largest first */
+	struct lsr_site *sites;	/* growing first (fastest first), then by
+				 * live bytes */
 };
+
+/* Fill p[0..r->snap] with the series of site s.  Hot for big dumps. */
+void lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
+    struct lsr_point *p);
 
 /* Group the stacks of snapshot snap into sites.  Allocates. */
 int lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r);
@@ -169,6 +231,11 @@ struct lsr_out_opts {
 
 void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
 void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
+
+/* out-text.c, shared with out-json.c */
+
+/* "+6.3 MiB/s", "+120 KiB/h": a rate in the unit that reads best. */
+void lsr_format_rate(char *buf, size_t n, double bytes_per_second);
 
 /* Names for the enums of dump.h. */
 const char *lsr_api_name(unsigned api);

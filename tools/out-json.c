@@ -4,7 +4,9 @@
  * dump file.
  */
 #define _GNU_SOURCE
+#include <err.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lsr.h"
@@ -72,6 +74,34 @@ jframe(FILE *f, const struct lsr_frame *fr, bool first)
 	    fr->inlined ? "true" : "false");
 }
 
+static void
+jgrowth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
+    struct lsr_point *p)
+{
+	const struct lsr_growth *g = &s->growth;
+	size_t i;
+
+	fprintf(f, ", \"peak_bytes\": %" PRIu64 ", \"peak_blocks\": %" PRIu64
+	    ", \"peak_time_s\": %.3f", g->peak_bytes, g->peak_blocks,
+	    g->peak_time);
+	fprintf(f, ",\n     \"growth\": {\"verdict\": \"%s\", "
+	    "\"bytes_per_second\": %.3f, \"steadiness\": %.3f, "
+	    "\"since_s\": %.3f, \"released_at_s\": ",
+	    lsr_verdict_name(g->verdict), g->bytes_per_second, g->steadiness,
+	    g->since);
+	if (g->released_at >= 0)
+		fprintf(f, "%.3f}", g->released_at);
+	else
+		fputs("null}", f);
+	lsr_site_series(r, s, p);
+	fputs(",\n     \"series\": [", f);
+	for (i = 0; i <= r->snap; i++)
+		fprintf(f, "%s{\"time_s\": %.3f, \"live_bytes\": %" PRIu64
+		    ", \"live_blocks\": %" PRIu64 "}", i ? ", " : "", p[i].t,
+		    p[i].bytes, p[i].blocks);
+	fputc(']', f);
+}
+
 void
 lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 {
@@ -82,6 +112,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	struct lsr_dump *d = r->d;
 	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
 	    &d->snaps[r->snap] : NULL;
+	struct lsr_point *series;
 	size_t i, shown;
 	unsigned c;
 
@@ -133,8 +164,13 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		fputs("null", f);
 	fputs(",\n  \"totals\": {", f);
 	jvals(f, &r->totals);
-	fprintf(f, ", \"sites\": %zu},\n  \"sites\": [", r->nsites);
+	fprintf(f, ", \"sites\": %zu, \"growing_sites\": %zu, "
+	    "\"growing_bytes_per_second\": %.3f},\n  \"sites\": [",
+	    r->nsites, r->ngrowing, r->growing_rate);
 	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
+	series = calloc(r->snap + 1 > 0 ? r->snap + 1 : 1, sizeof(*series));
+	if (series == NULL)
+		err(3, "out of memory");
 	for (i = 0; i < shown; i++) {
 		const struct lsr_site *site = &r->sites[i];
 		const struct lsr_stack *st = &d->stacks[site->stack];
@@ -146,8 +182,10 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		jvals(f, &site->v);
 		fputs(", \"via\": ", f);
 		jstr(f, site->via);
-		fprintf(f, ", \"truncated\": %s, \"frames\": [",
-		    site->truncated ? "true" : "false");
+		fprintf(f, ", \"truncated\": %s", site->truncated ? "true" :
+		    "false");
+		jgrowth(f, r, site, series);
+		fputs(", \"frames\": [", f);
 		for (k = site->skip; k < st->nframes; k++) {
 			n = lsr_symbolize(d, st->ip[k], st->gen, fr,
 			    MAX_EXPANDED);
@@ -158,5 +196,6 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		}
 		fputs("]}", f);
 	}
+	free(series);
 	fputs(shown ? "\n  ]\n}\n" : "]\n}\n", f);
 }

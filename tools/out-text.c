@@ -4,7 +4,10 @@
  * symbolized stack indented below (memprof2's shape, for native code).
  */
 #define _GNU_SOURCE
+#include <err.h>
 #include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,6 +30,85 @@ human(char *buf, size_t n, uint64_t bytes)
 		snprintf(buf, n, "%" PRIu64 " B", bytes);
 	else
 		snprintf(buf, n, "%.1f %s", v, unit[u]);
+}
+
+void
+lsr_format_rate(char *buf, size_t n, double r)
+{
+	static const struct {
+		const char *per;
+		double seconds;
+	} spans[] = { { "s", 1 }, { "min", 60 }, { "h", 3600 } };
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = 0;
+	unsigned s, u = 0;
+
+	/* The shortest time span in which at least 1 KiB moves. */
+	for (s = 0; s < sizeof(spans) / sizeof(spans[0]); s++) {
+		v = fabs(r) * spans[s].seconds;
+		if (v >= 1024 || s + 1 == sizeof(spans) / sizeof(spans[0]))
+			break;
+	}
+	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, n, "%s%.*f %s/%s", r < 0 ? "-" : "+", u ? 1 : 0, v,
+	    unit[u], spans[s].per);
+}
+
+/* Live bytes across the snapshots, as at most 48 block characters. */
+static void
+print_sparkline(FILE *f, const struct lsr_point *p, size_t n, uint64_t peak)
+{
+	static const char *const bars[] = {
+		"\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586",
+		"\u2587", "\u2588",
+	};
+	size_t cols = n < 48 ? n : 48, c, i;
+
+	fputs("  ", f);
+	for (c = 0; c < cols; c++) {
+		uint64_t top = 0;
+
+		for (i = c * n / cols; i < (c + 1) * n / cols; i++)
+			if (p[i].bytes > top)
+				top = p[i].bytes;
+		if (top == 0 || peak == 0)
+			fputc(' ', f);
+		else
+			fputs(bars[(size_t)((double)top / (double)peak * 7.999)],
+			    f);
+	}
+}
+
+static void
+print_growth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
+    struct lsr_point *series)
+{
+	const struct lsr_growth *g = &s->growth;
+	char rate[48], peak[32];
+
+	human(peak, sizeof(peak), g->peak_bytes);
+	fprintf(f, "        %s", lsr_verdict_name(g->verdict));
+	switch (g->verdict) {
+	case LSR_V_GROWING:
+		lsr_format_rate(rate, sizeof(rate), g->bytes_per_second);
+		fprintf(f, " %s, steadiness %.2f", rate, g->steadiness);
+		break;
+	case LSR_V_SAWTOOTH:
+		fprintf(f, " (%u releases)", g->drops);
+		break;
+	case LSR_V_UNKNOWN:
+		fprintf(f, " (too few snapshots)");
+		break;
+	}
+	fprintf(f, ", peak %s at %.1f s", peak, g->peak_time);
+	if (g->released_at >= 0)
+		fprintf(f, ", released at %.1f s", g->released_at);
+	lsr_site_series(r, s, series);
+	print_sparkline(f, series, r->snap + 1, g->peak_bytes);
+	fputc('\n', f);
 }
 
 static void
@@ -94,6 +176,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	struct lsr_dump *d = r->d;
 	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
 	    &d->snaps[r->snap] : NULL;
+	struct lsr_point *series;
 	char h1[32], h2[32];
 	size_t i, shown;
 
@@ -131,16 +214,29 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	human(h2, sizeof(h2), r->totals.alloc_bytes);
 	fprintf(f, "live:      %" PRIu64 " bytes (%s) in %" PRIu64
 	    " blocks at %zu site%s\n", r->totals.live_bytes, h1,
-	    r->totals.live_blocks, r->nsites, r->nsites == 1 ? "" : "s");
+	    r->totals.live_blocks, r->nlive, r->nlive == 1 ? "" : "s");
 	fprintf(f, "allocated: %" PRIu64 " bytes (%s) in %" PRIu64
 	    " blocks since start\n", r->totals.alloc_bytes, h2,
 	    r->totals.alloc_blocks);
+	if (r->ngrowing > 0) {
+		char rate[48];
+
+		lsr_format_rate(rate, sizeof(rate), r->growing_rate);
+		fprintf(f, "growing:   %zu site%s, %s in all\n", r->ngrowing,
+		    r->ngrowing == 1 ? "" : "s", rate);
+	} else {
+		fprintf(f, "growing:   none over %zu snapshot%s\n",
+		    r->snap + 1, r->snap ? "s" : "");
+	}
 	print_coverage(f, d, s);
 	if (r->nsites == 0) {
 		fprintf(f, "\nno live blocks\n");
 		return;
 	}
 	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
+	series = calloc(r->snap + 1, sizeof(*series));
+	if (series == NULL)
+		err(3, "out of memory");
 	fprintf(f, "\n%14s %10s  %s\n", "LIVE BYTES", "BLOCKS", "SITE");
 	for (i = 0; i < shown; i++) {
 		const struct lsr_site *site = &r->sites[i];
@@ -156,6 +252,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		if (n && fr[0].file)
 			fprintf(f, " (%s:%u)", fr[0].file, fr[0].line);
 		fprintf(f, " via %s\n", site->via);
+		print_growth(f, r, site, series);
 		for (k = site->skip; k < st->nframes; k++) {
 			unsigned j;
 
@@ -168,6 +265,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 			fprintf(f, "        ... (stack cut at depth %" PRIu64
 			    ")\n", d->max_depth);
 	}
+	free(series);
 	if (shown < r->nsites)
 		fprintf(f, "\n... %zu more sites (--top 0 shows all)\n",
 		    r->nsites - shown);

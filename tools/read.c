@@ -475,10 +475,39 @@ lsr_state_at(const struct lsr_dump *d, size_t k)
 }
 
 void
+lsr_index(struct lsr_dump *d)
+{
+	size_t i, j, *fill;
+
+	if (d->hist_off != NULL)
+		return;
+	d->hist_off = xcalloc(d->nstacks + 1, sizeof(*d->hist_off));
+	for (i = 0; i < d->nsnaps; i++)
+		for (j = 0; j < d->snaps[i].nchanges; j++)
+			d->hist_off[d->snaps[i].changes[j].stack + 1]++;
+	for (i = 0; i < d->nstacks; i++)
+		d->hist_off[i + 1] += d->hist_off[i];
+	d->hist = xcalloc(d->hist_off[d->nstacks], sizeof(*d->hist));
+	fill = xcalloc(d->nstacks + 1, sizeof(*fill));
+	memcpy(fill, d->hist_off, (d->nstacks + 1) * sizeof(*fill));
+	for (i = 0; i < d->nsnaps; i++)
+		for (j = 0; j < d->snaps[i].nchanges; j++) {
+			const struct lsr_change *ch = &d->snaps[i].changes[j];
+			struct lsr_hist *h = &d->hist[fill[ch->stack]++];
+
+			h->snap = (uint32_t)i;
+			h->v = &ch->v;
+		}
+	free(fill);
+}
+
+void
 lsr_dump_fini(struct lsr_dump *d)
 {
 	size_t i;
 
+	free(d->hist_off);
+	free(d->hist);
 	free(d->exe);
 	for (i = 0; d->argv && i < d->argc; i++)
 		free(d->argv[i]);

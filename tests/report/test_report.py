@@ -48,6 +48,12 @@ def test_golden_json():
     golden(["--format", "json", "data/leaky.lsd"], "leaky.json")
 
 
+def test_golden_growth():
+    # A stored run of pattern seed1: series, verdicts and sparklines.
+    golden(["--top", "0", "data/seed1.lsd"], "seed1.txt")
+    golden(["--format", "json", "data/seed1.lsd"], "seed1.json")
+
+
 def test_crosscheck():
     # The report agrees with a reader written from leakspy-dump(5) alone.
     with open(os.path.join(DATA, "leaky.lsd"), "rb") as f:

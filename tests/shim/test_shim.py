@@ -439,6 +439,87 @@ def test_fork():
     check(len(r.dumps) >= 3, "sh and two children: %r" % r.dumps)
 
 
+def growth_run(mode, secs=3.0, interval="0.1"):
+    """Run pattern MODE; return its report and what it printed."""
+    r = run([victim("pattern"), mode, str(secs)],
+            env={"LEAKSPY_INTERVAL": interval})
+    eq(r.rc, 0, "pattern %s exit status" % mode)
+    said = dict(line.split() for line in r.out.decode().splitlines())
+    rep = report(one_dump(r))
+    check(rep["snapshots"] >= 15, "snapshots: %d" % rep["snapshots"])
+    return rep, said
+
+
+def verdict(rep, fn):
+    sites = sites_of(rep, fn)
+    check(sites, "a site in %s: %r" % (fn, [
+        (s["frames"][0]["function"], s["growth"]["verdict"])
+        for s in rep["sites"]]))
+    return sites[0]["growth"], sites[0]
+
+
+def growing_functions(rep):
+    return sorted({s["frames"][0]["function"] for s in rep["sites"]
+                   if s["growth"]["verdict"] == "growing"})
+
+
+def near(got, want, what, tol=0.10):
+    check(abs(got - want) <= tol * want,
+          "%s: %.1f, want %.1f within %d%%" % (what, got, want, tol * 100))
+
+
+def test_growth_seed1():
+    rep, said = growth_run("seed1")
+    g, site = verdict(rep, "event_new")
+    eq(g["verdict"], "growing", "event_new")
+    near(g["bytes_per_second"], float(said["rate"]), "event_new's rate")
+    check(g["steadiness"] >= 0.9, "steady growth: %r" % g)
+    eq(rep["sites"][0]["frames"][0]["function"], "event_new",
+       "the fastest growing site comes first")
+    eq(len(site["series"]), rep["snapshots"], "a series point a snapshot")
+    eq(site["peak_bytes"], max(p["live_bytes"] for p in site["series"]),
+       "peak_bytes")
+    rep, said = growth_run("seed1-fixed")
+    eq(growing_functions(rep), [], "the fixed version grows nothing")
+
+
+def test_growth_seed2():
+    rep, said = growth_run("seed2")
+    g, site = verdict(rep, "fetch_result")
+    eq(g["verdict"], "growing", "fetch_result, released at the end")
+    near(g["bytes_per_second"], float(said["rate"]), "fetch_result's rate")
+    check(g["released_at_s"] is not None, "released_at_s given")
+    check(float(said["released"]) <= g["released_at_s"] <=
+          float(said["released"]) + 0.35, "released at %r, program said %s"
+          % (g["released_at_s"], said["released"]))
+    eq(site["live_bytes"], 0, "nothing live at the end")
+    rep, said = growth_run("seed2-fixed")
+    eq(growing_functions(rep), [], "the fixed version grows nothing")
+
+
+def test_growth_plateau():
+    rep, said = growth_run("plateau")
+    g, site = verdict(rep, "cache_insert")
+    eq(g["verdict"], "plateau", "a warmed-up cache")
+    eq(growing_functions(rep), [], "nothing grows")
+    eq(site["live_blocks"], 3000, "cache entries")
+
+
+def test_growth_sawtooth():
+    rep, said = growth_run("sawtooth")
+    g, site = verdict(rep, "batch_add")
+    eq(g["verdict"], "sawtooth", "batches built and released")
+    eq(growing_functions(rep), [], "nothing grows")
+
+
+def test_growth_slowleak():
+    rep, said = growth_run("slowleak")
+    g, site = verdict(rep, "get_buffer")
+    eq(g["verdict"], "growing", "a slow leak among short-lived buffers")
+    near(g["bytes_per_second"], float(said["rate"]), "get_buffer's rate")
+    eq(growing_functions(rep), ["get_buffer"], "only get_buffer grows")
+
+
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
          if name.startswith("test_")}
 

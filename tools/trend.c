@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Growth verdicts from a site's series of live bytes.  The verdicts are
+ * defined in leakspy-report(1); this is how they are computed.
+ *
+ * The series is cut into at most NBUCKET buckets and each bucket keeps its
+ * lowest point: the floor.  Short-lived blocks lift single snapshots, not
+ * the floor; blocks that are kept raise it.  The floor's slope is the
+ * Theil-Sen estimate (the median of the slopes between all pairs of
+ * points, which a few outliers cannot move) and its steadiness is
+ * Kendall's tau against time (1: every later point higher).
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsr.h"
+
+#define NBUCKET		64
+#define MIN_POINTS	4	/* fewer snapshots than this: unknown */
+#define STEADY_TAU	0.6	/* floor steadiness for growth */
+#define RECENT_SHARE	0.3	/* the last part of the window checked for */
+#define RECENT_SLOPE	0.25	/* still growing: this share of the slope */
+#define DROP_TO		0.6	/* a sawtooth drop: to this share of a peak */
+#define TOOTH_MIN	0.25	/* ... of a peak at least this share of the
+				 * highest */
+#define RELEASE_TO	0.5	/* released: down to this share of the peak */
+#define CHURN_TURNOVER	4.0	/* allocated in the window / peak live */
+#define MIN_RISE_BYTES	256	/* growth smaller than this is noise */
+
+const char *
+lsr_verdict_name(unsigned v)
+{
+	static const char *const names[LSR_V_COUNT] = {
+		[LSR_V_UNKNOWN] = "unknown",
+		[LSR_V_GROWING] = "growing",
+		[LSR_V_PLATEAU] = "plateau",
+		[LSR_V_SAWTOOTH] = "sawtooth",
+		[LSR_V_CHURN] = "churn",
+		[LSR_V_STEADY] = "steady",
+		[LSR_V_SHRINKING] = "shrinking",
+	};
+
+	return v < LSR_V_COUNT ? names[v] : "unknown";
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Floor points of p[a..b]: at most NBUCKET (t, lowest bytes) pairs. */
+static size_t
+floor_points(const struct lsr_point *p, size_t a, size_t b, double *t,
+    double *y)
+{
+	size_t n = b - a + 1, m = n < NBUCKET ? n : NBUCKET, j;
+
+	for (j = 0; j < m; j++) {
+		size_t lo = a + j * n / m, hi = a + (j + 1) * n / m, i, best;
+
+		for (best = lo, i = lo + 1; i < hi; i++)
+			if (p[i].bytes < p[best].bytes)
+				best = i;
+		t[j] = p[best].t;
+		y[j] = (double)p[best].bytes;
+	}
+	return m;
+}
+
+/* Theil-Sen slope and Kendall's tau of m points. */
+static void
+fit(const double *t, const double *y, size_t m, double *slope, double *tau)
+{
+	double slopes[NBUCKET * (NBUCKET - 1) / 2];
+	size_t i, j, ns = 0;
+	long conc = 0, disc = 0;
+
+	for (i = 0; i < m; i++) {
+		for (j = i + 1; j < m; j++) {
+			if (y[j] > y[i])
+				conc++;
+			else if (y[j] < y[i])
+				disc++;
+			if (t[j] > t[i])
+				slopes[ns++] = (y[j] - y[i]) / (t[j] - t[i]);
+		}
+	}
+	*tau = m > 1 ? (double)(conc - disc) / (double)(m * (m - 1) / 2) : 0;
+	if (ns == 0) {
+		*slope = 0;
+		return;
+	}
+	qsort(slopes, ns, sizeof(*slopes), cmp_double);
+	*slope = ns % 2 ? slopes[ns / 2] :
+	    (slopes[ns / 2 - 1] + slopes[ns / 2]) / 2;
+}
+
+/* Slope and steadiness of the floor of p[a..b]. */
+static void
+floor_fit(const struct lsr_point *p, size_t a, size_t b, double *slope,
+    double *tau, double *rise)
+{
+	double t[NBUCKET], y[NBUCKET];
+	size_t m = floor_points(p, a, b, t, y);
+
+	fit(t, y, m, slope, tau);
+	*rise = *slope * (p[b].t - p[a].t);
+}
+
+/* Growth of p[a..b] that is real, steady and still going at b. */
+static bool
+is_growing(const struct lsr_point *p, size_t a, size_t b, uint64_t peak,
+    double *slope, double *tau)
+{
+	double rise, rs, rt, rr;
+	size_t r;
+
+	if (b - a + 1 < MIN_POINTS)
+		return false;
+	floor_fit(p, a, b, slope, tau, &rise);
+	if (*tau < STEADY_TAU || rise < MIN_RISE_BYTES ||
+	    rise < 0.2 * (double)peak)
+		return false;
+	/* The last part of the window must still rise: otherwise the site
+	 * grew and stopped (a plateau). */
+	for (r = b; r > a && p[b].t - p[r - 1].t <=
+	    RECENT_SHARE * (p[b].t - p[a].t); r--)
+		;
+	if (b - r + 1 < MIN_POINTS)
+		return true;
+	floor_fit(p, r, b, &rs, &rt, &rr);
+	return rs >= RECENT_SLOPE * *slope && rr >= MIN_RISE_BYTES / 4;
+}
+
+/* Count drops to DROP_TO of a local peak of at least TOOTH_MIN * peak. */
+static unsigned
+count_drops(const struct lsr_point *p, size_t a, size_t b, uint64_t peak)
+{
+	unsigned drops = 0;
+	uint64_t top = 0;
+	size_t i;
+
+	for (i = a; i <= b; i++) {
+		if (p[i].bytes > top)
+			top = p[i].bytes;
+		else if ((double)top >= TOOTH_MIN * (double)peak &&
+		    (double)p[i].bytes <= DROP_TO * (double)top) {
+			drops++;
+			top = p[i].bytes;
+		}
+	}
+	return drops;
+}
+
+void
+lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g)
+{
+	size_t a = 0, b = n - 1, i, peak_i;
+	double slope = 0, tau = 0, rise;
+	uint64_t alloc;
+
+	memset(g, 0, sizeof(*g));
+	g->verdict = LSR_V_UNKNOWN;
+	g->released_at = -1;
+	if (n == 0)
+		return;
+	/* The window starts at the last snapshot before the site first had
+	 * live blocks. */
+	while (a < b && p[a].bytes == 0 && p[a].blocks == 0 &&
+	    p[a + 1].bytes == 0 && p[a + 1].blocks == 0)
+		a++;
+	for (peak_i = a, i = a + 1; i <= b; i++)
+		if (p[i].bytes > p[peak_i].bytes)
+			peak_i = i;
+	g->peak_bytes = p[peak_i].bytes;
+	g->peak_blocks = p[peak_i].blocks;
+	g->peak_time = p[peak_i].t;
+	g->since = p[a].t;
+	if (b - a + 1 < MIN_POINTS)
+		return;
+
+	/* Released at the end (seed case 2: the source is disposed of):
+	 * judge the growth before the release. */
+	if (peak_i < b && peak_i > a &&
+	    (double)p[b].bytes <= RELEASE_TO * (double)g->peak_bytes &&
+	    p[peak_i].t - p[a].t >= 0.5 * (p[b].t - p[a].t)) {
+		size_t r = peak_i + 1;
+		bool stays = true;
+
+		for (i = r; i <= b; i++)
+			if ((double)p[i].bytes > (RELEASE_TO + 0.1) *
+			    (double)g->peak_bytes)
+				stays = false;
+		if (stays && is_growing(p, a, peak_i, g->peak_bytes, &slope,
+		    &tau)) {
+			g->verdict = LSR_V_GROWING;
+			g->bytes_per_second = slope;
+			g->steadiness = tau;
+			g->released_at = p[r].t;
+			return;
+		}
+	}
+	if (is_growing(p, a, b, g->peak_bytes, &slope, &tau)) {
+		g->verdict = LSR_V_GROWING;
+		g->bytes_per_second = slope;
+		g->steadiness = tau;
+		return;
+	}
+	floor_fit(p, a, b, &slope, &tau, &rise);
+	g->bytes_per_second = slope;
+	g->steadiness = tau > 0 ? tau : 0;
+	g->drops = count_drops(p, a, b, g->peak_bytes);
+	alloc = p[b].alloc_bytes - p[a].alloc_bytes;
+	if (g->drops >= 2)
+		g->verdict = LSR_V_SAWTOOTH;
+	else if (tau <= -STEADY_TAU && -rise >= 0.2 * (double)g->peak_bytes)
+		g->verdict = LSR_V_SHRINKING;
+	else if (p[b].bytes > p[a].bytes && (double)(p[b].bytes -
+	    p[a].bytes) >= 0.2 * (double)g->peak_bytes &&
+	    p[b].bytes - p[a].bytes >= MIN_RISE_BYTES)
+		g->verdict = LSR_V_PLATEAU;
+	else if ((double)alloc >= CHURN_TURNOVER * (double)(g->peak_bytes ?
+	    g->peak_bytes : 1))
+		g->verdict = LSR_V_CHURN;
+	else
+		g->verdict = LSR_V_STEADY;
+}
