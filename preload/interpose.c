@@ -137,6 +137,7 @@ do_realloc(void *p, size_t n, unsigned api)
 {
 	uint32_t site = 0;
 	size_t old = 0;
+	unsigned ep = 0;
 	bool had;
 	void *q;
 	int saved;
@@ -168,7 +169,7 @@ do_realloc(void *p, size_t n, unsigned api)
 	saved = errno;
 	/* Take the old block out first: once realloc moves it, its address
 	 * may be reused by another thread. */
-	had = lsp_record_take(p, &site, &old);
+	had = lsp_record_take(p, &site, &old, &ep);
 	errno = saved;
 	q = lsp_real.realloc(p, n);
 	if (q == NULL) {
@@ -176,7 +177,7 @@ do_realloc(void *p, size_t n, unsigned api)
 		 * is still the caller's. */
 		if (n != 0 && had) {
 			saved = errno;
-			lsp_record_restore(p, site, old);
+			lsp_record_restore(p, site, old, ep);
 			errno = saved;
 		}
 		return NULL;

@@ -134,11 +134,25 @@ void lsp_record_alloc(void *p, size_t n, unsigned api);
 bool lsp_record_free(void *p);
 
 /*
- * Remove block p and return its site and size, so that a failed realloc
- * can put it back with lsp_record_restore().  Hot path.
+ * Remove block p and return its site, size and epoch, so that a failed
+ * realloc can put it back with lsp_record_restore().  Hot path.
  */
-bool lsp_record_take(void *p, uint32_t *site, size_t *size);
-void lsp_record_restore(void *p, uint32_t site, size_t size);
+bool lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep);
+void lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep);
+
+/*
+ * Start a new epoch: blocks allocated from now on carry the returned
+ * number (it stops at 65535).  Called by the writer as a snapshot begins.
+ */
+unsigned lsp_epoch_next(void);
+void lsp_epoch_reset(void);
+
+/*
+ * Call fn for every live block, shard by shard (each shard locked while
+ * it is read).  Lock order: shard, then the big-block table.
+ */
+void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
+    size_t size), void *ctx);
 
 /* fork handling for the tables' locks. */
 void lsp_record_lock_all(void);

@@ -57,14 +57,29 @@ static pthread_mutex_t site_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ls_arena site_arena;	/* under site_lock */
 
 /*
- * A live block: ptr == 0 marks an empty slot.  size UINT32_MAX means the
- * real size is in the big table.
+ * A live block in 16 bytes: its address in the low 48 bits of key and the
+ * epoch it was allocated in (lsp_epoch, saturating) in the top 16; key 0
+ * marks an empty slot.  size UINT32_MAX means the real size is in the big
+ * table.
  */
 struct blk {
-	uintptr_t ptr;
+	uint64_t key;
 	uint32_t site;
 	uint32_t size;
 };
+
+#define PTR_BITS	48
+#define PTR_MASK	((UINT64_C(1) << PTR_BITS) - 1)
+#define EPOCH_MAX	0xffffu
+
+static inline uintptr_t
+blk_ptr(const struct blk *b)
+{
+	return (uintptr_t)(b->key & PTR_MASK);
+}
+
+/* Written by the writer (lsp_epoch_next), read on every allocation. */
+static uint32_t epoch;
 
 /* Each shard's table and count are guarded by its lock. */
 struct shard {
@@ -205,10 +220,10 @@ shard_grow(struct shard *sh)
 		struct blk *b = &sh->tab[i];
 		size_t j;
 
-		if (b->ptr == 0)
+		if (b->key == 0)
 			continue;
-		j = ls_hash_ptr(b->ptr) & (cap - 1);
-		while (nt[j].ptr != 0)
+		j = ls_hash_ptr(blk_ptr(b)) & (cap - 1);
+		while (nt[j].key != 0)
 			j = (j + 1) & (cap - 1);
 		nt[j] = *b;
 	}
@@ -220,13 +235,16 @@ shard_grow(struct shard *sh)
 }
 
 /*
- * Insert p.  Returns 0, 1 if p was already there (its old entry is
- * copied to *old and replaced), or -ENOMEM.  Caller holds sh->lock.
+ * Insert p, allocated in epoch ep.  Returns 0, 1 if p was already there
+ * (its old entry is copied to *old and replaced), or -ENOMEM.  Caller
+ * holds sh->lock.
  */
 static int
 shard_insert(struct shard *sh, uint64_t h, uintptr_t p, uint32_t site,
-    uint32_t size, struct blk *old)
+    uint32_t size, unsigned ep, struct blk *old)
 {
+	uint64_t key = (uint64_t)p | (uint64_t)ep << PTR_BITS;
+
 	size_t i;
 
 	if ((sh->count + 1) * 4 > (sh->mask + 1) * 3 || sh->tab == NULL) {
@@ -234,15 +252,16 @@ shard_insert(struct shard *sh, uint64_t h, uintptr_t p, uint32_t site,
 		    (sh->tab == NULL || sh->count + 1 > sh->mask))
 			return -ENOMEM;
 	}
-	for (i = h & sh->mask; sh->tab[i].ptr != 0; i = (i + 1) & sh->mask) {
-		if (sh->tab[i].ptr == p) {
+	for (i = h & sh->mask; sh->tab[i].key != 0; i = (i + 1) & sh->mask) {
+		if (blk_ptr(&sh->tab[i]) == p) {
 			*old = sh->tab[i];
+			sh->tab[i].key = key;
 			sh->tab[i].site = site;
 			sh->tab[i].size = size;
 			return 1;
 		}
 	}
-	sh->tab[i].ptr = p;
+	sh->tab[i].key = key;
 	sh->tab[i].site = site;
 	sh->tab[i].size = size;
 	sh->count++;
@@ -257,21 +276,22 @@ shard_remove(struct shard *sh, uint64_t h, uintptr_t p, struct blk *out)
 
 	if (sh->tab == NULL)
 		return false;
-	for (i = h & sh->mask; sh->tab[i].ptr != p; i = (i + 1) & sh->mask)
-		if (sh->tab[i].ptr == 0)
+	for (i = h & sh->mask; blk_ptr(&sh->tab[i]) != p;
+	    i = (i + 1) & sh->mask)
+		if (sh->tab[i].key == 0)
 			return false;
 	*out = sh->tab[i];
 	/* Backward-shift deletion keeps every probe chain unbroken. */
-	for (j = (i + 1) & sh->mask; sh->tab[j].ptr != 0;
+	for (j = (i + 1) & sh->mask; sh->tab[j].key != 0;
 	    j = (j + 1) & sh->mask) {
-		size_t home = ls_hash_ptr(sh->tab[j].ptr) & sh->mask;
+		size_t home = ls_hash_ptr(blk_ptr(&sh->tab[j])) & sh->mask;
 
 		if (((j - home) & sh->mask) >= ((j - i) & sh->mask)) {
 			sh->tab[i] = sh->tab[j];
 			i = j;
 		}
 	}
-	sh->tab[i].ptr = 0;
+	sh->tab[i].key = 0;
 	sh->count--;
 	return true;
 }
@@ -323,24 +343,45 @@ big_take(uintptr_t p)
 	return size;
 }
 
+/* The size of big block p, left in the table. */
+static size_t
+big_peek(uintptr_t p)
+{
+	struct big *b;
+	size_t size = UINT32_MAX;
+
+	pthread_mutex_lock(&big_lock);
+	HASH_FIND(hh, bigs, &p, sizeof(p), b);
+	if (b != NULL)
+		size = b->size;
+	pthread_mutex_unlock(&big_lock);
+	return size;
+}
+
 static inline size_t
 blk_size(const struct blk *b)
 {
-	return b->size == UINT32_MAX ? big_take(b->ptr) : b->size;
+	return b->size == UINT32_MAX ? big_take(blk_ptr(b)) : b->size;
 }
 
-/* Enter block p of site s; on failure count it as dropped. */
+/* Enter block p of site s, allocated in epoch ep; on failure count it as
+ * dropped. */
 static void
-add_block(uintptr_t p, struct site *s, size_t n)
+add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 {
 	uint32_t sz = n >= UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	struct blk old;
 	uint64_t h;
-	struct shard *sh = shard_of(p, &h);
+	struct shard *sh;
 	int r;
 
+	if (LS_UNLIKELY((uint64_t)p > PTR_MASK)) {
+		lsp_count(LS_CNT_DROPPED);	/* beyond 48-bit addresses */
+		return;
+	}
+	sh = shard_of(p, &h);
 	pthread_mutex_lock(&sh->lock);
-	r = shard_insert(sh, h, p, s->id, sz, &old);
+	r = shard_insert(sh, h, p, s->id, sz, ep, &old);
 	pthread_mutex_unlock(&sh->lock);
 	if (r < 0) {
 		lsp_count(LS_CNT_DROPPED);
@@ -377,14 +418,15 @@ lsp_record_alloc(void *p, size_t n, unsigned api)
 		lsp_count(LS_CNT_TRUNCATED);
 	s = site_intern(f, nf, api, truncated ? LS_SF_TRUNCATED : 0);
 	if (LS_LIKELY(s != NULL))
-		add_block((uintptr_t)p, s, n);
+		add_block((uintptr_t)p, s, n, __atomic_load_n(&epoch,
+		    __ATOMIC_RELAXED));
 	else
 		lsp_count(LS_CNT_DROPPED);
 	lsp_guard -= LSP_GUARD_RECORD;
 }
 
 bool
-lsp_record_take(void *p, uint32_t *site, size_t *size)
+lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 {
 	struct blk b;
 	uint64_t h;
@@ -399,6 +441,7 @@ lsp_record_take(void *p, uint32_t *site, size_t *size)
 	if (found) {
 		*site = b.site;
 		*size = blk_size(&b);
+		*ep = (unsigned)(b.key >> PTR_BITS);
 		if ((s = site_by_id(b.site)) != NULL)
 			site_add(s, -(int64_t)*size, -1);
 	}
@@ -411,23 +454,69 @@ lsp_record_free(void *p)
 {
 	uint32_t site;
 	size_t size;
+	unsigned ep;
 
-	return lsp_record_take(p, &site, &size);
+	return lsp_record_take(p, &site, &size, &ep);
 }
 
 void
-lsp_record_restore(void *p, uint32_t site, size_t size)
+lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep)
 {
 	struct site *s = site_by_id(site);
 
 	lsp_guard += LSP_GUARD_RECORD;
 	if (s != NULL) {
-		add_block((uintptr_t)p, s, size);
+		add_block((uintptr_t)p, s, size, ep);
 		/* A failed realloc allocated nothing: undo the totals. */
 		__atomic_fetch_sub(&s->alloc_bytes, size, __ATOMIC_RELAXED);
 		__atomic_fetch_sub(&s->alloc_blocks, 1, __ATOMIC_RELAXED);
 	}
 	lsp_guard -= LSP_GUARD_RECORD;
+}
+
+unsigned
+lsp_epoch_next(void)
+{
+	unsigned e = __atomic_load_n(&epoch, __ATOMIC_RELAXED);
+
+	if (e < EPOCH_MAX)
+		e++;
+	__atomic_store_n(&epoch, e, __ATOMIC_RELAXED);
+	return e;
+}
+
+void
+lsp_epoch_reset(void)
+{
+	__atomic_store_n(&epoch, 0, __ATOMIC_RELAXED);
+}
+
+void
+lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
+    size_t size), void *ctx)
+{
+	unsigned i;
+	size_t j;
+
+	for (i = 0; i < NSHARD; i++) {
+		struct shard *sh = &shards[i];
+
+		/* One shard at a time: an allocating thread waits at most
+		 * for the scan of one shard. */
+		pthread_mutex_lock(&sh->lock);
+		for (j = 0; sh->tab != NULL && j <= sh->mask; j++) {
+			const struct blk *b = &sh->tab[j];
+			size_t size;
+
+			if (b->key == 0)
+				continue;
+			size = b->size;
+			if (size == UINT32_MAX)
+				size = big_peek(blk_ptr(b));
+			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), size);
+		}
+		pthread_mutex_unlock(&sh->lock);
+	}
 }
 
 uint32_t

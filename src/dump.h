@@ -34,13 +34,21 @@
  *	return address outside leakspy; ids are dense, from 0
  * SNAPSHOT (5): starts snapshot number index
  *	uv index, uv mono_ns (since the process started), uv realtime_ns,
- *	uv reason (LS_SNAP_*), uv ncount, uv count[ncount] (LS_CNT_*)
+ *	uv reason (LS_SNAP_*), uv ncount, uv count[ncount] (LS_CNT_*),
+ *	uv epoch (blocks allocated from this snapshot on carry it), uv
+ *	ages_complete (1: its AGES cover every live block)
  * SITES (6): per-site figures of the open snapshot, only for sites whose
  *	figures changed since the previous snapshot
  *	uv index, uv count, count x (uv stack_id, uv live_bytes,
  *	uv live_blocks, uv alloc_bytes, uv alloc_blocks)
+ * AGES (9): live blocks by allocation epoch, for the pairs (stack,
+ *	epoch) whose figures changed since the previous snapshot (zero:
+ *	none left)
+ *	uv index, uv count, count x (uv stack_id, uv epoch, uv live_blocks,
+ *	uv live_bytes)
  * SNAPSHOT_END (7): closes it; a snapshot without its end is discarded
- *	uv index, uv nsites (entries in its SITES records)
+ *	uv index, uv nsites (entries in its SITES records), uv nages
+ *	(entries in its AGES records)
  * FINAL (8): the process finished writing (exit); nothing follows
  *	uv how (LS_FINAL_*)
  * NOTE (0x8001, optional): a message from the shim
@@ -71,6 +79,7 @@ enum {
 	LS_REC_SITES = 6,
 	LS_REC_SNAPSHOT_END = 7,
 	LS_REC_FINAL = 8,
+	LS_REC_AGES = 9,
 	LS_REC_OPTIONAL = 0x8000,
 	LS_REC_NOTE = 0x8001,
 };

@@ -171,6 +171,157 @@ lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
 	}
 }
 
+static int
+by_epoch(const void *a, const void *b)
+{
+	const struct lsr_epoch_live *x = a, *y = b;
+
+	return x->epoch < y->epoch ? -1 : x->epoch > y->epoch;
+}
+
+size_t
+lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
+    size_t k, struct lsr_epoch_live **out)
+{
+	const struct lsr_dump *d = r->d;
+	struct lsr_epoch_live *v = NULL;
+	size_t n = 0, cap = 0, m, i, j, w;
+
+	for (m = 0; m < s->nmembers; m++) {
+		uint32_t st = s->members[m];
+		size_t first = n;
+
+		/* Later snapshots overwrite: keep the last entry for each
+		 * epoch of this stack. */
+		for (i = d->age_off[st]; i < d->age_off[st + 1] &&
+		    d->age_idx[i].snap <= k; i++) {
+			const struct lsr_age *a = d->age_idx[i].a;
+
+			for (j = first; j < n && v[j].epoch != a->epoch; j++)
+				;
+			if (j == n) {
+				if (n == cap) {
+					cap = cap ? cap * 2 : 16;
+					v = reallocarray(v, cap, sizeof(*v));
+					if (v == NULL)
+						err(3, "out of memory");
+				}
+				n++;
+			}
+			v[j].epoch = a->epoch;
+			v[j].blocks = a->blocks;
+			v[j].bytes = a->bytes;
+		}
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), by_epoch);
+	/* Merge equal epochs of different stacks; drop empty ones. */
+	for (i = 0, w = 0; i < n; i++) {
+		if (v[i].blocks == 0 && v[i].bytes == 0)
+			continue;
+		if (w > 0 && v[w - 1].epoch == v[i].epoch) {
+			v[w - 1].blocks += v[i].blocks;
+			v[w - 1].bytes += v[i].bytes;
+		} else {
+			v[w++] = v[i];
+		}
+	}
+	*out = v;
+	return w;
+}
+
+/* When blocks of epoch ep were allocated, as (from, to) in seconds. */
+static void
+epoch_time(const struct lsr_dump *d, uint32_t ep, double *from, double *to)
+{
+	size_t i;
+
+	*from = 0;
+	*to = d->nsnaps ? (double)d->snaps[0].mono_ns / 1e9 : 0;
+	for (i = 0; i < d->nsnaps; i++) {
+		if (d->snaps[i].epoch > ep)
+			break;
+		*from = (double)d->snaps[i].mono_ns / 1e9;
+		*to = i + 1 < d->nsnaps ?
+		    (double)d->snaps[i + 1].mono_ns / 1e9 : *from;
+	}
+}
+
+/* Median, 90th percentile (by blocks) and oldest age at snapshot k. */
+static void
+site_age_profile(const struct lsr_report *r, struct lsr_site *s)
+{
+	const struct lsr_dump *d = r->d;
+	struct lsr_epoch_live *v;
+	size_t n = lsr_site_ages(r, s, r->snap, &v), i;
+	double now = (double)d->snaps[r->snap].mono_ns / 1e9, from, to;
+	uint64_t total = 0, acc = 0;
+	bool median = false, p90 = false;
+
+	s->has_age = n > 0 && d->snaps[r->snap].ages_complete;
+	for (i = 0; i < n; i++)
+		total += v[i].blocks;
+	/* Oldest first: ages fall as epochs rise. */
+	for (i = 0; s->has_age && i < n; i++) {
+		double age;
+
+		epoch_time(d, v[i].epoch, &from, &to);
+		age = now - (from + to) / 2;
+		if (age < 0)
+			age = 0;
+		if (i == 0)
+			s->age_oldest = age;
+		acc += v[i].blocks;
+		/* The age below which the youngest half (10%) lie. */
+		if (!median && (total - acc) * 2 < total) {
+			s->age_median = age;
+			median = true;
+		}
+		if (!p90 && (total - acc) * 10 < total * 9) {
+			s->age_p90 = age;
+			p90 = true;
+		}
+	}
+	free(v);
+}
+
+/* Compare site s at r->snap with snapshot r->from. */
+static void
+site_diff(const struct lsr_report *r, struct lsr_site *s,
+    const struct lsr_point *series)
+{
+	const struct lsr_point *a = &series[r->from], *b = &series[r->snap];
+	uint32_t since = r->d->snaps[r->from].epoch;
+	struct lsr_epoch_live *v;
+	size_t n = lsr_site_ages(r, s, r->snap, &v), i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].epoch >= since) {
+			s->diff.new_blocks += v[i].blocks;
+			s->diff.new_bytes += v[i].bytes;
+		}
+	free(v);
+	s->diff.live_bytes = (int64_t)b->bytes - (int64_t)a->bytes;
+	s->diff.live_blocks = (int64_t)b->blocks - (int64_t)a->blocks;
+	s->diff.alloc_bytes = b->alloc_bytes - a->alloc_bytes;
+	s->diff.alloc_blocks = b->alloc_blocks - a->alloc_blocks;
+}
+
+/* --diff order: what was allocated in the window and stays, then the
+ * change in live bytes. */
+static int
+by_new(const void *a, const void *b)
+{
+	const struct lsr_site *x = a, *y = b;
+	int64_t dx = x->diff.live_bytes, dy = y->diff.live_bytes;
+
+	if (x->diff.new_bytes != y->diff.new_bytes)
+		return x->diff.new_bytes < y->diff.new_bytes ? 1 : -1;
+	if (dx != dy)
+		return dx < dy ? 1 : -1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
 /* Was stack st live at some snapshot up to k? */
 static bool
 ever_live(const struct lsr_dump *d, uint32_t st, size_t k)
@@ -185,7 +336,7 @@ ever_live(const struct lsr_dump *d, uint32_t st, size_t k)
 }
 
 int
-lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r)
+lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
 {
 	struct gsite *table = NULL, *g, *tmp;
 	struct lsr_point *series;
@@ -194,9 +345,11 @@ lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r)
 	memset(r, 0, sizeof(*r));
 	r->d = d;
 	r->snap = snap;
+	r->from = from;
 	if (snap >= d->nsnaps)
 		return 0;
 	lsr_index(d);
+	r->ages_ok = from != SIZE_MAX && d->snaps[snap].ages_complete;
 	site_of = calloc(d->nstacks + 1, sizeof(*site_of));
 	if (site_of == NULL)
 		err(3, "out of memory");
@@ -277,8 +430,19 @@ lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r)
 		site->v.alloc_blocks = series[snap].alloc_blocks;
 		r->totals.live_bytes += site->v.live_bytes;
 		r->totals.live_blocks += site->v.live_blocks;
-		/* Shown: what is live now, and growth even if released. */
-		if (site->v.live_blocks == 0 && site->v.live_bytes == 0 &&
+		site_age_profile(r, site);
+		if (from != SIZE_MAX) {
+			site_diff(r, site, series);
+			r->from_totals.live_bytes += series[from].bytes;
+			r->from_totals.live_blocks += series[from].blocks;
+			r->new_bytes += site->diff.new_bytes;
+			r->new_blocks += site->diff.new_blocks;
+		}
+		/* Shown: what is live now, and growth even if released; in a
+		 * diff, what changed. */
+		if (from != SIZE_MAX ? site->diff.new_blocks == 0 &&
+		    site->diff.live_bytes == 0 && site->diff.live_blocks == 0 :
+		    site->v.live_blocks == 0 && site->v.live_bytes == 0 &&
 		    site->growth.verdict != LSR_V_GROWING) {
 			free(site->members);
 			free((void *)site->via);
@@ -303,9 +467,19 @@ lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r)
 			r->totals.alloc_blocks += all[i].alloc_blocks;
 		}
 		free(all);
+		if (from != SIZE_MAX) {
+			all = lsr_state_at(d, from);
+			for (i = 0; i < d->nstacks; i++) {
+				r->from_totals.alloc_bytes += all[i].alloc_bytes;
+				r->from_totals.alloc_blocks +=
+				    all[i].alloc_blocks;
+			}
+			free(all);
+		}
 	}
 	if (r->nsites > 1)
-		qsort(r->sites, r->nsites, sizeof(*r->sites), by_interest);
+		qsort(r->sites, r->nsites, sizeof(*r->sites),
+		    from != SIZE_MAX ? by_new : by_interest);
 	return 0;
 }
 

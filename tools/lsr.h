@@ -49,6 +49,14 @@ struct lsr_change {
 	struct lsr_vals v;
 };
 
+/* Live blocks of a stack allocated in one epoch, as of a snapshot. */
+struct lsr_age {
+	uint32_t stack;
+	uint32_t epoch;
+	uint64_t blocks;
+	uint64_t bytes;
+};
+
 /* Where a stack's figures change: snapshot number and its new figures. */
 struct lsr_hist {
 	uint32_t snap;
@@ -63,6 +71,10 @@ struct lsr_snapshot {
 	uint64_t counters[LS_CNT_COUNT];
 	size_t nchanges;
 	struct lsr_change *changes;
+	uint32_t epoch;		/* blocks allocated from here on carry it */
+	bool ages_complete;	/* its AGES cover every live block */
+	size_t nages;
+	struct lsr_age *ages;	/* changed (stack, epoch) pairs */
 };
 
 /* Everything read from one dump file. */
@@ -93,6 +105,11 @@ struct lsr_dump {
 	/* Per stack, its changes in snapshot order (lsr_index). */
 	size_t *hist_off;	/* nstacks + 1 offsets into hist */
 	struct lsr_hist *hist;
+	size_t *age_off;	/* nstacks + 1 offsets into age_idx */
+	struct lsr_age_ref {
+		uint32_t snap;
+		const struct lsr_age *a;
+	} *age_idx;
 
 	/* The first problem: the reader stopped there. */
 	char *error;
@@ -201,11 +218,34 @@ struct lsr_site {
 	uint32_t *members;	/* its stacks */
 	size_t nmembers;
 	struct lsr_growth growth;
+	bool has_age;		/* the snapshot has complete ages */
+	double age_median;	/* of its live blocks, seconds */
+	double age_p90;
+	double age_oldest;
+	struct {
+		uint64_t new_blocks;	/* allocated after A, live at B */
+		uint64_t new_bytes;
+		int64_t live_bytes;	/* B - A */
+		int64_t live_blocks;
+		uint64_t alloc_bytes;	/* allocated between A and B */
+		uint64_t alloc_blocks;
+	} diff;
+};
+
+/* A site's live blocks allocated in one epoch. */
+struct lsr_epoch_live {
+	uint32_t epoch;
+	uint64_t blocks;
+	uint64_t bytes;
 };
 
 struct lsr_report {
 	struct lsr_dump *d;
 	size_t snap;		/* index into d->snaps, or SIZE_MAX */
+	size_t from;		/* --diff: snapshot A (snap is B); or SIZE_MAX */
+	struct lsr_vals from_totals;
+	uint64_t new_blocks, new_bytes;	/* --diff totals */
+	bool ages_ok;		/* ages for the diff are complete */
 	struct lsr_vals totals;
 	size_t nlive;		/* sites with live blocks at snap */
 	size_t ngrowing;
@@ -219,8 +259,21 @@ struct lsr_report {
 void lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
     struct lsr_point *p);
 
-/* Group the stacks of snapshot snap into sites.  Allocates. */
-int lsr_group(struct lsr_dump *d, size_t snap, struct lsr_report *r);
+/*
+ * Group the stacks of snapshot snap into sites, with verdicts over
+ * snapshots 0..snap.  With from != SIZE_MAX, compare with snapshot from:
+ * only sites that changed are kept, sorted by what they allocated after
+ * from and still hold.  Allocates.
+ */
+int lsr_group(struct lsr_dump *d, size_t snap, size_t from,
+    struct lsr_report *r);
+
+/*
+ * The live blocks of site s at snapshot k by epoch, in *out (sorted by
+ * epoch, malloc'd); returns how many epochs.
+ */
+size_t lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
+    size_t k, struct lsr_epoch_live **out);
 void lsr_report_fini(struct lsr_report *r);
 
 /* out-text.c, out-json.c */

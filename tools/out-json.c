@@ -93,6 +93,25 @@ jgrowth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
 		fprintf(f, "%.3f}", g->released_at);
 	else
 		fputs("null}", f);
+	if (s->has_age)
+		fprintf(f, ",\n     \"age\": {\"median_s\": %.3f, \"p90_s\": "
+		    "%.3f, \"oldest_s\": %.3f}", s->age_median, s->age_p90,
+		    s->age_oldest);
+	else
+		fputs(",\n     \"age\": null", f);
+	if (r->from != SIZE_MAX) {
+		fputs(",\n     \"diff\": {\"new_bytes\": ", f);
+		if (r->ages_ok)
+			fprintf(f, "%" PRIu64 ", \"new_blocks\": %" PRIu64,
+			    s->diff.new_bytes, s->diff.new_blocks);
+		else
+			fputs("null, \"new_blocks\": null", f);
+		fprintf(f, ", \"live_bytes_change\": %" PRId64
+		    ", \"live_blocks_change\": %" PRId64 ", \"allocated_bytes\""
+		    ": %" PRIu64 ", \"allocated_blocks\": %" PRIu64 "}",
+		    s->diff.live_bytes, s->diff.live_blocks, s->diff.alloc_bytes,
+		    s->diff.alloc_blocks);
+	}
 	lsr_site_series(r, s, p);
 	fputs(",\n     \"series\": [", f);
 	for (i = 0; i <= r->snap; i++)
@@ -162,6 +181,23 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		    lsr_reason_name(s->reason));
 	else
 		fputs("null", f);
+	if (s != NULL && r->from != SIZE_MAX) {
+		const struct lsr_snapshot *a = &d->snaps[r->from];
+
+		fprintf(f, ",\n  \"diff\": {\"from\": {\"index\": %" PRIu32
+		    ", \"time_s\": %.3f}, \"new_bytes\": ", a->index,
+		    (double)a->mono_ns / 1e9);
+		if (r->ages_ok)
+			fprintf(f, "%" PRIu64 ", \"new_blocks\": %" PRIu64,
+			    r->new_bytes, r->new_blocks);
+		else
+			fputs("null, \"new_blocks\": null", f);
+		fprintf(f, ", \"live_bytes_change\": %" PRId64
+		    ", \"live_blocks_change\": %" PRId64 "}",
+		    (int64_t)(r->totals.live_bytes - r->from_totals.live_bytes),
+		    (int64_t)(r->totals.live_blocks -
+		    r->from_totals.live_blocks));
+	}
 	fputs(",\n  \"totals\": {", f);
 	jvals(f, &r->totals);
 	fprintf(f, ", \"sites\": %zu, \"growing_sites\": %zu, "

@@ -109,6 +109,37 @@ print_growth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
 	lsr_site_series(r, s, series);
 	print_sparkline(f, series, r->snap + 1, g->peak_bytes);
 	fputc('\n', f);
+	if (s->has_age)
+		fprintf(f, "        age of live blocks: median %.1f s, 90%% "
+		    "under %.1f s, oldest %.1f s\n", s->age_median, s->age_p90,
+		    s->age_oldest);
+}
+
+static void
+print_diff_header(FILE *f, const struct lsr_report *r)
+{
+	const struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *a = &d->snaps[r->from], *b = &d->snaps[r->snap];
+	char h[32];
+
+	fprintf(f, "diff:      #%" PRIu32 " at %.3f s .. #%" PRIu32 " at %.3f s "
+	    "(%.3f s)\n", a->index, (double)a->mono_ns / 1e9, b->index,
+	    (double)b->mono_ns / 1e9, (double)(b->mono_ns - a->mono_ns) / 1e9);
+	if (r->ages_ok) {
+		human(h, sizeof(h), r->new_bytes);
+		fprintf(f, "new:       %" PRIu64 " bytes (%s) in %" PRIu64
+		    " blocks allocated after #%" PRIu32 " and live at #%" PRIu32
+		    "\n", r->new_bytes, h, r->new_blocks, a->index, b->index);
+	} else {
+		fprintf(f, "new:       unknown: #%" PRIu32 " has no complete "
+		    "record of block ages\n", b->index);
+	}
+	fprintf(f, "change:    %+" PRId64 " bytes, %+" PRId64 " blocks live; %"
+	    PRIu64 " bytes allocated in %" PRIu64 " blocks between them\n",
+	    (int64_t)(r->totals.live_bytes - r->from_totals.live_bytes),
+	    (int64_t)(r->totals.live_blocks - r->from_totals.live_blocks),
+	    r->totals.alloc_bytes - r->from_totals.alloc_bytes,
+	    r->totals.alloc_blocks - r->from_totals.alloc_blocks);
 }
 
 static void
@@ -210,6 +241,8 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	fprintf(f, "snapshot:  #%" PRIu32 " of %zu (%s, at %.3f s)\n",
 	    s->index, d->nsnaps, lsr_reason_name(s->reason),
 	    (double)s->mono_ns / 1e9);
+	if (r->from != SIZE_MAX)
+		print_diff_header(f, r);
 	human(h1, sizeof(h1), r->totals.live_bytes);
 	human(h2, sizeof(h2), r->totals.alloc_bytes);
 	fprintf(f, "live:      %" PRIu64 " bytes (%s) in %" PRIu64
@@ -237,7 +270,11 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	series = calloc(r->snap + 1, sizeof(*series));
 	if (series == NULL)
 		err(3, "out of memory");
-	fprintf(f, "\n%14s %10s  %s\n", "LIVE BYTES", "BLOCKS", "SITE");
+	if (r->from != SIZE_MAX)
+		fprintf(f, "\n%14s %10s %12s  %s\n", "NEW BYTES", "BLOCKS",
+		    "LIVE CHANGE", "SITE");
+	else
+		fprintf(f, "\n%14s %10s  %s\n", "LIVE BYTES", "BLOCKS", "SITE");
 	for (i = 0; i < shown; i++) {
 		const struct lsr_site *site = &r->sites[i];
 		const struct lsr_stack *st = &d->stacks[site->stack];
@@ -246,9 +283,14 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 
 		n = st->nframes > site->skip ? lsr_symbolize(d,
 		    st->ip[site->skip], st->gen, fr, MAX_EXPANDED) : 0;
-		fprintf(f, "%14" PRIu64 " %10" PRIu64 "  %s", site->v.live_bytes,
-		    site->v.live_blocks, n && fr[0].function ? fr[0].function :
-		    "??");
+		if (r->from != SIZE_MAX)
+			fprintf(f, "%14" PRIu64 " %10" PRIu64 " %+12" PRId64,
+			    site->diff.new_bytes, site->diff.new_blocks,
+			    site->diff.live_bytes);
+		else
+			fprintf(f, "%14" PRIu64 " %10" PRIu64, site->v.live_bytes,
+			    site->v.live_blocks);
+		fprintf(f, "  %s", n && fr[0].function ? fr[0].function : "??");
 		if (n && fr[0].file)
 			fprintf(f, " (%s:%u)", fr[0].file, fr[0].line);
 		fprintf(f, " via %s\n", site->via);

@@ -77,7 +77,7 @@ struct parse {
 	size_t cap_modules, cap_stacks, cap_snaps, cap_notes;
 	bool snap_open;
 	struct lsr_snapshot cur;
-	size_t cap_changes;
+	size_t cap_changes, cap_ages;
 	const char *why;
 };
 
@@ -242,6 +242,7 @@ rec_snapshot(struct parse *P, struct ls_cur *c)
 		return P->why = "SNAPSHOT inside a snapshot", -1;
 	memset(s, 0, sizeof(*s));
 	P->cap_changes = 0;
+	P->cap_ages = 0;
 	s->index = (uint32_t)ls_cur_uv(c);
 	s->mono_ns = ls_cur_uv(c);
 	s->real_ns = ls_cur_uv(c);
@@ -257,6 +258,12 @@ rec_snapshot(struct parse *P, struct ls_cur *c)
 	}
 	if (c->err)
 		return P->why = "SNAPSHOT record cut short", -1;
+	if (c->p < c->end) {
+		s->epoch = (uint32_t)ls_cur_uv(c);
+		s->ages_complete = ls_cur_uv(c) == 1;
+		if (c->err)
+			return P->why = "SNAPSHOT record cut short", -1;
+	}
 	if (s->index != P->d->nsnaps)
 		return P->why = "snapshot numbers out of order", -1;
 	P->snap_open = true;
@@ -293,15 +300,48 @@ rec_sites(struct parse *P, struct ls_cur *c)
 }
 
 static int
+rec_ages(struct parse *P, struct ls_cur *c)
+{
+	struct lsr_snapshot *s = &P->cur;
+	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
+
+	if (!P->snap_open || index != s->index)
+		return P->why = "AGES outside its snapshot", -1;
+	if (count > left(c) / 4)
+		return P->why = "age count out of range", -1;
+	s->ages = xgrow(s->ages, &P->cap_ages, s->nages + (size_t)count,
+	    sizeof(*s->ages));
+	for (k = 0; k < count; k++) {
+		struct lsr_age *a = &s->ages[s->nages];
+		uint64_t ep;
+
+		a->stack = (uint32_t)ls_cur_uv(c);
+		ep = ls_cur_uv(c);
+		a->blocks = ls_cur_uv(c);
+		a->bytes = ls_cur_uv(c);
+		if (c->err)
+			return P->why = "AGES record cut short", -1;
+		if (a->stack >= P->d->nstacks || ep > s->epoch)
+			return P->why = "age of an unknown stack or epoch", -1;
+		a->epoch = (uint32_t)ep;
+		s->nages++;
+	}
+	return 0;
+}
+
+static int
 rec_snapshot_end(struct parse *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
 	uint64_t index = ls_cur_uv(c), n = ls_cur_uv(c);
+	uint64_t nages = c->p < c->end ? ls_cur_uv(c) : 0;
 
 	if (c->err || !P->snap_open || index != P->cur.index)
 		return P->why = "SNAPSHOT_END without its snapshot", -1;
 	if (n != P->cur.nchanges)
 		return P->why = "snapshot has a wrong number of sites", -1;
+	if (nages != P->cur.nages)
+		return P->why = "snapshot has a wrong number of ages", -1;
 	d->snaps = xgrow(d->snaps, &P->cap_snaps, d->nsnaps + 1,
 	    sizeof(*d->snaps));
 	d->snaps[d->nsnaps++] = P->cur;
@@ -369,6 +409,9 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 		case LS_REC_SNAPSHOT_END:
 			rr = rec_snapshot_end(&P, c);
 			break;
+		case LS_REC_AGES:
+			rr = rec_ages(&P, c);
+			break;
 		case LS_REC_FINAL:
 			if (P.snap_open) {
 				P.why = "FINAL inside a snapshot";
@@ -400,6 +443,7 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 		fail(d, off, "%s", why);
 	if (P.snap_open) {
 		free(P.cur.changes);
+		free(P.cur.ages);
 		if (d->error == NULL)
 			fail(d, size, "the last snapshot is cut short");
 	}
@@ -499,6 +543,25 @@ lsr_index(struct lsr_dump *d)
 			h->v = &ch->v;
 		}
 	free(fill);
+
+	d->age_off = xcalloc(d->nstacks + 1, sizeof(*d->age_off));
+	for (i = 0; i < d->nsnaps; i++)
+		for (j = 0; j < d->snaps[i].nages; j++)
+			d->age_off[d->snaps[i].ages[j].stack + 1]++;
+	for (i = 0; i < d->nstacks; i++)
+		d->age_off[i + 1] += d->age_off[i];
+	d->age_idx = xcalloc(d->age_off[d->nstacks] + 1, sizeof(*d->age_idx));
+	fill = xcalloc(d->nstacks + 1, sizeof(*fill));
+	memcpy(fill, d->age_off, (d->nstacks + 1) * sizeof(*fill));
+	for (i = 0; i < d->nsnaps; i++)
+		for (j = 0; j < d->snaps[i].nages; j++) {
+			const struct lsr_age *a = &d->snaps[i].ages[j];
+			struct lsr_age_ref *ref = &d->age_idx[fill[a->stack]++];
+
+			ref->snap = (uint32_t)i;
+			ref->a = a;
+		}
+	free(fill);
 }
 
 void
@@ -522,9 +585,13 @@ lsr_dump_fini(struct lsr_dump *d)
 	for (i = 0; i < d->nstacks; i++)
 		free(d->stacks[i].ip);
 	free(d->stacks);
-	for (i = 0; i < d->nsnaps; i++)
+	for (i = 0; i < d->nsnaps; i++) {
 		free(d->snaps[i].changes);
+		free(d->snaps[i].ages);
+	}
 	free(d->snaps);
+	free(d->age_off);
+	free(d->age_idx);
 	for (i = 0; i < d->nnotes; i++)
 		free(d->notes[i]);
 	free(d->notes);

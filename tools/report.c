@@ -18,7 +18,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: leakspy-report [-h] [-V] [-f text|json] [-n N] "
+	    "usage: leakspy-report [-hV] [-d A..B] [-f text|json] [-n N] "
 	    "[-s N] FILE...\n"
 	    "\n"
 	    "Show which call sites hold the live memory of a process traced\n"
@@ -32,11 +32,82 @@ usage(FILE *f)
 	    "negative\n"
 	    "                      counts from the end; default -1, the "
 	    "last)\n"
+	    "  -d, --diff A..B     what was allocated after snapshot A and "
+	    "is still\n"
+	    "                      live at B, by site; A and B are snapshot "
+	    "numbers\n"
+	    "                      or times since the start (30s, 5m, 2h, "
+	    "1d);\n"
+	    "                      either may be left out (first, last)\n"
 	    "  -h, --help          show this help and exit\n"
 	    "  -V, --version       show the version and exit\n"
 	    "\n"
 	    "Exit status: 0 ok, 2 usage or unreadable file, 3 incomplete or\n"
 	    "corrupt dump (what could be read is still reported).\n");
+}
+
+/*
+ * One end of --diff, or --snapshot: a snapshot number (negative from the
+ * end) or a time since the start with a unit.
+ */
+struct point_spec {
+	bool set;
+	bool is_time;
+	long index;
+	double seconds;
+};
+
+static bool
+parse_point(const char *s, struct point_spec *p)
+{
+	char *end;
+
+	memset(p, 0, sizeof(*p));
+	if (*s == '\0')
+		return true;	/* left out */
+	p->set = true;
+	if (strpbrk(s, "smhd") != NULL) {
+		double v = strtod(s, &end), mul;
+
+		if (end == s || v < 0 || end[0] == '\0' || end[1] != '\0')
+			return false;
+		switch (*end) {
+		case 's': mul = 1; break;
+		case 'm': mul = 60; break;
+		case 'h': mul = 3600; break;
+		case 'd': mul = 86400; break;
+		default: return false;
+		}
+		p->is_time = true;
+		p->seconds = v * mul;
+		return true;
+	}
+	p->index = strtol(s, &end, 10);
+	return end != s && *end == '\0' && p->index > -100000000 &&
+	    p->index < 100000000;
+}
+
+/* The snapshot a point names in d, or SIZE_MAX if there is none. */
+static size_t
+resolve_point(const struct lsr_dump *d, const struct point_spec *p,
+    size_t dflt)
+{
+	size_t i, k = 0;
+
+	if (!p->set)
+		return dflt;
+	if (p->is_time) {
+		/* The last snapshot taken at or before that time. */
+		for (i = 0; i < d->nsnaps; i++)
+			if ((double)d->snaps[i].mono_ns / 1e9 <= p->seconds)
+				k = i;
+		return d->nsnaps ? k : SIZE_MAX;
+	}
+	if (p->index < 0 && (size_t)-p->index <= d->nsnaps)
+		return d->nsnaps - (size_t)-p->index;
+	if (p->index >= 0 && (size_t)p->index < d->nsnaps)
+		return (size_t)p->index;
+	return SIZE_MAX;
 }
 
 static bool
@@ -61,16 +132,18 @@ main(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "snapshot", required_argument, NULL, 's' },
+		{ "diff", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lsr_out_opts o = { 0 };
-	bool json = false, top_set = false;
-	long top = 20, snap = -1;
+	struct point_spec at = { 0 }, from = { 0 }, to = { 0 };
+	bool json = false, top_set = false, diff = false;
+	long top = 20;
 	int c, i, status = 0;
 
-	while ((c = getopt_long(argc, argv, "f:n:s:hV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "d:f:n:s:hV", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'f':
@@ -89,10 +162,29 @@ main(int argc, char **argv)
 			top_set = true;
 			break;
 		case 's':
-			if (!parse_long(optarg, -100000000, 100000000, &snap))
-				errx(EXIT_USAGE, "--snapshot wants a number, "
-				    "not '%s'", optarg);
+			if (!parse_point(optarg, &at) || !at.set)
+				errx(EXIT_USAGE, "--snapshot wants a number or "
+				    "a time (30s, 5m, 2h, 1d), not '%s'",
+				    optarg);
 			break;
+		case 'd': {
+			char *dots = strstr(optarg, ".."), *a;
+
+			if (dots == NULL)
+				errx(EXIT_USAGE, "--diff wants A..B, not '%s'",
+				    optarg);
+			a = strndup(optarg, (size_t)(dots - optarg));
+			if (a == NULL)
+				err(EXIT_USAGE, "strndup");
+			if (!parse_point(a, &from) ||
+			    !parse_point(dots + 2, &to))
+				errx(EXIT_USAGE, "--diff wants A..B with "
+				    "snapshot numbers or times, not '%s'",
+				    optarg);
+			free(a);
+			diff = true;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -108,31 +200,34 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (diff && at.set)
+		errx(EXIT_USAGE, "--diff and --snapshot cannot be combined");
 	o.top = json && !top_set ? 0 : (size_t)top;
 
 	for (i = optind; i < argc; i++) {
 		struct lsr_dump d;
 		struct lsr_report r;
-		size_t k;
+		size_t k, a = SIZE_MAX;
 
 		if (lsr_read(argv[i], &d) != 0) {
 			status = status > EXIT_USAGE ? status : EXIT_USAGE;
 			continue;
 		}
-		if (d.nsnaps == 0)
-			k = SIZE_MAX;
-		else if (snap < 0 && (size_t)-snap <= d.nsnaps)
-			k = d.nsnaps - (size_t)-snap;
-		else if (snap >= 0 && (size_t)snap < d.nsnaps)
-			k = (size_t)snap;
-		else {
-			warnx("%s: no snapshot %ld (it has %zu)", argv[i],
-			    snap, d.nsnaps);
+		k = resolve_point(&d, diff ? &to : &at, d.nsnaps ?
+		    d.nsnaps - 1 : SIZE_MAX);
+		if (diff)
+			a = resolve_point(&d, &from, 0);
+		if (d.nsnaps > 0 && (k == SIZE_MAX || (diff &&
+		    (a == SIZE_MAX || a >= k)))) {
+			warnx("%s: %s (it has %zu snapshots)", argv[i],
+			    diff ? "--diff wants two snapshots, the first "
+			    "before the second" : "no such snapshot",
+			    d.nsnaps);
 			lsr_dump_fini(&d);
 			status = status > EXIT_USAGE ? status : EXIT_USAGE;
 			continue;
 		}
-		lsr_group(&d, k, &r);
+		lsr_group(&d, k, a, &r);
 		if (!json && i > optind)
 			putchar('\n');
 		if (json)

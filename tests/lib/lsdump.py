@@ -8,7 +8,7 @@ import zlib
 
 MAGIC = b"leakspy-dump 1\n"
 T = {"PROCESS": 1, "MODULE": 2, "MODULE_GONE": 3, "STACKS": 4,
-     "SNAPSHOT": 5, "SITES": 6, "SNAPSHOT_END": 7, "FINAL": 8,
+     "SNAPSHOT": 5, "SITES": 6, "SNAPSHOT_END": 7, "FINAL": 8, "AGES": 9,
      "NOTE": 0x8001}
 
 
@@ -79,9 +79,11 @@ def record(typ, payload):
 
 
 def parse(data):
-    """A dict with process, modules, stacks, snapshots (full state each)."""
+    """A dict with process, modules, stacks, snapshots (full state each:
+    sites {stack: (live bytes, live blocks, alloc bytes, alloc blocks)},
+    ages {(stack, epoch): (blocks, bytes)})."""
     d = {"modules": [], "stacks": [], "snapshots": [], "final": False}
-    state = {}
+    state, ages = {}, {}
     snap = None
     for off, typ, p in records(data):
         c = Cur(p)
@@ -106,17 +108,31 @@ def parse(data):
                                     "ips": [c.uv() for _ in range(n)]})
         elif typ == T["SNAPSHOT"]:
             snap = {"index": c.uv(), "mono_ns": c.uv(), "real_ns": c.uv(),
-                    "reason": c.uv(), "changed": 0}
+                    "reason": c.uv(), "changed": 0, "aged": 0}
             snap["counters"] = [c.uv() for _ in range(c.uv())]
+            if c.left():
+                snap["epoch"], snap["ages_complete"] = c.uv(), c.uv()
         elif typ == T["SITES"]:
             assert c.uv() == snap["index"]
             for _ in range(c.uv()):
                 sid = c.uv()
                 state[sid] = tuple(c.uv() for _ in range(4))
                 snap["changed"] += 1
+        elif typ == T["AGES"]:
+            assert c.uv() == snap["index"]
+            for _ in range(c.uv()):
+                key = (c.uv(), c.uv())
+                blocks, nbytes = c.uv(), c.uv()
+                if blocks or nbytes:
+                    ages[key] = (blocks, nbytes)
+                else:
+                    ages.pop(key, None)
+                snap["aged"] += 1
         elif typ == T["SNAPSHOT_END"]:
             assert c.uv() == snap["index"] and c.uv() == snap["changed"]
+            assert (c.uv() if c.left() else 0) == snap["aged"]
             snap["sites"] = dict(state)
+            snap["ages"] = dict(ages)
             d["snapshots"].append(snap)
             snap = None
         elif typ == T["FINAL"]:

@@ -68,6 +68,18 @@ def test_crosscheck():
        "allocated bytes")
     eq(rep["process"]["pid"], d["process"]["pid"], "pid")
     eq(rep["snapshots"], len(d["snapshots"]), "snapshots")
+    # Ages as the independent reader sees them, in a fresh dump.
+    dump = fresh_dump()
+    with open(dump, "rb") as f:
+        d = lsdump.parse(f.read())
+    last = d["snapshots"][-1]
+    eq(last["ages_complete"], 1, "ages complete")
+    eq(sum(v[0] for v in last["ages"].values()),
+       sum(v[1] for v in last["sites"].values()),
+       "blocks by age add up to the live blocks")
+    eq(sum(v[1] for v in last["ages"].values()),
+       sum(v[0] for v in last["sites"].values()),
+       "bytes by age add up to the live bytes")
 
 
 def fresh_dump():
@@ -176,7 +188,11 @@ def test_bad_inputs():
         (["--format", "xml", empty], 2, "unknown format"),
         (["--top", "-1", empty], 2, "--top"),
         (["--snapshot", "x", empty], 2, "--snapshot"),
-        (["--snapshot", "5", "data/leaky.lsd"], 2, "no snapshot 5"),
+        (["--diff", "3", empty], 2, "--diff wants A..B"),
+        (["--diff", "x..y", empty], 2, "--diff wants A..B"),
+        (["--diff", "1..2", "-s", "1", empty], 2, "cannot be combined"),
+        (["--diff", "0..", "data/leaky.lsd"], 2, "--diff wants two"),
+        (["--snapshot", "5", "data/leaky.lsd"], 2, "no such snapshot"),
         (["--bogus"], 2, "usage"),
         ([], 2, "usage"),
     ]

@@ -520,6 +520,44 @@ def test_growth_slowleak():
     eq(growing_functions(rep), ["get_buffer"], "only get_buffer grows")
 
 
+def test_diff_and_age():
+    r = run([victim("pattern"), "seed1", "2"], env={"LEAKSPY_INTERVAL": "0.1"})
+    dump = one_dump(r)
+    whole = report(dump)
+    n = whole["snapshots"]
+    rep = report(dump, "--diff", "5..%d" % (n - 3))
+    eq(rep["diff"]["from"]["index"], 5, "diff.from.index")
+    eq(rep["snapshot"]["index"], n - 3, "snapshot.index (B)")
+    site = sites_of(rep, "event_new")[0]
+    d = site["diff"]
+    # Nothing is ever freed: what is new at B is exactly the growth.
+    eq(d["new_blocks"], d["live_blocks_change"], "new blocks")
+    eq(d["new_bytes"], d["live_bytes_change"], "new bytes")
+    eq(d["new_bytes"], 96 * d["new_blocks"], "96 bytes an event")
+    a = site["series"][5]["live_blocks"]
+    b = site["series"][n - 3]["live_blocks"]
+    eq(d["live_blocks_change"], b - a, "change from the series")
+    eq(rep["sites"][0]["frames"][0]["function"], "event_new",
+       "biggest new site first")
+    # Ages: events pile up from the start, so the oldest is about as old
+    # as the run and the median about half of it.
+    g = whole["sites"][0]
+    eq(g["frames"][0]["function"], "event_new", "first site")
+    run_s = whole["snapshot"]["time_s"]
+    near(g["age"]["oldest_s"], run_s, "oldest age", tol=0.1)
+    near(g["age"]["median_s"], run_s / 2, "median age", tol=0.15)
+    # By time: the last snapshot at or before 0.55 s, to the last.
+    rep = report(dump, "--diff", "0.55s..")
+    check(rep["diff"]["from"]["time_s"] <= 0.55, "from time")
+    eq(rep["snapshot"]["index"], n - 1, "B defaults to the last")
+    # Churn keeps only young blocks.
+    r = run([victim("pattern"), "sawtooth", "2"],
+            env={"LEAKSPY_INTERVAL": "0.1"})
+    rep = report(one_dump(r), "--snapshot", "-2")
+    g = sites_of(rep, "batch_add")[0]["age"]
+    check(g["oldest_s"] <= 0.4 + 0.15, "sawtooth blocks are young: %r" % g)
+
+
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
          if name.startswith("test_")}
 
