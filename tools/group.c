@@ -145,28 +145,33 @@ lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
     struct lsr_point *p)
 {
 	const struct lsr_dump *d = r->d;
-	size_t k = r->snap, i, j, m;
+	size_t k = r->snap, j, m;
+	struct lsr_chg_iter it;
 
 	for (j = 0; j <= k; j++) {
 		memset(&p[j], 0, sizeof(p[j]));
 		p[j].t = (double)d->snaps[j].mono_ns / 1e9;
 	}
 	for (m = 0; m < s->nmembers; m++) {
-		uint32_t st = s->members[m];
-		size_t lo = d->hist_off[st], hi = d->hist_off[st + 1];
+		struct lsr_vals v = { 0 };
+		size_t from = 0;
 
 		/* Each figure holds from its snapshot to the next change. */
-		for (i = lo; i < hi && d->hist[i].snap <= k; i++) {
-			const struct lsr_vals *v = d->hist[i].v;
-			size_t end = i + 1 < hi && d->hist[i + 1].snap <= k ?
-			    d->hist[i + 1].snap : k + 1;
+		lsr_chg_begin(&d->stacks[s->members[m]], &it);
+		for (;;) {
+			bool more = lsr_chg_next(&it) && it.snap <= k;
+			size_t to = more ? it.snap : k + 1;
 
-			for (j = d->hist[i].snap; j < end; j++) {
-				p[j].bytes += v->live_bytes;
-				p[j].blocks += v->live_blocks;
-				p[j].alloc_bytes += v->alloc_bytes;
-				p[j].alloc_blocks += v->alloc_blocks;
+			for (j = from; j < to; j++) {
+				p[j].bytes += v.live_bytes;
+				p[j].blocks += v.live_blocks;
+				p[j].alloc_bytes += v.alloc_bytes;
+				p[j].alloc_blocks += v.alloc_blocks;
 			}
+			if (!more)
+				break;
+			v = it.v;
+			from = it.snap;
 		}
 	}
 }
@@ -183,35 +188,36 @@ size_t
 lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
     size_t k, struct lsr_epoch_live **out)
 {
+	/* slot[e]: 1 + where epoch e is in v for the current stack. */
+	static uint32_t slot[65536];
 	const struct lsr_dump *d = r->d;
 	struct lsr_epoch_live *v = NULL;
-	size_t n = 0, cap = 0, m, i, j, w;
+	struct lsr_age_iter it;
+	size_t n = 0, cap = 0, m, i, w, first;
 
 	for (m = 0; m < s->nmembers; m++) {
-		uint32_t st = s->members[m];
-		size_t first = n;
+		/* Later entries overwrite: an epoch's figure at snapshot k is
+		 * its last entry up to k. */
+		first = n;
+		lsr_age_begin(&d->stacks[s->members[m]], &it);
+		while (lsr_age_next(&it) && it.snap <= k) {
+			uint32_t e = it.epoch & 0xffff;
 
-		/* Later snapshots overwrite: keep the last entry for each
-		 * epoch of this stack. */
-		for (i = d->age_off[st]; i < d->age_off[st + 1] &&
-		    d->age_idx[i].snap <= k; i++) {
-			const struct lsr_age *a = d->age_idx[i].a;
-
-			for (j = first; j < n && v[j].epoch != a->epoch; j++)
-				;
-			if (j == n) {
+			if (slot[e] == 0) {
 				if (n == cap) {
 					cap = cap ? cap * 2 : 16;
 					v = reallocarray(v, cap, sizeof(*v));
 					if (v == NULL)
 						err(3, "out of memory");
 				}
-				n++;
+				v[n].epoch = it.epoch;
+				slot[e] = (uint32_t)(++n - first);
 			}
-			v[j].epoch = a->epoch;
-			v[j].blocks = a->blocks;
-			v[j].bytes = a->bytes;
+			v[first + slot[e] - 1].blocks = it.blocks;
+			v[first + slot[e] - 1].bytes = it.bytes;
 		}
+		for (i = first; i < n; i++)
+			slot[v[i].epoch & 0xffff] = 0;
 	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), by_epoch);
@@ -247,9 +253,8 @@ epoch_time(const struct lsr_dump *d, uint32_t ep, double *from, double *to)
 	}
 }
 
-/* Median, 90th percentile (by blocks) and oldest age at snapshot k. */
-static void
-site_age_profile(const struct lsr_report *r, struct lsr_site *s)
+void
+lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s)
 {
 	const struct lsr_dump *d = r->d;
 	struct lsr_epoch_live *v;
@@ -326,11 +331,11 @@ by_new(const void *a, const void *b)
 static bool
 ever_live(const struct lsr_dump *d, uint32_t st, size_t k)
 {
-	size_t i;
+	struct lsr_chg_iter it;
 
-	for (i = d->hist_off[st]; i < d->hist_off[st + 1] &&
-	    d->hist[i].snap <= k; i++)
-		if (d->hist[i].v->live_blocks != 0 || d->hist[i].v->live_bytes)
+	lsr_chg_begin(&d->stacks[st], &it);
+	while (lsr_chg_next(&it) && it.snap <= k)
+		if (it.v.live_blocks != 0 || it.v.live_bytes != 0)
 			return true;
 	return false;
 }
@@ -348,7 +353,6 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
 	r->from = from;
 	if (snap >= d->nsnaps)
 		return 0;
-	lsr_index(d);
 	r->ages_ok = from != SIZE_MAX && d->snaps[snap].ages_complete;
 	site_of = calloc(d->nstacks + 1, sizeof(*site_of));
 	if (site_of == NULL)
@@ -430,7 +434,6 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
 		site->v.alloc_blocks = series[snap].alloc_blocks;
 		r->totals.live_bytes += site->v.live_bytes;
 		r->totals.live_blocks += site->v.live_blocks;
-		site_age_profile(r, site);
 		if (from != SIZE_MAX) {
 			site_diff(r, site, series);
 			r->from_totals.live_bytes += series[from].bytes;

@@ -28,19 +28,33 @@ struct lsr_module {
 	int sym_state;		/* 0 untried, 1 ready, -1 unavailable */
 };
 
+struct lsr_vals {
+	uint64_t live_bytes;
+	uint64_t live_blocks;
+	uint64_t alloc_bytes;
+	uint64_t alloc_blocks;
+};
+
+/*
+ * A stack and its history.  chg holds, for each snapshot in which its
+ * figures changed, in order: uv snapshot number minus the previous one's,
+ * then the zigzag-encoded differences of live bytes, live blocks,
+ * allocated bytes and allocated blocks.  age holds its AGES entries: uv
+ * snapshot difference, uv epoch, uv blocks, uv bytes.  Read them with
+ * lsr_chg_next and lsr_age_next.
+ */
 struct lsr_stack {
 	uint32_t gen;
 	unsigned api;
 	unsigned flags;
 	unsigned nframes;
 	uint64_t *ip;
-};
-
-struct lsr_vals {
-	uint64_t live_bytes;
-	uint64_t live_blocks;
-	uint64_t alloc_bytes;
-	uint64_t alloc_blocks;
+	uint8_t *chg;
+	size_t chg_len, chg_cap;
+	uint8_t *age;
+	size_t age_len, age_cap;
+	struct lsr_vals last;	/* encoder state */
+	uint32_t last_snap, last_age_snap;
 };
 
 /* A site whose figures changed in a snapshot. */
@@ -57,24 +71,16 @@ struct lsr_age {
 	uint64_t bytes;
 };
 
-/* Where a stack's figures change: snapshot number and its new figures. */
-struct lsr_hist {
-	uint32_t snap;
-	const struct lsr_vals *v;
-};
-
 struct lsr_snapshot {
 	uint32_t index;
 	uint64_t mono_ns;
 	uint64_t real_ns;
 	unsigned reason;
 	uint64_t counters[LS_CNT_COUNT];
-	size_t nchanges;
-	struct lsr_change *changes;
+	size_t nchanges;	/* sites written in it */
 	uint32_t epoch;		/* blocks allocated from here on carry it */
 	bool ages_complete;	/* its AGES cover every live block */
-	size_t nages;
-	struct lsr_age *ages;	/* changed (stack, epoch) pairs */
+	size_t nages;		/* (stack, epoch) pairs written in it */
 };
 
 /* Everything read from one dump file. */
@@ -102,14 +108,6 @@ struct lsr_dump {
 	size_t nnotes;
 	char **notes;
 
-	/* Per stack, its changes in snapshot order (lsr_index). */
-	size_t *hist_off;	/* nstacks + 1 offsets into hist */
-	struct lsr_hist *hist;
-	size_t *age_off;	/* nstacks + 1 offsets into age_idx */
-	struct lsr_age_ref {
-		uint32_t snap;
-		const struct lsr_age *a;
-	} *age_idx;
 
 	/* The first problem: the reader stopped there. */
 	char *error;
@@ -135,8 +133,25 @@ void lsr_dump_fini(struct lsr_dump *d);
 /* Figures of every stack at snapshot k (an array of d->nstacks). */
 struct lsr_vals *lsr_state_at(const struct lsr_dump *d, size_t k);
 
-/* Build d->hist_off and d->hist.  Allocates. */
-void lsr_index(struct lsr_dump *d);
+/* Reading a stack's history, oldest first. */
+struct lsr_chg_iter {
+	struct ls_cur c;
+	uint32_t snap;
+	struct lsr_vals v;	/* the figures from snap on */
+};
+
+struct lsr_age_iter {
+	struct ls_cur c;
+	uint32_t snap;
+	uint32_t epoch;
+	uint64_t blocks;
+	uint64_t bytes;
+};
+
+void lsr_chg_begin(const struct lsr_stack *s, struct lsr_chg_iter *it);
+bool lsr_chg_next(struct lsr_chg_iter *it);
+void lsr_age_begin(const struct lsr_stack *s, struct lsr_age_iter *it);
+bool lsr_age_next(struct lsr_age_iter *it);
 
 /* symbolize.c */
 
@@ -218,7 +233,7 @@ struct lsr_site {
 	uint32_t *members;	/* its stacks */
 	size_t nmembers;
 	struct lsr_growth growth;
-	bool has_age;		/* the snapshot has complete ages */
+	bool has_age;		/* lsr_site_age_profile found ages */
 	double age_median;	/* of its live blocks, seconds */
 	double age_p90;
 	double age_oldest;
@@ -274,6 +289,10 @@ int lsr_group(struct lsr_dump *d, size_t snap, size_t from,
  */
 size_t lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
     size_t k, struct lsr_epoch_live **out);
+
+/* Fill s->has_age and its age figures (median, 90%, oldest) at r->snap;
+ * the renderers call it for the sites they show. */
+void lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s);
 void lsr_report_fini(struct lsr_report *r);
 
 /* out-text.c, out-json.c */

@@ -75,7 +75,7 @@ jframe(FILE *f, const struct lsr_frame *fr, bool first)
 }
 
 static void
-jgrowth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
+jgrowth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
     struct lsr_point *p)
 {
 	const struct lsr_growth *g = &s->growth;
@@ -93,6 +93,7 @@ jgrowth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
 		fprintf(f, "%.3f}", g->released_at);
 	else
 		fputs("null}", f);
+	lsr_site_age_profile(r, s);
 	if (s->has_age)
 		fprintf(f, ",\n     \"age\": {\"median_s\": %.3f, \"p90_s\": "
 		    "%.3f, \"oldest_s\": %.3f}", s->age_median, s->age_p90,
@@ -208,7 +209,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	if (series == NULL)
 		err(3, "out of memory");
 	for (i = 0; i < shown; i++) {
-		const struct lsr_site *site = &r->sites[i];
+		struct lsr_site *site = &r->sites[i];
 		const struct lsr_stack *st = &d->stacks[site->stack];
 		struct lsr_frame fr[MAX_EXPANDED];
 		bool first = true;

@@ -83,7 +83,7 @@ print_sparkline(FILE *f, const struct lsr_point *p, size_t n, uint64_t peak)
 }
 
 static void
-print_growth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
+print_growth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
     struct lsr_point *series)
 {
 	const struct lsr_growth *g = &s->growth;
@@ -109,6 +109,7 @@ print_growth(FILE *f, const struct lsr_report *r, const struct lsr_site *s,
 	lsr_site_series(r, s, series);
 	print_sparkline(f, series, r->snap + 1, g->peak_bytes);
 	fputc('\n', f);
+	lsr_site_age_profile(r, s);
 	if (s->has_age)
 		fprintf(f, "        age of live blocks: median %.1f s, 90%% "
 		    "under %.1f s, oldest %.1f s\n", s->age_median, s->age_p90,
@@ -276,7 +277,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	else
 		fprintf(f, "\n%14s %10s  %s\n", "LIVE BYTES", "BLOCKS", "SITE");
 	for (i = 0; i < shown; i++) {
-		const struct lsr_site *site = &r->sites[i];
+		struct lsr_site *site = &r->sites[i];
 		const struct lsr_stack *st = &d->stacks[site->stack];
 		struct lsr_frame fr[MAX_EXPANDED];
 		unsigned k, n, no = 0;

@@ -77,9 +77,123 @@ struct parse {
 	size_t cap_modules, cap_stacks, cap_snaps, cap_notes;
 	bool snap_open;
 	struct lsr_snapshot cur;
+	/* The open snapshot's entries, added to the stacks' histories only
+	 * when its end is read. */
+	struct lsr_change *changes;
+	struct lsr_age *ages;
 	size_t cap_changes, cap_ages;
 	const char *why;
 };
+
+static void
+put_uv(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)
+{
+	if (*cap - *len < 10) {
+		*cap = *cap ? *cap + *cap / 2 + 16 : 32;
+		*buf = realloc(*buf, *cap);
+		if (*buf == NULL)
+			err(3, "out of memory");
+	}
+	do {
+		uint8_t b = v & 0x7f;
+
+		v >>= 7;
+		(*buf)[(*len)++] = b | (v ? 0x80 : 0);
+	} while (v != 0);
+}
+
+static void
+put_sv(uint8_t **buf, size_t *len, size_t *cap, uint64_t now, uint64_t was)
+{
+	int64_t d = (int64_t)(now - was);
+
+	put_uv(buf, len, cap, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+}
+
+static uint64_t
+get_sv(struct ls_cur *c, uint64_t was)
+{
+	uint64_t z = ls_cur_uv(c);
+
+	return was + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
+}
+
+void
+lsr_chg_begin(const struct lsr_stack *s, struct lsr_chg_iter *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->c.p = s->chg;
+	it->c.end = s->chg + s->chg_len;
+}
+
+bool
+lsr_chg_next(struct lsr_chg_iter *it)
+{
+	if (it->c.p >= it->c.end)
+		return false;
+	it->snap += (uint32_t)ls_cur_uv(&it->c);
+	it->v.live_bytes = get_sv(&it->c, it->v.live_bytes);
+	it->v.live_blocks = get_sv(&it->c, it->v.live_blocks);
+	it->v.alloc_bytes = get_sv(&it->c, it->v.alloc_bytes);
+	it->v.alloc_blocks = get_sv(&it->c, it->v.alloc_blocks);
+	return true;
+}
+
+void
+lsr_age_begin(const struct lsr_stack *s, struct lsr_age_iter *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->c.p = s->age;
+	it->c.end = s->age + s->age_len;
+}
+
+bool
+lsr_age_next(struct lsr_age_iter *it)
+{
+	if (it->c.p >= it->c.end)
+		return false;
+	it->snap += (uint32_t)ls_cur_uv(&it->c);
+	it->epoch = (uint32_t)ls_cur_uv(&it->c);
+	it->blocks = ls_cur_uv(&it->c);
+	it->bytes = ls_cur_uv(&it->c);
+	return true;
+}
+
+/* Add the open snapshot's entries to the stacks' histories. */
+static void
+commit_snapshot(struct parse *P)
+{
+	struct lsr_dump *d = P->d;
+	uint32_t k = P->cur.index;
+	size_t i;
+
+	for (i = 0; i < P->cur.nchanges; i++) {
+		const struct lsr_change *ch = &P->changes[i];
+		struct lsr_stack *s = &d->stacks[ch->stack];
+
+		put_uv(&s->chg, &s->chg_len, &s->chg_cap, k - s->last_snap);
+		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.live_bytes,
+		    s->last.live_bytes);
+		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.live_blocks,
+		    s->last.live_blocks);
+		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.alloc_bytes,
+		    s->last.alloc_bytes);
+		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.alloc_blocks,
+		    s->last.alloc_blocks);
+		s->last = ch->v;
+		s->last_snap = k;
+	}
+	for (i = 0; i < P->cur.nages; i++) {
+		const struct lsr_age *a = &P->ages[i];
+		struct lsr_stack *s = &d->stacks[a->stack];
+
+		put_uv(&s->age, &s->age_len, &s->age_cap, k - s->last_age_snap);
+		put_uv(&s->age, &s->age_len, &s->age_cap, a->epoch);
+		put_uv(&s->age, &s->age_len, &s->age_cap, a->blocks);
+		put_uv(&s->age, &s->age_len, &s->age_cap, a->bytes);
+		s->last_age_snap = k;
+	}
+}
 
 static void
 fail(struct lsr_dump *d, uint64_t off, const char *fmt, ...)
@@ -207,6 +321,7 @@ rec_stacks(struct parse *P, struct ls_cur *c)
 		d->stacks = xgrow(d->stacks, &P->cap_stacks, d->nstacks + 1,
 		    sizeof(*d->stacks));
 		s = &d->stacks[d->nstacks];
+		memset(s, 0, sizeof(*s));
 		s->gen = (uint32_t)ls_cur_uv(c);
 		s->api = (unsigned)ls_cur_uv(c);
 		s->flags = (unsigned)ls_cur_uv(c);
@@ -241,8 +356,6 @@ rec_snapshot(struct parse *P, struct ls_cur *c)
 	if (P->snap_open)
 		return P->why = "SNAPSHOT inside a snapshot", -1;
 	memset(s, 0, sizeof(*s));
-	P->cap_changes = 0;
-	P->cap_ages = 0;
 	s->index = (uint32_t)ls_cur_uv(c);
 	s->mono_ns = ls_cur_uv(c);
 	s->real_ns = ls_cur_uv(c);
@@ -280,10 +393,10 @@ rec_sites(struct parse *P, struct ls_cur *c)
 		return P->why = "SITES outside its snapshot", -1;
 	if (count > left(c) / 5)
 		return P->why = "site count out of range", -1;
-	s->changes = xgrow(s->changes, &P->cap_changes,
-	    s->nchanges + (size_t)count, sizeof(*s->changes));
+	P->changes = xgrow(P->changes, &P->cap_changes,
+	    s->nchanges + (size_t)count, sizeof(*P->changes));
 	for (k = 0; k < count; k++) {
-		struct lsr_change *ch = &s->changes[s->nchanges];
+		struct lsr_change *ch = &P->changes[s->nchanges];
 
 		ch->stack = (uint32_t)ls_cur_uv(c);
 		ch->v.live_bytes = ls_cur_uv(c);
@@ -309,10 +422,10 @@ rec_ages(struct parse *P, struct ls_cur *c)
 		return P->why = "AGES outside its snapshot", -1;
 	if (count > left(c) / 4)
 		return P->why = "age count out of range", -1;
-	s->ages = xgrow(s->ages, &P->cap_ages, s->nages + (size_t)count,
-	    sizeof(*s->ages));
+	P->ages = xgrow(P->ages, &P->cap_ages, s->nages + (size_t)count,
+	    sizeof(*P->ages));
 	for (k = 0; k < count; k++) {
-		struct lsr_age *a = &s->ages[s->nages];
+		struct lsr_age *a = &P->ages[s->nages];
 		uint64_t ep;
 
 		a->stack = (uint32_t)ls_cur_uv(c);
@@ -342,6 +455,7 @@ rec_snapshot_end(struct parse *P, struct ls_cur *c)
 		return P->why = "snapshot has a wrong number of sites", -1;
 	if (nages != P->cur.nages)
 		return P->why = "snapshot has a wrong number of ages", -1;
+	commit_snapshot(P);
 	d->snaps = xgrow(d->snaps, &P->cap_snaps, d->nsnaps + 1,
 	    sizeof(*d->snaps));
 	d->snaps[d->nsnaps++] = P->cur;
@@ -441,12 +555,10 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 	}
 	if (r < 0)
 		fail(d, off, "%s", why);
-	if (P.snap_open) {
-		free(P.cur.changes);
-		free(P.cur.ages);
-		if (d->error == NULL)
-			fail(d, size, "the last snapshot is cut short");
-	}
+	if (P.snap_open && d->error == NULL)
+		fail(d, size, "the last snapshot is cut short");
+	free(P.changes);
+	free(P.ages);
 	if (!d->final)
 		d->incomplete = true;
 }
@@ -507,61 +619,15 @@ struct lsr_vals *
 lsr_state_at(const struct lsr_dump *d, size_t k)
 {
 	struct lsr_vals *v = xcalloc(d->nstacks, sizeof(*v));
-	size_t i, j;
+	struct lsr_chg_iter it;
+	size_t i;
 
-	for (i = 0; i <= k && i < d->nsnaps; i++)
-		for (j = 0; j < d->snaps[i].nchanges; j++) {
-			const struct lsr_change *ch = &d->snaps[i].changes[j];
-
-			v[ch->stack] = ch->v;
-		}
+	for (i = 0; i < d->nstacks; i++) {
+		lsr_chg_begin(&d->stacks[i], &it);
+		while (lsr_chg_next(&it) && it.snap <= k)
+			v[i] = it.v;
+	}
 	return v;
-}
-
-void
-lsr_index(struct lsr_dump *d)
-{
-	size_t i, j, *fill;
-
-	if (d->hist_off != NULL)
-		return;
-	d->hist_off = xcalloc(d->nstacks + 1, sizeof(*d->hist_off));
-	for (i = 0; i < d->nsnaps; i++)
-		for (j = 0; j < d->snaps[i].nchanges; j++)
-			d->hist_off[d->snaps[i].changes[j].stack + 1]++;
-	for (i = 0; i < d->nstacks; i++)
-		d->hist_off[i + 1] += d->hist_off[i];
-	d->hist = xcalloc(d->hist_off[d->nstacks], sizeof(*d->hist));
-	fill = xcalloc(d->nstacks + 1, sizeof(*fill));
-	memcpy(fill, d->hist_off, (d->nstacks + 1) * sizeof(*fill));
-	for (i = 0; i < d->nsnaps; i++)
-		for (j = 0; j < d->snaps[i].nchanges; j++) {
-			const struct lsr_change *ch = &d->snaps[i].changes[j];
-			struct lsr_hist *h = &d->hist[fill[ch->stack]++];
-
-			h->snap = (uint32_t)i;
-			h->v = &ch->v;
-		}
-	free(fill);
-
-	d->age_off = xcalloc(d->nstacks + 1, sizeof(*d->age_off));
-	for (i = 0; i < d->nsnaps; i++)
-		for (j = 0; j < d->snaps[i].nages; j++)
-			d->age_off[d->snaps[i].ages[j].stack + 1]++;
-	for (i = 0; i < d->nstacks; i++)
-		d->age_off[i + 1] += d->age_off[i];
-	d->age_idx = xcalloc(d->age_off[d->nstacks] + 1, sizeof(*d->age_idx));
-	fill = xcalloc(d->nstacks + 1, sizeof(*fill));
-	memcpy(fill, d->age_off, (d->nstacks + 1) * sizeof(*fill));
-	for (i = 0; i < d->nsnaps; i++)
-		for (j = 0; j < d->snaps[i].nages; j++) {
-			const struct lsr_age *a = &d->snaps[i].ages[j];
-			struct lsr_age_ref *ref = &d->age_idx[fill[a->stack]++];
-
-			ref->snap = (uint32_t)i;
-			ref->a = a;
-		}
-	free(fill);
 }
 
 void
@@ -569,8 +635,7 @@ lsr_dump_fini(struct lsr_dump *d)
 {
 	size_t i;
 
-	free(d->hist_off);
-	free(d->hist);
+
 	free(d->exe);
 	for (i = 0; d->argv && i < d->argc; i++)
 		free(d->argv[i]);
@@ -582,16 +647,13 @@ lsr_dump_fini(struct lsr_dump *d)
 		free(d->modules[i].seg);
 	}
 	free(d->modules);
-	for (i = 0; i < d->nstacks; i++)
+	for (i = 0; i < d->nstacks; i++) {
 		free(d->stacks[i].ip);
-	free(d->stacks);
-	for (i = 0; i < d->nsnaps; i++) {
-		free(d->snaps[i].changes);
-		free(d->snaps[i].ages);
+		free(d->stacks[i].chg);
+		free(d->stacks[i].age);
 	}
+	free(d->stacks);
 	free(d->snaps);
-	free(d->age_off);
-	free(d->age_idx);
 	for (i = 0; i < d->nnotes; i++)
 		free(d->notes[i]);
 	free(d->notes);

@@ -46,12 +46,39 @@ lsr_verdict_name(unsigned v)
 	return v < LSR_V_COUNT ? names[v] : "unknown";
 }
 
-static int
-cmp_double(const void *a, const void *b)
+/* The k-th smallest of v[0..n-1] (quickselect; v is reordered). */
+static double
+select_kth(double *v, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	size_t lo = 0, hi = n - 1;
 
-	return x < y ? -1 : x > y;
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2], t;
+		size_t i = lo, j = hi;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
 }
 
 /* Floor points of p[a..b]: at most NBUCKET (t, lowest bytes) pairs. */
@@ -96,9 +123,15 @@ fit(const double *t, const double *y, size_t m, double *slope, double *tau)
 		*slope = 0;
 		return;
 	}
-	qsort(slopes, ns, sizeof(*slopes), cmp_double);
-	*slope = ns % 2 ? slopes[ns / 2] :
-	    (slopes[ns / 2 - 1] + slopes[ns / 2]) / 2;
+	if (ns % 2) {
+		*slope = select_kth(slopes, ns, ns / 2);
+	} else {
+		double hi = select_kth(slopes, ns, ns / 2);
+		double lo = select_kth(slopes, ns / 2, ns / 2 - 1);
+
+		/* After selecting ns/2, the lower half holds the rest. */
+		*slope = (lo + hi) / 2;
+	}
 }
 
 /* Slope and steadiness of the floor of p[a..b]. */
