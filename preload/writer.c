@@ -360,55 +360,172 @@ am_count(void *ctx, uint32_t site, unsigned ep, size_t size)
 }
 
 /*
- * Append AGES records: the (site, epoch) pairs whose figures differ from
- * the last written ones (zero for pairs that went).  Returns how many.
+ * The keys of m, without the +1, sorted (LSD radix on the 40 bits they
+ * use), in a mapping of *len bytes; NULL if memory ran out.
+ */
+static uint64_t *
+am_sorted(const struct agemap *m, size_t *n, size_t *len)
+{
+	uint64_t *a, *t, *swap;
+	size_t i, k = 0, cnt[256];
+	unsigned pass;
+
+	*n = 0;
+	*len = (m->count ? m->count : 1) * sizeof(*a);
+	a = ls_map(*len);
+	t = ls_map(*len);
+	if (a == NULL || t == NULL) {
+		ls_unmap(a, *len);
+		ls_unmap(t, *len);
+		return NULL;
+	}
+	for (i = 0; m->tab != NULL && i <= m->mask; i++)
+		if (m->tab[i].key != 0)
+			a[k++] = m->tab[i].key - 1;
+	for (pass = 0; pass < 5; pass++) {
+		unsigned sh = pass * 8;
+		size_t sum = 0, c;
+
+		memset(cnt, 0, sizeof(cnt));
+		for (i = 0; i < k; i++)
+			cnt[(a[i] >> sh) & 0xff]++;
+		for (c = 0; c < 256; c++) {
+			size_t x = cnt[c];
+
+			cnt[c] = sum;
+			sum += x;
+		}
+		for (i = 0; i < k; i++)
+			t[cnt[(a[i] >> sh) & 0xff]++] = a[i];
+		swap = a;
+		a = t;
+		t = swap;
+	}
+	ls_unmap(t, *len);
+	*n = k;
+	return a;
+}
+
+/* The keys of this scan and of the last written one, sorted. */
+struct ages_plan {
+	uint64_t *ka, *kb;
+	size_t na, nb, la, lb;
+};
+
+static bool
+ages_plan(struct ages_plan *p, const struct agemap *cur)
+{
+	p->ka = am_sorted(cur, &p->na, &p->la);
+	p->kb = am_sorted(&ws.ages, &p->nb, &p->lb);
+	if (p->ka != NULL && p->kb != NULL)
+		return true;
+	ls_unmap(p->ka, p->la);
+	ls_unmap(p->kb, p->lb);
+	memset(p, 0, sizeof(*p));
+	return false;
+}
+
+static void
+ages_plan_free(struct ages_plan *p)
+{
+	ls_unmap(p->ka, p->la);
+	ls_unmap(p->kb, p->lb);
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Append AGES records for the stacks whose live blocks by epoch changed
+ * since the last written snapshot.  Each stack's group is either the
+ * changed pairs (a delta) or all its pairs (a replacement), whichever is
+ * shorter.  Returns the number of groups.
  */
 static uint32_t
-emit_ages(struct ls_buf *b, const struct agemap *cur)
+emit_ages(struct ls_buf *b, const struct agemap *cur,
+    const struct ages_plan *p)
 {
 	const struct agemap *old = &ws.ages;
-	size_t r = 0, i;
-	uint32_t in_rec = 0, total = 0;
-	int pass;
+	const uint64_t *ka = p->ka, *kb = p->kb;
+	size_t na = p->na, nb = p->nb, i = 0, j = 0, r = 0;
+	uint32_t in_rec = 0, groups = 0;
 
-	for (pass = 0; pass < 2; pass++) {
-		const struct agemap *m = pass == 0 ? cur : old;
+	while (i < na || j < nb) {
+		uint64_t site = i < na && (j >= nb || ka[i] >> 16 <= kb[j] >> 16) ?
+		    ka[i] >> 16 : kb[j] >> 16;
+		size_t i2 = i, j2 = j, x, y, ndelta = 0;
+		uint64_t prev_ep = 0;
+		bool replace;
 
-		for (i = 0; m->tab != NULL && i <= m->mask; i++) {
-			const struct agent *a = &m->tab[i], *o;
-			uint64_t blocks = 0, bytes = 0;
+		while (i2 < na && ka[i2] >> 16 == site)
+			i2++;
+		while (j2 < nb && kb[j2] >> 16 == site)
+			j2++;
+		/* Count the pairs that differ from what was written. */
+		for (x = i, y = j; x < i2 || y < j2;) {
+			uint64_t kx = x < i2 ? ka[x] : UINT64_MAX;
+			uint64_t ky = y < j2 ? kb[y] : UINT64_MAX;
+			const struct agent *ca, *ob;
 
-			if (a->key == 0)
-				continue;
-			if (pass == 0) {
-				o = am_find(old, a->key);
-				if (o != NULL && o->blocks == a->blocks &&
-				    o->bytes == a->bytes)
-					continue;
-				blocks = a->blocks;
-				bytes = a->bytes;
-			} else if (am_find(cur, a->key) != NULL) {
-				continue;	/* written in pass 0 */
-			}
-			if (in_rec == 0) {
-				r = ls_rec_begin(b, LS_REC_AGES);
-				ls_buf_uv(b, ws.snap_index);
-				ls_buf_bytes(b, "\x80\x80\x80\x80\x00", 5);
-			}
-			ls_buf_uv(b, (a->key - 1) >> 16);
-			ls_buf_uv(b, (a->key - 1) & 0xffff);
-			ls_buf_uv(b, blocks);
-			ls_buf_uv(b, bytes);
-			total++;
-			if (++in_rec == SITES_PER_REC) {
-				close_counted(b, r, in_rec);
-				in_rec = 0;
+			if (kx < ky) {
+				ndelta++;
+				x++;
+			} else if (ky < kx) {
+				ndelta++;
+				y++;
+			} else {
+				ca = am_find(cur, kx + 1);
+				ob = am_find(old, ky + 1);
+				ndelta += ca->blocks != ob->blocks ||
+				    ca->bytes != ob->bytes;
+				x++;
+				y++;
 			}
 		}
+		if (ndelta == 0)
+			goto next;
+		replace = i2 - i < ndelta;
+		if (in_rec == 0) {
+			r = ls_rec_begin(b, LS_REC_AGES);
+			ls_buf_uv(b, ws.snap_index);
+			ls_buf_bytes(b, "\x80\x80\x80\x80\x00", 5);
+		}
+		ls_buf_uv(b, site);
+		ls_buf_uv(b, replace);
+		ls_buf_uv(b, replace ? i2 - i : ndelta);
+		/* The same merge again, writing: epochs rise, as deltas. */
+		for (x = i, y = j; x < i2 || y < j2;) {
+			uint64_t kx = x < i2 ? ka[x] : UINT64_MAX;
+			uint64_t ky = y < j2 ? kb[y] : UINT64_MAX;
+			const struct agent *ca = NULL, *ob = NULL;
+			uint64_t key = kx < ky ? kx : ky;
+
+			if (kx <= ky) {
+				ca = am_find(cur, kx + 1);
+				x++;
+			}
+			if (ky <= kx) {
+				ob = am_find(old, ky + 1);
+				y++;
+			}
+			if (replace ? ca == NULL : ca != NULL && ob != NULL &&
+			    ca->blocks == ob->blocks && ca->bytes == ob->bytes)
+				continue;
+			ls_buf_uv(b, (key & 0xffff) - prev_ep);
+			prev_ep = key & 0xffff;
+			ls_buf_uv(b, ca ? ca->blocks : 0);
+			ls_buf_uv(b, ca ? ca->bytes : 0);
+		}
+		groups++;
+		if (++in_rec == SITES_PER_REC) {
+			close_counted(b, r, in_rec);
+			in_rec = 0;
+		}
+next:
+		i = i2;
+		j = j2;
 	}
 	if (in_rec != 0)
 		close_counted(b, r, in_rec);
-	return total;
+	return groups;
 }
 
 static uint64_t
@@ -419,7 +536,7 @@ clamp0(int64_t v)
 
 static void
 emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
-    unsigned ep, const struct agemap *ages)
+    unsigned ep, const struct agemap *ages, const struct ages_plan *plan)
 {
 	size_t r = 0;
 	uint32_t id, written = 0, in_rec = 0, nages;
@@ -471,7 +588,7 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 	}
 	if (in_rec != 0)
 		close_counted(b, r, in_rec);
-	nages = ages->failed ? 0 : emit_ages(b, ages);
+	nages = ages->failed ? 0 : emit_ages(b, ages, plan);
 	r = ls_rec_begin(b, LS_REC_SNAPSHOT_END);
 	ls_buf_uv(b, ws.snap_index);
 	ls_buf_uv(b, written);
@@ -541,6 +658,7 @@ write_out(unsigned reason, bool final)
 {
 	struct ls_buf *b = &ws.buf;
 	struct agemap ages = { 0 };
+	struct ages_plan plan = { 0 };
 	uint32_t covered;
 	unsigned ep;
 	int r;
@@ -561,7 +679,10 @@ write_out(unsigned reason, bool final)
 	covered = emit_stacks(b);
 	ws.covered = covered;
 	lsp_record_scan(am_count, &ages);
-	emit_snapshot(b, covered, reason, ep, &ages);
+	if (!ages.failed && !ages_plan(&plan, &ages))
+		ages.failed = true;
+	emit_snapshot(b, covered, reason, ep, &ages, &plan);
+	ages_plan_free(&plan);
 	if (final) {
 		size_t rec = ls_rec_begin(b, LS_REC_FINAL);
 

@@ -41,14 +41,17 @@
  *	figures changed since the previous snapshot
  *	uv index, uv count, count x (uv stack_id, uv live_bytes,
  *	uv live_blocks, uv alloc_bytes, uv alloc_blocks)
- * AGES (9): live blocks by allocation epoch, for the pairs (stack,
- *	epoch) whose figures changed since the previous snapshot (zero:
- *	none left)
- *	uv index, uv count, count x (uv stack_id, uv epoch, uv live_blocks,
- *	uv live_bytes)
+ * AGES (9): live blocks by allocation epoch, for the stacks whose
+ *	figures by epoch changed since the previous snapshot
+ *	uv index, uv count, count x (uv stack_id, uv replace, uv n,
+ *	n x (uv epoch delta, uv live_blocks, uv live_bytes))
+ *	Epochs rise within a stack's group; the first delta is from 0.
+ *	replace 0: the listed epochs take these figures (0 and 0: none
+ *	left), others keep theirs; replace 1: the listed epochs are all the
+ *	stack has.
  * SNAPSHOT_END (7): closes it; a snapshot without its end is discarded
  *	uv index, uv nsites (entries in its SITES records), uv nages
- *	(entries in its AGES records)
+ *	(stack groups in its AGES records)
  * FINAL (8): the process finished writing (exit); nothing follows
  *	uv how (LS_FINAL_*)
  * NOTE (0x8001, optional): a message from the shim

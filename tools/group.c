@@ -203,6 +203,11 @@ lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
 		while (lsr_age_next(&it) && it.snap <= k) {
 			uint32_t e = it.epoch & 0xffff;
 
+			if (it.clear) {
+				for (i = first; i < n; i++)
+					v[i].blocks = v[i].bytes = 0;
+				continue;
+			}
 			if (slot[e] == 0) {
 				if (n == cap) {
 					cap = cap ? cap * 2 : 16;

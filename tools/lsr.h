@@ -143,6 +143,7 @@ struct lsr_chg_iter {
 struct lsr_age_iter {
 	struct ls_cur c;
 	uint32_t snap;
+	bool clear;		/* the stack's epochs are all zero from here */
 	uint32_t epoch;
 	uint64_t blocks;
 	uint64_t bytes;

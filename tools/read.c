@@ -81,6 +81,7 @@ struct parse {
 	 * when its end is read. */
 	struct lsr_change *changes;
 	struct lsr_age *ages;
+	size_t nstaged;		/* entries in ages */
 	size_t cap_changes, cap_ages;
 	const char *why;
 };
@@ -150,12 +151,16 @@ lsr_age_begin(const struct lsr_stack *s, struct lsr_age_iter *it)
 bool
 lsr_age_next(struct lsr_age_iter *it)
 {
+	uint64_t code;
+
 	if (it->c.p >= it->c.end)
 		return false;
 	it->snap += (uint32_t)ls_cur_uv(&it->c);
-	it->epoch = (uint32_t)ls_cur_uv(&it->c);
-	it->blocks = ls_cur_uv(&it->c);
-	it->bytes = ls_cur_uv(&it->c);
+	code = ls_cur_uv(&it->c);
+	it->clear = code == 0;
+	it->epoch = code ? (uint32_t)(code - 1) : 0;
+	it->blocks = code ? ls_cur_uv(&it->c) : 0;
+	it->bytes = code ? ls_cur_uv(&it->c) : 0;
 	return true;
 }
 
@@ -183,16 +188,23 @@ commit_snapshot(struct parse *P)
 		s->last = ch->v;
 		s->last_snap = k;
 	}
-	for (i = 0; i < P->cur.nages; i++) {
+	for (i = 0; i < P->nstaged; i++) {
 		const struct lsr_age *a = &P->ages[i];
 		struct lsr_stack *s = &d->stacks[a->stack];
 
+		/* Code 0 clears the stack's epochs; otherwise epoch + 1. */
 		put_uv(&s->age, &s->age_len, &s->age_cap, k - s->last_age_snap);
-		put_uv(&s->age, &s->age_len, &s->age_cap, a->epoch);
-		put_uv(&s->age, &s->age_len, &s->age_cap, a->blocks);
-		put_uv(&s->age, &s->age_len, &s->age_cap, a->bytes);
+		if (a->epoch == UINT32_MAX) {
+			put_uv(&s->age, &s->age_len, &s->age_cap, 0);
+		} else {
+			put_uv(&s->age, &s->age_len, &s->age_cap,
+			    (uint64_t)a->epoch + 1);
+			put_uv(&s->age, &s->age_len, &s->age_cap, a->blocks);
+			put_uv(&s->age, &s->age_len, &s->age_cap, a->bytes);
+		}
 		s->last_age_snap = k;
 	}
+	P->nstaged = 0;
 }
 
 static void
@@ -356,6 +368,7 @@ rec_snapshot(struct parse *P, struct ls_cur *c)
 	if (P->snap_open)
 		return P->why = "SNAPSHOT inside a snapshot", -1;
 	memset(s, 0, sizeof(*s));
+	P->nstaged = 0;
 	s->index = (uint32_t)ls_cur_uv(c);
 	s->mono_ns = ls_cur_uv(c);
 	s->real_ns = ls_cur_uv(c);
@@ -416,27 +429,43 @@ static int
 rec_ages(struct parse *P, struct ls_cur *c)
 {
 	struct lsr_snapshot *s = &P->cur;
-	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
+	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), g, k;
 
 	if (!P->snap_open || index != s->index)
 		return P->why = "AGES outside its snapshot", -1;
-	if (count > left(c) / 4)
+	if (count > left(c) / 3)
 		return P->why = "age count out of range", -1;
-	P->ages = xgrow(P->ages, &P->cap_ages, s->nages + (size_t)count,
-	    sizeof(*P->ages));
-	for (k = 0; k < count; k++) {
-		struct lsr_age *a = &P->ages[s->nages];
-		uint64_t ep;
+	for (g = 0; g < count; g++) {
+		uint64_t stack = ls_cur_uv(c), replace = ls_cur_uv(c);
+		uint64_t n = ls_cur_uv(c), ep = 0;
 
-		a->stack = (uint32_t)ls_cur_uv(c);
-		ep = ls_cur_uv(c);
-		a->blocks = ls_cur_uv(c);
-		a->bytes = ls_cur_uv(c);
 		if (c->err)
 			return P->why = "AGES record cut short", -1;
-		if (a->stack >= P->d->nstacks || ep > s->epoch)
-			return P->why = "age of an unknown stack or epoch", -1;
-		a->epoch = (uint32_t)ep;
+		if (stack >= P->d->nstacks || replace > 1 || n > left(c) / 3)
+			return P->why = "age group out of range", -1;
+		P->ages = xgrow(P->ages, &P->cap_ages, P->nstaged + n + 1,
+		    sizeof(*P->ages));
+		if (replace) {
+			/* "Clear" marker: epoch UINT32_MAX. */
+			P->ages[P->nstaged].stack = (uint32_t)stack;
+			P->ages[P->nstaged].epoch = UINT32_MAX;
+			P->nstaged++;
+		}
+		for (k = 0; k < n; k++) {
+			struct lsr_age *a = &P->ages[P->nstaged];
+			uint64_t d = ls_cur_uv(c);
+
+			ep += d;
+			a->stack = (uint32_t)stack;
+			a->blocks = ls_cur_uv(c);
+			a->bytes = ls_cur_uv(c);
+			if (c->err)
+				return P->why = "AGES record cut short", -1;
+			if ((k > 0 && d == 0) || ep > s->epoch)
+				return P->why = "age epochs out of order", -1;
+			a->epoch = (uint32_t)ep;
+			P->nstaged++;
+		}
 		s->nages++;
 	}
 	return 0;

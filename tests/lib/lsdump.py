@@ -121,12 +121,18 @@ def parse(data):
         elif typ == T["AGES"]:
             assert c.uv() == snap["index"]
             for _ in range(c.uv()):
-                key = (c.uv(), c.uv())
-                blocks, nbytes = c.uv(), c.uv()
-                if blocks or nbytes:
-                    ages[key] = (blocks, nbytes)
-                else:
-                    ages.pop(key, None)
+                stack, replace, n = c.uv(), c.uv(), c.uv()
+                if replace:
+                    for key in [k for k in ages if k[0] == stack]:
+                        del ages[key]
+                epoch = 0
+                for _ in range(n):
+                    epoch += c.uv()
+                    blocks, nbytes = c.uv(), c.uv()
+                    if blocks or nbytes:
+                        ages[(stack, epoch)] = (blocks, nbytes)
+                    else:
+                        ages.pop((stack, epoch), None)
                 snap["aged"] += 1
         elif typ == T["SNAPSHOT_END"]:
             assert c.uv() == snap["index"] and c.uv() == snap["changed"]
