@@ -382,6 +382,8 @@ def test_sigkill():
     eq(rep["complete"], False, "complete")
     b, n = by_function(rep, "grow")
     check(n > 5 and b == n * 1000, "growth seen: %d blocks" % n)
+    eq(sites_of(rep, "grow")[0]["growth"]["verdict"], "growing",
+       "the verdict from the snapshots before the kill")
     _, err = report_text(dumps[0], want_rc=3)
     check("no final snapshot" in err, "message: %r" % err)
 
