@@ -314,6 +314,16 @@ read_config(void)
 		else
 			lsp_warn("ignoring LEAKSPY_SIGNAL (unknown signal)", s);
 	}
+	s = secure_getenv("LEAKSPY_SAMPLE");
+	if (s != NULL && *s != '\0') {
+		unsigned long long bytes;
+
+		if (ls_parse_bytes(s, &bytes))
+			lsp_cfg.sample = bytes;
+		else
+			lsp_warn("ignoring LEAKSPY_SAMPLE (want bytes, such as "
+			    "524288 or 512k)", s);
+	}
 	s = secure_getenv("LEAKSPY_FOLLOW_EXEC");
 	lsp_cfg.follow_exec = s != NULL && strcmp(s, "1") == 0;
 

@@ -23,10 +23,13 @@ active(void)
 	    LSP_ACTIVE);
 }
 
-/* Record p unless this thread is inside leakspy; errno survives. */
+/* Record p unless this thread is inside leakspy, or sampling passes it
+ * over; errno survives. */
 static inline void
 track(void *p, size_t n, unsigned api)
 {
+	if (lsp_cfg.sample != 0 && LS_LIKELY(!lsp_sample_due(n)))
+		return;
 	if (LS_LIKELY(!lsp_guard)) {
 		int saved = errno;
 
@@ -82,12 +85,12 @@ free(void *p)
 	}
 	if (LS_UNLIKELY(lsp_is_boot_ptr(p)))
 		return;
-	if (LS_LIKELY(!lsp_guard)) {
+	if (LS_LIKELY(!lsp_guard) && lsp_maybe_recorded(p)) {
 		int saved = errno;
 
 		/* Forget the block before the real free: once freed, its
 		 * address may be handed to another thread at once. */
-		if (!lsp_record_free(p))
+		if (!lsp_record_free(p) && lsp_cfg.sample == 0)
 			lsp_count(LS_CNT_UNKNOWN_FREES);
 		errno = saved;
 	}
@@ -169,7 +172,7 @@ do_realloc(void *p, size_t n, unsigned api)
 	saved = errno;
 	/* Take the old block out first: once realloc moves it, its address
 	 * may be reused by another thread. */
-	had = lsp_record_take(p, &site, &old, &ep);
+	had = lsp_maybe_recorded(p) && lsp_record_take(p, &site, &old, &ep);
 	errno = saved;
 	q = lsp_real.realloc(p, n);
 	if (q == NULL) {
@@ -182,7 +185,7 @@ do_realloc(void *p, size_t n, unsigned api)
 		}
 		return NULL;
 	}
-	if (!had)
+	if (!had && lsp_cfg.sample == 0)
 		lsp_count(LS_CNT_UNKNOWN_FREES);
 	track(q, n, api);
 	return q;

@@ -69,6 +69,7 @@ struct lsp_config {
 	unsigned interval_ms;		/* 0: no periodic snapshots */
 	int signo;			/* 0: no snapshot signal */
 	bool follow_exec;
+	uint64_t sample;		/* mean bytes between samples; 0: all */
 };
 extern struct lsp_config lsp_cfg;
 
@@ -130,6 +131,17 @@ int lsp_record_init(void);
 /* Record a new block p of n bytes from entry point api.  Hot path. */
 void lsp_record_alloc(void *p, size_t n, unsigned api);
 
+/*
+ * Sampled mode: should this allocation of n bytes be recorded?  Each
+ * thread counts bytes down to its next sample point, drawn from an
+ * exponential distribution with mean lsp_cfg.sample.  Hot path.
+ */
+bool lsp_sample_due(size_t n);
+
+/* Sampled mode: false if p is certainly not a recorded block (a counting
+ * filter), so its free needs no lock.  Hot path. */
+bool lsp_maybe_recorded(const void *p);
+
 /* Forget block p; returns false if it was unknown.  Hot path. */
 bool lsp_record_free(void *p);
 
@@ -149,10 +161,11 @@ void lsp_epoch_reset(void);
 
 /*
  * Call fn for every live block, shard by shard (each shard locked while
- * it is read).  Lock order: shard, then the big-block table.
+ * it is read), with the bytes and blocks it stands for (itself, or in
+ * sampled mode its estimate).  Lock order: shard, then big-block table.
  */
 void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
-    size_t size), void *ctx);
+    uint64_t bytes, uint64_t blocks), void *ctx);
 
 /* fork handling for the tables' locks. */
 void lsp_record_lock_all(void);

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -80,6 +81,106 @@ blk_ptr(const struct blk *b)
 
 /* Written by the writer (lsp_epoch_next), read on every allocation. */
 static uint32_t epoch;
+
+/* --- sampling --- */
+
+/*
+ * Counting filter over recorded blocks, for sampled mode: a free whose
+ * slot reads 0 was never recorded and skips the address table.  A slot is
+ * raised before its block enters the table and lowered after it leaves,
+ * so the thread that frees a block always sees it raised.
+ */
+#define FILTER_BITS 15
+static uint16_t filter[1u << FILTER_BITS];
+
+static inline uint16_t *
+filter_slot(uintptr_t p)
+{
+	return &filter[ls_hash_ptr(p) >> (64 - FILTER_BITS)];
+}
+
+bool
+lsp_maybe_recorded(const void *p)
+{
+	return lsp_cfg.sample == 0 ||
+	    __atomic_load_n(filter_slot((uintptr_t)p), __ATOMIC_RELAXED) != 0;
+}
+
+static inline void
+filter_add(uintptr_t p, int d)
+{
+	if (lsp_cfg.sample != 0)
+		__atomic_fetch_add(filter_slot(p), (uint16_t)d,
+		    __ATOMIC_RELAXED);
+}
+
+/* Per thread: bytes left to the next sample, and a generator state (0:
+ * not started).  Only the owning thread touches them. */
+static __thread int64_t sample_left __attribute__((tls_model("initial-exec")));
+static __thread uint64_t sample_rng __attribute__((tls_model("initial-exec")));
+static uint64_t sample_threads;		/* atomic: seeds */
+
+static uint64_t
+splitmix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Bytes to the next sample: exponential with mean lsp_cfg.sample. */
+static int64_t
+sample_draw(void)
+{
+	double u;
+
+	sample_rng ^= sample_rng << 13;
+	sample_rng ^= sample_rng >> 7;
+	sample_rng ^= sample_rng << 17;
+	u = ((double)(sample_rng >> 11) + 0.5) / 9007199254740992.0;
+	return (int64_t)(-log(u) * (double)lsp_cfg.sample) + 1;
+}
+
+bool
+lsp_sample_due(size_t n)
+{
+	if (LS_UNLIKELY(sample_rng == 0)) {
+		/* Seeded in thread order, so that a run repeats its samples. */
+		sample_rng = splitmix(__atomic_fetch_add(&sample_threads, 1,
+		    __ATOMIC_RELAXED)) | 1;
+		sample_left = sample_draw();
+	}
+	sample_left -= (int64_t)(n < INT64_MAX ? n : INT64_MAX);
+	if (LS_LIKELY(sample_left > 0))
+		return false;
+	sample_left = sample_draw();
+	return true;
+}
+
+/*
+ * What one recorded block of n bytes at p stands for.  In full mode, just
+ * itself.  Sampled, a block of n bytes was recorded with probability
+ * 1 - exp(-n/R), so it counts as 1 / that many blocks (the estimate of
+ * tcmalloc and jemalloc); the fraction is rounded up or down by a hash of
+ * p, so that its free takes back exactly what its allocation added.
+ */
+static inline void
+weigh(uintptr_t p, size_t n, uint64_t *bytes, uint64_t *blocks)
+{
+	double w, whole;
+
+	if (LS_LIKELY(lsp_cfg.sample == 0)) {
+		*bytes = n;
+		*blocks = 1;
+		return;
+	}
+	w = -1.0 / expm1(-(double)(n ? n : 1) / (double)lsp_cfg.sample);
+	whole = floor(w);
+	*blocks = (uint64_t)whole + ((w - whole) * 4294967296.0 >
+	    (double)(ls_hash_ptr(p) >> 32));
+	*bytes = (uint64_t)((double)n * w + 0.5);
+}
 
 /* Each shard's table and count are guarded by its lock. */
 struct shard {
@@ -371,7 +472,7 @@ add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 {
 	uint32_t sz = n >= UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 	struct blk old;
-	uint64_t h;
+	uint64_t h, wb, wn;
 	struct shard *sh;
 	int r;
 
@@ -380,10 +481,12 @@ add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 		return;
 	}
 	sh = shard_of(p, &h);
+	filter_add(p, 1);
 	pthread_mutex_lock(&sh->lock);
 	r = shard_insert(sh, h, p, s->id, sz, ep, &old);
 	pthread_mutex_unlock(&sh->lock);
 	if (r < 0) {
+		filter_add(p, -1);
 		lsp_count(LS_CNT_DROPPED);
 		return;
 	}
@@ -391,17 +494,20 @@ add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 		/* p was freed where leakspy could not see it (inside
 		 * leakspy, or by a path that bypassed free). */
 		struct site *os = site_by_id(old.site);
-		size_t osz = blk_size(&old);
+		uint64_t ob, on;
 
+		filter_add(p, -1);	/* one entry, counted once */
+		weigh(p, blk_size(&old), &ob, &on);
 		lsp_count(LS_CNT_MISSED_FREES);
 		if (os != NULL)
-			site_add(os, -(int64_t)osz, -1);
+			site_add(os, -(int64_t)ob, -(int64_t)on);
 	}
 	if (sz == UINT32_MAX && big_put(p, n) != 0)
 		lsp_count(LS_CNT_DROPPED);
-	site_add(s, (int64_t)n, 1);
-	__atomic_fetch_add(&s->alloc_bytes, n, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&s->alloc_blocks, 1, __ATOMIC_RELAXED);
+	weigh(p, n, &wb, &wn);
+	site_add(s, (int64_t)wb, (int64_t)wn);
+	__atomic_fetch_add(&s->alloc_bytes, wb, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&s->alloc_blocks, wn, __ATOMIC_RELAXED);
 }
 
 void
@@ -439,11 +545,15 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 	found = shard_remove(sh, h, (uintptr_t)p, &b);
 	pthread_mutex_unlock(&sh->lock);
 	if (found) {
+		uint64_t wb, wn;
+
+		filter_add((uintptr_t)p, -1);
 		*site = b.site;
 		*size = blk_size(&b);
 		*ep = (unsigned)(b.key >> PTR_BITS);
+		weigh((uintptr_t)p, *size, &wb, &wn);
 		if ((s = site_by_id(b.site)) != NULL)
-			site_add(s, -(int64_t)*size, -1);
+			site_add(s, -(int64_t)wb, -(int64_t)wn);
 	}
 	lsp_guard -= LSP_GUARD_RECORD;
 	return found;
@@ -466,10 +576,13 @@ lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep)
 
 	lsp_guard += LSP_GUARD_RECORD;
 	if (s != NULL) {
+		uint64_t wb, wn;
+
 		add_block((uintptr_t)p, s, size, ep);
 		/* A failed realloc allocated nothing: undo the totals. */
-		__atomic_fetch_sub(&s->alloc_bytes, size, __ATOMIC_RELAXED);
-		__atomic_fetch_sub(&s->alloc_blocks, 1, __ATOMIC_RELAXED);
+		weigh((uintptr_t)p, size, &wb, &wn);
+		__atomic_fetch_sub(&s->alloc_bytes, wb, __ATOMIC_RELAXED);
+		__atomic_fetch_sub(&s->alloc_blocks, wn, __ATOMIC_RELAXED);
 	}
 	lsp_guard -= LSP_GUARD_RECORD;
 }
@@ -493,7 +606,7 @@ lsp_epoch_reset(void)
 
 void
 lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
-    size_t size), void *ctx)
+    uint64_t bytes, uint64_t blocks), void *ctx)
 {
 	unsigned i;
 	size_t j;
@@ -507,13 +620,15 @@ lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
 		for (j = 0; sh->tab != NULL && j <= sh->mask; j++) {
 			const struct blk *b = &sh->tab[j];
 			size_t size;
+			uint64_t wb, wn;
 
 			if (b->key == 0)
 				continue;
 			size = b->size;
 			if (size == UINT32_MAX)
 				size = big_peek(blk_ptr(b));
-			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), size);
+			weigh(blk_ptr(b), size, &wb, &wn);
+			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
 		}
 		pthread_mutex_unlock(&sh->lock);
 	}

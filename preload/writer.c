@@ -204,7 +204,7 @@ emit_process(struct ls_buf *b)
 	ls_buf_uv(b, getauxval(AT_BASE));
 	ls_buf_uv(b, lsp_cfg.depth);
 	ls_buf_uv(b, lsp_cfg.interval_ms);
-	ls_buf_uv(b, 0);				/* sample bytes */
+	ls_buf_uv(b, lsp_cfg.sample);
 	ls_rec_end(b, r);
 }
 
@@ -337,7 +337,8 @@ am_grow(struct agemap *m)
 
 /* lsp_record_scan's callback: count one block. */
 static void
-am_count(void *ctx, uint32_t site, unsigned ep, size_t size)
+am_count(void *ctx, uint32_t site, unsigned ep, uint64_t bytes,
+    uint64_t blocks)
 {
 	struct agemap *m = ctx;
 	struct agent *a;
@@ -355,8 +356,8 @@ am_count(void *ctx, uint32_t site, unsigned ep, size_t size)
 		a->key = age_key(site, ep);
 		m->count++;
 	}
-	a->blocks++;
-	a->bytes += size;
+	a->blocks += blocks;
+	a->bytes += bytes;
 }
 
 /*

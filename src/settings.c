@@ -82,3 +82,27 @@ ls_parse_signal(const char *s)
 		return SIGRTMIN + (int)v;
 	return -1;
 }
+
+bool
+ls_parse_bytes(const char *s, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	unsigned shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		v = v * 10 + (unsigned long long)(*s - '0');
+		if (v > (1ull << 40))
+			return false;
+	}
+	switch (*s) {
+	case 'k': case 'K': shift = 10; s++; break;
+	case 'm': case 'M': shift = 20; s++; break;
+	case 'g': case 'G': shift = 30; s++; break;
+	}
+	if (*s != '\0' || v > (1ull << 40) >> shift)
+		return false;
+	*out = v << shift;
+	return true;
+}

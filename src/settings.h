@@ -14,6 +14,10 @@ bool ls_parse_millis(const char *s, unsigned *out);
 /* Decimal digits only, at most max. */
 bool ls_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
+/* "524288", "512k", "2M", "1G": bytes (suffixes are powers of 1024, case
+ * ignored); false if malformed or over 2^40. */
+bool ls_parse_bytes(const char *s, unsigned long long *out);
+
 /* "USR2", "SIGUSR2", "12" or "RTMIN+3": the signal number, or -1 for an
  * unknown name, SIGKILL or SIGSTOP. */
 int ls_parse_signal(const char *s);

@@ -23,8 +23,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: leakspy [-fhV] [-d depth] [-i seconds] [-o template] "
-	    "[-s signal]\n"
-	    "               [--] command [arg ...]\n"
+	    "[-S bytes]\n"
+	    "               [-s signal] [--] command [arg ...]\n"
 	    "\n"
 	    "Run command with libleakspy.so preloaded; it writes a dump of\n"
 	    "its live memory by call site for leakspy-report(1).\n"
@@ -39,6 +39,11 @@ usage(FILE *f)
 	    "(e.g. USR2)\n"
 	    "  -d, --depth N          keep at most N frames a stack "
 	    "(default 64)\n"
+	    "  -S, --sample BYTES     record one allocation per BYTES on "
+	    "average (512k,\n"
+	    "                         2M, ...; 0: every one, the default); "
+	    "figures\n"
+	    "                         become estimates\n"
 	    "  -f, --follow-exec      programs the command executes are "
 	    "traced too\n"
 	    "  -h, --help             show this help and exit\n"
@@ -88,6 +93,7 @@ main(int argc, char **argv)
 		{ "interval", required_argument, NULL, 'i' },
 		{ "signal", required_argument, NULL, 's' },
 		{ "depth", required_argument, NULL, 'd' },
+		{ "sample", required_argument, NULL, 'S' },
 		{ "follow-exec", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -101,7 +107,7 @@ main(int argc, char **argv)
 
 	/* "+": stop at the first operand, so the command's own options are
 	 * left alone even without "--". */
-	while ((c = getopt_long(argc, argv, "+o:i:s:d:fhV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+o:i:s:d:S:fhV", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'o':
@@ -128,6 +134,15 @@ main(int argc, char **argv)
 				    "'%s'", optarg);
 			set("LEAKSPY_DEPTH", optarg);
 			break;
+		case 'S': {
+			unsigned long long bytes;
+
+			if (!ls_parse_bytes(optarg, &bytes))
+				errx(EXIT_USAGE, "--sample wants bytes (such "
+				    "as 524288 or 512k), not '%s'", optarg);
+			set("LEAKSPY_SAMPLE", optarg);
+			break;
+		}
 		case 'f':
 			set("LEAKSPY_FOLLOW_EXEC", "1");
 			break;

@@ -162,10 +162,12 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		jstr(f, d->argv[i]);
 	}
 	fprintf(f, "], \"start_time_ns\": %" PRIu64 ", \"run_time_s\": %.3f"
-	    ", \"max_depth\": %" PRIu64 ", \"interval_s\": %.3f},\n",
+	    ", \"max_depth\": %" PRIu64 ", \"interval_s\": %.3f, "
+	    "\"sample_bytes\": %" PRIu64 "},\n  \"estimated\": %s,\n",
 	    d->start_real_ns, d->nsnaps ?
 	    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9 : 0.0,
-	    d->max_depth, (double)d->interval_ms / 1000);
+	    d->max_depth, (double)d->interval_ms / 1000, d->sample_bytes,
+	    d->sample_bytes ? "true" : "false");
 	fprintf(f, "  \"coverage\": {\"interposition\": %s",
 	    d->pflags & LS_PF_INTERPOSE_FAILED ? "false" : "true");
 	if (d->interpose_note && d->interpose_note[0]) {

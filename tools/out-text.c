@@ -199,7 +199,9 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 		lead = "           ";
 	}
 	if (lead[0] == 'c')
-		fprintf(f, "%scomplete: every allocation tracked\n", lead);
+		fprintf(f, "%s%s\n", lead, d->sample_bytes ? "complete: "
+		    "every sampled allocation tracked" : "complete: every "
+		    "allocation tracked");
 }
 
 void
@@ -233,6 +235,13 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 			fprintf(f, "; ran %.3f s",
 			    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9);
 		fputc('\n', f);
+	}
+	if (d->sample_bytes != 0) {
+		char h[32];
+
+		human(h, sizeof(h), d->sample_bytes);
+		fprintf(f, "sampling:  one allocation per %s on average: "
+		    "figures are estimates\n", h);
 	}
 	if (s == NULL) {
 		fprintf(f, "snapshot:  none in this dump\n");

@@ -169,6 +169,7 @@ main(int argc, char **argv)
 			break;
 		case 'd': {
 			char *dots = strstr(optarg, ".."), *a;
+			bool ok;
 
 			if (dots == NULL)
 				errx(EXIT_USAGE, "--diff wants A..B, not '%s'",
@@ -176,12 +177,13 @@ main(int argc, char **argv)
 			a = strndup(optarg, (size_t)(dots - optarg));
 			if (a == NULL)
 				err(EXIT_USAGE, "strndup");
-			if (!parse_point(a, &from) ||
-			    !parse_point(dots + 2, &to))
+			ok = parse_point(a, &from) &&
+			    parse_point(dots + 2, &to);
+			free(a);
+			if (!ok)
 				errx(EXIT_USAGE, "--diff wants A..B with "
 				    "snapshot numbers or times, not '%s'",
 				    optarg);
-			free(a);
 			diff = true;
 			break;
 		}

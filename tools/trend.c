@@ -86,7 +86,13 @@ static size_t
 floor_points(const struct lsr_point *p, size_t a, size_t b, double *t,
     double *y)
 {
-	size_t n = b - a + 1, m = n < NBUCKET ? n : NBUCKET, j;
+	size_t n = b - a + 1, m, j;
+
+	/* Buckets of 3 points or more, when there are enough, so that each
+	 * floor point can dodge a snapshot that caught blocks in flight. */
+	m = n >= 12 ? n / 3 : n;
+	if (m > NBUCKET)
+		m = NBUCKET;
 
 	for (j = 0; j < m; j++) {
 		size_t lo = a + j * n / m, hi = a + (j + 1) * n / m, i, best;
@@ -134,6 +140,26 @@ fit(const double *t, const double *y, size_t m, double *slope, double *tau)
 	}
 }
 
+/* The median of v[0..n-1] (n small; v is reordered). */
+static double
+median(double *v, size_t n)
+{
+	return n == 0 ? 0 : select_kth(v, n, n / 2);
+}
+
+/* How far the floor of p[a..b] rose from its first third to its last. */
+static double
+floor_rise(const struct lsr_point *p, size_t a, size_t b)
+{
+	double t[NBUCKET], y[NBUCKET];
+	size_t m = floor_points(p, a, b, t, y), k = m / 3 ? m / 3 : 1;
+	double first[NBUCKET], last[NBUCKET];
+
+	memcpy(first, y, k * sizeof(*y));
+	memcpy(last, y + m - k, k * sizeof(*y));
+	return median(last, k) - median(first, k);
+}
+
 /* Slope and steadiness of the floor of p[a..b]. */
 static void
 floor_fit(const struct lsr_point *p, size_t a, size_t b, double *slope,
@@ -171,24 +197,39 @@ is_growing(const struct lsr_point *p, size_t a, size_t b, uint64_t peak,
 	return rs >= RECENT_SLOPE * *slope && rr >= MIN_RISE_BYTES / 4;
 }
 
-/* Count drops to DROP_TO of a local peak of at least TOOTH_MIN * peak. */
+/*
+ * Count the teeth of a sawtooth: drops to DROP_TO of a local peak of at
+ * least TOOTH_MIN * peak, after at least two rising steps.  Between drops
+ * a sawtooth builds up: its other steps must rise at least four times as
+ * often as they fall, which noise and steady decline do not.  Returns 0 when
+ * that does not hold.
+ */
 static unsigned
 count_drops(const struct lsr_point *p, size_t a, size_t b, uint64_t peak)
 {
-	unsigned drops = 0;
-	uint64_t top = 0;
+	unsigned drops = 0, rises = 0, falls = 0, built = 0;
+	uint64_t top = p[a].bytes;
 	size_t i;
 
-	for (i = a; i <= b; i++) {
-		if (p[i].bytes > top)
+	for (i = a + 1; i <= b; i++) {
+		if (p[i].bytes > p[i - 1].bytes) {
+			rises++;
+			built++;
+		}
+		if (p[i].bytes > top) {
 			top = p[i].bytes;
-		else if ((double)top >= TOOTH_MIN * (double)peak &&
+		} else if ((double)top >= TOOTH_MIN * (double)peak &&
 		    (double)p[i].bytes <= DROP_TO * (double)top) {
-			drops++;
+			/* A tooth is built over two rising steps at least. */
+			if (built >= 2)
+				drops++;
 			top = p[i].bytes;
+			built = 0;
+		} else if (p[i].bytes < p[i - 1].bytes) {
+			falls++;
 		}
 	}
-	return drops;
+	return rises >= 4 * falls ? drops : 0;
 }
 
 void
@@ -219,19 +260,21 @@ lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g)
 		return;
 
 	/* Released at the end (seed case 2: the source is disposed of):
-	 * judge the growth before the release. */
-	if (peak_i < b && peak_i > a &&
-	    (double)p[b].bytes <= RELEASE_TO * (double)g->peak_bytes &&
-	    p[peak_i].t - p[a].t >= 0.5 * (p[b].t - p[a].t)) {
-		size_t r = peak_i + 1;
-		bool stays = true;
+	 * the release is where the series falls to half of its peak or less
+	 * and stays low (under 60%) to the end; a snapshot may catch it half
+	 * done.  Judge the growth before it. */
+	if ((double)p[b].bytes <= RELEASE_TO * (double)g->peak_bytes) {
+		size_t r = b;
 
-		for (i = r; i <= b; i++)
-			if ((double)p[i].bytes > (RELEASE_TO + 0.1) *
-			    (double)g->peak_bytes)
-				stays = false;
-		if (stays && is_growing(p, a, peak_i, g->peak_bytes, &slope,
-		    &tau)) {
+		while (r > a + 1 && (double)p[r - 1].bytes <=
+		    (RELEASE_TO + 0.1) * (double)g->peak_bytes)
+			r--;
+		while (r < b && (double)p[r].bytes > RELEASE_TO *
+		    (double)g->peak_bytes)
+			r++;
+		if (r > a + 1 && p[r - 1].t - p[a].t >= 0.5 *
+		    (p[b].t - p[a].t) && is_growing(p, a, r - 1,
+		    g->peak_bytes, &slope, &tau)) {
 			g->verdict = LSR_V_GROWING;
 			g->bytes_per_second = slope;
 			g->steadiness = tau;
@@ -254,9 +297,8 @@ lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g)
 		g->verdict = LSR_V_SAWTOOTH;
 	else if (tau <= -STEADY_TAU && -rise >= 0.2 * (double)g->peak_bytes)
 		g->verdict = LSR_V_SHRINKING;
-	else if (p[b].bytes > p[a].bytes && (double)(p[b].bytes -
-	    p[a].bytes) >= 0.2 * (double)g->peak_bytes &&
-	    p[b].bytes - p[a].bytes >= MIN_RISE_BYTES)
+	else if ((rise = floor_rise(p, a, b)) >= 0.2 * (double)g->peak_bytes &&
+	    rise >= MIN_RISE_BYTES)
 		g->verdict = LSR_V_PLATEAU;
 	else if ((double)alloc >= CHURN_TURNOVER * (double)(g->peak_bytes ?
 	    g->peak_bytes : 1))
