@@ -335,6 +335,16 @@ am_grow(struct agemap *m)
 	return true;
 }
 
+/* Make room for n pairs before a scan, so that the map need not grow
+ * (a rehash) while the scan holds a shard's lock. */
+static void
+am_reserve(struct agemap *m, size_t n)
+{
+	while (!m->failed && (n * 2 > m->mask + 1 || m->tab == NULL))
+		if (!am_grow(m))
+			m->failed = true;
+}
+
 /* lsp_record_scan's callback: count one block. */
 static void
 am_count(void *ctx, uint32_t site, unsigned ep, uint64_t bytes,
@@ -679,6 +689,7 @@ write_out(unsigned reason, bool final)
 	lsp_modules_emit(b);
 	covered = emit_stacks(b);
 	ws.covered = covered;
+	am_reserve(&ages, ws.ages.count + ws.ages.count / 4 + 1024);
 	lsp_record_scan(am_count, &ages);
 	if (!ages.failed && !ages_plan(&plan, &ages))
 		ages.failed = true;

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot stall probe: usage "stall BLOCKS SECONDS".  Builds a heap of
+ * BLOCKS live blocks over 10,000 call sites, then times malloc+free pairs
+ * for SECONDS and prints the worst and the 99.99th percentile pair in
+ * microseconds.  Run under leakspy with a short interval, the worst pair
+ * is the stall a snapshot of that heap adds to an allocating thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define DEPTH 14
+#define SITES 10000
+
+static void **heap;
+
+static void level_a(unsigned bits, int depth, size_t i);
+static void level_b(unsigned bits, int depth, size_t i);
+
+__attribute__((noinline)) static void
+leaf(size_t i)
+{
+	heap[i] = malloc(16 + i % 48);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void
+level_a(unsigned bits, int depth, size_t i)
+{
+	if (depth == 0)
+		leaf(i);
+	else if (bits & 1)
+		level_a(bits >> 1, depth - 1, i);
+	else
+		level_b(bits >> 1, depth - 1, i);
+	__asm__ volatile("" ::: "memory");
+}
+
+__attribute__((noinline)) static void
+level_b(unsigned bits, int depth, size_t i)
+{
+	if (depth == 0)
+		leaf(i);
+	else if (bits & 1)
+		level_a(bits >> 1, depth - 1, i);
+	else
+		level_b(bits >> 1, depth - 1, i);
+	__asm__ volatile("" ::: "memory");
+}
+
+static double
+now_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t n = argc > 1 ? (size_t)atol(argv[1]) : 1000000, i, k = 0;
+	double secs = argc > 2 ? atof(argv[2]) : 3, end, worst = 0;
+	static float lat[20000000];
+	void *volatile p;
+
+	heap = calloc(n, sizeof(*heap));
+	for (i = 0; i < n; i++)
+		level_a((unsigned)(i % SITES), DEPTH, i);
+	end = now_us() + secs * 1e6;
+	while (k < sizeof(lat) / sizeof(lat[0])) {
+		double t0 = now_us(), d;
+
+		p = malloc(64);
+		free(p);
+		d = now_us() - t0;
+		lat[k++] = (float)d;
+		if (d > worst)
+			worst = d;
+		if (t0 > end)
+			break;
+	}
+	qsort(lat, k, sizeof(lat[0]), cmp);
+	printf("worst %.0f p9999 %.1f pairs %zu\n", worst,
+	    (double)lat[k - 1 - k / 10000], k);
+	return 0;
+}
