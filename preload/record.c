@@ -23,23 +23,35 @@
 #define LS_HASH_ARENA (&big_arena)
 #include "ls_hash.h"
 
-#define BUCKET_BITS	18
+#define BUCKET_BITS	16	/* chains stay short up to ~100,000 sites */
 #define DIR_SHIFT	12			/* sites per directory chunk */
 #define DIR_CHUNKS	4096			/* up to 16M sites */
 #define NSHARD		256
 #define SHARD_MIN	32	/* slots; small, so a small heap stays in cache */
 
 /*
- * A call site.  Immutable after publication except the counters, which
- * are updated with relaxed atomics: the writer reads each one on its own,
- * so a snapshot taken while threads allocate is off by the calls in
- * flight, and exact once they are done.
+ * A site's counters, updated with relaxed atomics.  There are NSLICE
+ * copies of every site's counters, each copy in an array of its own
+ * indexed by site id (slice_chunks), and a thread always uses the same
+ * slice: threads allocating from one site do not write the same cache
+ * line.  The writer adds the slices up (one alone may go negative: blocks
+ * are freed by other threads than allocated them); a snapshot taken while
+ * threads allocate is off by the calls in flight, and exact once they
+ * are done.
  */
-struct site {
+#define NSLICE 4
+struct counters {
 	int64_t live_bytes;
 	int64_t live_blocks;
 	uint64_t alloc_bytes;
 	uint64_t alloc_blocks;
+};
+
+/* Written under site_lock with the directory chunk, read lock-free. */
+static struct counters *slice_chunks[NSLICE][DIR_CHUNKS];
+
+/* A call site.  Immutable after publication. */
+struct site {
 	struct site *next;	/* bucket chain */
 	uint64_t hash;
 	uint32_t id;
@@ -264,9 +276,21 @@ site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
 		goto out;	/* s is NULL: too many sites */
 	if (dir[id >> DIR_SHIFT] == NULL) {
 		struct site **chunk = ls_map(sizeof(*chunk) << DIR_SHIFT);
+		unsigned k;
 
 		if (chunk == NULL)
 			goto out;
+		/* Counters first: a site is found only after its chunk. */
+		for (k = 0; k < NSLICE; k++) {
+			if (slice_chunks[k][id >> DIR_SHIFT] != NULL)
+				continue;
+			slice_chunks[k][id >> DIR_SHIFT] = ls_map(
+			    sizeof(struct counters) << DIR_SHIFT);
+			if (slice_chunks[k][id >> DIR_SHIFT] == NULL) {
+				ls_unmap(chunk, sizeof(*chunk) << DIR_SHIFT);
+				goto out;
+			}
+		}
 		__atomic_store_n(&dir[id >> DIR_SHIFT], chunk,
 		    __ATOMIC_RELEASE);
 	}
@@ -304,11 +328,42 @@ site_intern(const uintptr_t *f, unsigned n, unsigned api, unsigned flags)
 	return site_create(bucket, h, f, n, api, flags);
 }
 
+/* This thread's slice of every site's counters (0: not chosen yet). */
+static __thread unsigned slice_plus1 __attribute__((tls_model("initial-exec")));
+static unsigned slices_given;	/* atomic */
+
+static inline struct counters *
+counters_of(const struct site *s, unsigned slice)
+{
+	return &slice_chunks[slice][s->id >> DIR_SHIFT][s->id &
+	    ((1u << DIR_SHIFT) - 1)];
+}
+
+static inline struct counters *
+my_counters(const struct site *s)
+{
+	if (LS_UNLIKELY(slice_plus1 == 0))
+		slice_plus1 = __atomic_fetch_add(&slices_given, 1,
+		    __ATOMIC_RELAXED) % NSLICE + 1;
+	return counters_of(s, slice_plus1 - 1);
+}
+
 static inline void
 site_add(struct site *s, int64_t bytes, int64_t blocks)
 {
-	__atomic_fetch_add(&s->live_bytes, bytes, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&s->live_blocks, blocks, __ATOMIC_RELAXED);
+	struct counters *c = my_counters(s);
+
+	__atomic_fetch_add(&c->live_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->live_blocks, blocks, __ATOMIC_RELAXED);
+}
+
+static inline void
+site_alloc_add(struct site *s, uint64_t bytes, uint64_t blocks)
+{
+	struct counters *c = my_counters(s);
+
+	__atomic_fetch_add(&c->alloc_bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&c->alloc_blocks, blocks, __ATOMIC_RELAXED);
 }
 
 /* --- the address table --- */
@@ -518,8 +573,7 @@ add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 		lsp_count(LS_CNT_DROPPED);
 	weigh(p, n, &wb, &wn);
 	site_add(s, (int64_t)wb, (int64_t)wn);
-	__atomic_fetch_add(&s->alloc_bytes, wb, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&s->alloc_blocks, wn, __ATOMIC_RELAXED);
+	site_alloc_add(s, wb, wn);
 }
 
 void
@@ -593,8 +647,7 @@ lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep)
 		add_block((uintptr_t)p, s, size, ep);
 		/* A failed realloc allocated nothing: undo the totals. */
 		weigh((uintptr_t)p, size, &wb, &wn);
-		__atomic_fetch_sub(&s->alloc_bytes, wb, __ATOMIC_RELAXED);
-		__atomic_fetch_sub(&s->alloc_blocks, wn, __ATOMIC_RELAXED);
+		site_alloc_add(s, -wb, -wn);	/* modulo 2^64 */
 	}
 	lsp_guard -= LSP_GUARD_RECORD;
 }
@@ -656,6 +709,7 @@ bool
 lsp_site_get(uint32_t id, struct lsp_site_view *v)
 {
 	struct site *s = site_by_id(id);
+	unsigned i;
 
 	if (s == NULL)
 		return false;
@@ -664,10 +718,20 @@ lsp_site_get(uint32_t id, struct lsp_site_view *v)
 	v->api = s->api;
 	v->flags = s->flags;
 	v->gen = s->gen;
-	v->live_bytes = __atomic_load_n(&s->live_bytes, __ATOMIC_RELAXED);
-	v->live_blocks = __atomic_load_n(&s->live_blocks, __ATOMIC_RELAXED);
-	v->alloc_bytes = __atomic_load_n(&s->alloc_bytes, __ATOMIC_RELAXED);
-	v->alloc_blocks = __atomic_load_n(&s->alloc_blocks, __ATOMIC_RELAXED);
+	v->live_bytes = v->live_blocks = 0;
+	v->alloc_bytes = v->alloc_blocks = 0;
+	for (i = 0; i < NSLICE; i++) {
+		const struct counters *c = counters_of(s, i);
+
+		v->live_bytes += __atomic_load_n(&c->live_bytes,
+		    __ATOMIC_RELAXED);
+		v->live_blocks += __atomic_load_n(&c->live_blocks,
+		    __ATOMIC_RELAXED);
+		v->alloc_bytes += __atomic_load_n(&c->alloc_bytes,
+		    __ATOMIC_RELAXED);
+		v->alloc_blocks += __atomic_load_n(&c->alloc_blocks,
+		    __ATOMIC_RELAXED);
+	}
 	return true;
 }
 
