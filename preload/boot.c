@@ -38,16 +38,15 @@ pid_t lsp_pid;
  * the static pool is used up, further blocks are mapped and remembered so
  * that free() still recognizes them.
  */
-#define BOOT_POOL	(64u << 10)
 #define BOOT_MAPS	64
 
-static char boot_pool[BOOT_POOL] __attribute__((aligned(64)));
+char lsp_boot_pool[LSP_BOOT_POOL] __attribute__((aligned(64)));
+unsigned lsp_boot_nmaps;			/* atomic */
 static size_t boot_used;			/* atomic bump */
 static struct {
 	char *start;
 	size_t len;
 } boot_maps[BOOT_MAPS];
-static unsigned boot_nmaps;			/* atomic */
 
 void *
 lsp_boot_alloc(size_t n, size_t align)
@@ -64,10 +63,10 @@ lsp_boot_alloc(size_t n, size_t align)
 	}
 	need = n + align + 16;
 	off = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
-	if (off + need <= BOOT_POOL) {
-		base = boot_pool + off;
+	if (off + need <= LSP_BOOT_POOL) {
+		base = lsp_boot_pool + off;
 	} else {
-		slot = __atomic_fetch_add(&boot_nmaps, 1, __ATOMIC_RELAXED);
+		slot = __atomic_fetch_add(&lsp_boot_nmaps, 1, __ATOMIC_RELAXED);
 		if (slot >= BOOT_MAPS || (base = ls_map(need)) == NULL) {
 			errno = ENOMEM;
 			return NULL;
@@ -86,14 +85,12 @@ lsp_boot_alloc(size_t n, size_t align)
 }
 
 bool
-lsp_is_boot_ptr(const void *p)
+lsp_is_boot_map(const void *p)
 {
 	const char *c = p;
 	unsigned i, n;
 
-	if (c >= boot_pool && c < boot_pool + BOOT_POOL)
-		return true;
-	n = __atomic_load_n(&boot_nmaps, __ATOMIC_ACQUIRE);
+	n = __atomic_load_n(&lsp_boot_nmaps, __ATOMIC_ACQUIRE);
 	for (i = 0; i < n && i < BOOT_MAPS; i++) {
 		size_t len = __atomic_load_n(&boot_maps[i].len,
 		    __ATOMIC_ACQUIRE);

@@ -29,7 +29,7 @@ static inline void
 track(void *p, size_t n, unsigned api)
 {
 	if (lsp_cfg.sample != 0 && LS_LIKELY(!lsp_sample_due(n)))
-		return;
+		return;	/* not sampled: nothing more to do */
 	if (LS_LIKELY(!lsp_guard)) {
 		int saved = errno;
 

@@ -13,6 +13,7 @@
 
 #include "compiler.h"
 #include "dump.h"
+#include "hash.h"
 
 #define LS_MAX_FRAMES		256
 #define LSP_DEFAULT_DEPTH	64
@@ -94,8 +95,23 @@ void lsp_boot(void);
 
 /* Serve an allocation while lsp_boot() runs, from a static pool. */
 void *lsp_boot_alloc(size_t n, size_t align);
-/* True if p came from lsp_boot_alloc(). */
-bool lsp_is_boot_ptr(const void *p);
+
+/* The static bootstrap pool, and how many blocks were mapped beyond it
+ * (written once each by lsp_boot_alloc). */
+#define LSP_BOOT_POOL	(64u << 10)
+extern char lsp_boot_pool[LSP_BOOT_POOL];
+extern unsigned lsp_boot_nmaps;
+bool lsp_is_boot_map(const void *p);
+
+/* True if p came from lsp_boot_alloc().  Hot path. */
+static inline bool
+lsp_is_boot_ptr(const void *p)
+{
+	if ((uintptr_t)p - (uintptr_t)lsp_boot_pool < LSP_BOOT_POOL)
+		return true;
+	return LS_UNLIKELY(__atomic_load_n(&lsp_boot_nmaps,
+	    __ATOMIC_RELAXED) != 0) && lsp_is_boot_map(p);
+}
 /* Usable size of a bootstrap block. */
 size_t lsp_boot_size(const void *p);
 
@@ -131,16 +147,36 @@ int lsp_record_init(void);
 /* Record a new block p of n bytes from entry point api.  Hot path. */
 void lsp_record_alloc(void *p, size_t n, unsigned api);
 
-/*
- * Sampled mode: should this allocation of n bytes be recorded?  Each
- * thread counts bytes down to its next sample point, drawn from an
- * exponential distribution with mean lsp_cfg.sample.  Hot path.
- */
-bool lsp_sample_due(size_t n);
+/* Sampled mode: bytes this thread has left to its next sample point
+ * (drawn from an exponential distribution with mean lsp_cfg.sample). */
+extern __thread int64_t lsp_sample_left __attribute__((tls_model("initial-exec")));
 
-/* Sampled mode: false if p is certainly not a recorded block (a counting
- * filter), so its free needs no lock.  Hot path. */
-bool lsp_maybe_recorded(const void *p);
+/* The sample point was reached (or the thread is new): draw the next one;
+ * true if this allocation is to be recorded. */
+bool lsp_sample_reached(void);
+
+/* Sampled mode: should this allocation of n bytes be recorded?  Hot path. */
+static inline bool
+lsp_sample_due(size_t n)
+{
+	lsp_sample_left -= (int64_t)(n < INT64_MAX ? n : INT64_MAX);
+	return LS_UNLIKELY(lsp_sample_left <= 0) && lsp_sample_reached();
+}
+
+/* Counting filter over recorded blocks (sampled mode): 0 in p's slot
+ * means p was never recorded. */
+#define LSP_FILTER_BITS 15
+extern uint16_t lsp_filter[1u << LSP_FILTER_BITS];
+
+/* False if p is certainly not a recorded block, so its free needs no
+ * lock.  Hot path. */
+static inline bool
+lsp_maybe_recorded(const void *p)
+{
+	return lsp_cfg.sample == 0 || __atomic_load_n(&lsp_filter[
+	    ls_hash_ptr((uintptr_t)p) >> (64 - LSP_FILTER_BITS)],
+	    __ATOMIC_RELAXED) != 0;
+}
 
 /* Forget block p; returns false if it was unknown.  Hot path. */
 bool lsp_record_free(void *p);

@@ -102,20 +102,12 @@ static uint32_t epoch;
  * raised before its block enters the table and lowered after it leaves,
  * so the thread that frees a block always sees it raised.
  */
-#define FILTER_BITS 15
-static uint16_t filter[1u << FILTER_BITS];
+uint16_t lsp_filter[1u << LSP_FILTER_BITS];
 
 static inline uint16_t *
 filter_slot(uintptr_t p)
 {
-	return &filter[ls_hash_ptr(p) >> (64 - FILTER_BITS)];
-}
-
-bool
-lsp_maybe_recorded(const void *p)
-{
-	return lsp_cfg.sample == 0 ||
-	    __atomic_load_n(filter_slot((uintptr_t)p), __ATOMIC_RELAXED) != 0;
+	return &lsp_filter[ls_hash_ptr(p) >> (64 - LSP_FILTER_BITS)];
 }
 
 static inline void
@@ -128,7 +120,7 @@ filter_add(uintptr_t p, int d)
 
 /* Per thread: bytes left to the next sample, and a generator state (0:
  * not started).  Only the owning thread touches them. */
-static __thread int64_t sample_left __attribute__((tls_model("initial-exec")));
+__thread int64_t lsp_sample_left __attribute__((tls_model("initial-exec")));
 static __thread uint64_t sample_rng __attribute__((tls_model("initial-exec")));
 static uint64_t sample_threads;		/* atomic: seeds */
 
@@ -155,18 +147,17 @@ sample_draw(void)
 }
 
 bool
-lsp_sample_due(size_t n)
+lsp_sample_reached(void)
 {
 	if (LS_UNLIKELY(sample_rng == 0)) {
-		/* Seeded in thread order, so that a run repeats its samples. */
+		/* A new thread: seeded in thread order, so that a run repeats
+		 * its samples; its first point is drawn, not taken. */
 		sample_rng = splitmix(__atomic_fetch_add(&sample_threads, 1,
 		    __ATOMIC_RELAXED)) | 1;
-		sample_left = sample_draw();
-	}
-	sample_left -= (int64_t)(n < INT64_MAX ? n : INT64_MAX);
-	if (LS_LIKELY(sample_left > 0))
+		lsp_sample_left = sample_draw();
 		return false;
-	sample_left = sample_draw();
+	}
+	lsp_sample_left = sample_draw();
 	return true;
 }
 
