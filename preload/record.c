@@ -485,8 +485,9 @@ out:
 	return r;
 }
 
+/* The size of big block p (UINT32_MAX if unknown); remove drops it. */
 static size_t
-big_take(uintptr_t p)
+big_size(uintptr_t p, bool remove)
 {
 	struct big *b;
 	size_t size = UINT32_MAX;
@@ -495,24 +496,11 @@ big_take(uintptr_t p)
 	HASH_FIND(hh, bigs, &p, sizeof(p), b);
 	if (b != NULL) {
 		size = b->size;
-		HASH_DEL(bigs, b);
-		ls_arena_free(&big_arena, b);
+		if (remove) {
+			HASH_DEL(bigs, b);
+			ls_arena_free(&big_arena, b);
+		}
 	}
-	pthread_mutex_unlock(&big_lock);
-	return size;
-}
-
-/* The size of big block p, left in the table. */
-static size_t
-big_peek(uintptr_t p)
-{
-	struct big *b;
-	size_t size = UINT32_MAX;
-
-	pthread_mutex_lock(&big_lock);
-	HASH_FIND(hh, bigs, &p, sizeof(p), b);
-	if (b != NULL)
-		size = b->size;
 	pthread_mutex_unlock(&big_lock);
 	return size;
 }
@@ -520,7 +508,7 @@ big_peek(uintptr_t p)
 static inline size_t
 blk_size(const struct blk *b)
 {
-	return b->size == UINT32_MAX ? big_take(blk_ptr(b)) : b->size;
+	return b->size == UINT32_MAX ? big_size(blk_ptr(b), true) : b->size;
 }
 
 /* Enter block p of site s, allocated in epoch ep; on failure count it as
@@ -682,7 +670,7 @@ lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
 				continue;
 			size = b->size;
 			if (size == UINT32_MAX)
-				size = big_peek(blk_ptr(b));
+				size = big_size(blk_ptr(b), false);
 			weigh(blk_ptr(b), size, &wb, &wn);
 			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
 		}

@@ -10,42 +10,18 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define DEPTH 14
+#define SITE_DEPTH 14
 
-static void *blocks[1 << DEPTH];
+static void *blocks[1 << SITE_DEPTH];
 
-static void level_a(unsigned bits, int depth, unsigned i);
-static void level_b(unsigned bits, int depth, unsigned i);
+static void leaf(size_t i);
+#include "sites.h"
 
 __attribute__((noinline)) static void
-leaf(unsigned i)
+leaf(size_t i)
 {
 	free(blocks[i]);
 	blocks[i] = malloc(16 + i % 200);
-	__asm__ volatile("" ::: "memory");
-}
-
-__attribute__((noinline)) static void
-level_a(unsigned bits, int depth, unsigned i)
-{
-	if (depth == 0)
-		leaf(i);
-	else if (bits & 1)
-		level_a(bits >> 1, depth - 1, i);
-	else
-		level_b(bits >> 1, depth - 1, i);
-	__asm__ volatile("" ::: "memory");
-}
-
-__attribute__((noinline)) static void
-level_b(unsigned bits, int depth, unsigned i)
-{
-	if (depth == 0)
-		leaf(i);
-	else if (bits & 1)
-		level_a(bits >> 1, depth - 1, i);
-	else
-		level_b(bits >> 1, depth - 1, i);
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -56,12 +32,12 @@ main(int argc, char **argv)
 	double secs = argc > 2 ? atof(argv[2]) : 1;
 	struct timespec t0, t, ten = { 0, 10 * 1000 * 1000 };
 
-	if (n > 1u << DEPTH)
+	if (n > 1u << SITE_DEPTH)
 		return 2;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		for (i = 0; i < n; i++)
-			level_a(i, DEPTH, i);
+			site(i, i);
 		nanosleep(&ten, NULL);
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((double)(t.tv_sec - t0.tv_sec) +

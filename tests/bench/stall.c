@@ -10,42 +10,18 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define DEPTH 14
+#define SITE_DEPTH 14
 #define SITES 10000
 
 static void **heap;
 
-static void level_a(unsigned bits, int depth, size_t i);
-static void level_b(unsigned bits, int depth, size_t i);
+static void leaf(size_t i);
+#include "sites.h"
 
 __attribute__((noinline)) static void
 leaf(size_t i)
 {
 	heap[i] = malloc(16 + i % 48);
-	__asm__ volatile("" ::: "memory");
-}
-
-__attribute__((noinline)) static void
-level_a(unsigned bits, int depth, size_t i)
-{
-	if (depth == 0)
-		leaf(i);
-	else if (bits & 1)
-		level_a(bits >> 1, depth - 1, i);
-	else
-		level_b(bits >> 1, depth - 1, i);
-	__asm__ volatile("" ::: "memory");
-}
-
-__attribute__((noinline)) static void
-level_b(unsigned bits, int depth, size_t i)
-{
-	if (depth == 0)
-		leaf(i);
-	else if (bits & 1)
-		level_a(bits >> 1, depth - 1, i);
-	else
-		level_b(bits >> 1, depth - 1, i);
 	__asm__ volatile("" ::: "memory");
 }
 
@@ -76,7 +52,7 @@ main(int argc, char **argv)
 
 	heap = calloc(n, sizeof(*heap));
 	for (i = 0; i < n; i++)
-		level_a((unsigned)(i % SITES), DEPTH, i);
+		site((unsigned)(i % SITES), i);
 	end = now_us() + secs * 1e6;
 	while (k < sizeof(lat) / sizeof(lat[0])) {
 		double t0 = now_us(), d;

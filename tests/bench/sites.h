@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Distinct call sites for the benchmarks: site(i, DEPTH, i) reaches the
+ * includer's leaf(i) through a chain of two functions a level, chosen by
+ * the bits of i, so that up to 2^DEPTH values of i give as many stacks.
+ * Define SITE_DEPTH and declare leaf() before including.
+ */
+#ifndef LS_SITES_H
+#define LS_SITES_H
+
+#include <stddef.h>
+
+static void leaf(size_t i);
+static void level_a(unsigned bits, int depth, size_t i);
+static void level_b(unsigned bits, int depth, size_t i);
+
+__attribute__((noinline)) static void
+level_a(unsigned bits, int depth, size_t i)
+{
+	if (depth == 0)
+		leaf(i);
+	else if (bits & 1)
+		level_a(bits >> 1, depth - 1, i);
+	else
+		level_b(bits >> 1, depth - 1, i);
+	__asm__ volatile("" ::: "memory");	/* no tail calls */
+}
+
+__attribute__((noinline)) static void
+level_b(unsigned bits, int depth, size_t i)
+{
+	if (depth == 0)
+		leaf(i);
+	else if (bits & 1)
+		level_a(bits >> 1, depth - 1, i);
+	else
+		level_b(bits >> 1, depth - 1, i);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* Allocate at site number bits (0 .. 2^SITE_DEPTH - 1) for item i. */
+static void
+site(unsigned bits, size_t i)
+{
+	level_a(bits, SITE_DEPTH, i);
+}
+
+#endif /* LS_SITES_H */
