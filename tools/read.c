@@ -124,7 +124,7 @@ lsr_chg_begin(const struct lsr_stack *s, struct lsr_chg_iter *it)
 {
 	memset(it, 0, sizeof(*it));
 	it->c.p = s->chg;
-	it->c.end = s->chg + s->chg_len;
+	it->c.end = s->chg ? s->chg + s->chg_len : NULL;
 }
 
 bool
@@ -145,7 +145,7 @@ lsr_age_begin(const struct lsr_stack *s, struct lsr_age_iter *it)
 {
 	memset(it, 0, sizeof(*it));
 	it->c.p = s->age;
-	it->c.end = s->age + s->age_len;
+	it->c.end = s->age ? s->age + s->age_len : NULL;
 }
 
 bool
