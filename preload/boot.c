@@ -321,6 +321,18 @@ read_config(void)
 			lsp_warn("ignoring LEAKSPY_SAMPLE (want bytes, such as "
 			    "524288 or 512k)", s);
 	}
+	s = secure_getenv("LEAKSPY_UNWIND");
+	if (s != NULL && *s != '\0') {
+		if (strcmp(s, "fast") == 0)
+			lsp_cfg.unwind = LSP_UNWIND_FAST;
+		else if (strcmp(s, "libunwind") == 0)
+			lsp_cfg.unwind = LSP_UNWIND_LIBUNWIND;
+		else if (strcmp(s, "check") == 0)
+			lsp_cfg.unwind = LSP_UNWIND_CHECK;
+		else
+			lsp_warn("ignoring LEAKSPY_UNWIND (want fast, "
+			    "libunwind or check)", s);
+	}
 	s = secure_getenv("LEAKSPY_FOLLOW_EXEC");
 	lsp_cfg.follow_exec = s != NULL && strcmp(s, "1") == 0;
 

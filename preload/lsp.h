@@ -70,9 +70,16 @@ struct lsp_config {
 	unsigned interval_ms;		/* 0: no periodic snapshots */
 	int signo;			/* 0: no snapshot signal */
 	bool follow_exec;
+	unsigned unwind;		/* LSP_UNWIND_* */
 	uint64_t sample;		/* mean bytes between samples; 0: all */
 };
 extern struct lsp_config lsp_cfg;
+
+/* LEAKSPY_UNWIND: fast walk with libunwind behind it; libunwind only;
+ * both, compared on every stack. */
+#define LSP_UNWIND_FAST		0
+#define LSP_UNWIND_LIBUNWIND	1
+#define LSP_UNWIND_CHECK	2
 
 /* The pid this process's dump belongs to; set by lsp_boot() and in a fork
  * child.  A vfork child sees its parent's value and so does nothing. */
@@ -138,6 +145,34 @@ const void *lsp_unwind_addr(void);
 
 /* Drop cached unwind information (after dlclose). */
 void lsp_unwind_flush(void);
+
+/*
+ * Unwind rules (cfi.c), one per return address, as a u32: kind in bits
+ * 0-1; rbp's save slot as CFA - 8k, k in bits 2-7 (0: rbp unchanged);
+ * the CFA's offset from rsp or rbp in bits 8-31.
+ */
+#define LSP_RULE_SLOW		0u	/* not modelled: use libunwind */
+#define LSP_RULE_RSP		1u	/* CFA = rsp + off */
+#define LSP_RULE_RBP		2u	/* CFA = rbp + off (frame pointer) */
+#define LSP_RULE_END		3u	/* outermost frame */
+#define LSP_RULE_MAX_OFF	(1u << 24)
+#define LSP_RULE_MAX_RBP	63
+
+static inline uint32_t
+lsp_rule_make(uint32_t kind, uint32_t off, uint32_t k)
+{
+	return kind | k << 2 | off << 8;
+}
+
+static inline uint32_t lsp_rule_kind(uint32_t r) { return r & 3; }
+static inline uint32_t lsp_rule_rbp(uint32_t r) { return (r >> 2) & 63; }
+static inline uint32_t lsp_rule_off(uint32_t r) { return r >> 8; }
+
+void lsp_cfi_init(void);
+void lsp_cfi_flush(void);
+/* The rule for return address ip, read from the unwind tables on the
+ * first lookup.  Lock-free; async-signal-safe. */
+uint32_t lsp_rule_lookup(uintptr_t ip);
 
 /* record.c */
 

@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stack capture for the interposers (host threads, hot path): libunwind's
- * unw_backtrace with per-thread caches.  Only return addresses are kept;
- * symbolization happens offline in leakspy-report.
+ * Stack capture for the interposers (host threads, hot path).  The fast
+ * walk follows frame pointers where the code keeps them and the CFA rules
+ * of the unwind tables elsewhere (cfi.c), one cached rule per return
+ * address; a stack with a frame it cannot model goes to libunwind's
+ * unw_backtrace whole.  Only return addresses are kept; symbolization
+ * happens offline in leakspy-report.
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "lsp.h"
 
 #define LSP_STACK_RESERVE (16u << 10)
@@ -18,6 +23,7 @@ void
 lsp_unwind_init(void)
 {
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	lsp_cfi_init();
 }
 
 const void *
@@ -30,6 +36,7 @@ void
 lsp_unwind_flush(void)
 {
 	unw_flush_cache(unw_local_addr_space, 0, 0);
+	lsp_cfi_flush();
 }
 
 /* This thread's stack, found on its first allocation (0: not yet; lo ==
@@ -76,6 +83,102 @@ stack_too_low(void)
 	    sp - stack_lo < LSP_STACK_RESERVE;
 }
 
+/*
+ * Walks this thread's stack from the caller of this function by the
+ * cached rules.  Returns the number of return addresses put in f (at most
+ * cap), or -1 if libunwind must take the stack: a frame the rules do not
+ * model, or a stack pointer outside the known thread stack (an alternate
+ * signal stack, a coroutine's), where memory cannot be bounded.
+ */
+static LS_NOINLINE int
+fast_walk(uintptr_t *f, unsigned cap)
+{
+	const uintptr_t *fp = __builtin_frame_address(0);
+	uintptr_t ip = fp[1], rbp = fp[0], sp = (uintptr_t)(fp + 2);
+	uintptr_t hi = stack_hi;
+	unsigned n = 0;
+
+	if (sp < stack_lo || sp >= hi)
+		return -1;
+	while (n < cap) {
+		uint32_t rule, k;
+		uintptr_t cfa;
+
+		f[n++] = ip;
+		rule = lsp_rule_lookup(ip);
+		switch (lsp_rule_kind(rule)) {
+		case LSP_RULE_RSP:
+			cfa = sp + lsp_rule_off(rule);
+			break;
+		case LSP_RULE_RBP:
+			cfa = rbp + lsp_rule_off(rule);
+			break;
+		case LSP_RULE_END:
+			return (int)n;
+		default:
+			return -1;
+		}
+		k = lsp_rule_rbp(rule);
+		if (cfa <= sp || cfa > hi || cfa - sp < 8 * (uintptr_t)k)
+			return -1;
+		ip = ((const uintptr_t *)cfa)[-1];
+		if (k != 0)
+			rbp = ((const uintptr_t *)cfa)[-(intptr_t)k];
+		sp = cfa;
+		if (ip == 0)
+			break;
+	}
+	return (int)n;
+}
+
+static unsigned
+skip_own(const uintptr_t *f, unsigned n)
+{
+	unsigned skip = 0;
+
+	while (skip < n && lsp_is_own_ip(f[skip]))
+		skip++;
+	return skip;
+}
+
+/*
+ * LEAKSPY_UNWIND=check: libunwind's stack for the same call must equal the
+ * fast walk's, frame for frame (over what both have room for).  A
+ * difference is a leakspy bug: say what differed and abort.
+ */
+static LS_NOINLINE void
+check_walk(const uintptr_t *f, unsigned n, unsigned cap)
+{
+	uintptr_t g[LS_MAX_FRAMES];
+	unsigned fs = skip_own(f, n), gs, m, i, len;
+	char buf[LS_MAX_FRAMES * 40];
+	struct ls_fmt out;
+	int got;
+
+	got = unw_backtrace((void **)g, (int)cap);
+	m = got > 0 ? (unsigned)got : 0;
+	gs = skip_own(g, m);
+	len = n - fs < m - gs ? n - fs : m - gs;
+	if ((n - fs == m - gs || n == cap || m == cap) &&
+	    memcmp(f + fs, g + gs, len * sizeof(*f)) == 0)
+		return;
+	ls_fmt_init(&out, buf, sizeof(buf));
+	ls_fmt_str(&out, "leakspy: LEAKSPY_UNWIND=check: the fast walk and "
+	    "libunwind differ\n  fast:");
+	for (i = fs; i < n; i++) {
+		ls_fmt_str(&out, " ");
+		ls_fmt_hex(&out, f[i]);
+	}
+	ls_fmt_str(&out, "\n  libunwind:");
+	for (i = gs; i < m; i++) {
+		ls_fmt_str(&out, " ");
+		ls_fmt_hex(&out, g[i]);
+	}
+	ls_fmt_str(&out, "\n");
+	(void)ls_write_all(2, buf, out.len);
+	abort();
+}
+
 unsigned
 lsp_unwind(uintptr_t *f, bool *truncated)
 {
@@ -88,14 +191,20 @@ lsp_unwind(uintptr_t *f, bool *truncated)
 		*truncated = true;
 		return 0;
 	}
-	n = unw_backtrace((void **)f, (int)cap);
+	n = -1;
+	if (LS_LIKELY(lsp_cfg.unwind != LSP_UNWIND_LIBUNWIND)) {
+		n = fast_walk(f, cap);
+		if (n >= 0 && lsp_cfg.unwind == LSP_UNWIND_CHECK)
+			check_walk(f, (unsigned)n, cap);
+	}
+	if (n < 0)
+		n = unw_backtrace((void **)f, (int)cap);
 	if (n <= 0) {
 		*truncated = false;
 		return 0;
 	}
 	/* Drop libunwind's and leakspy's own frames, in place. */
-	while (skip < (unsigned)n && lsp_is_own_ip(f[skip]))
-		skip++;
+	skip = skip_own(f, (unsigned)n);
 	out = (unsigned)n - skip;
 	*truncated = out > want || (unsigned)n == cap;
 	if (out > want)

@@ -46,6 +46,10 @@ usage(FILE *f)
 	    "                         become estimates\n"
 	    "  -f, --follow-exec      programs the command executes are "
 	    "traced too\n"
+	    "  -u, --unwind MODE      fast (the default), libunwind, or "
+	    "check (compare\n"
+	    "                         both on every stack, abort on a "
+	    "difference)\n"
 	    "  -h, --help             show this help and exit\n"
 	    "  -V, --version          show the version and exit\n");
 }
@@ -95,6 +99,7 @@ main(int argc, char **argv)
 		{ "depth", required_argument, NULL, 'd' },
 		{ "sample", required_argument, NULL, 'S' },
 		{ "follow-exec", no_argument, NULL, 'f' },
+		{ "unwind", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -107,7 +112,7 @@ main(int argc, char **argv)
 
 	/* "+": stop at the first operand, so the command's own options are
 	 * left alone even without "--". */
-	while ((c = getopt_long(argc, argv, "+o:i:s:d:S:fhV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+o:i:s:d:S:fu:hV", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'o':
@@ -145,6 +150,14 @@ main(int argc, char **argv)
 		}
 		case 'f':
 			set("LEAKSPY_FOLLOW_EXEC", "1");
+			break;
+		case 'u':
+			if (strcmp(optarg, "fast") != 0 &&
+			    strcmp(optarg, "libunwind") != 0 &&
+			    strcmp(optarg, "check") != 0)
+				errx(EXIT_USAGE, "--unwind wants fast, "
+				    "libunwind or check, not '%s'", optarg);
+			set("LEAKSPY_UNWIND", optarg);
 			break;
 		case 'h':
 			usage(stdout);

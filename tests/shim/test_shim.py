@@ -232,6 +232,81 @@ def test_inlined():
           "both with their own lines: %r" % f[:2])
 
 
+# What the unwind victim keeps: first frames (innermost first, down to the
+# thread's entry) -> (bytes, blocks).
+UNWIND = {
+    ("nofp_leaf", "fp_top", "nofp_mid", "fp_top", "nofp_mid", "fp_top",
+     "main"): (72, 3),
+    ("nofp_leaf", "fp_top", "nofp_mid", "fp_top", "thread_main"): (24, 1),
+    ("notab_leaf", "nofp_mid", "fp_top", "nofp_mid", "fp_top", "nofp_mid",
+     "fp_top", "main"): (264, 3),
+    ("fp_alloca", "main"): (123, 3),
+    ("nofp_bigframe", "fp_bigframe", "main"): (116, 2),
+    ("nofp_jump_out", "fp_ends_in_noreturn", "main"): (72, 1),
+    ("on_usr1",): (104, 1),
+    ("on_usr2",): (120, 1),
+}
+
+
+def unwind_sites(rep):
+    """The unwind victim's sites as {first frames: (bytes, blocks)}."""
+    got = {}
+    for s in rep["sites"]:
+        fns = tuple(f["function"] for f in s["frames"])
+        for key in UNWIND:
+            if fns[:len(key)] == key and (len(key) == 1 or
+                                          fns[len(key)] in
+                                          ("__libc_start_call_main",
+                                           "start_thread")):
+                b, n = got.get(key, (0, 0))
+                got[key] = (b + s["live_bytes"], n + s["live_blocks"])
+    return got
+
+
+def test_unwind():
+    """The fast walk, libunwind alone and the two compared on every stack
+    agree, through code with and without frame pointers and unwind tables,
+    frames sized at run time, signal handlers (on the thread's stack and
+    on an alternate one) and a second thread."""
+    seen = {}
+    for mode in ("fast", "libunwind", "check"):
+        r = same_as_native([victim("unwind")],
+                           env={"LEAKSPY_UNWIND": mode})
+        eq(r.out, b"15\n", "output")
+        eq(r.err, b"", "stderr with LEAKSPY_UNWIND=%s" % mode)
+        rep = report(one_dump(r))
+        eq(unwind_sites(rep), UNWIND, "sites with LEAKSPY_UNWIND=%s" % mode)
+        for key in ("on_usr1", "on_usr2"):
+            fns = [f["function"] for f in sites_of(rep, key)[0]["frames"]]
+            check("raise" in fns and "main" in fns,
+                  "%s unwound through the signal frame: %r" % (key, fns))
+        seen[mode] = sorted(
+            (tuple(f["function"] for f in s["frames"]), s["live_bytes"],
+             s["live_blocks"]) for s in rep["sites"])
+    eq(seen["fast"], seen["libunwind"], "fast walk and libunwind: all sites")
+
+
+def test_unwind_check_real_programs():
+    """Every stack of python3 and perl through the fast walk equals
+    libunwind's (LEAKSPY_UNWIND=check aborts on a difference)."""
+    progs = [[sys.executable, "-c",
+              "import json, email.parser, decimal, threading\n"
+              "t = threading.Thread(target=lambda: json.dumps("
+              "[str(i) for i in range(50000)]))\n"
+              "t.start(); t.join()\n"
+              "print(sum(decimal.Decimal(i) / 7 for i in range(20000)))"]]
+    if shutil.which("perl"):
+        progs.append(["perl", "-e", "my %h; $h{$_} = [$_ x 3] for 1..50000;"
+                      " print scalar(keys %h), qq(\n)"])
+    for argv in progs:
+        r = same_as_native(argv, env={"LEAKSPY_UNWIND": "check",
+                                      "PYTHONMALLOC": "malloc"}, timeout=120)
+        eq(r.err, b"", "stderr of %s" % argv[0])
+        rep = report(one_dump(r))
+        check(rep["totals"]["allocated_blocks"] > 10000,
+              "%s allocated through the shim" % argv[0])
+
+
 def test_nopie():
     r = same_as_native([victim("nopie")])
     rep = report(one_dump(r))
