@@ -70,11 +70,10 @@ malloc(size_t n)
 	return p;
 }
 
-LS_EXPORT void
-free(void *p)
+/* free() of a block that may be recorded, or before boot. */
+static LS_NOINLINE void
+free_slow(void *p)
 {
-	if (p == NULL)
-		return;
 	if (!active()) {
 		if (!slow_ready() || lsp_is_boot_ptr(p))
 			return;
@@ -85,7 +84,7 @@ free(void *p)
 	}
 	if (LS_UNLIKELY(lsp_is_boot_ptr(p)))
 		return;
-	if (LS_LIKELY(!lsp_guard) && lsp_maybe_recorded(p)) {
+	if (LS_LIKELY(!lsp_guard)) {
 		int saved = errno;
 
 		/* Forget the block before the real free: once freed, its
@@ -95,6 +94,21 @@ free(void *p)
 		errno = saved;
 	}
 	lsp_real.free(p);
+}
+
+LS_EXPORT void
+free(void *p)
+{
+	if (p == NULL)
+		return;
+	/* Sampled mode: a block the filter says was never recorded goes
+	 * straight to the allocator, without a frame of ours. */
+	if (LS_LIKELY(active() && !lsp_maybe_recorded(p) &&
+	    !lsp_is_boot_ptr(p))) {
+		lsp_real.free(p);
+		return;
+	}
+	free_slow(p);
 }
 
 LS_EXPORT void *

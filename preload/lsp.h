@@ -198,19 +198,23 @@ lsp_sample_due(size_t n)
 	return LS_UNLIKELY(lsp_sample_left <= 0) && lsp_sample_reached();
 }
 
-/* Counting filter over recorded blocks (sampled mode): 0 in p's slot
- * means p was never recorded. */
+/* Filter over recorded blocks (sampled mode): a clear bit for p means p
+ * was never recorded. */
 #define LSP_FILTER_BITS 15
-extern uint16_t lsp_filter[1u << LSP_FILTER_BITS];
+extern uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
 
 /* False if p is certainly not a recorded block, so its free needs no
  * lock.  Hot path. */
 static inline bool
 lsp_maybe_recorded(const void *p)
 {
-	return lsp_cfg.sample == 0 || __atomic_load_n(&lsp_filter[
-	    ls_hash_ptr((uintptr_t)p) >> (64 - LSP_FILTER_BITS)],
-	    __ATOMIC_RELAXED) != 0;
+	unsigned i;
+
+	if (lsp_cfg.sample == 0)
+		return true;
+	i = (unsigned)(ls_hash_ptr((uintptr_t)p) >> (64 - LSP_FILTER_BITS));
+	return (__atomic_load_n(&lsp_filter[i / 64], __ATOMIC_RELAXED) >>
+	    (i % 64)) & 1;
 }
 
 /* Forget block p; returns false if it was unknown.  Hot path. */

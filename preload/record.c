@@ -97,25 +97,37 @@ static uint32_t epoch;
 /* --- sampling --- */
 
 /*
- * Counting filter over recorded blocks, for sampled mode: a free whose
- * slot reads 0 was never recorded and skips the address table.  A slot is
- * raised before its block enters the table and lowered after it leaves,
- * so the thread that frees a block always sees it raised.
+ * Filter over recorded blocks, for sampled mode: a free whose bit in
+ * lsp_filter is clear was never recorded and skips the address table.
+ * Each slot counts the recorded blocks that hash to it, and its bit says
+ * whether the count is nonzero.  A slot's index is the top bits of the
+ * same hash that picks the shard, so each count and each bitmap word
+ * belongs to one shard and changes only under its lock, together with the
+ * table: a block's bit is set before the lock that inserts it is
+ * released, so whichever thread frees the block sees it set.  The bitmap
+ * (4 KiB) stays in cache where counts would not.  A count that reaches
+ * its maximum stays there (its bit stays set).
  */
-uint16_t lsp_filter[1u << LSP_FILTER_BITS];
+uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
+static uint16_t filter_count[1u << LSP_FILTER_BITS];
 
-static inline uint16_t *
-filter_slot(uintptr_t p)
-{
-	return &lsp_filter[ls_hash_ptr(p) >> (64 - LSP_FILTER_BITS)];
-}
+_Static_assert(LSP_FILTER_BITS - 6 >= 8,
+    "a bitmap word must not span two shards");
 
+/* Shard lock held. */
 static inline void
-filter_add(uintptr_t p, int d)
+filter_add(uint64_t h, int d)
 {
-	if (lsp_cfg.sample != 0)
-		__atomic_fetch_add(filter_slot(p), (uint16_t)d,
-		    __ATOMIC_RELAXED);
+	unsigned i = (unsigned)(h >> (64 - LSP_FILTER_BITS));
+	uint64_t *w = &lsp_filter[i / 64], bit = 1ull << (i % 64);
+
+	if (lsp_cfg.sample == 0 || filter_count[i] == UINT16_MAX)
+		return;
+	filter_count[i] = (uint16_t)(filter_count[i] + d);
+	if (filter_count[i] == 0)
+		__atomic_store_n(w, *w & ~bit, __ATOMIC_RELAXED);
+	else if (d > 0 && filter_count[i] == 1)
+		__atomic_store_n(w, *w | bit, __ATOMIC_RELAXED);
 }
 
 /* Per thread: bytes left to the next sample, and a generator state (0:
@@ -527,12 +539,12 @@ add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 		return;
 	}
 	sh = shard_of(p, &h);
-	filter_add(p, 1);
 	pthread_mutex_lock(&sh->lock);
 	r = shard_insert(sh, h, p, s->id, sz, ep, &old);
+	if (r == 0)
+		filter_add(h, 1);
 	pthread_mutex_unlock(&sh->lock);
 	if (r < 0) {
-		filter_add(p, -1);
 		lsp_count(LS_CNT_DROPPED);
 		return;
 	}
@@ -542,7 +554,6 @@ add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 		struct site *os = site_by_id(old.site);
 		uint64_t ob, on;
 
-		filter_add(p, -1);	/* one entry, counted once */
 		weigh(p, blk_size(&old), &ob, &on);
 		lsp_count(LS_CNT_MISSED_FREES);
 		if (os != NULL)
@@ -588,11 +599,12 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 	lsp_guard += LSP_GUARD_RECORD;
 	pthread_mutex_lock(&sh->lock);
 	found = shard_remove(sh, h, (uintptr_t)p, &b);
+	if (found)
+		filter_add(h, -1);
 	pthread_mutex_unlock(&sh->lock);
 	if (found) {
 		uint64_t wb, wn;
 
-		filter_add((uintptr_t)p, -1);
 		*site = b.site;
 		*size = blk_size(&b);
 		*ep = (unsigned)(b.key >> PTR_BITS);
