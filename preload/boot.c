@@ -127,8 +127,8 @@ lsp_warn(const char *msg, const char *detail)
 	errno = saved;
 }
 
-static void *
-need_sym(const char *name)
+void *
+lsp_need_sym(const char *name)
 {
 	void *p = dlsym(RTLD_NEXT, name);
 
@@ -142,18 +142,18 @@ need_sym(const char *name)
 static void
 resolve(void)
 {
-	lsp_real.malloc = need_sym("malloc");
-	lsp_real.free = need_sym("free");
-	lsp_real.calloc = need_sym("calloc");
-	lsp_real.realloc = need_sym("realloc");
-	lsp_real.posix_memalign = need_sym("posix_memalign");
-	lsp_real.aligned_alloc = need_sym("aligned_alloc");
-	lsp_real.memalign = need_sym("memalign");
-	lsp_real.valloc = need_sym("valloc");
-	lsp_real.pvalloc = need_sym("pvalloc");
-	lsp_real.malloc_usable_size = need_sym("malloc_usable_size");
-	lsp_real.dlclose = need_sym("dlclose");
-	lsp_real._exit = need_sym("_exit");
+	lsp_real.malloc = lsp_need_sym("malloc");
+	lsp_real.free = lsp_need_sym("free");
+	lsp_real.calloc = lsp_need_sym("calloc");
+	lsp_real.realloc = lsp_need_sym("realloc");
+	lsp_real.posix_memalign = lsp_need_sym("posix_memalign");
+	lsp_real.aligned_alloc = lsp_need_sym("aligned_alloc");
+	lsp_real.memalign = lsp_need_sym("memalign");
+	lsp_real.valloc = lsp_need_sym("valloc");
+	lsp_real.pvalloc = lsp_need_sym("pvalloc");
+	lsp_real.malloc_usable_size = lsp_need_sym("malloc_usable_size");
+	lsp_real.dlclose = lsp_need_sym("dlclose");
+	lsp_real._exit = lsp_need_sym("_exit");
 }
 
 static void
@@ -352,6 +352,7 @@ atfork_prepare(void)
 	lsp_guard++;
 	lsp_writer_prefork();
 	lsp_modules_lock();
+	lsp_threads_lock();
 	lsp_record_lock_all();
 }
 
@@ -359,6 +360,7 @@ static void
 atfork_parent(void)
 {
 	lsp_record_unlock_all();
+	lsp_threads_unlock();
 	lsp_modules_unlock();
 	lsp_writer_postfork_parent();
 	lsp_guard--;
@@ -369,6 +371,7 @@ atfork_child(void)
 {
 	lsp_pid = getpid();
 	lsp_record_reset_locks();
+	lsp_threads_postfork_child();
 	lsp_modules_reset_lock();
 	lsp_writer_postfork_child();
 	lsp_guard--;
@@ -401,6 +404,7 @@ lsp_boot(void)
 			drop_self_from_preload();
 		lsp_modules_init();
 		lsp_unwind_init();
+		lsp_threads_init();
 		if (lsp_record_init() != 0) {
 			lsp_warn("cannot map its tables; not tracking", NULL);
 			active = false;

@@ -253,6 +253,7 @@ struct lsp_site_view {
 	unsigned nframes;
 	unsigned api;
 	unsigned flags;
+	unsigned thread;		/* name id */
 	unsigned gen;
 	int64_t live_bytes;
 	int64_t live_blocks;
@@ -265,6 +266,41 @@ uint32_t lsp_site_count(void);
 
 /* Read site id; false if not yet published. */
 bool lsp_site_get(uint32_t id, struct lsp_site_view *v);
+
+/* threads.c */
+
+#define LSP_MAX_NAMES	1024	/* distinct thread names */
+
+/* This thread's name id: its registry entry's (another thread may rename
+ * it), or its own if it has no entry.  Hot path. */
+extern __thread const uint16_t *lsp_name_ref
+    __attribute__((tls_model("initial-exec")));
+extern __thread uint16_t lsp_unreg_name
+    __attribute__((tls_model("initial-exec")));
+
+static inline unsigned
+lsp_thread_name_id(void)
+{
+	const uint16_t *r = lsp_name_ref;
+
+	return r ? __atomic_load_n(r, __ATOMIC_RELAXED) : lsp_unreg_name;
+}
+
+void lsp_threads_init(void);
+/* The name with id id (NUL-terminated, at most 15 characters). */
+void lsp_thread_name(unsigned id, char out[16]);
+/* Append a THREADS record of the entries changed since the last one. */
+void lsp_threads_emit(struct ls_buf *b, unsigned index);
+/* After a write-out: written entries are done with (ok) or kept. */
+void lsp_threads_commit(bool ok);
+void lsp_threads_lock(void);
+void lsp_threads_unlock(void);
+void lsp_threads_postfork_child(void);
+int lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+    void *(*fn)(void *), void *arg);
+
+/* The next definition of name (dlsym RTLD_NEXT); aborts if none. */
+void *lsp_need_sym(const char *name);
 
 /* modules.c */
 

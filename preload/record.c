@@ -59,6 +59,7 @@ struct site {
 	uint16_t nframes;
 	uint8_t api;
 	uint8_t flags;
+	uint16_t thread;	/* name id of the allocating thread */
 	uintptr_t frames[];
 };
 
@@ -256,15 +257,15 @@ site_by_id(uint32_t id)
 
 static inline bool
 site_matches(const struct site *s, uint64_t h, const uintptr_t *f,
-    unsigned n, unsigned api, unsigned flags)
+    unsigned n, unsigned api, unsigned flags, unsigned thread)
 {
 	return s->hash == h && s->nframes == n && s->api == api &&
-	    s->flags == flags && memcmp(s->frames, f, n * sizeof(*f)) == 0;
+	    s->flags == flags && s->thread == thread && memcmp(s->frames, f, n * sizeof(*f)) == 0;
 }
 
 static LS_NOINLINE struct site *
 site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
-    unsigned api, unsigned flags)
+    unsigned api, unsigned flags, unsigned thread)
 {
 	struct site *s;
 	uint32_t id;
@@ -272,7 +273,7 @@ site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
 	pthread_mutex_lock(&site_lock);
 	/* Another thread may have created it meanwhile. */
 	for (s = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); s; s = s->next)
-		if (site_matches(s, h, f, n, api, flags))
+		if (site_matches(s, h, f, n, api, flags, thread))
 			goto out;
 	id = nsites;
 	if ((id >> DIR_SHIFT) >= DIR_CHUNKS)
@@ -307,6 +308,7 @@ site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
 	s->nframes = (uint16_t)n;
 	s->api = (uint8_t)api;
 	s->flags = (uint8_t)flags;
+	s->thread = (uint16_t)thread;
 	memcpy(s->frames, f, n * sizeof(*f));
 	s->next = *bucket;
 	__atomic_store_n(&dir[id >> DIR_SHIFT][id & ((1u << DIR_SHIFT) - 1)],
@@ -319,16 +321,17 @@ out:
 }
 
 static inline struct site *
-site_intern(const uintptr_t *f, unsigned n, unsigned api, unsigned flags)
+site_intern(const uintptr_t *f, unsigned n, unsigned api, unsigned flags,
+    unsigned thread)
 {
-	uint64_t h = ls_hash_frames(f, n, api | flags << 8);
+	uint64_t h = ls_hash_frames(f, n, api | flags << 8 | thread << 16);
 	struct site **bucket = &buckets[h & ((1u << BUCKET_BITS) - 1)];
 	struct site *s;
 
 	for (s = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); s; s = s->next)
-		if (site_matches(s, h, f, n, api, flags))
+		if (site_matches(s, h, f, n, api, flags, thread))
 			return s;
-	return site_create(bucket, h, f, n, api, flags);
+	return site_create(bucket, h, f, n, api, flags, thread);
 }
 
 /* This thread's slice of every site's counters (0: not chosen yet). */
@@ -578,7 +581,8 @@ lsp_record_alloc(void *p, size_t n, unsigned api)
 	nf = lsp_unwind(f, &truncated);
 	if (truncated)
 		lsp_count(LS_CNT_TRUNCATED);
-	s = site_intern(f, nf, api, truncated ? LS_SF_TRUNCATED : 0);
+	s = site_intern(f, nf, api, truncated ? LS_SF_TRUNCATED : 0,
+	    lsp_thread_name_id());
 	if (LS_LIKELY(s != NULL))
 		add_block((uintptr_t)p, s, n, __atomic_load_n(&epoch,
 		    __ATOMIC_RELAXED));
@@ -708,6 +712,7 @@ lsp_site_get(uint32_t id, struct lsp_site_view *v)
 	v->nframes = s->nframes;
 	v->api = s->api;
 	v->flags = s->flags;
+	v->thread = s->thread;
 	v->gen = s->gen;
 	v->live_bytes = v->live_blocks = 0;
 	v->alloc_bytes = v->alloc_blocks = 0;

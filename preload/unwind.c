@@ -184,7 +184,7 @@ lsp_unwind(uintptr_t *f, bool *truncated)
 {
 	unsigned want = lsp_cfg.depth;
 	unsigned cap = want + 8 < LS_MAX_FRAMES ? want + 8 : LS_MAX_FRAMES;
-	unsigned skip = 0, out;
+	unsigned skip = 0, out, i;
 	int n;
 
 	if (LS_UNLIKELY(stack_too_low())) {
@@ -211,5 +211,15 @@ lsp_unwind(uintptr_t *f, bool *truncated)
 		out = want;
 	if (skip > 0)
 		memmove(f, f + skip, out * sizeof(*f));
+	/* A thread created through the registry starts in leakspy's
+	 * trampoline, just below its start routine: drop that frame too. */
+	if (!*truncated && (unsigned)n < cap)
+		for (i = out > 4 ? out - 4 : 0; i < out; i++)
+			if (lsp_is_own_ip(f[i])) {
+				memmove(f + i, f + i + 1,
+				    (out - i - 1) * sizeof(*f));
+				out--;
+				break;
+			}
 	return out;
 }

@@ -242,6 +242,19 @@ emit_stacks(struct ls_buf *b)
 				ls_buf_uv(b, v.frames[k]);
 		}
 		ls_rec_end(b, r);
+		if (cnt > 0) {
+			r = ls_rec_begin(b, LS_REC_STACK_THREADS);
+			ls_buf_uv(b, first);
+			ls_buf_uv(b, cnt);
+			for (i = 0; i < cnt; i++) {
+				char name[16];
+
+				lsp_site_get(first + i, &v);
+				lsp_thread_name(v.thread, name);
+				ls_buf_str(b, name, strlen(name));
+			}
+			ls_rec_end(b, r);
+		}
 		id = first + cnt;
 		if (cnt == 0 || (id < n && cnt < STACKS_PER_REC))
 			break;
@@ -600,6 +613,7 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 	if (in_rec != 0)
 		close_counted(b, r, in_rec);
 	nages = ages->failed ? 0 : emit_ages(b, ages, plan);
+	lsp_threads_emit(b, ws.snap_index);
 	r = ls_rec_begin(b, LS_REC_SNAPSHOT_END);
 	ls_buf_uv(b, ws.snap_index);
 	ls_buf_uv(b, written);
@@ -703,6 +717,7 @@ write_out(unsigned reason, bool final)
 	}
 	r = b->err ? -ENOMEM : flush(b);
 	lsp_modules_commit(r == 0);
+	lsp_threads_commit(r == 0);
 	if (r == 0) {
 		ws.header_done = true;
 		ws.stacks_written = covered;
@@ -817,7 +832,7 @@ start_thread(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, writer_main, NULL) != 0)
+	if (lsp_next_pthread_create(&t, &attr, writer_main, NULL) != 0)
 		lsp_warn("cannot start the writer thread; only the final "
 		    "snapshot will be written", NULL);
 	else

@@ -56,6 +56,17 @@
  *	uv how (LS_FINAL_*)
  * NOTE (0x8001, optional): a message from the shim
  *	str text
+ * THREADS (0x8002, optional): threads created through pthread_create
+ *	whose state changed, inside the open snapshot
+ *	uv index, uv count, count x (uv serial (unique in the process),
+ *	uv tid, uv creator_tid, str name, uv state (LS_THREAD_*), uv exited
+ *	(0/1), uv start_routine, uv created_mono_ns, uv gen, uv nframes,
+ *	uv ip[nframes])	ip[0] is the caller of pthread_create.  A thread
+ *	joined or detached before any snapshot saw it is not listed (it is
+ *	counted in LS_CNT_THREADS).
+ * STACK_THREADS (0x8003, optional): the name of the thread that made the
+ *	allocations of each stack in the STACKS record before it
+ *	uv first_id, uv count, count x str thread_name
  *
  * A stack's gen is the module generation when it was recorded; a module
  * record's gen is the generation it was noticed at.  An ip belongs to the
@@ -85,6 +96,17 @@ enum {
 	LS_REC_AGES = 9,
 	LS_REC_OPTIONAL = 0x8000,
 	LS_REC_NOTE = 0x8001,
+	LS_REC_THREADS = 0x8002,
+	LS_REC_STACK_THREADS = 0x8003,
+};
+
+/* THREADS states */
+enum {
+	LS_THREAD_RUNNING,
+	LS_THREAD_EXITED_UNJOINED,
+	LS_THREAD_JOINED,
+	LS_THREAD_DETACHED,
+	LS_THREAD_COUNT
 };
 
 /* PROCESS flags */
@@ -125,8 +147,12 @@ enum {
 	LS_CNT_BOOTSTRAP,	/* allocations served before start-up ended */
 	LS_CNT_MISSED_FREES,	/* blocks found freed without a free seen */
 	LS_CNT_WRITE_ERRORS,	/* earlier write-outs that failed */
+	LS_CNT_THREADS,		/* threads created through pthread_create */
 	LS_CNT_COUNT
 };
+
+/* The counters before this one say what leakspy missed. */
+#define LS_CNT_COVERAGE	LS_CNT_THREADS
 
 enum {
 	LS_FINAL_EXIT,		/* exit(), return from main, destructors */

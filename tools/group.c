@@ -46,6 +46,32 @@ lsr_reason_name(unsigned reason)
 	return reason < LS_SNAP_COUNT ? names[reason] : "unknown";
 }
 
+const char *
+lsr_thread_state_name(unsigned state)
+{
+	static const char *const names[LS_THREAD_COUNT] = {
+		"running", "exited_unjoined", "joined", "detached",
+	};
+
+	return state < LS_THREAD_COUNT ? names[state] : "unknown";
+}
+
+bool
+lsr_thread_at_exit(const struct lsr_report *r)
+{
+	const struct lsr_dump *d = r->d;
+
+	return r->snap < d->nsnaps && r->snap == d->nsnaps - 1 && d->final &&
+	    d->snaps[r->snap].reason == LS_SNAP_EXIT;
+}
+
+bool
+lsr_thread_leaked(const struct lsr_report *r, const struct lsr_thread_ver *v)
+{
+	return v->state == LS_THREAD_EXITED_UNJOINED ||
+	    (v->state == LS_THREAD_RUNNING && lsr_thread_at_exit(r));
+}
+
 static bool
 is_alloc_module(struct lsr_dump *d, const struct lsr_module *m)
 {
@@ -346,7 +372,8 @@ ever_live(const struct lsr_dump *d, uint32_t st, size_t k)
 }
 
 int
-lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
+lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
+    struct lsr_report *r)
 {
 	struct gsite *table = NULL, *g, *tmp;
 	struct lsr_point *series;
@@ -354,6 +381,7 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
 
 	memset(r, 0, sizeof(*r));
 	r->d = d;
+	r->by_thread = (flags & LSR_BY_THREAD) != 0;
 	r->snap = snap;
 	r->from = from;
 	if (snap >= d->nsnaps)
@@ -367,6 +395,7 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
 		const struct lsr_stack *s = &d->stacks[i];
 		struct lsr_site *site;
 		const char *via;
+		const uint64_t *key;
 		unsigned skip;
 		size_t keylen;
 
@@ -375,7 +404,20 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
 			continue;
 		skip = strip(d, s, &via);
 		keylen = (s->nframes - skip) * sizeof(uint64_t);
-		HASH_FIND(hh, table, s->ip + skip, keylen, g);
+		key = s->ip + skip;
+		if (r->by_thread) {
+			/* The thread's name is part of the key. */
+			uint64_t *k = ls_arena_alloc(&group_arena,
+			    keylen + sizeof(uint64_t));
+
+			if (k == NULL)
+				err(3, "out of memory");
+			memcpy(k, key, keylen);
+			k[s->nframes - skip] = s->thread;
+			key = k;
+			keylen += sizeof(uint64_t);
+		}
+		HASH_FIND(hh, table, key, keylen, g);
 		if (g != NULL) {
 			site = &r->sites[g->index];
 			free((void *)via);
@@ -395,7 +437,11 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, struct lsr_report *r)
 			g = ls_arena_zalloc(&group_arena, sizeof(*g));
 			if (g == NULL || site->via == NULL)
 				err(3, "out of memory");
-			g->key = s->ip + skip;
+			if (r->by_thread)
+				site->thread = d->thread_names &&
+				    s->thread < d->nthread_names ?
+				    d->thread_names[s->thread] : "";
+			g->key = key;
 			g->keylen = keylen;
 			g->index = r->nsites++;
 			HASH_ADD_KEYPTR(hh, table, g->key, g->keylen, g);

@@ -47,6 +47,7 @@ struct lsr_stack {
 	uint32_t gen;
 	unsigned api;
 	unsigned flags;
+	uint32_t thread;	/* index into thread_names; 0: not named */
 	unsigned nframes;
 	uint64_t *ip;
 	uint8_t *chg;
@@ -83,6 +84,25 @@ struct lsr_snapshot {
 	size_t nages;		/* (stack, epoch) pairs written in it */
 };
 
+/* A thread's state as of a snapshot (THREADS records). */
+struct lsr_thread_ver {
+	size_t snap;		/* index into snaps */
+	unsigned state;		/* LS_THREAD_* */
+	bool exited;
+	uint32_t name;		/* index into thread_names */
+};
+
+/* A thread created through pthread_create. */
+struct lsr_thread {
+	uint64_t serial, tid, creator, start, created_ns;
+	uint32_t gen;
+	unsigned nframes;
+	uint64_t *ip;		/* creation stack, caller of pthread_create
+				 * first */
+	size_t nver, cap_ver;
+	struct lsr_thread_ver *ver;
+};
+
 /* Everything read from one dump file. */
 struct lsr_dump {
 	const char *path;
@@ -108,6 +128,11 @@ struct lsr_dump {
 	size_t nnotes;
 	char **notes;
 
+	size_t nthread_names;	/* [0] is "" (no name recorded) */
+	char **thread_names;
+	size_t nthreads;
+	struct lsr_thread *threads;	/* in order of first appearance */
+
 
 	/* The first problem: the reader stopped there. */
 	char *error;
@@ -129,6 +154,11 @@ void lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d);
 
 /* Release what lsr_read allocated. */
 void lsr_dump_fini(struct lsr_dump *d);
+
+/* Thread t's state at snapshot snap, or NULL if no snapshot up to snap
+ * saw it. */
+const struct lsr_thread_ver *lsr_thread_at(const struct lsr_thread *t,
+    size_t snap);
 
 /* Figures of every stack at snapshot k (an array of d->nstacks). */
 struct lsr_vals *lsr_state_at(const struct lsr_dump *d, size_t k);
@@ -230,6 +260,7 @@ struct lsr_site {
 	uint32_t stack;		/* a representative stack */
 	unsigned skip;		/* leading frames stripped */
 	const char *via;	/* the allocation function called */
+	const char *thread;	/* LSR_BY_THREAD: the thread's name */
 	bool truncated;
 	uint32_t *members;	/* its stacks */
 	size_t nmembers;
@@ -258,6 +289,7 @@ struct lsr_epoch_live {
 struct lsr_report {
 	struct lsr_dump *d;
 	size_t snap;		/* index into d->snaps, or SIZE_MAX */
+	bool by_thread;		/* sites split by thread name */
 	size_t from;		/* --diff: snapshot A (snap is B); or SIZE_MAX */
 	struct lsr_vals from_totals;
 	uint64_t new_blocks, new_bytes;	/* --diff totals */
@@ -281,7 +313,9 @@ void lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
  * only sites that changed are kept, sorted by what they allocated after
  * from and still hold.  Allocates.
  */
-int lsr_group(struct lsr_dump *d, size_t snap, size_t from,
+#define LSR_BY_THREAD	0x1	/* split sites by the allocating thread's
+				 * name */
+int lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
     struct lsr_report *r);
 
 /*
@@ -313,5 +347,13 @@ void lsr_format_rate(char *buf, size_t n, double bytes_per_second);
 /* Names for the enums of dump.h. */
 const char *lsr_api_name(unsigned api);
 const char *lsr_reason_name(unsigned reason);
+const char *lsr_thread_state_name(unsigned state);
+
+/* Whether r shows the final snapshot, taken at exit. */
+bool lsr_thread_at_exit(const struct lsr_report *r);
+/* A thread leak: it ended and nobody joined it, or it was still running,
+ * neither joined nor detached, when the process exited. */
+bool lsr_thread_leaked(const struct lsr_report *r,
+    const struct lsr_thread_ver *v);
 
 #endif /* LS_LSR_H */

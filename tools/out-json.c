@@ -122,10 +122,55 @@ jgrowth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 	fputc(']', f);
 }
 
+/* The threads known at the report's snapshot. */
+static void
+jthreads(FILE *f, const struct lsr_report *r)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
+	    &d->snaps[r->snap] : NULL;
+	size_t i, shown = 0;
+
+	fprintf(f, ",\n  \"threads_created\": %" PRIu64 ",\n  \"threads\": [",
+	    s ? s->counters[LS_CNT_THREADS] : 0);
+	for (i = 0; s != NULL && i < d->nthreads; i++) {
+		const struct lsr_thread *t = &d->threads[i];
+		const struct lsr_thread_ver *v = lsr_thread_at(t, r->snap);
+		struct lsr_frame fr[MAX_EXPANDED];
+		bool first = true;
+		unsigned k, n, j;
+
+		if (v == NULL)
+			continue;
+		fprintf(f, "%s\n    {\"tid\": %" PRIu64 ", \"name\": ",
+		    shown++ ? "," : "", t->tid);
+		jstr(f, d->thread_names[v->name]);
+		fprintf(f, ", \"state\": \"%s\", \"exited\": %s, "
+		    "\"leak\": %s, \"creator_tid\": %" PRIu64
+		    ", \"created_s\": %.3f, \"start_routine\": ",
+		    lsr_thread_state_name(v->state),
+		    v->exited ? "true" : "false",
+		    lsr_thread_leaked(r, v) ? "true" : "false", t->creator,
+		    (double)t->created_ns / 1e9);
+		jstr(f, lsr_symbol_name(d, t->start + 1, t->gen));
+		fputs(", \"frames\": [", f);
+		for (k = 0; k < t->nframes; k++) {
+			n = lsr_symbolize(d, t->ip[k], t->gen, fr,
+			    MAX_EXPANDED);
+			for (j = 0; j < n; j++) {
+				jframe(f, &fr[j], first);
+				first = false;
+			}
+		}
+		fputs("]}", f);
+	}
+	fputs(shown ? "\n  ]" : "]", f);
+}
+
 void
 lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 {
-	static const char *const cnt_name[LS_CNT_COUNT] = {
+	static const char *const cnt_name[LS_CNT_COVERAGE] = {
 		"untracked", "dropped", "truncated_stacks", "unknown_frees",
 		"bootstrap", "missed_frees", "write_errors",
 	};
@@ -174,7 +219,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		fputs(", \"note\": ", f);
 		jstr(f, d->interpose_note);
 	}
-	for (c = 0; c < LS_CNT_COUNT; c++)
+	for (c = 0; c < LS_CNT_COVERAGE; c++)
 		fprintf(f, ", \"%s\": %" PRIu64, cnt_name[c],
 		    s ? s->counters[c] : 0);
 	fprintf(f, "},\n  \"snapshots\": %zu,\n  \"snapshot\": ", d->nsnaps);
@@ -223,6 +268,10 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		jstr(f, site->via);
 		fprintf(f, ", \"truncated\": %s", site->truncated ? "true" :
 		    "false");
+		if (r->by_thread) {
+			fputs(", \"thread\": ", f);
+			jstr(f, site->thread);
+		}
 		jgrowth(f, r, site, series);
 		fputs(", \"frames\": [", f);
 		for (k = site->skip; k < st->nframes; k++) {
@@ -236,5 +285,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		fputs("]}", f);
 	}
 	free(series);
-	fputs(shown ? "\n  ]\n}\n" : "]\n}\n", f);
+	fputs(shown ? "\n  ]" : "]", f);
+	jthreads(f, r);
+	fputs("\n}\n", f);
 }

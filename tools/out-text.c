@@ -192,7 +192,7 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 		    "snapshot (process still running, or killed)");
 		lead = "           ";
 	}
-	for (i = 0; s != NULL && i < LS_CNT_COUNT; i++) {
+	for (i = 0; s != NULL && i < LS_CNT_COVERAGE; i++) {
 		if (s->counters[i] == 0 || i == LS_CNT_BOOTSTRAP)
 			continue;
 		fprintf(f, "%s%" PRIu64 " %s\n", lead, s->counters[i], what[i]);
@@ -202,6 +202,53 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 		fprintf(f, "%s%s\n", lead, d->sample_bytes ? "complete: "
 		    "every sampled allocation tracked" : "complete: every "
 		    "allocation tracked");
+}
+
+/* Thread leaks at the report's snapshot, each with its creation stack. */
+static void
+print_threads(FILE *f, const struct lsr_report *r)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
+	    &d->snaps[r->snap] : NULL;
+	size_t i, nleak = 0;
+
+	if (s == NULL || s->counters[LS_CNT_THREADS] == 0)
+		return;
+	for (i = 0; i < d->nthreads; i++) {
+		const struct lsr_thread_ver *v = lsr_thread_at(&d->threads[i],
+		    r->snap);
+
+		nleak += v != NULL && lsr_thread_leaked(r, v);
+	}
+	fprintf(f, "\nthreads:   %" PRIu64 " created with pthread_create; ",
+	    s->counters[LS_CNT_THREADS]);
+	if (nleak == 0) {
+		fputs("none left unjoined\n", f);
+		return;
+	}
+	fprintf(f, "%zu never joined or detached:\n", nleak);
+	for (i = 0; i < d->nthreads; i++) {
+		const struct lsr_thread *t = &d->threads[i];
+		const struct lsr_thread_ver *v = lsr_thread_at(t, r->snap);
+		const char *start;
+		struct lsr_frame fr[MAX_EXPANDED];
+		unsigned k, n, j, no = 0;
+
+		if (v == NULL || !lsr_thread_leaked(r, v))
+			continue;
+		start = lsr_symbol_name(d, t->start + 1, t->gen);
+		fprintf(f, "  thread %" PRIu64 " \"%s\" %s, start routine %s\n",
+		    t->tid, d->thread_names[v->name],
+		    v->state == LS_THREAD_RUNNING ? "still running at exit" :
+		    "ended, never joined", start ? start : "??");
+		for (k = 0; k < t->nframes; k++) {
+			n = lsr_symbolize(d, t->ip[k], t->gen, fr,
+			    MAX_EXPANDED);
+			for (j = 0; j < n; j++)
+				print_frame(f, &fr[j], no++);
+		}
+	}
 }
 
 void
@@ -303,7 +350,10 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		fprintf(f, "  %s", n && fr[0].function ? fr[0].function : "??");
 		if (n && fr[0].file)
 			fprintf(f, " (%s:%u)", fr[0].file, fr[0].line);
-		fprintf(f, " via %s\n", site->via);
+		fprintf(f, " via %s", site->via);
+		if (r->by_thread)
+			fprintf(f, " in thread \"%s\"", site->thread);
+		fputc('\n', f);
 		print_growth(f, r, site, series);
 		for (k = site->skip; k < st->nframes; k++) {
 			unsigned j;
@@ -321,4 +371,5 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	if (shown < r->nsites)
 		fprintf(f, "\n... %zu more sites (--top 0 shows all)\n",
 		    r->nsites - shown);
+	print_threads(f, r);
 }

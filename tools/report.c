@@ -39,6 +39,9 @@ usage(FILE *f)
 	    "                      or times since the start (30s, 5m, 2h, "
 	    "1d);\n"
 	    "                      either may be left out (first, last)\n"
+	    "  -t, --by-thread     split each site by the name of the "
+	    "thread that\n"
+	    "                      allocated\n"
 	    "  -h, --help          show this help and exit\n"
 	    "  -V, --version       show the version and exit\n"
 	    "\n"
@@ -133,17 +136,18 @@ main(int argc, char **argv)
 		{ "top", required_argument, NULL, 'n' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "diff", required_argument, NULL, 'd' },
+		{ "by-thread", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lsr_out_opts o = { 0 };
 	struct point_spec at = { 0 }, from = { 0 }, to = { 0 };
-	bool json = false, top_set = false, diff = false;
+	bool json = false, top_set = false, diff = false, by_thread = false;
 	long top = 20;
 	int c, i, status = 0;
 
-	while ((c = getopt_long(argc, argv, "d:f:n:s:hV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "d:f:n:s:thV", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'f':
@@ -187,6 +191,9 @@ main(int argc, char **argv)
 			diff = true;
 			break;
 		}
+		case 't':
+			by_thread = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -229,7 +236,7 @@ main(int argc, char **argv)
 			status = status > EXIT_USAGE ? status : EXIT_USAGE;
 			continue;
 		}
-		lsr_group(&d, k, a, &r);
+		lsr_group(&d, k, a, by_thread ? LSR_BY_THREAD : 0, &r);
 		if (!json && i > optind)
 			putchar('\n');
 		if (json)

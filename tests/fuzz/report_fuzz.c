@@ -76,7 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d.nsnaps > 0) {
 		size_t from = d.nsnaps > 1 ? 0 : SIZE_MAX;
 
-		lsr_group(&d, d.nsnaps - 1, from, &r);
+		lsr_group(&d, d.nsnaps - 1, from, size & 1 ? LSR_BY_THREAD : 0,
+		    &r);
 		for (i = 0; i < r.nsites; i++) {
 			struct lsr_point *p = calloc(r.snap + 1, sizeof(*p));
 			struct lsr_epoch_live *v;

@@ -307,6 +307,101 @@ def test_unwind_check_real_programs():
               "%s allocated through the shim" % argv[0])
 
 
+# threadlife: (start routine, thread name) -> (bytes, blocks) it keeps.
+THREADLIFE = {
+    ("joined_main", "joiner"): (1000, 1),
+    ("detached_main", "detacher"): (2000, 1),
+    ("attr_main", "attrdet"): (3000, 1),
+    ("unjoined_main", "forgotten"): (4000, 1),
+    ("cancelled_main", "victim"): (5000, 1),
+    ("runner_main", "lingerer"): (6000, 1),
+    ("main_alloc", "threadlife"): (700, 1),
+}
+
+# name -> (state, leak, creating function, start routine)
+THREAD_FATES = {
+    "joiner": ("joined", False, "spawn_joined", "joined_main"),
+    "detacher": ("detached", False, "spawn_detached", "detached_main"),
+    "attrdet": ("detached", False, "spawn_attr_detached", "attr_main"),
+    "forgotten": ("exited_unjoined", True, "spawn_unjoined",
+                  "unjoined_main"),
+    "victim": ("joined", False, "spawn_cancelled", "cancelled_main"),
+    "lingerer": ("running", True, "spawn_runner", "runner_main"),
+}
+
+
+def test_thread_registry():
+    """Threads that return, call pthread_exit, are cancelled or still run
+    at exit; joined, detached (by call or attribute) or neither: each
+    one's allocations under its name, its state and creation stack, and
+    the unjoined and still-running ones as leaks."""
+    r = same_as_native([victim("threadlife")],
+                       env={"LEAKSPY_INTERVAL": "0.05"})
+    eq(r.out, b"ok\n", "output")
+    dump = one_dump(r)
+    rep = report(dump, "--by-thread")
+    got = {}
+    for s in rep["sites"]:
+        fns = [f["function"] for f in s["frames"]]
+        for (fn, name) in THREADLIFE:
+            if fn in fns[:3] and s["thread"] == name and s["via"] == "malloc":
+                b, n = got.get((fn, name), (0, 0))
+                got[(fn, name)] = (b + s["live_bytes"], n + s["live_blocks"])
+    eq(got, THREADLIFE, "live (bytes, blocks) by start routine and thread")
+    eq(rep["threads_created"], 6, "threads_created")
+    fates = {}
+    for t in rep["threads"]:
+        fates[t["name"]] = (t["state"], t["leak"], t["frames"][0]["function"],
+                            t["start_routine"])
+        check(t["tid"] > 0 and t["creator_tid"] == rep["process"]["pid"],
+              "tid and creator of %r" % t)
+    eq(fates, THREAD_FATES, "threads[]: state, leak, creator, start routine")
+    # Without --by-thread the sites are whole and carry no thread.
+    whole = report(dump)
+    check(all("thread" not in s for s in whole["sites"]), "no thread field")
+    eq(by_function(whole, "keep")[0] + sum(
+        s["live_bytes"] for s in whole["sites"]
+        if s["frames"][0]["function"] != "keep" and
+        any(f["function"] == "main_alloc" for f in s["frames"][:2])),
+       21700, "bytes kept by threads and main, merged")
+    text, _ = report_text(dump)
+    check("6 created with pthread_create; 2 never joined or detached" in
+          text, "thread summary in:\n" + text)
+    for name, how, creator in (("lingerer", "still running at exit",
+                                "spawn_runner"),
+                               ("forgotten", "ended, never joined",
+                                "spawn_unjoined")):
+        i = text.find('"%s" %s' % (name, how))
+        check(i >= 0, "%s reported as %s" % (name, how))
+        check(("#0  %s at " % creator) in text[i:i + 400],
+              "%s's creation stack starts at %s" % (name, creator))
+    # Before the joins, a periodic snapshot saw all six running.
+    early = report(dump, "--snapshot", "1")
+    eq(sorted(t["state"] for t in early["threads"]
+              if t["name"] in ("joiner", "forgotten", "lingerer", "victim")),
+       ["exited_unjoined", "exited_unjoined", "running", "running"],
+       "states in snapshot 1 (joiner and forgotten done, the others wait)")
+
+
+def test_thread_burst():
+    """10,000 short-lived threads leave leakspy's memory where 1,000 do:
+    their registry entries are recycled."""
+    rss = {}
+    for n in (1000, 10000):
+        r = run([victim("threadlife"), "burst", str(n)],
+                env={"LEAKSPY_INTERVAL": "0.01"}, timeout=120)
+        eq(r.rc, 0, "exit status")
+        rss[n] = int(r.out)
+        rep = report(one_dump(r))
+        eq(rep["threads_created"], n, "threads_created")
+        eq(by_function(rep, "burst_main"), (0, 0), "nothing kept")
+        check(rep["totals"]["allocated_blocks"] >= n,
+              "a block per thread allocated: %r" % rep["totals"])
+    check(rss[10000] - rss[1000] < 1024,
+          "VmRSS after 10,000 threads %d kB, after 1,000 %d kB" %
+          (rss[10000], rss[1000]))
+
+
 def test_nopie():
     r = same_as_native([victim("nopie")])
     rep = report(one_dump(r))

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The thread registry (pthread interposers, writer): every thread created
+ * through pthread_create, with its creation stack, start routine, name and
+ * fate (running, exited, joined, detached), so that leakspy-report can
+ * name the threads nobody joined.  Each thread's allocations carry its
+ * current name (the site key includes it).
+ *
+ * A thread's entry lives while the thread runs and until its last state
+ * is written; then it is recycled, so short-lived threads cost nothing
+ * lasting.  A thread joined or detached before any snapshot saw it is only
+ * counted (LS_CNT_THREADS).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "lsp.h"
+
+#define THREAD_FRAMES	48
+#define HASH_BUCKETS	1024
+
+struct thread {
+	struct thread *hnext;		/* by handle */
+	struct thread *next, *prev;	/* all entries */
+	pthread_t handle;
+	uint64_t serial;
+	pid_t tid;			/* 0 until the thread starts */
+	pid_t creator;
+	uint16_t name;			/* read by the thread's hot path */
+	bool hashed;
+	bool exited, joined, detached;
+	bool creating;			/* pthread_create not done with it */
+	bool dirty, pending, seen;	/* to write, being written, written */
+	bool redirty;			/* changed while pending */
+	uintptr_t start;
+	uint64_t created_ns;
+	uint32_t gen;
+	unsigned nframes;
+	uintptr_t frames[THREAD_FRAMES];
+	void *(*fn)(void *);
+	void *arg;
+};
+
+__thread const uint16_t *lsp_name_ref __attribute__((tls_model("initial-exec")));
+__thread uint16_t lsp_unreg_name __attribute__((tls_model("initial-exec")));
+static __thread struct thread *self __attribute__((tls_model("initial-exec")));
+
+/* All under thr_lock. */
+static pthread_mutex_t thr_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct thread *all, *free_list;
+static struct thread *buckets[HASH_BUCKETS];
+static struct ls_arena thr_arena;
+static uint64_t next_serial;
+static char names[LSP_MAX_NAMES][16];
+static unsigned nnames;
+
+static struct {
+	int (*create)(pthread_t *, const pthread_attr_t *,
+	    void *(*)(void *), void *);
+	int (*join)(pthread_t, void **);
+	int (*tryjoin)(pthread_t, void **);
+	int (*timedjoin)(pthread_t, void **, const struct timespec *);
+	int (*clockjoin)(pthread_t, void **, clockid_t,
+	    const struct timespec *);
+	int (*detach)(pthread_t);
+	int (*setname)(pthread_t, const char *);
+	int (*prctl)(int, ...);
+} real;
+
+void
+lsp_threads_init(void)
+{
+	char comm[16] = "";
+
+	ls_arena_init(&thr_arena, 64 << 10);
+	real.create = lsp_need_sym("pthread_create");
+	real.join = lsp_need_sym("pthread_join");
+	real.tryjoin = lsp_need_sym("pthread_tryjoin_np");
+	real.timedjoin = lsp_need_sym("pthread_timedjoin_np");
+	real.clockjoin = lsp_need_sym("pthread_clockjoin_np");
+	real.detach = lsp_need_sym("pthread_detach");
+	real.setname = lsp_need_sym("pthread_setname_np");
+	real.prctl = lsp_need_sym("prctl");
+	/* Name 0: the process's name as it starts. */
+	(void)real.prctl(PR_GET_NAME, (unsigned long)comm, 0UL, 0UL, 0UL);
+	memcpy(names[0], comm, sizeof(names[0]));
+	names[0][15] = '\0';
+	nnames = 1;
+}
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* thr_lock held.  The last slot takes every name past the table. */
+static uint16_t
+intern_name(const char *s)
+{
+	char n[16];
+	unsigned i;
+
+	strncpy(n, s, sizeof(n) - 1);
+	n[15] = '\0';
+	for (i = 0; i < nnames; i++)
+		if (strcmp(names[i], n) == 0)
+			return (uint16_t)i;
+	if (nnames == LSP_MAX_NAMES)
+		return LSP_MAX_NAMES - 1;
+	memcpy(names[nnames], n, sizeof(n));
+	if (nnames == LSP_MAX_NAMES - 1)
+		strcpy(names[nnames], "(others)");
+	return (uint16_t)nnames++;
+}
+
+void
+lsp_thread_name(unsigned id, char out[16])
+{
+	pthread_mutex_lock(&thr_lock);
+	memcpy(out, names[id < nnames ? id : 0], 16);
+	pthread_mutex_unlock(&thr_lock);
+}
+
+static unsigned
+bucket_of(pthread_t h)
+{
+	return (unsigned)(((uint64_t)h * 0x9e3779b97f4a7c15ull) >> 54) %
+	    HASH_BUCKETS;
+}
+
+/* thr_lock held: the entry of a live or unjoined thread handle h. */
+static struct thread *
+find(pthread_t h)
+{
+	struct thread *t;
+
+	for (t = buckets[bucket_of(h)]; t != NULL; t = t->hnext)
+		if (pthread_equal(t->handle, h))
+			return t;
+	return NULL;
+}
+
+static void
+unhash(struct thread *t)
+{
+	struct thread **pp;
+
+	if (!t->hashed)
+		return;
+	for (pp = &buckets[bucket_of(t->handle)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == t) {
+			*pp = t->hnext;
+			break;
+		}
+	t->hashed = false;
+}
+
+/* thr_lock held.  Handles are reused once a thread is gone: an older
+ * entry with this handle belongs to a finished thread. */
+static void
+hash_in(struct thread *t)
+{
+	struct thread *old = find(t->handle);
+
+	if (old == t)
+		return;
+	if (old != NULL)
+		unhash(old);
+	t->hnext = buckets[bucket_of(t->handle)];
+	buckets[bucket_of(t->handle)] = t;
+	t->hashed = true;
+}
+
+static void
+release(struct thread *t)
+{
+	unhash(t);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		all = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->next = free_list;
+	free_list = t;
+}
+
+static bool
+thread_gone(pid_t tid)
+{
+	return tid == 0 || (syscall(SYS_tgkill, lsp_pid, tid, 0) != 0 &&
+	    errno == ESRCH);
+}
+
+/* thr_lock held: t changed and must be written again. */
+static void
+touch(struct thread *t)
+{
+	t->dirty = true;
+	if (t->pending)
+		t->redirty = true;
+}
+
+/* thr_lock held: an entry whose story is told (or never will be) goes. */
+static void
+maybe_release(struct thread *t)
+{
+	if (t->dirty || t->pending || t->creating)
+		return;
+	if (t->joined || (t->detached && t->exited && thread_gone(t->tid)))
+		release(t);
+}
+
+/* thr_lock held: t changed.  One nobody saw that is now finished goes at
+ * once. */
+static void
+changed(struct thread *t)
+{
+	if (!t->seen && !t->pending && !t->creating && (t->joined ||
+	    (t->detached && t->exited && thread_gone(t->tid)))) {
+		release(t);
+		return;
+	}
+	touch(t);
+}
+
+static void
+thread_ended(void *arg)
+{
+	struct thread *t = arg;
+
+	pthread_mutex_lock(&thr_lock);
+	t->exited = true;
+	touch(t);
+	pthread_mutex_unlock(&thr_lock);
+}
+
+static void *
+thread_main(void *arg)
+{
+	struct thread *t = arg;
+	void *(*fn)(void *) = t->fn;
+	void *fn_arg = t->arg;
+	void *ret;
+
+	self = t;
+	lsp_name_ref = &t->name;
+	pthread_mutex_lock(&thr_lock);
+	t->tid = (pid_t)syscall(SYS_gettid);
+	t->handle = pthread_self();
+	hash_in(t);
+	touch(t);
+	pthread_mutex_unlock(&thr_lock);
+	/* Return, pthread_exit and cancellation all run this handler. */
+	pthread_cleanup_push(thread_ended, t);
+	ret = fn(fn_arg);
+	pthread_cleanup_pop(1);
+	return ret;
+}
+
+static struct thread *
+new_entry(void)
+{
+	struct thread *t = free_list;
+
+	if (t != NULL)
+		free_list = t->next;
+	else
+		t = ls_arena_alloc(&thr_arena, sizeof(*t));
+	if (t != NULL)
+		memset(t, 0, sizeof(*t));
+	return t;
+}
+
+LS_EXPORT int
+pthread_create(pthread_t *th, const pthread_attr_t *attr,
+    void *(*fn)(void *), void *arg)
+{
+	uintptr_t f[LS_MAX_FRAMES];
+	struct thread *t;
+	bool truncated;
+	unsigned n;
+	int r, ds = PTHREAD_CREATE_JOINABLE, saved;
+
+	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE)
+		lsp_boot();
+	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE ||
+	    lsp_guard)
+		return lsp_next_pthread_create(th, attr, fn, arg);
+	saved = errno;
+	lsp_guard++;
+	n = lsp_unwind(f, &truncated);
+	if (attr != NULL)
+		(void)pthread_attr_getdetachstate(attr, &ds);
+	pthread_mutex_lock(&thr_lock);
+	t = new_entry();
+	if (t != NULL) {
+		t->serial = next_serial++;
+		t->creator = (pid_t)syscall(SYS_gettid);
+		t->name = lsp_name_ref ? *lsp_name_ref : lsp_unreg_name;
+		t->detached = ds == PTHREAD_CREATE_DETACHED;
+		t->start = (uintptr_t)fn;
+		t->created_ns = mono_ns();
+		t->gen = lsp_modgen();
+		t->nframes = n < THREAD_FRAMES ? n : THREAD_FRAMES;
+		memcpy(t->frames, f, t->nframes * sizeof(f[0]));
+		t->fn = fn;
+		t->arg = arg;
+		t->creating = true;
+		t->next = all;
+		if (all)
+			all->prev = t;
+		all = t;
+	}
+	pthread_mutex_unlock(&thr_lock);
+	lsp_count(LS_CNT_THREADS);
+	lsp_guard--;
+	errno = saved;
+	if (t == NULL)
+		return real.create(th, attr, fn, arg);
+	r = real.create(th, attr, thread_main, t);
+	saved = errno;
+	pthread_mutex_lock(&thr_lock);
+	t->creating = false;
+	if (r != 0) {
+		release(t);
+	} else {
+		t->handle = *th;
+		/* A detached thread that already ended needs no lookup, and
+		 * its handle may already be another thread's. */
+		if (!(t->exited && t->detached))
+			hash_in(t);
+		maybe_release(t);
+	}
+	pthread_mutex_unlock(&thr_lock);
+	errno = saved;
+	return r;
+}
+
+int
+lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
+    void *(*fn)(void *), void *arg)
+{
+	if (real.create == NULL)
+		real.create = lsp_need_sym("pthread_create");
+	return real.create(th, attr, fn, arg);
+}
+
+static void
+note_joined(pthread_t h)
+{
+	struct thread *t;
+	int saved = errno;
+
+	pthread_mutex_lock(&thr_lock);
+	if ((t = find(h)) != NULL) {
+		unhash(t);
+		t->joined = true;
+		t->exited = true;
+		changed(t);
+	}
+	pthread_mutex_unlock(&thr_lock);
+	errno = saved;
+}
+
+#define JOIN_BODY(call)							\
+	int r = (call);							\
+									\
+	if (r == 0 && real.create != NULL)				\
+		note_joined(th);					\
+	return r
+
+LS_EXPORT int
+pthread_join(pthread_t th, void **ret)
+{
+	if (real.join == NULL)
+		real.join = lsp_need_sym("pthread_join");
+	JOIN_BODY(real.join(th, ret));
+}
+
+LS_EXPORT int
+pthread_tryjoin_np(pthread_t th, void **ret)
+{
+	if (real.tryjoin == NULL)
+		real.tryjoin = lsp_need_sym("pthread_tryjoin_np");
+	JOIN_BODY(real.tryjoin(th, ret));
+}
+
+LS_EXPORT int
+pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *ts)
+{
+	if (real.timedjoin == NULL)
+		real.timedjoin = lsp_need_sym("pthread_timedjoin_np");
+	JOIN_BODY(real.timedjoin(th, ret, ts));
+}
+
+LS_EXPORT int
+pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
+    const struct timespec *ts)
+{
+	if (real.clockjoin == NULL)
+		real.clockjoin = lsp_need_sym("pthread_clockjoin_np");
+	JOIN_BODY(real.clockjoin(th, ret, clk, ts));
+}
+
+LS_EXPORT int
+pthread_detach(pthread_t th)
+{
+	struct thread *t;
+	int r, saved;
+
+	if (real.detach == NULL)
+		real.detach = lsp_need_sym("pthread_detach");
+	r = real.detach(th);
+	if (r != 0 || real.create == NULL)
+		return r;
+	saved = errno;
+	pthread_mutex_lock(&thr_lock);
+	if ((t = find(th)) != NULL) {
+		t->detached = true;
+		changed(t);
+	}
+	pthread_mutex_unlock(&thr_lock);
+	errno = saved;
+	return r;
+}
+
+/* A thread's new name: its entry's, or this thread's own if it has
+ * none. */
+static void
+rename_thread(struct thread *t, bool is_self, const char *name)
+{
+	pthread_mutex_lock(&thr_lock);
+	if (t != NULL) {
+		__atomic_store_n(&t->name, intern_name(name),
+		    __ATOMIC_RELAXED);
+		touch(t);
+	} else if (is_self) {
+		lsp_unreg_name = intern_name(name);
+	}
+	pthread_mutex_unlock(&thr_lock);
+}
+
+LS_EXPORT int
+pthread_setname_np(pthread_t th, const char *name)
+{
+	int r, saved;
+
+	if (real.setname == NULL)
+		real.setname = lsp_need_sym("pthread_setname_np");
+	r = real.setname(th, name);
+	if (r != 0 || real.create == NULL)
+		return r;
+	saved = errno;
+	if (pthread_equal(th, pthread_self())) {
+		rename_thread(self, true, name);
+	} else {
+		struct thread *t;
+
+		pthread_mutex_lock(&thr_lock);
+		t = find(th);
+		pthread_mutex_unlock(&thr_lock);
+		if (t != NULL)
+			rename_thread(t, false, name);
+	}
+	errno = saved;
+	return r;
+}
+
+LS_EXPORT int
+prctl(int option, ...)
+{
+	unsigned long a[4];
+	va_list ap;
+	int i, r, saved;
+
+	va_start(ap, option);
+	for (i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (real.prctl == NULL)
+		real.prctl = lsp_need_sym("prctl");
+	r = real.prctl(option, a[0], a[1], a[2], a[3]);
+	if (r == 0 && option == PR_SET_NAME && real.create != NULL &&
+	    a[0] != 0) {
+		char name[16];
+
+		saved = errno;
+		strncpy(name, (const char *)a[0], 15);
+		name[15] = '\0';
+		rename_thread(self, true, name);
+		errno = saved;
+	}
+	return r;
+}
+
+/* --- the writer's side --- */
+
+static unsigned
+state_of(const struct thread *t)
+{
+	if (t->joined)
+		return LS_THREAD_JOINED;
+	if (t->detached)
+		return LS_THREAD_DETACHED;
+	return t->exited ? LS_THREAD_EXITED_UNJOINED : LS_THREAD_RUNNING;
+}
+
+void
+lsp_threads_emit(struct ls_buf *b, unsigned index)
+{
+	struct thread *t;
+	size_t r = 0;
+	unsigned n = 0, k;
+
+	pthread_mutex_lock(&thr_lock);
+	for (t = all; t != NULL; t = t->next)
+		n += t->dirty && t->tid != 0;
+	if (n != 0) {
+		r = ls_rec_begin(b, LS_REC_THREADS);
+		ls_buf_uv(b, index);
+		ls_buf_uv(b, n);
+	}
+	for (t = all; t != NULL; t = t->next) {
+		if (!t->dirty || t->tid == 0)
+			continue;
+		ls_buf_uv(b, t->serial);
+		ls_buf_uv(b, (uint64_t)t->tid);
+		ls_buf_uv(b, (uint64_t)t->creator);
+		ls_buf_str(b, names[t->name < nnames ? t->name : 0],
+		    strlen(names[t->name < nnames ? t->name : 0]));
+		ls_buf_uv(b, state_of(t));
+		ls_buf_uv(b, t->exited);
+		ls_buf_uv(b, t->start);
+		ls_buf_uv(b, t->created_ns);
+		ls_buf_uv(b, t->gen);
+		ls_buf_uv(b, t->nframes);
+		for (k = 0; k < t->nframes; k++)
+			ls_buf_uv(b, t->frames[k]);
+		t->pending = true;
+		t->redirty = false;
+	}
+	if (n != 0)
+		ls_rec_end(b, r);
+	pthread_mutex_unlock(&thr_lock);
+}
+
+void
+lsp_threads_commit(bool ok)
+{
+	struct thread *t, *next;
+
+	pthread_mutex_lock(&thr_lock);
+	for (t = all; t != NULL; t = next) {
+		next = t->next;
+		if (t->pending && ok) {
+			t->dirty = t->redirty;
+			t->seen = true;
+		}
+		t->pending = t->redirty = false;
+		maybe_release(t);
+	}
+	pthread_mutex_unlock(&thr_lock);
+}
+
+void
+lsp_threads_lock(void)
+{
+	pthread_mutex_lock(&thr_lock);
+}
+
+void
+lsp_threads_unlock(void)
+{
+	pthread_mutex_unlock(&thr_lock);
+}
+
+/* Fork child: only the forking thread exists, and a new dump begins. */
+void
+lsp_threads_postfork_child(void)
+{
+	struct thread *t, *next;
+
+	pthread_mutex_init(&thr_lock, NULL);
+	for (t = all; t != NULL; t = next) {
+		next = t->next;
+		if (t == self) {
+			t->tid = (pid_t)syscall(SYS_gettid);
+			t->creator = 0;
+			t->seen = t->pending = t->redirty = false;
+			t->dirty = true;
+			continue;
+		}
+		release(t);
+	}
+}
