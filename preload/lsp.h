@@ -302,6 +302,9 @@ int lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
 /* The next definition of name (dlsym RTLD_NEXT); aborts if none. */
 void *lsp_need_sym(const char *name);
 
+/* signals.c: install the handler for LEAKSPY_SIGNAL; note runs in it. */
+void lsp_signal_install(int signo, void (*note)(void));
+
 /* modules.c */
 
 /* Current module generation; stacks are stamped with it.  Hot path. */

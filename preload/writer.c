@@ -747,17 +747,12 @@ write_out(unsigned reason, bool final)
 		ws.disabled = true;
 }
 
+/* LEAKSPY_SIGNAL arrived (signal handler). */
 static void
-on_signal(int signo, siginfo_t *si, void *uc)
+on_signal(void)
 {
-	int saved = errno;
-
-	(void)signo;
-	(void)si;
-	(void)uc;
 	__atomic_store_n(&sig_pending, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);
-	errno = saved;
 }
 
 /*
@@ -876,15 +871,8 @@ lsp_writer_start(void)
 	if (ws.disabled)
 		return;
 
-	if (lsp_cfg.signo != 0) {
-		struct sigaction sa;
-
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_sigaction = on_signal;
-		sa.sa_flags = SA_SIGINFO | SA_RESTART;
-		sigemptyset(&sa.sa_mask);
-		sigaction(lsp_cfg.signo, &sa, NULL);
-	}
+	if (lsp_cfg.signo != 0)
+		lsp_signal_install(lsp_cfg.signo, on_signal);
 	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
 		start_thread();
 }
