@@ -339,6 +339,10 @@ void lsp_writer_start(void);
 
 /* Take a snapshot now, from the calling thread (exit path). */
 void lsp_writer_final(void);
+/* Before an exec: the last snapshot, marked so that a failed exec may go
+ * on (lsp_writer_exec_failed). */
+void lsp_writer_exec(void);
+void lsp_writer_exec_failed(void);
 
 /* fork handling. */
 void lsp_writer_prefork(void);

@@ -621,6 +621,69 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 	ls_rec_end(b, r);
 }
 
+/* Whether path holds the dump of an earlier program this process ran
+ * (the same pid, before an exec). */
+static bool
+earlier_image(const char *path)
+{
+	uint8_t buf[64];
+	const size_t hl = sizeof(LS_DUMP_MAGIC "1\n") - 1;
+	struct ls_cur c;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < (ssize_t)hl + 9 || memcmp(buf, LS_DUMP_MAGIC "1\n", hl) != 0 ||
+	    buf[hl] != LS_REC_PROCESS || buf[hl + 1] != 0)
+		return false;
+	c = (struct ls_cur){ buf + hl + 8, buf + n, 0 };
+	return ls_cur_uv(&c) == (uint64_t)lsp_pid && !c.err;
+}
+
+/*
+ * Create the dump, never over an existing file.  A process that executed
+ * this program finds its earlier image's dump under the name: it then
+ * takes the first free of name.2, name.3, ... name.99, the number going
+ * before a final ".lsd".
+ */
+static int
+create_dump(void)
+{
+	char base[LSP_PATH_MAX];
+	size_t stem;
+	unsigned k;
+	int fd;
+
+	fd = open(lsp_cfg.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (fd >= 0 || errno != EEXIST || !earlier_image(lsp_cfg.path))
+		return fd < 0 ? -errno : fd;
+	memcpy(base, lsp_cfg.path, sizeof(base));
+	stem = strlen(base);
+	if (stem > 4 && strcmp(base + stem - 4, ".lsd") == 0)
+		stem -= 4;
+	for (k = 2; k < 100; k++) {
+		struct ls_fmt f;
+
+		ls_fmt_init(&f, lsp_cfg.path, sizeof(lsp_cfg.path));
+		ls_fmt_mem(&f, base, stem);
+		ls_fmt_str(&f, ".");
+		ls_fmt_u64(&f, k);
+		ls_fmt_str(&f, base + stem);
+		if (f.overflow)
+			break;
+		fd = open(lsp_cfg.path, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd < 0 ? -errno : fd;
+	}
+	memcpy(lsp_cfg.path, base, sizeof(base));
+	return -EEXIST;
+}
+
 /* Append the buffer to the dump; 0 or -errno.  Caller holds write_lock. */
 static int
 flush(const struct ls_buf *b)
@@ -631,10 +694,9 @@ flush(const struct ls_buf *b)
 	off_t start;
 
 	if (!ws.created) {
-		fd = open(lsp_cfg.path, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		fd = create_dump();
 		if (fd < 0)
-			return -errno;
+			return fd;
 		if (fstat(fd, &st) != 0) {
 			r = -errno;
 			close(fd);
@@ -681,6 +743,8 @@ flush(const struct ls_buf *b)
 static void
 write_out(unsigned reason, bool final)
 {
+	unsigned how = reason == LS_SNAP_EXEC ? LS_FINAL_EXEC : LS_FINAL_EXIT;
+
 	struct ls_buf *b = &ws.buf;
 	struct agemap ages = { 0 };
 	struct ages_plan plan = { 0 };
@@ -712,7 +776,7 @@ write_out(unsigned reason, bool final)
 	if (final) {
 		size_t rec = ls_rec_begin(b, LS_REC_FINAL);
 
-		ls_buf_uv(b, LS_FINAL_EXIT);
+		ls_buf_uv(b, how);
 		ls_rec_end(b, rec);
 	}
 	r = b->err ? -ENOMEM : flush(b);
@@ -877,8 +941,9 @@ lsp_writer_start(void)
 		start_thread();
 }
 
-void
-lsp_writer_final(void)
+/* The last snapshot, at exit or before an exec; bounded in time. */
+static void
+write_last(unsigned reason)
 {
 	struct timespec ts;
 
@@ -889,11 +954,31 @@ lsp_writer_final(void)
 	ts.tv_nsec %= 1000000000L;
 	/* Bounded: a writer stuck in a slow write must not hold exit. */
 	if (pthread_mutex_timedlock(&write_lock, &ts) == 0) {
-		write_out(LS_SNAP_EXIT, true);
+		write_out(reason, true);
 		ws.final_done = true;
 		pthread_mutex_unlock(&write_lock);
 	}
 	lsp_guard--;
+}
+
+void
+lsp_writer_final(void)
+{
+	write_last(LS_SNAP_EXIT);
+}
+
+void
+lsp_writer_exec(void)
+{
+	write_last(LS_SNAP_EXEC);
+}
+
+void
+lsp_writer_exec_failed(void)
+{
+	pthread_mutex_lock(&write_lock);
+	ws.final_done = false;
+	pthread_mutex_unlock(&write_lock);
 }
 
 void

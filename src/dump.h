@@ -52,7 +52,9 @@
  * SNAPSHOT_END (7): closes it; a snapshot without its end is discarded
  *	uv index, uv nsites (entries in its SITES records), uv nages
  *	(stack groups in its AGES records)
- * FINAL (8): the process finished writing (exit); nothing follows
+ * FINAL (8): the process finished writing (exit, exec); nothing follows,
+ *	unless how is LS_FINAL_EXEC and the exec failed: the process then
+ *	goes on with the next snapshot
  *	uv how (LS_FINAL_*)
  * NOTE (0x8001, optional): a message from the shim
  *	str text
@@ -134,6 +136,7 @@ enum {
 	LS_SNAP_EXIT,
 	LS_SNAP_INTERVAL,
 	LS_SNAP_SIGNAL,
+	LS_SNAP_EXEC,		/* the process is about to execute a program */
 	LS_SNAP_COUNT
 };
 
@@ -156,6 +159,7 @@ enum {
 
 enum {
 	LS_FINAL_EXIT,		/* exit(), return from main, destructors */
+	LS_FINAL_EXEC,		/* an exec: if it fails, records may follow */
 	LS_FINAL_COUNT
 };
 

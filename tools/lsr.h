@@ -349,7 +349,7 @@ const char *lsr_api_name(unsigned api);
 const char *lsr_reason_name(unsigned reason);
 const char *lsr_thread_state_name(unsigned state);
 
-/* Whether r shows the final snapshot, taken at exit. */
+/* Whether r shows the final snapshot, taken at exit or exec. */
 bool lsr_thread_at_exit(const struct lsr_report *r);
 /* A thread leak: it ended and nobody joined it, or it was still running,
  * neither joined nor detached, when the process exited. */

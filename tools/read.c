@@ -84,6 +84,7 @@ struct parse {
 	size_t nstaged;		/* entries in ages */
 	size_t cap_changes, cap_ages;
 	size_t cap_names, cap_threads;
+	uint64_t final_how;	/* of the last FINAL record */
 	uint64_t *tmap;		/* open addressing: serial + 1 -> index */
 	size_t tmap_cap;
 	const char *why;
@@ -684,7 +685,9 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 		struct ls_cur *c = &rec.body;
 		int rr;
 
-		if (d->final) {
+		if (d->final && P.final_how == LS_FINAL_EXEC) {
+			d->final = false;	/* the exec failed */
+		} else if (d->final) {
 			fail(d, rec.offset, "record after the final one");
 			break;
 		}
@@ -724,6 +727,7 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 				rr = -1;
 			} else {
 				d->final = true;
+				P.final_how = ls_cur_uv(c);
 				rr = 0;
 			}
 			break;

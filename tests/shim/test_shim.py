@@ -617,6 +617,52 @@ def test_exec_drops_preload():
     eq(r.out, b"\n", "leakspy's entries removed")
 
 
+def exec_snapshots(dump):
+    """(reason of each snapshot, bytes kept in image_n at the last)."""
+    rep = report(dump)
+    reasons = [report(dump, "--snapshot", str(i))["snapshot"]["reason"]
+               for i in range(rep["snapshots"])]
+    return rep, reasons
+
+
+def test_exec_images():
+    """Each image of a process that executes itself writes its own
+    complete dump under LEAKSPY_FOLLOW_EXEC=1 (the name taken gets .2,
+    .3, ... before .lsd), the last snapshot before each exec marked so; by
+    default
+    only the first image is traced, and its dump is complete."""
+    argv = [victim("execer"), "3"]
+    r = same_as_native(argv, env={"LEAKSPY_FOLLOW_EXEC": "1"})
+    eq(r.out, b"image 3\nimage 2\nimage 1\nimage 0\n", "output")
+    dumps = sorted(r.dumps, key=lambda d: (len(d), d))  # x.lsd, x.2.lsd
+    pid = os.path.basename(dumps[0]).split(".")[2]
+    eq([os.path.basename(d) for d in dumps],
+       ["leakspy.execer.%s%s.lsd" % (pid, k) for k in ("", ".2", ".3", ".4")],
+       "dump names")
+    pids = set()
+    for i, d in enumerate(dumps):
+        rep, reasons = exec_snapshots(d)
+        eq(rep["complete"], True, "dump %d complete" % i)
+        eq(reasons, ["exit" if i == 3 else "exec"], "dump %d reasons" % i)
+        expect_site(rep, "image_n", 1000 * (4 - i), 1)
+        pids.add(rep["process"]["pid"])
+    eq(len(pids), 1, "one process")
+    r = same_as_native(argv)
+    eq(len(r.dumps), 1, "by default only the first image")
+    rep, reasons = exec_snapshots(r.dumps[0])
+    eq((rep["complete"], reasons), (True, ["exec"]), "first image's dump")
+    expect_site(rep, "image_n", 4000, 1)
+
+
+def test_exec_fails():
+    """A failed exec keeps errno; the process and its dump go on."""
+    r = same_as_native([victim("execer"), "fail"])
+    eq(r.out, b"exec failed: No such file or directory\n", "output")
+    rep, reasons = exec_snapshots(one_dump(r))
+    eq((rep["complete"], reasons), (True, ["exec", "exit"]), "snapshots")
+    expect_site(rep, "after_fail", 500, 1)
+
+
 def test_fork():
     # A forked child writes its own dump (its own pid), the parent's
     # stays whole.
