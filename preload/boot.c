@@ -31,6 +31,7 @@ __thread int lsp_guard __attribute__((tls_model("initial-exec")));
 struct lsp_config lsp_cfg;
 unsigned long lsp_counters[LS_CNT_COUNT];
 pid_t lsp_pid;
+unsigned lsp_fork_epoch;
 
 /*
  * The bootstrap pool: dlsym and dlerror may allocate before the real
@@ -370,6 +371,8 @@ static void
 atfork_child(void)
 {
 	lsp_pid = getpid();
+	/* Blocks from here on are the child's; older ones it inherited. */
+	lsp_fork_epoch = lsp_epoch_next();
 	lsp_record_reset_locks();
 	lsp_threads_postfork_child();
 	lsp_modules_reset_lock();

@@ -85,6 +85,9 @@ extern struct lsp_config lsp_cfg;
  * child.  A vfork child sees its parent's value and so does nothing. */
 extern pid_t lsp_pid;
 
+/* In a fork child: the first epoch of its own blocks (0: not a child). */
+extern unsigned lsp_fork_epoch;
+
 /* Coverage counters (LS_CNT_*), updated with relaxed atomics. */
 extern unsigned long lsp_counters[LS_CNT_COUNT];
 
@@ -342,6 +345,10 @@ void lsp_writer_final(void);
 /* Before an exec: the last snapshot, marked so that a failed exec may go
  * on (lsp_writer_exec_failed). */
 void lsp_writer_exec(void);
+/* Set in a fork child until lsp_writer_restart() creates its dump and
+ * starts its writer thread, on its first allocation.  Hot path. */
+extern int lsp_writer_pending;
+void lsp_writer_restart(void);
 void lsp_writer_exec_failed(void);
 
 /* fork handling. */

@@ -205,6 +205,7 @@ emit_process(struct ls_buf *b)
 	ls_buf_uv(b, lsp_cfg.depth);
 	ls_buf_uv(b, lsp_cfg.interval_ms);
 	ls_buf_uv(b, lsp_cfg.sample);
+	ls_buf_uv(b, lsp_fork_epoch);
 	ls_rec_end(b, r);
 }
 
@@ -900,17 +901,13 @@ start_thread(void)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-void
-lsp_writer_start(void)
+/* Create the dump now: the name is taken, and a process killed before its
+ * first snapshot still leaves its header. */
+static void
+create_header(void)
 {
-	start_mono_ns = now_ns(CLOCK_MONOTONIC);
-	start_real_ns = now_ns(CLOCK_REALTIME);
-	sem_init(&wake, 0, 0);
-
 	pthread_mutex_lock(&write_lock);
-	/* Create the dump now: the name is taken, and a process killed
-	 * before its first snapshot still leaves its header. */
-	if (lsp_cfg.path[0] != '\0') {
+	if (lsp_cfg.path[0] != '\0' && !ws.disabled) {
 		struct ls_buf *b = &ws.buf;
 		int r;
 
@@ -932,9 +929,17 @@ lsp_writer_start(void)
 		}
 	}
 	pthread_mutex_unlock(&write_lock);
+}
+
+void
+lsp_writer_start(void)
+{
+	start_mono_ns = now_ns(CLOCK_MONOTONIC);
+	start_real_ns = now_ns(CLOCK_REALTIME);
+	sem_init(&wake, 0, 0);
+	create_header();
 	if (ws.disabled)
 		return;
-
 	if (lsp_cfg.signo != 0)
 		lsp_signal_install(lsp_cfg.signo, on_signal);
 	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
@@ -1015,4 +1020,23 @@ lsp_writer_postfork_child(void)
 	if (!lsp_config_repath() || strcmp(parent_path, lsp_cfg.path) == 0)
 		ws.disabled = true;
 	thread_started = false;
+	sem_init(&wake, 0, 0);
+	/* The child's first allocation restarts the writer: creating a
+	 * thread is not for a fork handler. */
+	if (!ws.disabled)
+		__atomic_store_n(&lsp_writer_pending, 1, __ATOMIC_RELAXED);
+}
+
+int lsp_writer_pending;
+
+void
+lsp_writer_restart(void)
+{
+	if (!__atomic_exchange_n(&lsp_writer_pending, 0, __ATOMIC_ACQ_REL))
+		return;
+	lsp_guard++;
+	create_header();
+	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0))
+		start_thread();
+	lsp_guard--;
 }

@@ -22,7 +22,9 @@
  *	str argv[argc], uv flags (LS_PF_*), str interposition_note,
  *	uv nalloc, uv alloc_addr[nalloc] (addresses inside the modules that
  *	implement allocation: leading frames there are not the caller's),
- *	uv max_depth, uv interval_ms, uv sample_bytes
+ *	uv max_depth, uv interval_ms, uv sample_bytes, uv inherited_epoch
+ *	(a fork child: blocks of lower epochs were inherited from the parent;
+ *	0: not a fork child)
  * MODULE (2): a module seen mapped
  *	uv id, uv gen, uv bias, str path, str build_id, uv nseg,
  *	(uv start, uv size)[nseg]		(absolute addresses, PT_LOAD)

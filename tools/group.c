@@ -296,8 +296,14 @@ lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s)
 	bool median = false, p90 = false;
 
 	s->has_age = n > 0 && d->snaps[r->snap].ages_complete;
-	for (i = 0; i < n; i++)
+	s->inherited_blocks = s->inherited_bytes = 0;
+	for (i = 0; i < n; i++) {
 		total += v[i].blocks;
+		if (v[i].epoch < d->inherited_epoch) {
+			s->inherited_blocks += v[i].blocks;
+			s->inherited_bytes += v[i].bytes;
+		}
+	}
 	/* Oldest first: ages fall as epochs rise. */
 	for (i = 0; s->has_age && i < n; i++) {
 		double age;
@@ -486,6 +492,11 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 		site->v.alloc_blocks = series[snap].alloc_blocks;
 		r->totals.live_bytes += site->v.live_bytes;
 		r->totals.live_blocks += site->v.live_blocks;
+		if (d->inherited_epoch != 0 && site->v.live_blocks != 0) {
+			lsr_site_age_profile(r, site);
+			r->inherited_bytes += site->inherited_bytes;
+			r->inherited_blocks += site->inherited_blocks;
+		}
 		if (from != SIZE_MAX) {
 			site_diff(r, site, series);
 			r->from_totals.live_bytes += series[from].bytes;

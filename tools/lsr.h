@@ -116,6 +116,7 @@ struct lsr_dump {
 	size_t nalloc_addrs;
 	uint64_t *alloc_addrs;
 	uint64_t max_depth, interval_ms, sample_bytes;
+	uint64_t inherited_epoch;	/* fork child: see leakspy-dump(5) */
 
 	size_t nmodules;
 	struct lsr_module *modules;
@@ -266,6 +267,8 @@ struct lsr_site {
 	size_t nmembers;
 	struct lsr_growth growth;
 	bool has_age;		/* lsr_site_age_profile found ages */
+	uint64_t inherited_blocks;	/* fork child: live blocks it */
+	uint64_t inherited_bytes;	/* inherited from the parent */
 	double age_median;	/* of its live blocks, seconds */
 	double age_p90;
 	double age_oldest;
@@ -295,6 +298,7 @@ struct lsr_report {
 	uint64_t new_blocks, new_bytes;	/* --diff totals */
 	bool ages_ok;		/* ages for the diff are complete */
 	struct lsr_vals totals;
+	uint64_t inherited_blocks, inherited_bytes;	/* all sites */
 	size_t nlive;		/* sites with live blocks at snap */
 	size_t ngrowing;
 	double growing_rate;	/* sum of the growing sites' rates */

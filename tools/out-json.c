@@ -100,6 +100,8 @@ jgrowth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 		    s->age_oldest);
 	else
 		fputs(",\n     \"age\": null", f);
+	fprintf(f, ", \"inherited_bytes\": %" PRIu64 ", \"inherited_blocks\": %"
+	    PRIu64, s->inherited_bytes, s->inherited_blocks);
 	if (r->from != SIZE_MAX) {
 		fputs(",\n     \"diff\": {\"new_bytes\": ", f);
 		if (r->ages_ok)
@@ -208,10 +210,12 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	}
 	fprintf(f, "], \"start_time_ns\": %" PRIu64 ", \"run_time_s\": %.3f"
 	    ", \"max_depth\": %" PRIu64 ", \"interval_s\": %.3f, "
-	    "\"sample_bytes\": %" PRIu64 "},\n  \"estimated\": %s,\n",
+	    "\"sample_bytes\": %" PRIu64 ", \"fork_child\": %s},\n  "
+	    "\"estimated\": %s,\n",
 	    d->start_real_ns, d->nsnaps ?
 	    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9 : 0.0,
 	    d->max_depth, (double)d->interval_ms / 1000, d->sample_bytes,
+	    d->inherited_epoch ? "true" : "false",
 	    d->sample_bytes ? "true" : "false");
 	fprintf(f, "  \"coverage\": {\"interposition\": %s",
 	    d->pflags & LS_PF_INTERPOSE_FAILED ? "false" : "true");
@@ -248,6 +252,8 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	}
 	fputs(",\n  \"totals\": {", f);
 	jvals(f, &r->totals);
+	fprintf(f, ", \"inherited_bytes\": %" PRIu64 ", \"inherited_blocks\": %"
+	    PRIu64, r->inherited_bytes, r->inherited_blocks);
 	fprintf(f, ", \"sites\": %zu, \"growing_sites\": %zu, "
 	    "\"growing_bytes_per_second\": %.3f},\n  \"sites\": [",
 	    r->nsites, r->ngrowing, r->growing_rate);

@@ -114,6 +114,10 @@ print_growth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 		fprintf(f, "        age of live blocks: median %.1f s, 90%% "
 		    "under %.1f s, oldest %.1f s\n", s->age_median, s->age_p90,
 		    s->age_oldest);
+	if (s->inherited_blocks != 0)
+		fprintf(f, "        inherited from the parent at fork: %" PRIu64
+		    " bytes in %" PRIu64 " blocks\n", s->inherited_bytes,
+		    s->inherited_blocks);
 }
 
 static void
@@ -308,6 +312,11 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	fprintf(f, "allocated: %" PRIu64 " bytes (%s) in %" PRIu64
 	    " blocks since start\n", r->totals.alloc_bytes, h2,
 	    r->totals.alloc_blocks);
+	if (d->inherited_epoch != 0)
+		fprintf(f, "inherited: %" PRIu64 " bytes in %" PRIu64 " blocks "
+		    "of the live ones come from the parent (pid %" PRIu64
+		    "), at fork\n", r->inherited_bytes, r->inherited_blocks,
+		    d->ppid);
 	if (r->ngrowing > 0) {
 		char rate[48];
 

@@ -258,6 +258,10 @@ rec_process(struct parse *P, struct ls_cur *c)
 	d->sample_bytes = ls_cur_uv(c);
 	if (c->err)
 		return P->why = "PROCESS record cut short", -1;
+	if (c->p < c->end)	/* added later: older dumps lack it */
+		d->inherited_epoch = ls_cur_uv(c);
+	if (c->err || d->inherited_epoch > 0xffff)
+		return P->why = "bad inherited epoch", -1;
 	d->have_process = true;
 	return 0;
 }

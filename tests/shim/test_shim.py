@@ -663,6 +663,46 @@ def test_exec_fails():
     expect_site(rep, "after_fail", 500, 1)
 
 
+def test_fork_child_dump():
+    """A fork child writes its own dump (its pid, its parent's) with the
+    blocks it inherited marked; vfork and posix_spawn children write
+    nothing."""
+    r = same_as_native([victim("forker")])
+    eq(r.out, b"7 8 0\n", "children's exit statuses")
+    eq(len(r.dumps), 2, "the parent's dump and the fork child's")
+    reps = sorted((report(d) for d in r.dumps),
+                  key=lambda x: x["process"]["fork_child"])
+    parent, child = reps
+    eq(parent["process"]["fork_child"], False, "parent is no fork child")
+    eq(child["process"]["ppid"], parent["process"]["pid"], "child's parent")
+    check(child["process"]["pid"] != parent["process"]["pid"], "own pid")
+    expect_site(parent, "parent_keep", 3000, 3)
+    expect_site(parent, "after_fork", 400, 1)
+    eq((parent["totals"]["inherited_bytes"],
+        parent["totals"]["inherited_blocks"]), (0, 0), "parent inherits 0")
+    expect_site(child, "parent_keep", 2000, 2)
+    expect_site(child, "child_keep", 700, 1)
+    eq(by_function(child, "after_fork"), (0, 0), "parent's later blocks")
+    inh = lambda fn: (sum(s["inherited_bytes"] for s in sites_of(child, fn)),
+                      sum(s["inherited_blocks"] for s in sites_of(child, fn)))
+    eq(inh("parent_keep"), (2000, 2), "parent_keep inherited")
+    eq(inh("child_keep"), (0, 0), "child_keep its own")
+    eq((child["totals"]["inherited_bytes"],
+        child["totals"]["inherited_blocks"]), (2000, 2), "inherited totals")
+    text, _ = report_text(next(d for d in r.dumps
+                               if str(child["process"]["pid"]) in d))
+    check("inherited: 2000 bytes in 2 blocks" in text, "inherited line in:\n"
+          + text)
+    # A child that lives on gets periodic snapshots of its own.
+    r = run([victim("forker"), "wait"], env={"LEAKSPY_INTERVAL": "0.05"})
+    eq(r.out, b"7 8 0\n", "output")
+    child = [x for x in map(report, r.dumps) if x["process"]["fork_child"]]
+    eq(len(child), 1, "one child dump")
+    check(child[0]["snapshots"] >= 4 and child[0]["complete"],
+          "child's snapshots: %d" % child[0]["snapshots"])
+    expect_site(child[0], "child_keep", 700, 1)
+
+
 def test_fork():
     # A forked child writes its own dump (its own pid), the parent's
     # stays whole.
