@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <assert.h>
 #include <unistd.h>
 
 #include "lsp.h"
@@ -364,4 +365,46 @@ LS_EXPORT void
 _Exit(int status)
 {
 	do_exit(status);
+}
+
+/*
+ * abort() and a failed assert(): the last snapshot, then on.  The C
+ * library's own aborts (heap corruption found by malloc, say) call its
+ * internal abort and are not seen; fatal signals neither: their dumps end
+ * with the last periodic snapshot.
+ */
+static void
+before_abort(void)
+{
+	int saved = errno;
+
+	if (active() && !lsp_guard && getpid() == lsp_pid)
+		lsp_writer_abort();
+	errno = saved;
+}
+
+LS_EXPORT void
+abort(void)
+{
+	static void (*real_abort)(void);
+
+	before_abort();
+	if (real_abort == NULL)
+		real_abort = lsp_need_sym("abort");
+	real_abort();
+	__builtin_unreachable();
+}
+
+LS_EXPORT void
+__assert_fail(const char *expr, const char *file, unsigned line,
+    const char *fn)
+{
+	static void (*real_fail)(const char *, const char *, unsigned,
+	    const char *);
+
+	before_abort();
+	if (real_fail == NULL)
+		real_fail = lsp_need_sym("__assert_fail");
+	real_fail(expr, file, line, fn);
+	__builtin_unreachable();
 }

@@ -345,6 +345,8 @@ void lsp_writer_final(void);
 /* Before an exec: the last snapshot, marked so that a failed exec may go
  * on (lsp_writer_exec_failed). */
 void lsp_writer_exec(void);
+/* Before abort(): the last snapshot. */
+void lsp_writer_abort(void);
 /* Set in a fork child until lsp_writer_restart() creates its dump and
  * starts its writer thread, on its first allocation.  Hot path. */
 extern int lsp_writer_pending;

@@ -744,7 +744,8 @@ flush(const struct ls_buf *b)
 static void
 write_out(unsigned reason, bool final)
 {
-	unsigned how = reason == LS_SNAP_EXEC ? LS_FINAL_EXEC : LS_FINAL_EXIT;
+	unsigned how = reason == LS_SNAP_EXEC ? LS_FINAL_EXEC :
+	    reason == LS_SNAP_ABORT ? LS_FINAL_ABORT : LS_FINAL_EXIT;
 
 	struct ls_buf *b = &ws.buf;
 	struct agemap ages = { 0 };
@@ -976,6 +977,12 @@ void
 lsp_writer_exec(void)
 {
 	write_last(LS_SNAP_EXEC);
+}
+
+void
+lsp_writer_abort(void)
+{
+	write_last(LS_SNAP_ABORT);
 }
 
 void

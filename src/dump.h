@@ -139,6 +139,7 @@ enum {
 	LS_SNAP_INTERVAL,
 	LS_SNAP_SIGNAL,
 	LS_SNAP_EXEC,		/* the process is about to execute a program */
+	LS_SNAP_ABORT,		/* abort() or a failed assert() */
 	LS_SNAP_COUNT
 };
 
@@ -162,6 +163,7 @@ enum {
 enum {
 	LS_FINAL_EXIT,		/* exit(), return from main, destructors */
 	LS_FINAL_EXEC,		/* an exec: if it fails, records may follow */
+	LS_FINAL_ABORT,		/* abort(), __assert_fail() */
 	LS_FINAL_COUNT
 };
 

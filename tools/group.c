@@ -40,7 +40,7 @@ const char *
 lsr_reason_name(unsigned reason)
 {
 	static const char *const names[LS_SNAP_COUNT] = {
-		"exit", "interval", "signal", "exec",
+		"exit", "interval", "signal", "exec", "abort",
 	};
 
 	return reason < LS_SNAP_COUNT ? names[reason] : "unknown";
@@ -62,8 +62,8 @@ lsr_thread_at_exit(const struct lsr_report *r)
 	const struct lsr_dump *d = r->d;
 
 	return r->snap < d->nsnaps && r->snap == d->nsnaps - 1 && d->final &&
-	    (d->snaps[r->snap].reason == LS_SNAP_EXIT ||
-	    d->snaps[r->snap].reason == LS_SNAP_EXEC);
+	    d->snaps[r->snap].reason != LS_SNAP_INTERVAL &&
+	    d->snaps[r->snap].reason != LS_SNAP_SIGNAL;
 }
 
 bool

@@ -556,6 +556,23 @@ def test_signal_chain():
     eq(std(traced.out), std(native.out), "standard signals caught")
 
 
+def test_exit_paths():
+    """abort() and a failed assert() write a last snapshot; a fatal signal
+    leaves the periodic ones intact, the dump read as incomplete."""
+    for mode, rc in (("abort", -6), ("assert", -6), ("segv", -11)):
+        r = same_as_native([victim("aborter"), mode],
+                           env={"LEAKSPY_INTERVAL": "0.05"})
+        eq(r.rc, rc, "%s: exit status" % mode)
+        dump = one_dump(r)
+        rep = report(dump, want_rc=3 if mode == "segv" else 0)
+        expect_site(rep, "before_death", 900, 1)
+        check(rep["snapshots"] >= 3, "%s: snapshots %d" % (mode,
+                                                        rep["snapshots"]))
+        eq((rep["complete"], rep["snapshot"]["reason"]),
+           (False, "interval") if mode == "segv" else (True, "abort"),
+           "%s: complete, last reason" % mode)
+
+
 def test_sigkill():
     tmp = run(["true"], preload=False).tmp
     p = subprocess.Popen([victim("sleeper"), "100000"], cwd=tmp, env=dict(
