@@ -89,8 +89,9 @@ rd_u(struct rd *r, unsigned n)
 	return v;
 }
 
+/* LEB128; sign-extended if is_signed. */
 static uint64_t
-rd_uleb(struct rd *r)
+rd_leb(struct rd *r, bool is_signed)
 {
 	uint64_t v = 0;
 	unsigned shift = 0;
@@ -105,28 +106,21 @@ rd_uleb(struct rd *r)
 		v |= (uint64_t)(b & 0x7f) << shift;
 		shift += 7;
 	} while (b & 0x80);
+	if (is_signed && shift < 64 && (b & 0x40))
+		v |= ~(uint64_t)0 << shift;
 	return v;
+}
+
+static uint64_t
+rd_uleb(struct rd *r)
+{
+	return rd_leb(r, false);
 }
 
 static int64_t
 rd_sleb(struct rd *r)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		if (r->p >= r->end || shift > 63) {
-			r->bad = true;
-			return 0;
-		}
-		b = *r->p++;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	if (shift < 64 && (b & 0x40))
-		v |= ~(uint64_t)0 << shift;
-	return (int64_t)v;
+	return (int64_t)rd_leb(r, true);
 }
 
 /* An encoded pointer; only absolute, pc-relative and data-relative ones,

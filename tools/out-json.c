@@ -124,6 +124,27 @@ jgrowth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 	fputc(']', f);
 }
 
+/* "frames": the return addresses ip[0..n-1] of a stack at generation
+ * gen, expanded into inlined frames. */
+static void
+jframes(FILE *f, struct lsr_dump *d, const uint64_t *ip, unsigned n,
+    uint32_t gen)
+{
+	struct lsr_frame fr[MAX_EXPANDED];
+	bool first = true;
+	unsigned k, m, j;
+
+	fputs(", \"frames\": [", f);
+	for (k = 0; k < n; k++) {
+		m = lsr_symbolize(d, ip[k], gen, fr, MAX_EXPANDED);
+		for (j = 0; j < m; j++) {
+			jframe(f, &fr[j], first);
+			first = false;
+		}
+	}
+	fputs("]}", f);
+}
+
 /* The threads known at the report's snapshot. */
 static void
 jthreads(FILE *f, const struct lsr_report *r)
@@ -138,9 +159,6 @@ jthreads(FILE *f, const struct lsr_report *r)
 	for (i = 0; s != NULL && i < d->nthreads; i++) {
 		const struct lsr_thread *t = &d->threads[i];
 		const struct lsr_thread_ver *v = lsr_thread_at(t, r->snap);
-		struct lsr_frame fr[MAX_EXPANDED];
-		bool first = true;
-		unsigned k, n, j;
 
 		if (v == NULL)
 			continue;
@@ -155,16 +173,7 @@ jthreads(FILE *f, const struct lsr_report *r)
 		    lsr_thread_leaked(r, v) ? "true" : "false", t->creator,
 		    (double)t->created_ns / 1e9);
 		jstr(f, lsr_symbol_name(d, t->start + 1, t->gen));
-		fputs(", \"frames\": [", f);
-		for (k = 0; k < t->nframes; k++) {
-			n = lsr_symbolize(d, t->ip[k], t->gen, fr,
-			    MAX_EXPANDED);
-			for (j = 0; j < n; j++) {
-				jframe(f, &fr[j], first);
-				first = false;
-			}
-		}
-		fputs("]}", f);
+		jframes(f, d, t->ip, t->nframes, t->gen);
 	}
 	fputs(shown ? "\n  ]" : "]", f);
 }
@@ -264,9 +273,6 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	for (i = 0; i < shown; i++) {
 		struct lsr_site *site = &r->sites[i];
 		const struct lsr_stack *st = &d->stacks[site->stack];
-		struct lsr_frame fr[MAX_EXPANDED];
-		bool first = true;
-		unsigned k, n, j;
 
 		fprintf(f, "%s\n    {", i ? "," : "");
 		jvals(f, &site->v);
@@ -279,16 +285,8 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 			jstr(f, site->thread);
 		}
 		jgrowth(f, r, site, series);
-		fputs(", \"frames\": [", f);
-		for (k = site->skip; k < st->nframes; k++) {
-			n = lsr_symbolize(d, st->ip[k], st->gen, fr,
-			    MAX_EXPANDED);
-			for (j = 0; j < n; j++) {
-				jframe(f, &fr[j], first);
-				first = false;
-			}
-		}
-		fputs("]}", f);
+		jframes(f, d, st->ip + site->skip, st->nframes - site->skip,
+		    st->gen);
 	}
 	free(series);
 	fputs(shown ? "\n  ]" : "]", f);

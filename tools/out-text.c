@@ -208,6 +208,22 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 		    "allocation tracked");
 }
 
+/* The return addresses ip[0..n-1] of a stack at generation gen, one
+ * (inlined) frame a line. */
+static void
+print_frames(FILE *f, struct lsr_dump *d, const uint64_t *ip, unsigned n,
+    uint32_t gen)
+{
+	struct lsr_frame fr[MAX_EXPANDED];
+	unsigned k, m, j, no = 0;
+
+	for (k = 0; k < n; k++) {
+		m = lsr_symbolize(d, ip[k], gen, fr, MAX_EXPANDED);
+		for (j = 0; j < m; j++)
+			print_frame(f, &fr[j], no++);
+	}
+}
+
 /* Thread leaks at the report's snapshot, each with its creation stack. */
 static void
 print_threads(FILE *f, const struct lsr_report *r)
@@ -236,8 +252,6 @@ print_threads(FILE *f, const struct lsr_report *r)
 		const struct lsr_thread *t = &d->threads[i];
 		const struct lsr_thread_ver *v = lsr_thread_at(t, r->snap);
 		const char *start;
-		struct lsr_frame fr[MAX_EXPANDED];
-		unsigned k, n, j, no = 0;
 
 		if (v == NULL || !lsr_thread_leaked(r, v))
 			continue;
@@ -246,12 +260,7 @@ print_threads(FILE *f, const struct lsr_report *r)
 		    t->tid, d->thread_names[v->name],
 		    v->state == LS_THREAD_RUNNING ? "still running at exit" :
 		    "ended, never joined", start ? start : "??");
-		for (k = 0; k < t->nframes; k++) {
-			n = lsr_symbolize(d, t->ip[k], t->gen, fr,
-			    MAX_EXPANDED);
-			for (j = 0; j < n; j++)
-				print_frame(f, &fr[j], no++);
-		}
+		print_frames(f, d, t->ip, t->nframes, t->gen);
 	}
 }
 
@@ -345,7 +354,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		struct lsr_site *site = &r->sites[i];
 		const struct lsr_stack *st = &d->stacks[site->stack];
 		struct lsr_frame fr[MAX_EXPANDED];
-		unsigned k, n, no = 0;
+		unsigned n;
 
 		n = st->nframes > site->skip ? lsr_symbolize(d,
 		    st->ip[site->skip], st->gen, fr, MAX_EXPANDED) : 0;
@@ -364,14 +373,8 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 			fprintf(f, " in thread \"%s\"", site->thread);
 		fputc('\n', f);
 		print_growth(f, r, site, series);
-		for (k = site->skip; k < st->nframes; k++) {
-			unsigned j;
-
-			n = lsr_symbolize(d, st->ip[k], st->gen, fr,
-			    MAX_EXPANDED);
-			for (j = 0; j < n; j++)
-				print_frame(f, &fr[j], no++);
-		}
+		print_frames(f, d, st->ip + site->skip, st->nframes -
+		    site->skip, st->gen);
 		if (site->truncated)
 			fprintf(f, "        ... (stack cut at depth %" PRIu64
 			    ")\n", d->max_depth);

@@ -53,6 +53,29 @@ def wait_port(port, proc):
     raise Fail("port %d never opened" % port)
 
 
+def start(argv, traced, d, port, **kw):
+    """Start a server in d and wait for its port."""
+    p = subprocess.Popen(argv, cwd=d, env=env_for(traced, d),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         **kw)
+    try:
+        wait_port(port, p)
+    except Exception:
+        p.kill()
+        raise
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, pid=None):
+    """Signal the server (or pid) and return its exit status."""
+    try:
+        os.kill(pid or p.pid, sig)
+        return p.wait(timeout=DEADLINE)
+    finally:
+        if p.poll() is None:
+            p.kill()
+
+
 def env_for(traced, outdir):
     e = dict(os.environ)
     for k in list(e):
@@ -107,22 +130,14 @@ def test_redis():
     port = free_port()
 
     def serve(traced, d):
-        p = subprocess.Popen([server, "--port", str(port), "--bind",
-                              "127.0.0.1", "--save", "", "--appendonly",
-                              "no", "--dir", d], cwd=d,
-                             env=env_for(traced, d), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        try:
-            wait_port(port, p)
-            b = subprocess.run([bench, "-h", "127.0.0.1", "-p", str(port),
-                                "-n", "20000", "-q", "-t", "set,get,lpush"],
-                               stdout=subprocess.PIPE, timeout=DEADLINE)
-            ok = b.returncode == 0 and b.stdout.count(b"requests per") == 3
-            p.send_signal(signal.SIGTERM)
-            return ok, p.wait(timeout=DEADLINE)
-        finally:
-            if p.poll() is None:
-                p.kill()
+        p = start([server, "--port", str(port), "--bind", "127.0.0.1",
+                   "--save", "", "--appendonly", "no", "--dir", d],
+                  traced, d, port)
+        b = subprocess.run([bench, "-h", "127.0.0.1", "-p", str(port),
+                            "-n", "20000", "-q", "-t", "set,get,lpush"],
+                           stdout=subprocess.PIPE, timeout=DEADLINE)
+        ok = b.returncode == 0 and b.stdout.count(b"requests per") == 3
+        return ok, stop(p)
 
     res, dumps = both(serve)
     eq(res, (True, 0), "benchmark ran, server exited 0")
@@ -162,25 +177,17 @@ http {
 }
 """ % (("user root;" if os.getuid() == 0 else ""), d, d, d, d, d, d, d,
                 port))
-        p = subprocess.Popen([nginx, "-p", d, "-c", conf], cwd=d,
-                             env=env_for(traced, d),
-                             stderr=subprocess.DEVNULL)
+        p = start([nginx, "-p", d, "-c", conf], traced, d, port)
         url = "http://127.0.0.1:%d/" % port
-        try:
-            wait_port(port, p)
-            bodies = [urllib.request.urlopen(url, timeout=10).read()
-                      for _ in range(20)]
-            with open(os.path.join(d, "nginx.pid")) as f:
-                master = int(f.read())
-            os.kill(master, signal.SIGHUP)          # reload: new workers
-            time.sleep(1.0)
-            bodies += [urllib.request.urlopen(url, timeout=10).read()
-                       for _ in range(20)]
-            os.kill(master, signal.SIGQUIT)         # graceful stop
-            return set(bodies), p.wait(timeout=DEADLINE)
-        finally:
-            if p.poll() is None:
-                p.kill()
+        bodies = [urllib.request.urlopen(url, timeout=10).read()
+                  for _ in range(20)]
+        with open(os.path.join(d, "nginx.pid")) as f:
+            master = int(f.read())
+        os.kill(master, signal.SIGHUP)          # reload: new workers
+        time.sleep(1.0)
+        bodies += [urllib.request.urlopen(url, timeout=10).read()
+                   for _ in range(20)]
+        return set(bodies), stop(p, signal.SIGQUIT, master)
 
     res, dumps = both(serve)
     eq(res, ({b"ok"}, 0), "served, reloaded, exited 0")
@@ -233,17 +240,9 @@ def test_memcached():
                 "-t", "8", "-m", "64"]
         if os.getuid() == 0:
             argv += ["-u", "root"]
-        p = subprocess.Popen(argv, cwd=d, env=env_for(traced, d),
-                             stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-        try:
-            wait_port(port, p)
-            errors = load()
-            p.send_signal(signal.SIGTERM)
-            return errors, p.wait(timeout=DEADLINE)
-        finally:
-            if p.poll() is None:
-                p.kill()
+        p = start(argv, traced, d, port)
+        errors = load()
+        return errors, stop(p)
 
     res, dumps = both(serve)
     eq(res, ([], 0), "16 clients served, exited 0")
