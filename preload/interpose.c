@@ -29,12 +29,6 @@ active(void)
 static inline void
 track(void *p, size_t n, unsigned api)
 {
-	if (LS_UNLIKELY(lsp_writer_pending) && !lsp_guard) {
-		int saved = errno;
-
-		lsp_writer_restart();
-		errno = saved;
-	}
 	if (lsp_cfg.sample != 0 && LS_LIKELY(!lsp_sample_due(n)))
 		return;	/* not sampled: nothing more to do */
 	if (LS_LIKELY(!lsp_guard)) {

@@ -347,10 +347,7 @@ void lsp_writer_final(void);
 void lsp_writer_exec(void);
 /* Before abort(): the last snapshot. */
 void lsp_writer_abort(void);
-/* Set in a fork child until lsp_writer_restart() creates its dump and
- * starts its writer thread, on its first allocation.  Hot path. */
-extern int lsp_writer_pending;
-void lsp_writer_restart(void);
+
 void lsp_writer_exec_failed(void);
 
 /* fork handling. */

@@ -8,8 +8,8 @@
  *
  * A thread's entry lives while the thread runs and until its last state
  * is written; then it is recycled, so short-lived threads cost nothing
- * lasting.  A thread joined or detached before any snapshot saw it is only
- * counted (LS_CNT_THREADS).
+ * lasting.  A thread joined, or detached and ended, before any snapshot
+ * saw it is only counted (LS_CNT_THREADS).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -62,6 +62,7 @@ static struct ls_arena thr_arena;
 static uint64_t next_serial;
 static char names[LSP_MAX_NAMES][16];
 static unsigned nnames;
+static unsigned ndead;		/* entries detached and ended */
 
 static struct {
 	int (*create)(pthread_t *, const pthread_attr_t *,
@@ -187,6 +188,8 @@ hash_in(struct thread *t)
 static void
 release(struct thread *t)
 {
+	if (t->detached && t->exited)
+		ndead--;
 	unhash(t);
 	if (t->prev)
 		t->prev->next = t->next;
@@ -244,6 +247,7 @@ thread_ended(void *arg)
 
 	pthread_mutex_lock(&thr_lock);
 	t->exited = true;
+	ndead += t->detached;
 	touch(t);
 	pthread_mutex_unlock(&thr_lock);
 }
@@ -271,10 +275,30 @@ thread_main(void *arg)
 	return ret;
 }
 
+/* thr_lock held: detached threads that ended, which no snapshot saw, go
+ * once their task is gone; without periodic snapshots nothing else would
+ * recycle them. */
+static void
+sweep(void)
+{
+	struct thread *t, *next;
+
+	for (t = all; t != NULL && ndead > 0; t = next) {
+		next = t->next;
+		if (t->detached && t->exited && !t->seen && !t->pending &&
+		    !t->creating && thread_gone(t->tid))
+			release(t);
+	}
+}
+
 static struct thread *
 new_entry(void)
 {
-	struct thread *t = free_list;
+	struct thread *t;
+
+	if (free_list == NULL && ndead > 0)
+		sweep();
+	t = free_list;
 
 	if (t != NULL)
 		free_list = t->next;
@@ -429,8 +453,9 @@ pthread_detach(pthread_t th)
 		return r;
 	saved = errno;
 	pthread_mutex_lock(&thr_lock);
-	if ((t = find(th)) != NULL) {
+	if ((t = find(th)) != NULL && !t->detached) {
 		t->detached = true;
+		ndead += t->exited;
 		changed(t);
 	}
 	pthread_mutex_unlock(&thr_lock);

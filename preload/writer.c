@@ -1028,22 +1028,11 @@ lsp_writer_postfork_child(void)
 		ws.disabled = true;
 	thread_started = false;
 	sem_init(&wake, 0, 0);
-	/* The child's first allocation restarts the writer: creating a
-	 * thread is not for a fork handler. */
-	if (!ws.disabled)
-		__atomic_store_n(&lsp_writer_pending, 1, __ATOMIC_RELAXED);
-}
-
-int lsp_writer_pending;
-
-void
-lsp_writer_restart(void)
-{
-	if (!__atomic_exchange_n(&lsp_writer_pending, 0, __ATOMIC_ACQ_REL))
-		return;
-	lsp_guard++;
+	/* The child's dump and writer start now, not lazily: a child that
+	 * goes on to install a seccomp filter (sshd's privilege-separated
+	 * one) must see no open or clone from leakspy after it.  The C
+	 * library has reset its own locks before fork handlers run. */
 	create_header();
 	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0))
 		start_thread();
-	lsp_guard--;
 }

@@ -66,8 +66,8 @@
  *	uv tid, uv creator_tid, str name, uv state (LS_THREAD_*), uv exited
  *	(0/1), uv start_routine, uv created_mono_ns, uv gen, uv nframes,
  *	uv ip[nframes])	ip[0] is the caller of pthread_create.  A thread
- *	joined or detached before any snapshot saw it is not listed (it is
- *	counted in LS_CNT_THREADS).
+ *	joined, or detached and ended, before any snapshot saw it is not
+ *	listed (it is counted in LS_CNT_THREADS).
  * STACK_THREADS (0x8003, optional): the name of the thread that made the
  *	allocations of each stack in the STACKS record before it
  *	uv first_id, uv count, count x str thread_name

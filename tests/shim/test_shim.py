@@ -402,6 +402,27 @@ def test_thread_burst():
           (rss[10000], rss[1000]))
 
 
+def test_thread_churn():
+    """10,000 threads, up to 200 alive, half detached, a quarter
+    cancelled: leakspy's memory stays where 1,000 leave it, with periodic
+    snapshots and without."""
+    for interval in ("0", "0.01"):
+        rss = {}
+        for n in (1000, 10000):
+            r = run([victim("threadlife"), "churn", str(n)],
+                    env={"LEAKSPY_INTERVAL": interval}, timeout=120)
+            eq(r.rc, 0, "exit status")
+            rss[n] = int(r.out)
+            rep = report(one_dump(r))
+            eq(rep["threads_created"], n, "threads_created")
+            check(not any(t["leak"] for t in rep["threads"]),
+                  "no thread leaks: %r" % [t for t in rep["threads"]
+                                           if t["leak"]][:3])
+        check(rss[10000] - rss[1000] < 1024,
+              "interval %s: VmRSS after 10,000 threads %d kB, after 1,000 "
+              "%d kB" % (interval, rss[10000], rss[1000]))
+
+
 def test_nopie():
     r = same_as_native([victim("nopie")])
     rep = report(one_dump(r))

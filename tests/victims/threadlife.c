@@ -13,10 +13,14 @@
  *
  * Each thread X allocates (index+1) * 1000 bytes in X_main; main
  * allocates 700 bytes in main_alloc.  Between starting them and ending
- * them, main sleeps 0.5 s so that a periodic snapshot sees them running.
+ * them, main sleeps 0.5 s so that a periodic snapshot sees them running
+ * (the detached ones wait for it).
  *
  * "threadlife burst N" instead creates and joins N threads, each of which
- * allocates and frees 16 bytes, and prints its VmRSS in kB.
+ * allocates and frees 16 bytes, and prints its VmRSS in kB.  "threadlife
+ * churn N" creates N such threads, up to 200 alive at once: half of them
+ * detached by attribute, a quarter cancelled then joined, a quarter
+ * joined; then it waits for the detached ones to end and prints VmRSS.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -31,7 +35,7 @@
 #include <unistd.h>
 
 static void *volatile kept[8];
-static sem_t named, ready;
+static sem_t named, ready, go;	/* go: detached ones may end */
 static volatile pid_t tids[8];
 
 static void
@@ -63,6 +67,7 @@ detached_main(void *a)
 	sem_wait(&named);	/* the creator names this thread */
 	note_tid(1);
 	keep(1, 2000);
+	sem_wait(&go);
 	return NULL;
 }
 
@@ -73,6 +78,7 @@ attr_main(void *a)
 	prctl(PR_SET_NAME, "attrdet", 0, 0, 0);
 	note_tid(2);
 	keep(2, 3000);
+	sem_wait(&go);
 	pthread_exit(NULL);
 }
 
@@ -198,6 +204,60 @@ burst_main(void *a)
 	return a;
 }
 
+static int detached_done;
+
+/* a: 0 joined, 1 cancelled, 2 detached. */
+static void *
+churn_main(void *a)
+{
+	void *volatile p = malloc(16);
+
+	free(p);
+	if (a == (void *)1)
+		for (;;)
+			pause();	/* until cancelled */
+	if (a == (void *)2)
+		__atomic_fetch_add(&detached_done, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static int
+churn(int n)
+{
+	pthread_attr_t det;
+	pthread_t alive[200];
+	int i, k = 0, ndet = 0, tries;
+
+	pthread_attr_init(&det);
+	pthread_attr_setdetachstate(&det, PTHREAD_CREATE_DETACHED);
+	for (i = 0; i < n; i++) {
+		pthread_t t;
+
+		if (i % 2 == 0) {
+			if (pthread_create(&t, &det, churn_main, (void *)2) != 0)
+				return 1;
+			ndet++;
+			continue;
+		}
+		if (pthread_create(&alive[k++], NULL, churn_main,
+		    i % 4 == 1 ? (void *)1 : NULL) != 0)
+			return 1;
+		if (k == 200 || i + 2 >= n) {
+			while (k > 0) {
+				pthread_t t2 = alive[--k];
+
+				pthread_cancel(t2);	/* ended ones: no-op */
+				if (pthread_join(t2, NULL) != 0)
+					return 1;
+			}
+		}
+	}
+	for (tries = 0; tries < 10000 &&
+	    __atomic_load_n(&detached_done, __ATOMIC_RELAXED) < ndet; tries++)
+		usleep(1000);
+	return 0;
+}
+
 static long
 vm_rss_kb(void)
 {
@@ -218,6 +278,13 @@ main(int argc, char **argv)
 {
 	pthread_t joined, cancelled;
 
+	if (argc == 3 && strcmp(argv[1], "churn") == 0) {
+		if (churn(atoi(argv[2])) != 0)
+			return 1;
+		usleep(100000);		/* the last detached ones finish */
+		printf("%ld\n", vm_rss_kb());
+		return 0;
+	}
 	if (argc == 3 && strcmp(argv[1], "burst") == 0) {
 		int i, n = atoi(argv[2]);
 
@@ -233,6 +300,7 @@ main(int argc, char **argv)
 	}
 	sem_init(&named, 0, 0);
 	sem_init(&ready, 0, 0);
+	sem_init(&go, 0, 0);
 	main_alloc();
 	joined = spawn_joined();
 	spawn_detached();
@@ -244,6 +312,8 @@ main(int argc, char **argv)
 	sem_wait(&ready);
 	usleep(500000);
 
+	sem_post(&go);
+	sem_post(&go);
 	pthread_join(joined, NULL);
 	pthread_cancel(cancelled);
 	pthread_join(cancelled, NULL);
