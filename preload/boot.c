@@ -129,6 +129,12 @@ lsp_warn(const char *msg, const char *detail)
 }
 
 void *
+lsp_next_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+void *
 lsp_need_sym(const char *name)
 {
 	void *p = dlsym(RTLD_NEXT, name);

@@ -31,11 +31,11 @@ resolve(void)
 {
 	if (real.execve != NULL)
 		return;
-	real.execv = lsp_need_sym("execv");
-	real.execvp = lsp_need_sym("execvp");
-	real.execvpe = lsp_need_sym("execvpe");
-	real.fexecve = lsp_need_sym("fexecve");
-	__atomic_store_n(&real.execve, lsp_need_sym("execve"),
+	real.execv = lsp_next_sym("execv");
+	real.execvp = lsp_next_sym("execvp");
+	real.execvpe = lsp_next_sym("execvpe");
+	real.fexecve = lsp_next_sym("fexecve");
+	__atomic_store_n(&real.execve, lsp_next_sym("execve"),
 	    __ATOMIC_RELEASE);
 }
 
@@ -56,6 +56,13 @@ before(void)
 }
 
 static int
+nosys(void)
+{
+	errno = ENOSYS;
+	return -1;
+}
+
+static int
 after(bool wrote, int r)
 {
 	int saved = errno;
@@ -71,7 +78,8 @@ execve(const char *path, char *const argv[], char *const envp[])
 {
 	bool wrote = before();
 
-	return after(wrote, real.execve(path, argv, envp));
+	return after(wrote, real.execve != NULL ?
+	    real.execve(path, argv, envp) : nosys());
 }
 
 LS_EXPORT int
@@ -79,7 +87,8 @@ execv(const char *path, char *const argv[])
 {
 	bool wrote = before();
 
-	return after(wrote, real.execv(path, argv));
+	return after(wrote, real.execv != NULL ?
+	    real.execv(path, argv) : nosys());
 }
 
 LS_EXPORT int
@@ -87,7 +96,8 @@ execvp(const char *file, char *const argv[])
 {
 	bool wrote = before();
 
-	return after(wrote, real.execvp(file, argv));
+	return after(wrote, real.execvp != NULL ?
+	    real.execvp(file, argv) : nosys());
 }
 
 LS_EXPORT int
@@ -95,7 +105,8 @@ execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	bool wrote = before();
 
-	return after(wrote, real.execvpe(file, argv, envp));
+	return after(wrote, real.execvpe != NULL ?
+	    real.execvpe(file, argv, envp) : nosys());
 }
 
 LS_EXPORT int
@@ -103,7 +114,8 @@ fexecve(int fd, char *const argv[], char *const envp[])
 {
 	bool wrote = before();
 
-	return after(wrote, real.fexecve(fd, argv, envp));
+	return after(wrote, real.fexecve != NULL ?
+	    real.fexecve(fd, argv, envp) : nosys());
 }
 
 /*

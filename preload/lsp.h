@@ -302,8 +302,11 @@ void lsp_threads_postfork_child(void);
 int lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg);
 
-/* The next definition of name (dlsym RTLD_NEXT); aborts if none. */
+/* The next definition of name (dlsym RTLD_NEXT); aborts if none.  Only
+ * for the allocator's functions, without which nothing can run. */
 void *lsp_need_sym(const char *name);
+/* The same, or NULL: the interposer then fails with ENOSYS. */
+void *lsp_next_sym(const char *name);
 
 /* signals.c: install the handler for LEAKSPY_SIGNAL; note runs in it. */
 void lsp_signal_install(int signo, void (*note)(void));

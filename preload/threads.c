@@ -83,16 +83,18 @@ lsp_threads_init(void)
 	char comm[16] = "";
 
 	ls_arena_init(&thr_arena, 64 << 10);
-	real.create = lsp_need_sym("pthread_create");
-	real.join = lsp_need_sym("pthread_join");
-	real.tryjoin = lsp_need_sym("pthread_tryjoin_np");
-	real.timedjoin = lsp_need_sym("pthread_timedjoin_np");
-	real.clockjoin = lsp_need_sym("pthread_clockjoin_np");
-	real.detach = lsp_need_sym("pthread_detach");
-	real.setname = lsp_need_sym("pthread_setname_np");
-	real.prctl = lsp_need_sym("prctl");
+	real.create = lsp_next_sym("pthread_create");
+	real.join = lsp_next_sym("pthread_join");
+	real.tryjoin = lsp_next_sym("pthread_tryjoin_np");
+	real.timedjoin = lsp_next_sym("pthread_timedjoin_np");
+	real.clockjoin = lsp_next_sym("pthread_clockjoin_np");
+	real.detach = lsp_next_sym("pthread_detach");
+	real.setname = lsp_next_sym("pthread_setname_np");
+	real.prctl = lsp_next_sym("prctl");
 	/* Name 0: the process's name as it starts. */
-	(void)real.prctl(PR_GET_NAME, (unsigned long)comm, 0UL, 0UL, 0UL);
+	if (real.prctl != NULL)
+		(void)real.prctl(PR_GET_NAME, (unsigned long)comm, 0UL, 0UL,
+		    0UL);
 	memcpy(names[0], comm, sizeof(names[0]));
 	names[0][15] = '\0';
 	nnames = 1;
@@ -322,7 +324,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE)
 		lsp_boot();
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE ||
-	    lsp_guard)
+	    lsp_guard || real.create == NULL)
 		return lsp_next_pthread_create(th, attr, fn, arg);
 	saved = errno;
 	lsp_guard++;
@@ -379,8 +381,8 @@ lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg)
 {
 	if (real.create == NULL)
-		real.create = lsp_need_sym("pthread_create");
-	return real.create(th, attr, fn, arg);
+		real.create = lsp_next_sym("pthread_create");
+	return real.create != NULL ? real.create(th, attr, fn, arg) : ENOSYS;
 }
 
 static void
@@ -400,8 +402,8 @@ note_joined(pthread_t h)
 	errno = saved;
 }
 
-#define JOIN_BODY(call)							\
-	int r = (call);							\
+#define JOIN_BODY(fn, call)						\
+	int r = real.fn != NULL ? (call) : ENOSYS;			\
 									\
 	if (r == 0 && real.create != NULL)				\
 		note_joined(th);					\
@@ -411,24 +413,24 @@ LS_EXPORT int
 pthread_join(pthread_t th, void **ret)
 {
 	if (real.join == NULL)
-		real.join = lsp_need_sym("pthread_join");
-	JOIN_BODY(real.join(th, ret));
+		real.join = lsp_next_sym("pthread_join");
+	JOIN_BODY(join, real.join(th, ret));
 }
 
 LS_EXPORT int
 pthread_tryjoin_np(pthread_t th, void **ret)
 {
 	if (real.tryjoin == NULL)
-		real.tryjoin = lsp_need_sym("pthread_tryjoin_np");
-	JOIN_BODY(real.tryjoin(th, ret));
+		real.tryjoin = lsp_next_sym("pthread_tryjoin_np");
+	JOIN_BODY(tryjoin, real.tryjoin(th, ret));
 }
 
 LS_EXPORT int
 pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *ts)
 {
 	if (real.timedjoin == NULL)
-		real.timedjoin = lsp_need_sym("pthread_timedjoin_np");
-	JOIN_BODY(real.timedjoin(th, ret, ts));
+		real.timedjoin = lsp_next_sym("pthread_timedjoin_np");
+	JOIN_BODY(timedjoin, real.timedjoin(th, ret, ts));
 }
 
 LS_EXPORT int
@@ -436,8 +438,8 @@ pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
     const struct timespec *ts)
 {
 	if (real.clockjoin == NULL)
-		real.clockjoin = lsp_need_sym("pthread_clockjoin_np");
-	JOIN_BODY(real.clockjoin(th, ret, clk, ts));
+		real.clockjoin = lsp_next_sym("pthread_clockjoin_np");
+	JOIN_BODY(clockjoin, real.clockjoin(th, ret, clk, ts));
 }
 
 LS_EXPORT int
@@ -447,7 +449,9 @@ pthread_detach(pthread_t th)
 	int r, saved;
 
 	if (real.detach == NULL)
-		real.detach = lsp_need_sym("pthread_detach");
+		real.detach = lsp_next_sym("pthread_detach");
+	if (real.detach == NULL)
+		return ENOSYS;
 	r = real.detach(th);
 	if (r != 0 || real.create == NULL)
 		return r;
@@ -485,7 +489,9 @@ pthread_setname_np(pthread_t th, const char *name)
 	int r, saved;
 
 	if (real.setname == NULL)
-		real.setname = lsp_need_sym("pthread_setname_np");
+		real.setname = lsp_next_sym("pthread_setname_np");
+	if (real.setname == NULL)
+		return ENOSYS;
 	r = real.setname(th, name);
 	if (r != 0 || real.create == NULL)
 		return r;
@@ -517,7 +523,11 @@ prctl(int option, ...)
 		a[i] = va_arg(ap, unsigned long);
 	va_end(ap);
 	if (real.prctl == NULL)
-		real.prctl = lsp_need_sym("prctl");
+		real.prctl = lsp_next_sym("prctl");
+	if (real.prctl == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
 	r = real.prctl(option, a[0], a[1], a[2], a[3]);
 	if (r == 0 && option == PR_SET_NAME && real.create != NULL &&
 	    a[0] != 0) {

@@ -220,6 +220,17 @@ def test_fork_while_allocating():
     eq(len(pids), 101, "each with its own pid")
 
 
+def test_spawn_while_allocating():
+    """posix_spawn and vfork children, 500 each, while 8 threads
+    allocate: none hangs, none writes a dump, the parent's is whole."""
+    r = same_as_native([victim("stress"), "spawn"], timeout=120)
+    eq(r.out, b"ok\n", "every child ran")
+    rep = report(one_dump(r))
+    eq((rep["complete"], rep["coverage"]["missed_frees"]), (True, 0),
+       "the parent's dump")
+    eq(rep["threads_created"], 8, "threads")
+
+
 def test_inlined():
     r = same_as_native([victim("inlined")])
     rep = report(one_dump(r))

@@ -8,10 +8,13 @@
  *   exit    8 threads allocate and free while main calls exit(0)
  *   fork    4 threads allocate while main forks 100 children that
  *           allocate and _exit; every child must finish
+ *   spawn   8 threads allocate while main runs /bin/true 500 times with
+ *           posix_spawn and makes 500 vfork children that _exit
  * Prints "ok" when it completes.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +124,44 @@ mode_fork(void)
 	return bad;
 }
 
+extern char **environ;
+
+/* A vfork child that exits at once; true if it did, with status 3. */
+static __attribute__((noinline)) int
+vfork_exit3(void)
+{
+	int status;
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		_exit(3);
+	return pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 3;
+}
+
+static int
+mode_spawn(void)
+{
+	char *argv[] = { "true", NULL };
+	pthread_t t[8];
+	int i, bad = 0, status;
+	pid_t pid;
+
+	for (i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, churn, NULL);
+	for (i = 0; i < 500; i++) {
+		if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv,
+		    environ) != 0 || waitpid(pid, &status, 0) != pid ||
+		    !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			bad++;
+		bad += !vfork_exit3();
+	}
+	stop = 1;
+	for (i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	return bad;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -134,6 +175,8 @@ main(int argc, char **argv)
 		r = mode_exit();
 	else if (strcmp(argv[1], "fork") == 0)
 		r = mode_fork();
+	else if (strcmp(argv[1], "spawn") == 0)
+		r = mode_spawn();
 	else
 		return 2;
 	if (r == 0)
