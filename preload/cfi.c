@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -532,10 +533,15 @@ rule_read(uintptr_t ip)
 /*
  * The table: open addressing, keys published last.  A slot is claimed by
  * compare-and-swap with a busy mark, filled, then opened; readers treat a
- * busy slot as a miss.  It only grows until dlclose clears it.
+ * busy slot as a miss.  It starts small (the pages it touches are the
+ * host's memory) and doubles at three quarters full: the larger copy is
+ * published whole, and the old one stays mapped for readers still in it
+ * (all the old ones together are smaller than the current one).  An entry
+ * added to the old table while the copy is made is read again later.
+ * dlclose clears it.
  */
-#define RULE_BITS	16
-#define RULE_SLOTS	(1u << RULE_BITS)
+#define RULE_BITS_MIN	12
+#define RULE_BITS_MAX	20
 #define RULE_PROBES	16
 #define KEY_BUSY	(1ull << 63)
 
@@ -544,33 +550,46 @@ struct rule_slot {
 	uint32_t rule;
 };
 
-static struct rule_slot *rules;
-static unsigned rule_fill;
+struct rule_table {
+	unsigned bits;
+	unsigned fill;		/* atomic */
+	struct rule_slot slot[];
+};
+
+static struct rule_table *rules;	/* acquire: the current table */
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct rule_table *
+table_new(unsigned bits)
+{
+	struct rule_table *t = ls_map(sizeof(*t) +
+	    ((size_t)1 << bits) * sizeof(struct rule_slot));
+
+	if (t != NULL)
+		t->bits = bits;
+	return t;
+}
 
 void
 lsp_cfi_init(void)
 {
-	rules = ls_map(RULE_SLOTS * sizeof(*rules));
+	__atomic_store_n(&rules, table_new(RULE_BITS_MIN), __ATOMIC_RELEASE);
 }
 
 static inline unsigned
-slot_of(uintptr_t ip)
+slot_of(uintptr_t ip, unsigned bits)
 {
-	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - RULE_BITS));
+	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - bits));
 }
 
-static LS_NOINLINE uint32_t
-rule_insert(uintptr_t ip)
+/* Put (ip, rule) in t if there is room; false if t is too full. */
+static bool
+table_put(struct rule_table *t, uintptr_t ip, uint32_t rule)
 {
-	uint32_t rule = rule_read(ip);
-	unsigned i, at;
+	unsigned i, mask = (1u << t->bits) - 1, at = slot_of(ip, t->bits);
 
-	if (rules == NULL ||
-	    __atomic_load_n(&rule_fill, __ATOMIC_RELAXED) > RULE_SLOTS / 4 * 3)
-		return rule;
-	at = slot_of(ip);
 	for (i = 0; i < RULE_PROBES; i++) {
-		struct rule_slot *s = &rules[(at + i) & (RULE_SLOTS - 1)];
+		struct rule_slot *s = &t->slot[(at + i) & mask];
 		uint64_t expect = 0;
 
 		if (__atomic_compare_exchange_n(&s->key, &expect,
@@ -578,24 +597,62 @@ rule_insert(uintptr_t ip)
 		    __ATOMIC_RELAXED)) {
 			s->rule = rule;
 			__atomic_store_n(&s->key, (uint64_t)ip, __ATOMIC_RELEASE);
-			__atomic_fetch_add(&rule_fill, 1, __ATOMIC_RELAXED);
-			break;
+			__atomic_fetch_add(&t->fill, 1, __ATOMIC_RELAXED);
+			return true;
 		}
 		if ((expect & ~KEY_BUSY) == ip)
-			break;		/* another thread has it */
+			return true;	/* another thread has it */
 	}
+	return false;
+}
+
+/* Publish a table twice the size of t, with t's entries. */
+static void
+table_grow(struct rule_table *t)
+{
+	struct rule_table *n;
+	unsigned i;
+
+	if (t->bits >= RULE_BITS_MAX || pthread_mutex_trylock(&grow_lock) != 0)
+		return;
+	if (__atomic_load_n(&rules, __ATOMIC_ACQUIRE) == t &&
+	    (n = table_new(t->bits + 1)) != NULL) {
+		for (i = 0; i < 1u << t->bits; i++) {
+			uint64_t key = __atomic_load_n(&t->slot[i].key,
+			    __ATOMIC_ACQUIRE);
+
+			if (key != 0 && !(key & KEY_BUSY))
+				(void)table_put(n, (uintptr_t)key,
+				    t->slot[i].rule);
+		}
+		__atomic_store_n(&rules, n, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&grow_lock);
+}
+
+static LS_NOINLINE uint32_t
+rule_insert(struct rule_table *t, uintptr_t ip)
+{
+	uint32_t rule = rule_read(ip);
+
+	if (__atomic_load_n(&t->fill, __ATOMIC_RELAXED) >=
+	    (3u << t->bits) / 4 || !table_put(t, ip, rule))
+		table_grow(t);
 	return rule;
 }
 
 uint32_t
 lsp_rule_lookup(uintptr_t ip)
 {
-	unsigned i, at = slot_of(ip);
+	struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	unsigned i, at, mask;
 
-	if (LS_UNLIKELY(rules == NULL))
+	if (LS_UNLIKELY(t == NULL))
 		return rule_read(ip);
+	mask = (1u << t->bits) - 1;
+	at = slot_of(ip, t->bits);
 	for (i = 0; i < RULE_PROBES; i++) {
-		const struct rule_slot *s = &rules[(at + i) & (RULE_SLOTS - 1)];
+		const struct rule_slot *s = &t->slot[(at + i) & mask];
 		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
 		if (key == ip)
@@ -603,18 +660,21 @@ lsp_rule_lookup(uintptr_t ip)
 		if (key == 0)
 			break;
 	}
-	return rule_insert(ip);
+	return rule_insert(t, ip);
 }
 
 void
 lsp_cfi_flush(void)
 {
+	struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
 	unsigned i;
 
-	if (rules == NULL)
+	if (t == NULL)
 		return;
-	for (i = 0; i < RULE_SLOTS; i++)
-		if (__atomic_load_n(&rules[i].key, __ATOMIC_RELAXED) != 0)
-			__atomic_store_n(&rules[i].key, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&rule_fill, 0, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&grow_lock);
+	for (i = 0; i < 1u << t->bits; i++)
+		if (__atomic_load_n(&t->slot[i].key, __ATOMIC_RELAXED) != 0)
+			__atomic_store_n(&t->slot[i].key, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->fill, 0, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&grow_lock);
 }

@@ -208,6 +208,10 @@ struct shard {
 
 static struct shard shards[NSHARD];
 
+/* Every shard's first table, side by side: a mapping each would cost a
+ * page each (1 MiB for 256 shards of 512 bytes). */
+static struct blk *first_tabs;
+
 /* Blocks of 4 GiB and more; under big_lock. */
 struct big {
 	uintptr_t ptr;
@@ -237,7 +241,8 @@ int
 lsp_record_init(void)
 {
 	buckets = ls_map(sizeof(*buckets) << BUCKET_BITS);
-	if (buckets == NULL)
+	first_tabs = ls_map(NSHARD * SHARD_MIN * sizeof(struct blk));
+	if (buckets == NULL || first_tabs == NULL)
 		return -ENOMEM;
 	ls_arena_init(&site_arena, 1 << 20);
 	ls_arena_init(&big_arena, 64 << 10);
@@ -385,7 +390,8 @@ static int
 shard_grow(struct shard *sh)
 {
 	size_t cap = sh->tab ? (sh->mask + 1) * 2 : SHARD_MIN;
-	struct blk *nt = ls_map(cap * sizeof(*nt));
+	struct blk *first = &first_tabs[(size_t)(sh - shards) * SHARD_MIN];
+	struct blk *nt = sh->tab ? ls_map(cap * sizeof(*nt)) : first;
 	size_t i;
 
 	if (nt == NULL)
@@ -401,7 +407,7 @@ shard_grow(struct shard *sh)
 			j = (j + 1) & (cap - 1);
 		nt[j] = *b;
 	}
-	if (sh->tab)
+	if (sh->tab && sh->tab != first)
 		ls_unmap(sh->tab, (sh->mask + 1) * sizeof(*nt));
 	sh->tab = nt;
 	sh->mask = cap - 1;

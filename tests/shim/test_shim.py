@@ -297,6 +297,14 @@ def test_unwind():
     eq(seen["fast"], seen["libunwind"], "fast walk and libunwind: all sites")
 
 
+def test_unwind_many_ips():
+    """4096 distinct call sites: the rule table grows while every stack
+    is compared with libunwind's."""
+    r = same_as_native([victim("manyips")], env={"LEAKSPY_UNWIND": "check"})
+    eq((r.out, r.err), (b"4096\n", b""), "output and stderr")
+    expect_site(report(one_dump(r)), "many_calls", 4096 * 8, 4096)
+
+
 def test_unwind_check_real_programs():
     """Every stack of python3 and perl through the fast walk equals
     libunwind's (LEAKSPY_UNWIND=check aborts on a difference)."""
