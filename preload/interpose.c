@@ -24,13 +24,10 @@ active(void)
 	    LSP_ACTIVE);
 }
 
-/* Record p unless this thread is inside leakspy, or sampling passes it
- * over; errno survives. */
+/* Record p unless this thread is inside leakspy; errno survives. */
 static inline void
-track(void *p, size_t n, unsigned api)
+record(void *p, size_t n, unsigned api)
 {
-	if (lsp_cfg.sample != 0 && LS_LIKELY(!lsp_sample_due(n)))
-		return;	/* not sampled: nothing more to do */
 	if (LS_LIKELY(!lsp_guard)) {
 		int saved = errno;
 
@@ -39,6 +36,15 @@ track(void *p, size_t n, unsigned api)
 	} else if (lsp_guard >= LSP_GUARD_RECORD) {
 		lsp_count(LS_CNT_UNTRACKED);
 	}
+}
+
+/* Record p unless sampling passes it over. */
+static inline void
+track(void *p, size_t n, unsigned api)
+{
+	if (lsp_cfg.sample != 0 && LS_LIKELY(!lsp_sample_due(n)))
+		return;	/* not sampled: nothing more to do */
+	record(p, n, api);
 }
 
 /*
@@ -54,8 +60,8 @@ slow_ready(void)
 	return __atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_BOOTING;
 }
 
-LS_EXPORT void *
-malloc(size_t n)
+static LS_NOINLINE void *
+malloc_slow(size_t n)
 {
 	void *p;
 
@@ -69,6 +75,32 @@ malloc(size_t n)
 	if (LS_LIKELY(p != NULL))
 		track(p, n, LS_API_MALLOC);
 	return p;
+}
+
+static LS_NOINLINE void *
+malloc_sampled(void *p, size_t n)
+{
+	if (lsp_sample_reached())
+		record(p, n, LS_API_MALLOC);
+	return p;
+}
+
+LS_EXPORT void *
+malloc(size_t n)
+{
+	void *p;
+
+	/* Sampled mode: one count down, nothing else, on most calls. */
+	if (LS_LIKELY(lsp_cfg.sample != 0 && active())) {
+		p = lsp_real.malloc(n);
+		if (LS_UNLIKELY(p == NULL))
+			return p;
+		lsp_sample_left -= (int64_t)(n < INT64_MAX ? n : INT64_MAX);
+		if (LS_LIKELY(lsp_sample_left > 0))
+			return p;
+		return malloc_sampled(p, n);
+	}
+	return malloc_slow(n);
 }
 
 /* free() of a block that may be recorded, or before boot. */
