@@ -645,6 +645,42 @@ earlier_image(const char *path)
 }
 
 /*
+ * Whether the dump's directory is safe to create it in: owned by this
+ * user or root, and not writable by everyone unless sticky (as /tmp is).
+ * Elsewhere another user could replace the dump or plant files under
+ * names it would take.
+ */
+static bool
+dir_safe(void)
+{
+	char dir[LSP_PATH_MAX];
+	char *slash;
+	struct stat st;
+	int fd;
+
+	memcpy(dir, lsp_cfg.path, sizeof(dir));
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return false;
+	slash[slash == dir] = '\0';	/* "/x" -> "/" */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return true;	/* the create will say why */
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return true;
+	}
+	close(fd);
+	if ((st.st_uid != geteuid() && st.st_uid != 0) ||
+	    ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))) {
+		lsp_warn("unsafe directory for the dump (writable by "
+		    "everyone without the sticky bit, or another user's)", dir);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Create the dump, never over an existing file.  A process that executed
  * this program finds its earlier image's dump under the name: it then
  * takes the first free of name.2, name.3, ... name.99, the number going
@@ -658,6 +694,8 @@ create_dump(void)
 	unsigned k;
 	int fd;
 
+	if (!dir_safe())
+		return -EPERM;
 	fd = open(lsp_cfg.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
 	if (fd >= 0 || errno != EEXIST || !earlier_image(lsp_cfg.path))

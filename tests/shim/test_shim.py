@@ -8,6 +8,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import sys
 import time
 
@@ -537,6 +538,62 @@ def test_no_clobber():
     eq(r.rc, 3, "exit status")
     check(not os.path.exists(target), "the symlink is not followed")
     check(b"cannot create the dump" in r.err, "says so: %r" % r.err)
+
+
+def test_unsafe_dir():
+    """No dump in a directory everyone may write to without the sticky
+    bit, or in another user's; /tmp-like sticky directories are fine."""
+    base = run(["true"], preload=False).tmp
+    d = os.path.join(base, "shared")
+    os.mkdir(d)
+    env = {"LEAKSPY_OUTPUT": os.path.join(d, "x.lsd")}
+    cases = [(0o777, None, False), (0o1777, None, True)]
+    if os.getuid() == 0:
+        import pwd
+        nobody = pwd.getpwnam("nobody").pw_uid
+        cases += [(0o755, nobody, False), (0o755, 0, True)]
+    for mode, owner, ok in cases:
+        os.chmod(d, mode)
+        if owner is not None:
+            os.chown(d, owner, -1)
+        r = same_as_native([victim("tidy")], env=env)
+        got = os.path.exists(os.path.join(d, "x.lsd"))
+        eq(got, ok, "dump in a directory of mode %o, owner %r" % (mode, owner))
+        check(ok or b"unsafe directory for the dump" in r.err,
+              "says why: %r" % r.err)
+        if got:
+            report(os.path.join(d, "x.lsd"))
+            os.unlink(os.path.join(d, "x.lsd"))
+
+
+def test_file_size_limit():
+    """Under RLIMIT_FSIZE the dump's writes fail with EFBIG: the program
+    is not killed by SIGXFSZ, and the dump keeps what was written."""
+    r = same_as_native([victim("stress"), "fsize"],
+                       env={"LEAKSPY_INTERVAL": "0.05"})
+    eq((r.rc, r.out), (0, b"ok\n"), "exit status and output")
+    check(b"cannot write a snapshot to the dump" in r.err, "says so: %r" %
+          r.err)
+    rep = report(one_dump(r), want_rc=3)
+    eq((rep["complete"], rep["error"]["offset"]), (False, None),
+       "no final snapshot, no damage")
+
+
+def test_chroot():
+    """A program that chroots leaves no file inside the new root: the
+    dump outside keeps what was written before, and later writes fail."""
+    if os.getuid() != 0:
+        raise Skip("chroot needs root")
+    jail = tempfile.mkdtemp(prefix="lst.jail.")
+    r = same_as_native([victim("stress"), "chroot", jail],
+                       env={"LEAKSPY_INTERVAL": "0.05"})
+    eq((r.rc, r.out), (0, b"ok\n"), "exit status and output")
+    eq(os.listdir(jail), [], "nothing written inside the chroot")
+    check(b"cannot write a snapshot to the dump" in r.err, "says so: %r" %
+          r.err)
+    rep = report(one_dump(r), want_rc=3)
+    eq((rep["complete"], rep["error"]["offset"]), (False, None),
+       "no final snapshot, no damage")
 
 
 def test_depth():

@@ -8,6 +8,9 @@
  *   exit    8 threads allocate and free while main calls exit(0)
  *   fork    4 threads allocate while main forks 100 children that
  *           allocate and _exit; every child must finish
+ *   fsize   sets RLIMIT_FSIZE to 64 bytes (less than any dump), then
+ *           allocates and exits 0: the shim's writes must fail quietly
+ *   chroot DIR  chroots to DIR (root only), allocates and exits 0
  *   spawn   8 threads allocate while main runs /bin/true 500 times with
  *           posix_spawn and makes 500 vfork children that _exit
  * Prints "ok" when it completes.
@@ -19,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -167,7 +171,7 @@ main(int argc, char **argv)
 {
 	int r;
 
-	if (argc != 2)
+	if (argc < 2)
 		return 2;
 	if (strcmp(argv[1], "signal") == 0)
 		r = mode_signal();
@@ -177,6 +181,22 @@ main(int argc, char **argv)
 		r = mode_fork();
 	else if (strcmp(argv[1], "spawn") == 0)
 		r = mode_spawn();
+	else if (strcmp(argv[1], "chroot") == 0 && argc == 3) {
+		void *volatile p;
+
+		r = chroot(argv[2]) != 0 || chdir("/") != 0;
+		p = malloc(1000);
+		(void)p;
+	} else if (strcmp(argv[1], "fsize") == 0) {
+		struct rlimit rl;
+		void *volatile p;
+
+		getrlimit(RLIMIT_FSIZE, &rl);
+		rl.rlim_cur = 64;
+		r = setrlimit(RLIMIT_FSIZE, &rl);
+		p = malloc(1000);
+		(void)p;
+	}
 	else
 		return 2;
 	if (r == 0)
