@@ -6,13 +6,13 @@
  * left; free() keeps the caller's.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <assert.h>
 #include <unistd.h>
 
 #include "lsp.h"
@@ -77,12 +77,10 @@ malloc_slow(size_t n)
 	return p;
 }
 
-static LS_NOINLINE void *
-malloc_sampled(void *p, size_t n)
+static LS_NOINLINE void
+record_sampled(void *p, size_t n, unsigned api)
 {
-	if (lsp_sample_reached())
-		record(p, n, LS_API_MALLOC);
-	return p;
+	record(p, n, api);
 }
 
 LS_EXPORT void *
@@ -93,12 +91,9 @@ malloc(size_t n)
 	/* Sampled mode: one count down, nothing else, on most calls. */
 	if (LS_LIKELY(lsp_cfg.sample != 0 && active())) {
 		p = lsp_real.malloc(n);
-		if (LS_UNLIKELY(p == NULL))
-			return p;
-		lsp_sample_left -= (int64_t)(n < INT64_MAX ? n : INT64_MAX);
-		if (LS_LIKELY(lsp_sample_left > 0))
-			return p;
-		return malloc_sampled(p, n);
+		if (p != NULL && LS_UNLIKELY(lsp_sample_due(n)))
+			record_sampled(p, n, LS_API_MALLOC);
+		return p;
 	}
 	return malloc_slow(n);
 }

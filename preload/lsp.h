@@ -345,6 +345,9 @@ void lsp_writer_start(void);
 
 /* Take a snapshot now, from the calling thread (exit path). */
 void lsp_writer_final(void);
+/* Nanoseconds since the process (or fork child) started, as snapshots
+ * count them. */
+uint64_t lsp_run_ns(void);
 /* Before an exec: the last snapshot, marked so that a failed exec may go
  * on (lsp_writer_exec_failed). */
 void lsp_writer_exec(void);

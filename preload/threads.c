@@ -64,6 +64,8 @@ static char names[LSP_MAX_NAMES][16];
 static unsigned nnames;
 static unsigned ndead;		/* entries detached and ended */
 
+static bool registry_on;	/* lsp_threads_init() ran */
+
 static struct {
 	int (*create)(pthread_t *, const pthread_attr_t *,
 	    void *(*)(void *), void *);
@@ -77,12 +79,14 @@ static struct {
 	int (*prctl)(int, ...);
 } real;
 
-void
-lsp_threads_init(void)
+/* The next definitions; also from interposers called before lsp_boot(). */
+static void
+resolve(void)
 {
-	char comm[16] = "";
+	static bool done;
 
-	ls_arena_init(&thr_arena, 64 << 10);
+	if (__atomic_load_n(&done, __ATOMIC_ACQUIRE))
+		return;
 	real.create = lsp_next_sym("pthread_create");
 	real.join = lsp_next_sym("pthread_join");
 	real.tryjoin = lsp_next_sym("pthread_tryjoin_np");
@@ -91,6 +95,16 @@ lsp_threads_init(void)
 	real.detach = lsp_next_sym("pthread_detach");
 	real.setname = lsp_next_sym("pthread_setname_np");
 	real.prctl = lsp_next_sym("prctl");
+	__atomic_store_n(&done, true, __ATOMIC_RELEASE);
+}
+
+void
+lsp_threads_init(void)
+{
+	char comm[16] = "";
+
+	ls_arena_init(&thr_arena, 64 << 10);
+	resolve();
 	/* Name 0: the process's name as it starts. */
 	if (real.prctl != NULL)
 		(void)real.prctl(PR_GET_NAME, (unsigned long)comm, 0UL, 0UL,
@@ -98,15 +112,7 @@ lsp_threads_init(void)
 	memcpy(names[0], comm, sizeof(names[0]));
 	names[0][15] = '\0';
 	nnames = 1;
-}
-
-static uint64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	registry_on = true;
 }
 
 /* thr_lock held.  The last slot takes every name past the table. */
@@ -324,10 +330,11 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE)
 		lsp_boot();
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE ||
-	    lsp_guard || real.create == NULL)
+	    lsp_guard || !registry_on || real.create == NULL)
 		return lsp_next_pthread_create(th, attr, fn, arg);
 	saved = errno;
-	lsp_guard++;
+	/* Taking a stack, as the recording path does. */
+	lsp_guard += LSP_GUARD_RECORD;
 	n = lsp_unwind(f, &truncated);
 	if (attr != NULL)
 		(void)pthread_attr_getdetachstate(attr, &ds);
@@ -339,7 +346,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 		t->name = lsp_name_ref ? *lsp_name_ref : lsp_unreg_name;
 		t->detached = ds == PTHREAD_CREATE_DETACHED;
 		t->start = (uintptr_t)fn;
-		t->created_ns = mono_ns();
+		t->created_ns = lsp_run_ns();
 		t->gen = lsp_modgen();
 		t->nframes = n < THREAD_FRAMES ? n : THREAD_FRAMES;
 		memcpy(t->frames, f, t->nframes * sizeof(f[0]));
@@ -353,7 +360,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	}
 	pthread_mutex_unlock(&thr_lock);
 	lsp_count(LS_CNT_THREADS);
-	lsp_guard--;
+	lsp_guard -= LSP_GUARD_RECORD;
 	errno = saved;
 	if (t == NULL)
 		return real.create(th, attr, fn, arg);
@@ -380,17 +387,19 @@ int
 lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg)
 {
-	if (real.create == NULL)
-		real.create = lsp_next_sym("pthread_create");
+	resolve();
 	return real.create != NULL ? real.create(th, attr, fn, arg) : ENOSYS;
 }
 
-static void
-note_joined(pthread_t h)
+/* A join of h returned r. */
+static int
+joined(int r, pthread_t h)
 {
 	struct thread *t;
 	int saved = errno;
 
+	if (r != 0 || !registry_on)
+		return r;
 	pthread_mutex_lock(&thr_lock);
 	if ((t = find(h)) != NULL) {
 		unhash(t);
@@ -400,46 +409,38 @@ note_joined(pthread_t h)
 	}
 	pthread_mutex_unlock(&thr_lock);
 	errno = saved;
+	return r;
 }
-
-#define JOIN_BODY(fn, call)						\
-	int r = real.fn != NULL ? (call) : ENOSYS;			\
-									\
-	if (r == 0 && real.create != NULL)				\
-		note_joined(th);					\
-	return r
 
 LS_EXPORT int
 pthread_join(pthread_t th, void **ret)
 {
-	if (real.join == NULL)
-		real.join = lsp_next_sym("pthread_join");
-	JOIN_BODY(join, real.join(th, ret));
+	resolve();
+	return real.join ? joined(real.join(th, ret), th) : ENOSYS;
 }
 
 LS_EXPORT int
 pthread_tryjoin_np(pthread_t th, void **ret)
 {
-	if (real.tryjoin == NULL)
-		real.tryjoin = lsp_next_sym("pthread_tryjoin_np");
-	JOIN_BODY(tryjoin, real.tryjoin(th, ret));
+	resolve();
+	return real.tryjoin ? joined(real.tryjoin(th, ret), th) : ENOSYS;
 }
 
 LS_EXPORT int
 pthread_timedjoin_np(pthread_t th, void **ret, const struct timespec *ts)
 {
-	if (real.timedjoin == NULL)
-		real.timedjoin = lsp_next_sym("pthread_timedjoin_np");
-	JOIN_BODY(timedjoin, real.timedjoin(th, ret, ts));
+	resolve();
+	return real.timedjoin ? joined(real.timedjoin(th, ret, ts), th) :
+	    ENOSYS;
 }
 
 LS_EXPORT int
 pthread_clockjoin_np(pthread_t th, void **ret, clockid_t clk,
     const struct timespec *ts)
 {
-	if (real.clockjoin == NULL)
-		real.clockjoin = lsp_next_sym("pthread_clockjoin_np");
-	JOIN_BODY(clockjoin, real.clockjoin(th, ret, clk, ts));
+	resolve();
+	return real.clockjoin ? joined(real.clockjoin(th, ret, clk, ts), th) :
+	    ENOSYS;
 }
 
 LS_EXPORT int
@@ -448,12 +449,11 @@ pthread_detach(pthread_t th)
 	struct thread *t;
 	int r, saved;
 
-	if (real.detach == NULL)
-		real.detach = lsp_next_sym("pthread_detach");
+	resolve();
 	if (real.detach == NULL)
 		return ENOSYS;
 	r = real.detach(th);
-	if (r != 0 || real.create == NULL)
+	if (r != 0 || !registry_on)
 		return r;
 	saved = errno;
 	pthread_mutex_lock(&thr_lock);
@@ -467,47 +467,39 @@ pthread_detach(pthread_t th)
 	return r;
 }
 
-/* A thread's new name: its entry's, or this thread's own if it has
- * none. */
+/* Thread th was renamed: its entry takes the name, or, for this thread
+ * without an entry, its own name id. */
 static void
-rename_thread(struct thread *t, bool is_self, const char *name)
+renamed(pthread_t th, const char *name)
 {
+	bool me = pthread_equal(th, pthread_self());
+	struct thread *t;
+	int saved = errno;
+
 	pthread_mutex_lock(&thr_lock);
+	t = me ? self : find(th);
 	if (t != NULL) {
 		__atomic_store_n(&t->name, intern_name(name),
 		    __ATOMIC_RELAXED);
 		touch(t);
-	} else if (is_self) {
+	} else if (me) {
 		lsp_unreg_name = intern_name(name);
 	}
 	pthread_mutex_unlock(&thr_lock);
+	errno = saved;
 }
 
 LS_EXPORT int
 pthread_setname_np(pthread_t th, const char *name)
 {
-	int r, saved;
+	int r;
 
-	if (real.setname == NULL)
-		real.setname = lsp_next_sym("pthread_setname_np");
+	resolve();
 	if (real.setname == NULL)
 		return ENOSYS;
 	r = real.setname(th, name);
-	if (r != 0 || real.create == NULL)
-		return r;
-	saved = errno;
-	if (pthread_equal(th, pthread_self())) {
-		rename_thread(self, true, name);
-	} else {
-		struct thread *t;
-
-		pthread_mutex_lock(&thr_lock);
-		t = find(th);
-		pthread_mutex_unlock(&thr_lock);
-		if (t != NULL)
-			rename_thread(t, false, name);
-	}
-	errno = saved;
+	if (r == 0 && registry_on)
+		renamed(th, name);
 	return r;
 }
 
@@ -516,28 +508,24 @@ prctl(int option, ...)
 {
 	unsigned long a[4];
 	va_list ap;
-	int i, r, saved;
+	int i, r;
 
 	va_start(ap, option);
 	for (i = 0; i < 4; i++)
 		a[i] = va_arg(ap, unsigned long);
 	va_end(ap);
-	if (real.prctl == NULL)
-		real.prctl = lsp_next_sym("prctl");
+	resolve();
 	if (real.prctl == NULL) {
 		errno = ENOSYS;
 		return -1;
 	}
 	r = real.prctl(option, a[0], a[1], a[2], a[3]);
-	if (r == 0 && option == PR_SET_NAME && real.create != NULL &&
-	    a[0] != 0) {
+	if (r == 0 && option == PR_SET_NAME && registry_on && a[0] != 0) {
 		char name[16];
 
-		saved = errno;
 		strncpy(name, (const char *)a[0], 15);
 		name[15] = '\0';
-		rename_thread(self, true, name);
-		errno = saved;
+		renamed(pthread_self(), name);
 	}
 	return r;
 }

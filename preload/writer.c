@@ -98,6 +98,12 @@ now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t
+lsp_run_ns(void)
+{
+	return now_ns(CLOCK_MONOTONIC) - start_mono_ns;
+}
+
 static int
 buf_grow(struct ls_buf *b, size_t need)
 {
@@ -569,7 +575,7 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 
 	r = ls_rec_begin(b, LS_REC_SNAPSHOT);
 	ls_buf_uv(b, ws.snap_index);
-	ls_buf_uv(b, now_ns(CLOCK_MONOTONIC) - start_mono_ns);
+	ls_buf_uv(b, lsp_run_ns());
 	ls_buf_uv(b, now_ns(CLOCK_REALTIME));
 	ls_buf_uv(b, reason);
 	ls_buf_uv(b, LS_CNT_COUNT);

@@ -15,6 +15,23 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
 
+def snapshot_reasons(dump):
+    """Why each snapshot of dump was taken, in order."""
+    return [report(dump, "--snapshot", str(i))["snapshot"]["reason"]
+            for i in range(report(dump)["snapshots"])]
+
+
+def check_cut_short(r):
+    """The dump's later writes failed: the program ran as without
+    leakspy, was told, and the dump reads without damage, unfinished."""
+    eq((r.rc, r.out), (0, b"ok\n"), "exit status and output")
+    check(b"cannot write a snapshot to the dump" in r.err, "says so: %r" %
+          r.err)
+    rep = report(one_dump(r), want_rc=3)
+    eq((rep["complete"], rep["error"]["offset"]), (False, None),
+       "no final snapshot, no damage")
+
+
 # What leaky.c leaks, by function: (bytes, blocks, via).
 LEAKY = {
     "leak_malloc": (3000, 3, "malloc"),
@@ -375,6 +392,8 @@ def test_thread_registry():
                             t["start_routine"])
         check(t["tid"] > 0 and t["creator_tid"] == rep["process"]["pid"],
               "tid and creator of %r" % t)
+        check(0 <= t["created_s"] <= rep["snapshot"]["time_s"],
+              "created since the process started: %r" % t)
     eq(fates, THREAD_FATES, "threads[]: state, leak, creator, start routine")
     # Without --by-thread the sites are whole and carry no thread.
     whole = report(dump)
@@ -571,12 +590,7 @@ def test_file_size_limit():
     is not killed by SIGXFSZ, and the dump keeps what was written."""
     r = same_as_native([victim("stress"), "fsize"],
                        env={"LEAKSPY_INTERVAL": "0.05"})
-    eq((r.rc, r.out), (0, b"ok\n"), "exit status and output")
-    check(b"cannot write a snapshot to the dump" in r.err, "says so: %r" %
-          r.err)
-    rep = report(one_dump(r), want_rc=3)
-    eq((rep["complete"], rep["error"]["offset"]), (False, None),
-       "no final snapshot, no damage")
+    check_cut_short(r)
 
 
 def test_chroot():
@@ -587,13 +601,8 @@ def test_chroot():
     jail = tempfile.mkdtemp(prefix="lst.jail.")
     r = same_as_native([victim("stress"), "chroot", jail],
                        env={"LEAKSPY_INTERVAL": "0.05"})
-    eq((r.rc, r.out), (0, b"ok\n"), "exit status and output")
     eq(os.listdir(jail), [], "nothing written inside the chroot")
-    check(b"cannot write a snapshot to the dump" in r.err, "says so: %r" %
-          r.err)
-    rep = report(one_dump(r), want_rc=3)
-    eq((rep["complete"], rep["error"]["offset"]), (False, None),
-       "no final snapshot, no damage")
+    check_cut_short(r)
 
 
 def test_depth():
@@ -628,8 +637,7 @@ def test_signal():
             env={"LEAKSPY_SIGNAL": "USR2"})
     eq(r.rc, 0, "the program survives its SIGUSR2")
     dump = one_dump(r)
-    reasons = [report(dump, "--snapshot", str(i))["snapshot"]["reason"]
-               for i in range(report(dump)["snapshots"])]
+    reasons = snapshot_reasons(dump)
     eq(reasons, ["signal", "exit"], "snapshot reasons")
 
 
@@ -642,8 +650,7 @@ def test_signal_chain():
     eq(r.out, b"before: default\nread back: on_info\n"
        b"signal() returned: on_info\non_info 2, on_plain 1\n", "output")
     dump = one_dump(r)
-    reasons = [report(dump, "--snapshot", str(i))["snapshot"]["reason"]
-               for i in range(report(dump)["snapshots"])]
+    reasons = snapshot_reasons(dump)
     eq(reasons, ["signal"] * 4 + ["exit"], "snapshot reasons")
     native = run([victim("sigchain"), "mask"], preload=False)
     traced = run([victim("sigchain"), "mask"])
@@ -733,10 +740,7 @@ def test_exec_drops_preload():
 
 def exec_snapshots(dump):
     """(reason of each snapshot, bytes kept in image_n at the last)."""
-    rep = report(dump)
-    reasons = [report(dump, "--snapshot", str(i))["snapshot"]["reason"]
-               for i in range(rep["snapshots"])]
-    return rep, reasons
+    return report(dump), snapshot_reasons(dump)
 
 
 def test_exec_images():
