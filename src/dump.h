@@ -64,8 +64,9 @@
  *	whose state changed, inside the open snapshot
  *	uv index, uv count, count x (uv serial (unique in the process),
  *	uv tid, uv creator_tid, str name, uv state (LS_THREAD_*), uv exited
- *	(0/1), uv start_routine, uv created_ns (since the process started), uv gen, uv nframes,
- *	uv ip[nframes])	ip[0] is the caller of pthread_create.  A thread
+ *	(0/1), uv start_routine, uv created_ns (since the process
+ *	started), uv gen, uv nframes, uv ip[nframes])	ip[0] is the caller
+ *	of pthread_create.  A thread
  *	joined, or detached and ended, before any snapshot saw it is not
  *	listed (it is counted in LS_CNT_THREADS).
  * STACK_THREADS (0x8003, optional): the name of the thread that made the
