@@ -214,7 +214,7 @@ lsp_unwind(uintptr_t *f, bool *truncated)
 	/* A thread created through the registry (it has a name reference)
 	 * starts in leakspy's trampoline, just below its start routine:
 	 * drop that frame too. */
-	if (lsp_name_ref != NULL && !*truncated && (unsigned)n < cap)
+	if (lsp_name_ref != NULL && !*truncated)
 		for (i = out > 4 ? out - 4 : 0; i < out; i++)
 			if (lsp_is_own_ip(f[i])) {
 				memmove(f + i, f + i + 1,

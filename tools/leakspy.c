@@ -24,7 +24,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: leakspy [-fhV] [-d depth] [-i seconds] [-o template] "
 	    "[-S bytes]\n"
-	    "               [-s signal] [--] command [arg ...]\n"
+	    "               [-s signal] [-u mode] [--] command [arg ...]\n"
 	    "\n"
 	    "Run command with libleakspy.so preloaded; it writes a dump of\n"
 	    "its live memory by call site for leakspy-report(1).\n"

@@ -18,7 +18,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: leakspy-report [-hV] [-d A..B] [-f text|json] [-n N] "
+	    "usage: leakspy-report [-htV] [-d A..B] [-f text|json] [-n N] "
 	    "[-s N] FILE...\n"
 	    "\n"
 	    "Show which call sites hold the live memory of a process traced\n"
