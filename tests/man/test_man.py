@@ -76,6 +76,14 @@ def test_options():
            "short options of %s in %s" % (os.path.basename(prog), page))
         eq(sorted(longs), sorted(l for _, l in opts),
            "long options of %s in %s" % (os.path.basename(prog), page))
+        out = subprocess.run([prog, "--help"], stdout=subprocess.PIPE,
+                             timeout=TIMEOUT).stdout.decode()
+        usage = out.split("\n\n")[0]
+        in_usage = set(re.findall(r"-(\w) \w", usage))
+        for group in re.findall(r"\[-(\w+)\]", usage):
+            in_usage |= set(group)
+        eq(sorted(in_usage), sorted(s for s, _ in opts),
+           "options in the usage line of %s" % os.path.basename(prog))
 
 
 def test_environment():
