@@ -81,6 +81,7 @@ lsp_boot_alloc(size_t n, size_t align)
 		    ~(uintptr_t)(align - 1);
 
 		((size_t *)p)[-1] = n;
+		lsp_filter_pin((void *)p);
 		return (void *)p;
 	}
 }
@@ -421,6 +422,9 @@ lsp_boot(void)
 	}
 	if (active)
 		pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+	/* Sampled mode: frees of unsampled blocks may skip leakspy. */
+	if (active && lsp_cfg.sample != 0)
+		lsp_filter_open();
 	__atomic_store_n(&lsp_state, active ? LSP_ACTIVE : LSP_PASSIVE,
 	    __ATOMIC_RELEASE);
 	if (active)

@@ -77,24 +77,18 @@ malloc_slow(size_t n)
 	return p;
 }
 
-static LS_NOINLINE void
-record_sampled(void *p, size_t n, unsigned api)
-{
-	record(p, n, api);
-}
-
+/*
+ * The entry points start with sampled mode's fast path: an allocation
+ * short of the next sample point, or the free of a block the filter says
+ * was never recorded, goes straight to the allocator, without a frame of
+ * leakspy's.  Everything else (full mode, start-up, a sample point, a
+ * block that may be recorded) takes the path that checks it all.
+ */
 LS_EXPORT void *
 malloc(size_t n)
 {
-	void *p;
-
-	/* Sampled mode: one count down, nothing else, on most calls. */
-	if (LS_LIKELY(lsp_cfg.sample != 0 && active())) {
-		p = lsp_real.malloc(n);
-		if (p != NULL && LS_UNLIKELY(lsp_sample_due(n)))
-			record_sampled(p, n, LS_API_MALLOC);
-		return p;
-	}
+	if (LS_LIKELY(lsp_sample_skip(n)))
+		return lsp_real.malloc(n);
 	return malloc_slow(n);
 }
 
@@ -102,6 +96,8 @@ malloc(size_t n)
 static LS_NOINLINE void
 free_slow(void *p)
 {
+	if (p == NULL)
+		return;
 	if (!active()) {
 		if (!slow_ready() || lsp_is_boot_ptr(p))
 			return;
@@ -127,20 +123,15 @@ free_slow(void *p)
 LS_EXPORT void
 free(void *p)
 {
-	if (p == NULL)
-		return;
-	/* Sampled mode: a block the filter says was never recorded goes
-	 * straight to the allocator, without a frame of ours. */
-	if (LS_LIKELY(active() && !lsp_maybe_recorded(p) &&
-	    !lsp_is_boot_ptr(p))) {
+	if (LS_LIKELY(lsp_unrecorded(p))) {
 		lsp_real.free(p);
 		return;
 	}
 	free_slow(p);
 }
 
-LS_EXPORT void *
-calloc(size_t nmemb, size_t size)
+static LS_NOINLINE void *
+calloc_slow(size_t nmemb, size_t size)
 {
 	void *p;
 
@@ -163,6 +154,17 @@ calloc(size_t nmemb, size_t size)
 	return p;
 }
 
+LS_EXPORT void *
+calloc(size_t nmemb, size_t size)
+{
+	size_t n;
+
+	if (LS_LIKELY(!__builtin_mul_overflow(nmemb, size, &n) &&
+	    lsp_sample_skip(n)))
+		return lsp_real.calloc(nmemb, size);
+	return calloc_slow(nmemb, size);
+}
+
 static void *
 realloc_boot_block(void *p, size_t n)
 {
@@ -177,8 +179,8 @@ realloc_boot_block(void *p, size_t n)
 	return q;
 }
 
-static void *
-do_realloc(void *p, size_t n, unsigned api)
+static LS_NOINLINE void *
+realloc_slow(void *p, size_t n, unsigned api)
 {
 	uint32_t site = 0;
 	size_t old = 0;
@@ -214,7 +216,7 @@ do_realloc(void *p, size_t n, unsigned api)
 	saved = errno;
 	/* Take the old block out first: once realloc moves it, its address
 	 * may be reused by another thread. */
-	had = lsp_maybe_recorded(p) && lsp_record_take(p, &site, &old, &ep);
+	had = !lsp_unrecorded(p) && lsp_record_take(p, &site, &old, &ep);
 	errno = saved;
 	q = lsp_real.realloc(p, n);
 	if (q == NULL) {
@@ -236,7 +238,9 @@ do_realloc(void *p, size_t n, unsigned api)
 LS_EXPORT void *
 realloc(void *p, size_t n)
 {
-	return do_realloc(p, n, LS_API_REALLOC);
+	if (LS_LIKELY(lsp_unrecorded(p) && lsp_sample_skip(n)))
+		return lsp_real.realloc(p, n);
+	return realloc_slow(p, n, LS_API_REALLOC);
 }
 
 LS_EXPORT void *
@@ -248,11 +252,13 @@ reallocarray(void *p, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	return do_realloc(p, n, LS_API_REALLOCARRAY);
+	if (LS_LIKELY(lsp_unrecorded(p) && lsp_sample_skip(n)))
+		return lsp_real.realloc(p, n);
+	return realloc_slow(p, n, LS_API_REALLOCARRAY);
 }
 
-LS_EXPORT int
-posix_memalign(void **memptr, size_t align, size_t n)
+static LS_NOINLINE int
+posix_memalign_slow(void **memptr, size_t align, size_t n)
 {
 	int r;
 
@@ -278,10 +284,19 @@ posix_memalign(void **memptr, size_t align, size_t n)
 	return r;
 }
 
-/* The aligned entry points that return the block share one shape. */
-#define ALIGNED_ENTRY(name, api, boot_align)				\
-LS_EXPORT void *							\
-name(size_t align, size_t n)						\
+LS_EXPORT int
+posix_memalign(void **memptr, size_t align, size_t n)
+{
+	if (LS_LIKELY(lsp_sample_skip(n)))
+		return lsp_real.posix_memalign(memptr, align, n);
+	return posix_memalign_slow(memptr, align, n);
+}
+
+/* The other aligned entry points share one shape: arguments args, n the
+ * size, boot_align the bootstrap pool's alignment. */
+#define ALIGNED_ENTRY(name, api, params, args, boot_align)		\
+static LS_NOINLINE void *						\
+name##_slow params							\
 {									\
 	void *p;							\
 									\
@@ -289,37 +304,28 @@ name(size_t align, size_t n)						\
 		if (!slow_ready())					\
 			return lsp_boot_alloc(n, boot_align);		\
 		if (!active())						\
-			return lsp_real.name(align, n);			\
+			return lsp_real.name args;			\
 	}								\
-	p = lsp_real.name(align, n);					\
+	p = lsp_real.name args;						\
 	if (LS_LIKELY(p != NULL))					\
 		track(p, n, api);					\
 	return p;							\
-}
-
-ALIGNED_ENTRY(aligned_alloc, LS_API_ALIGNED_ALLOC, align)
-ALIGNED_ENTRY(memalign, LS_API_MEMALIGN, align)
-
-#define PAGE_ENTRY(name, api)						\
-LS_EXPORT void *							\
-name(size_t n)								\
-{									\
-	void *p;							\
+}									\
 									\
-	if (!active()) {						\
-		if (!slow_ready())					\
-			return lsp_boot_alloc(n, 4096);			\
-		if (!active())						\
-			return lsp_real.name(n);			\
-	}								\
-	p = lsp_real.name(n);						\
-	if (LS_LIKELY(p != NULL))					\
-		track(p, n, api);					\
-	return p;							\
+LS_EXPORT void *							\
+name params								\
+{									\
+	if (LS_LIKELY(lsp_sample_skip(n)))				\
+		return lsp_real.name args;				\
+	return name##_slow args;					\
 }
 
-PAGE_ENTRY(valloc, LS_API_VALLOC)
-PAGE_ENTRY(pvalloc, LS_API_PVALLOC)
+ALIGNED_ENTRY(aligned_alloc, LS_API_ALIGNED_ALLOC,
+    (size_t align, size_t n), (align, n), align)
+ALIGNED_ENTRY(memalign, LS_API_MEMALIGN, (size_t align, size_t n),
+    (align, n), align)
+ALIGNED_ENTRY(valloc, LS_API_VALLOC, (size_t n), (n), 4096)
+ALIGNED_ENTRY(pvalloc, LS_API_PVALLOC, (size_t n), (n), 4096)
 
 LS_EXPORT size_t
 malloc_usable_size(void *p)

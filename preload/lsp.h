@@ -193,7 +193,7 @@ extern __thread int64_t lsp_sample_left __attribute__((tls_model("initial-exec")
  * true if this allocation is to be recorded. */
 bool lsp_sample_reached(void);
 
-/* Sampled mode: should this allocation of n bytes be recorded?  Hot path. */
+/* Sampled mode: should this allocation of n bytes be recorded? */
 static inline bool
 lsp_sample_due(size_t n)
 {
@@ -201,21 +201,49 @@ lsp_sample_due(size_t n)
 	return LS_UNLIKELY(lsp_sample_left <= 0) && lsp_sample_reached();
 }
 
-/* Filter over recorded blocks (sampled mode): a clear bit for p means p
- * was never recorded. */
+/*
+ * The fast path of sampled mode: true if an allocation of n bytes falls
+ * short of this thread's next sample point, which it then moves n bytes
+ * closer.  False in full mode, before start-up and in a thread's first
+ * allocation (lsp_sample_left is 0 until lsp_sample_reached() draws it),
+ * so that the caller takes the path that checks all that.  Hot path.
+ */
+static inline bool
+lsp_sample_skip(size_t n)
+{
+	int64_t left = lsp_sample_left;
+
+	if (LS_LIKELY(left > 0 && (uint64_t)left > n)) {
+		lsp_sample_left = left - (int64_t)n;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Filter over recorded blocks, for sampled mode: a set bit for p means p
+ * is certainly not a recorded block (nor a bootstrap one), so its free
+ * needs nothing of leakspy.  All bits are clear (anything may be
+ * recorded) until lsp_filter_open(), which sampled mode calls at the end
+ * of start-up; in full mode they stay clear.
+ */
 #define LSP_FILTER_BITS 15
 extern uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
 
-/* False if p is certainly not a recorded block, so its free needs no
- * lock.  Hot path. */
-static inline bool
-lsp_maybe_recorded(const void *p)
-{
-	unsigned i;
+/* Set the bits of all slots but those of bootstrap blocks.  Start-up
+ * only. */
+void lsp_filter_open(void);
 
-	if (lsp_cfg.sample == 0)
-		return true;
-	i = (unsigned)(ls_hash_ptr((uintptr_t)p) >> (64 - LSP_FILTER_BITS));
+/* Keep the bit of bootstrap block p clear for good, before or after
+ * lsp_filter_open().  Start-up only (nothing is recorded yet). */
+void lsp_filter_pin(const void *p);
+
+/* True if p is certainly not a recorded block.  Hot path. */
+static inline bool
+lsp_unrecorded(const void *p)
+{
+	unsigned i = ls_hash_ptr_top((uintptr_t)p, LSP_FILTER_BITS);
+
 	return (__atomic_load_n(&lsp_filter[i / 64], __ATOMIC_RELAXED) >>
 	    (i % 64)) & 1;
 }

@@ -99,36 +99,78 @@ static uint32_t epoch;
 
 /*
  * Filter over recorded blocks, for sampled mode: a free whose bit in
- * lsp_filter is clear was never recorded and skips the address table.
- * Each slot counts the recorded blocks that hash to it, and its bit says
- * whether the count is nonzero.  A slot's index is the top bits of the
+ * lsp_filter is set was never recorded and skips the address table.
+ * Each slot counts the recorded blocks that hash to it, and its bit is
+ * set while the count is zero.  A slot's index is the top bits of the
  * same hash that picks the shard, so each count and each bitmap word
  * belongs to one shard and changes only under its lock, together with the
- * table: a block's bit is set before the lock that inserts it is
- * released, so whichever thread frees the block sees it set.  The bitmap
- * (4 KiB) stays in cache where counts would not.  A count that reaches
- * its maximum stays there (its bit stays set).
+ * table: a block's bit is cleared before the lock that inserts it is
+ * released, so whichever thread frees the block sees it clear.  The
+ * bitmap (4 KiB) stays in cache where counts would not.  A count that
+ * reaches its maximum stays there (its bit stays clear), which is how
+ * bootstrap blocks keep theirs.
  */
 uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
 static uint16_t filter_count[1u << LSP_FILTER_BITS];
+static bool filter_on;
+static unsigned filter_pinned;	/* slots of bootstrap blocks */
 
-_Static_assert(LSP_FILTER_BITS - 6 >= 8,
-    "a bitmap word must not span two shards");
+_Static_assert(LSP_FILTER_BITS - 6 >= 8 && LSP_FILTER_BITS <= 31,
+    "a bitmap word must not span two shards; see ls_hash_ptr_top()");
+
+static inline unsigned
+filter_slot(uint64_t h)
+{
+	return (unsigned)(h >> (64 - LSP_FILTER_BITS));
+}
+
+void
+lsp_filter_pin(const void *p)
+{
+	unsigned i = filter_slot(ls_hash_ptr((uintptr_t)p));
+
+	filter_count[i] = UINT16_MAX;
+	__atomic_add_fetch(&filter_pinned, 1, __ATOMIC_RELAXED);
+	__atomic_and_fetch(&lsp_filter[i / 64], ~(1ull << (i % 64)),
+	    __ATOMIC_RELAXED);
+}
+
+/* Bits are only cleared after the memset, so that a bootstrap block
+ * pinned meanwhile (by a signal handler) keeps its bit clear. */
+void
+lsp_filter_open(void)
+{
+	unsigned w, b;
+
+	memset(lsp_filter, 0xff, sizeof(lsp_filter));
+	if (__atomic_load_n(&filter_pinned, __ATOMIC_RELAXED) != 0)
+		for (w = 0; w < sizeof(lsp_filter) / sizeof(lsp_filter[0]);
+		    w++) {
+			uint64_t bits = 0;
+
+			for (b = 0; b < 64; b++)
+				bits |= (uint64_t)(filter_count[w * 64 + b] ==
+				    0) << b;
+			__atomic_and_fetch(&lsp_filter[w], bits,
+			    __ATOMIC_RELAXED);
+		}
+	filter_on = true;
+}
 
 /* Shard lock held. */
 static inline void
 filter_add(uint64_t h, int d)
 {
-	unsigned i = (unsigned)(h >> (64 - LSP_FILTER_BITS));
+	unsigned i = filter_slot(h);
 	uint64_t *w = &lsp_filter[i / 64], bit = 1ull << (i % 64);
 
-	if (lsp_cfg.sample == 0 || filter_count[i] == UINT16_MAX)
+	if (!filter_on || filter_count[i] == UINT16_MAX)
 		return;
 	filter_count[i] = (uint16_t)(filter_count[i] + d);
 	if (filter_count[i] == 0)
-		__atomic_store_n(w, *w & ~bit, __ATOMIC_RELAXED);
-	else if (d > 0 && filter_count[i] == 1)
 		__atomic_store_n(w, *w | bit, __ATOMIC_RELAXED);
+	else if (d > 0 && filter_count[i] == 1)
+		__atomic_store_n(w, *w & ~bit, __ATOMIC_RELAXED);
 }
 
 /* Per thread: bytes left to the next sample, and a generator state (0:

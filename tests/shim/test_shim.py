@@ -212,30 +212,37 @@ def test_preinit():
         expect_site(rep, "ctor_alloc", 222, 1)
 
 
+# Full mode, and sampled mode with its fast paths taken on most calls.
+MODES = ({}, {"LEAKSPY_SAMPLE": "4k"})
+
+
 def test_signal_handler_malloc():
-    r = same_as_native([victim("stress"), "signal"], timeout=60)
-    eq(r.out, b"ok\n", "output")
-    rep = report(one_dump(r))
-    eq(rep["coverage"]["missed_frees"], 0, "missed frees")
+    for env in MODES:
+        r = same_as_native([victim("stress"), "signal"], timeout=60, env=env)
+        eq(r.out, b"ok\n", "output")
+        rep = report(one_dump(r))
+        eq(rep["coverage"]["missed_frees"], 0, "missed frees")
 
 
 def test_exit_while_allocating():
     for i in range(20):
-        r = run([victim("stress"), "exit"])
+        r = run([victim("stress"), "exit"], env=MODES[i % 2])
         eq((r.rc, r.out), (0, b"ok\n"), "run %d" % i)
         rep = report(one_dump(r))
         eq(rep["snapshot"]["reason"], "exit", "final snapshot")
 
 
 def test_fork_while_allocating():
-    r = run([victim("stress"), "fork"], timeout=60)
-    eq((r.rc, r.out), (0, b"ok\n"), "every child finished")
-    pids = set()
-    for d in r.dumps:
-        rep = report(d)
-        pids.add(rep["process"]["pid"])
-    eq(len(r.dumps), 101, "the parent's dump and one per child")
-    eq(len(pids), 101, "each with its own pid")
+    for env in MODES:
+        r = run([victim("stress"), "fork"], timeout=60, env=env)
+        eq((r.rc, r.out), (0, b"ok\n"), "every child finished")
+        pids = set()
+        for d in r.dumps:
+            rep = report(d)
+            pids.add(rep["process"]["pid"])
+            eq(rep["estimated"], bool(env), "estimated")
+        eq(len(r.dumps), 101, "the parent's dump and one per child")
+        eq(len(pids), 101, "each with its own pid")
 
 
 def test_spawn_while_allocating():
@@ -984,6 +991,32 @@ def test_sampled():
     eq(p.returncode, 0, "launcher exit status")
     eq(report(os.path.join(tmp, "s.lsd"))["process"]["sample_bytes"], 65536,
        "--sample")
+
+
+KEEPERS = ("keep_malloc", "keep_calloc", "keep_realloc", "keep_reallocarray",
+           "keep_posix_memalign", "keep_aligned_alloc", "keep_memalign",
+           "keep_valloc", "keep_pvalloc")
+
+
+def test_sampled_apis():
+    """Every entry point, 4 threads: full mode exact, sampled mode within
+    10% (4,096 intervals a site), and churn at exactly 0 in both: every
+    sampled block's free is seen, whichever path it takes."""
+    for sample, tol in ((None, 0), ("2k", 0.10)):
+        env = {"LEAKSPY_SAMPLE": sample} if sample else {}
+        r = same_as_native([victim("sampling"), "apis"], env=env)
+        rep = report(one_dump(r))
+        eq(rep["estimated"], sample is not None, "estimated")
+        for fn in KEEPERS:
+            b, n = by_function(rep, fn)
+            if tol:
+                near(b, 8 << 20, "estimated bytes of " + fn, tol)
+                near(n, 8192, "estimated blocks of " + fn, tol)
+            else:
+                eq((b, n), (8 << 20, 8192), fn)
+        eq(by_function(rep, "churn_apis"), (0, 0), "churn keeps nothing")
+        for c in ("missed_frees", "dropped", "unknown_frees", "untracked"):
+            eq(rep["coverage"][c], 0, "coverage " + c)
 
 
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
