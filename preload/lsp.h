@@ -186,38 +186,38 @@ int lsp_record_init(void);
 void lsp_record_alloc(void *p, size_t n, unsigned api);
 
 /* Sampled mode: bytes this thread has left to its next sample point
- * (drawn from an exponential distribution with mean lsp_cfg.sample). */
-extern __thread int64_t lsp_sample_left __attribute__((tls_model("initial-exec")));
+ * (drawn from an exponential distribution with mean lsp_cfg.sample, so
+ * at least 1); 0 until the first draw, and always in full mode. */
+extern __thread uint64_t lsp_sample_left __attribute__((tls_model("initial-exec")));
 
 /* The sample point was reached (or the thread is new): draw the next one;
  * true if this allocation is to be recorded. */
 bool lsp_sample_reached(void);
 
-/* Sampled mode: should this allocation of n bytes be recorded? */
-static inline bool
-lsp_sample_due(size_t n)
-{
-	lsp_sample_left -= (int64_t)(n < INT64_MAX ? n : INT64_MAX);
-	return LS_UNLIKELY(lsp_sample_left <= 0) && lsp_sample_reached();
-}
-
 /*
  * The fast path of sampled mode: true if an allocation of n bytes falls
  * short of this thread's next sample point, which it then moves n bytes
  * closer.  False in full mode, before start-up and in a thread's first
- * allocation (lsp_sample_left is 0 until lsp_sample_reached() draws it),
- * so that the caller takes the path that checks all that.  Hot path.
+ * allocation (lsp_sample_left is 0), so that the caller takes the path
+ * that checks all that.  Hot path.
  */
 static inline bool
 lsp_sample_skip(size_t n)
 {
-	int64_t left = lsp_sample_left;
+	uint64_t left = lsp_sample_left;
 
-	if (LS_LIKELY(left > 0 && (uint64_t)left > n)) {
-		lsp_sample_left = left - (int64_t)n;
+	if (LS_LIKELY(n < left)) {
+		lsp_sample_left = left - n;
 		return true;
 	}
 	return false;
+}
+
+/* Sampled mode: should this allocation of n bytes be recorded? */
+static inline bool
+lsp_sample_due(size_t n)
+{
+	return !lsp_sample_skip(n) && lsp_sample_reached();
 }
 
 /*
@@ -225,10 +225,18 @@ lsp_sample_skip(size_t n)
  * is certainly not a recorded block (nor a bootstrap one), so its free
  * needs nothing of leakspy.  All bits are clear (anything may be
  * recorded) until lsp_filter_open(), which sampled mode calls at the end
- * of start-up; in full mode they stay clear.
+ * of start-up; in full mode they stay clear.  A block's slot is its
+ * address in 16-byte units modulo 2^LSP_FILTER_BITS, without a hash, so
+ * that frees of neighbouring blocks read the same bitmap word.
  */
 #define LSP_FILTER_BITS 15
 extern uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
+
+static inline unsigned
+lsp_filter_slot(const void *p)
+{
+	return (unsigned)((uintptr_t)p >> 4) & ((1u << LSP_FILTER_BITS) - 1);
+}
 
 /* Set the bits of all slots but those of bootstrap blocks.  Start-up
  * only. */
@@ -242,7 +250,7 @@ void lsp_filter_pin(const void *p);
 static inline bool
 lsp_unrecorded(const void *p)
 {
-	unsigned i = ls_hash_ptr_top((uintptr_t)p, LSP_FILTER_BITS);
+	unsigned i = lsp_filter_slot(p);
 
 	return (__atomic_load_n(&lsp_filter[i / 64], __ATOMIC_RELAXED) >>
 	    (i % 64)) & 1;

@@ -100,9 +100,9 @@ static uint32_t epoch;
 /*
  * Filter over recorded blocks, for sampled mode: a free whose bit in
  * lsp_filter is set was never recorded and skips the address table.
- * Each slot counts the recorded blocks that hash to it, and its bit is
- * set while the count is zero.  A slot's index is the top bits of the
- * same hash that picks the shard, so each count and each bitmap word
+ * Each slot counts the recorded blocks that fall in it, and its bit is
+ * set while the count is zero.  The shard of a block is picked by its
+ * slot's bitmap word (shard_of), so each count and each bitmap word
  * belongs to one shard and changes only under its lock, together with the
  * table: a block's bit is cleared before the lock that inserts it is
  * released, so whichever thread frees the block sees it clear.  The
@@ -115,19 +115,13 @@ static uint16_t filter_count[1u << LSP_FILTER_BITS];
 static bool filter_on;
 static unsigned filter_pinned;	/* slots of bootstrap blocks */
 
-_Static_assert(LSP_FILTER_BITS - 6 >= 8 && LSP_FILTER_BITS <= 31,
-    "a bitmap word must not span two shards; see ls_hash_ptr_top()");
-
-static inline unsigned
-filter_slot(uint64_t h)
-{
-	return (unsigned)(h >> (64 - LSP_FILTER_BITS));
-}
+_Static_assert((1u << (LSP_FILTER_BITS - 6)) % NSHARD == 0,
+    "a shard must own whole bitmap words");
 
 void
 lsp_filter_pin(const void *p)
 {
-	unsigned i = filter_slot(ls_hash_ptr((uintptr_t)p));
+	unsigned i = lsp_filter_slot(p);
 
 	filter_count[i] = UINT16_MAX;
 	__atomic_add_fetch(&filter_pinned, 1, __ATOMIC_RELAXED);
@@ -159,9 +153,9 @@ lsp_filter_open(void)
 
 /* Shard lock held. */
 static inline void
-filter_add(uint64_t h, int d)
+filter_add(uintptr_t p, int d)
 {
-	unsigned i = filter_slot(h);
+	unsigned i = lsp_filter_slot((const void *)p);
 	uint64_t *w = &lsp_filter[i / 64], bit = 1ull << (i % 64);
 
 	if (!filter_on || filter_count[i] == UINT16_MAX)
@@ -175,7 +169,7 @@ filter_add(uint64_t h, int d)
 
 /* Per thread: bytes left to the next sample, and a generator state (0:
  * not started).  Only the owning thread touches them. */
-__thread int64_t lsp_sample_left __attribute__((tls_model("initial-exec")));
+__thread uint64_t lsp_sample_left __attribute__((tls_model("initial-exec")));
 static __thread uint64_t sample_rng __attribute__((tls_model("initial-exec")));
 static uint64_t sample_threads;		/* atomic: seeds */
 
@@ -188,8 +182,9 @@ splitmix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-/* Bytes to the next sample: exponential with mean lsp_cfg.sample. */
-static int64_t
+/* Bytes to the next sample: exponential with mean lsp_cfg.sample, at
+ * least 1. */
+static uint64_t
 sample_draw(void)
 {
 	double u;
@@ -198,7 +193,7 @@ sample_draw(void)
 	sample_rng ^= sample_rng >> 7;
 	sample_rng ^= sample_rng << 17;
 	u = ((double)(sample_rng >> 11) + 0.5) / 9007199254740992.0;
-	return (int64_t)(-log(u) * (double)lsp_cfg.sample) + 1;
+	return (uint64_t)(-log(u) * (double)lsp_cfg.sample) + 1;
 }
 
 bool
@@ -421,11 +416,13 @@ site_alloc_add(struct site *s, uint64_t bytes, uint64_t blocks)
 
 /* --- the address table --- */
 
+/* A block's shard is picked by the filter's bitmap word of its slot, and
+ * *h, its hash, places it in the shard's table. */
 static inline struct shard *
 shard_of(uintptr_t p, uint64_t *h)
 {
 	*h = ls_hash_ptr(p);
-	return &shards[*h >> 56];
+	return &shards[(lsp_filter_slot((const void *)p) / 64) % NSHARD];
 }
 
 static int
@@ -593,7 +590,7 @@ add_block(uintptr_t p, struct site *s, size_t n, unsigned ep)
 	pthread_mutex_lock(&sh->lock);
 	r = shard_insert(sh, h, p, s->id, sz, ep, &old);
 	if (r == 0)
-		filter_add(h, 1);
+		filter_add(p, 1);
 	pthread_mutex_unlock(&sh->lock);
 	if (r < 0) {
 		lsp_count(LS_CNT_DROPPED);
@@ -652,7 +649,7 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 	pthread_mutex_lock(&sh->lock);
 	found = shard_remove(sh, h, (uintptr_t)p, &b);
 	if (found)
-		filter_add(h, -1);
+		filter_add((uintptr_t)p, -1);
 	pthread_mutex_unlock(&sh->lock);
 	if (found) {
 		uint64_t wb, wn;

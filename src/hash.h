@@ -40,13 +40,4 @@ ls_hash_ptr(uintptr_t p)
 	return h ^ (h >> 31);
 }
 
-/* The top n bits of ls_hash_ptr(p), 1 <= n <= 31, computed with less (the
- * shift folds nothing into them).  Hot path. */
-static inline unsigned
-ls_hash_ptr_top(uintptr_t p, unsigned n)
-{
-	return (unsigned)((((uint64_t)p >> 4) * 0x9e3779b97f4a7c15ull) >>
-	    (64 - n));
-}
-
 #endif /* LS_HASH_H */

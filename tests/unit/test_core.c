@@ -42,28 +42,6 @@ test_crc(void)
 	LST_EQ_U64(ls_crc32(0, "", 0), 0);
 }
 
-/* The sampled-mode filter takes its slot from ls_hash_ptr_top() and the
- * shards theirs from ls_hash_ptr(): they must agree. */
-static void
-test_hash_top(void)
-{
-	uint64_t x = 0x243f6a8885a308d3ull;
-	unsigned i, n;
-
-	for (i = 0; i < 100000; i++) {
-		uintptr_t p;
-
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p = (uintptr_t)(i < 50000 ? x : x & 0x00007ffffffffff0ull);
-		for (n = 1; n <= 31; n++)
-			if (ls_hash_ptr_top(p, n) != ls_hash_ptr(p) >> (64 - n))
-				LST_EQ_U64(ls_hash_ptr_top(p, n),
-				    ls_hash_ptr(p) >> (64 - n));
-	}
-}
-
 static void
 test_roundtrip(void)
 {
@@ -229,7 +207,6 @@ int
 main(void)
 {
 	test_crc();
-	test_hash_top();
 	test_roundtrip();
 	test_header();
 	test_uv_overflow();
