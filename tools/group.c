@@ -59,11 +59,10 @@ lsr_thread_state_name(unsigned state)
 bool
 lsr_thread_at_exit(const struct lsr_report *r)
 {
-	const struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *s = lsr_report_snap(r);
 
-	return r->snap < d->nsnaps && r->snap == d->nsnaps - 1 && d->final &&
-	    d->snaps[r->snap].reason != LS_SNAP_INTERVAL &&
-	    d->snaps[r->snap].reason != LS_SNAP_SIGNAL;
+	return s != NULL && r->snap == r->d->nsnaps - 1 && r->d->final &&
+	    s->reason != LS_SNAP_INTERVAL && s->reason != LS_SNAP_SIGNAL;
 }
 
 bool

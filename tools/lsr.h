@@ -307,6 +307,13 @@ struct lsr_report {
 				 * live bytes */
 };
 
+/* The report's snapshot, or NULL if there is none. */
+static inline const struct lsr_snapshot *
+lsr_report_snap(const struct lsr_report *r)
+{
+	return r->snap < r->d->nsnaps ? &r->d->snaps[r->snap] : NULL;
+}
+
 /* Fill p[0..r->snap] with the series of site s.  Hot for big dumps. */
 void lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
     struct lsr_point *p);

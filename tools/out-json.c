@@ -150,8 +150,7 @@ static void
 jthreads(FILE *f, const struct lsr_report *r)
 {
 	struct lsr_dump *d = r->d;
-	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
-	    &d->snaps[r->snap] : NULL;
+	const struct lsr_snapshot *s = lsr_report_snap(r);
 	size_t i, shown = 0;
 
 	fprintf(f, ",\n  \"threads_created\": %" PRIu64 ",\n  \"threads\": [",
@@ -186,8 +185,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		"bootstrap", "missed_frees", "write_errors",
 	};
 	struct lsr_dump *d = r->d;
-	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
-	    &d->snaps[r->snap] : NULL;
+	const struct lsr_snapshot *s = lsr_report_snap(r);
 	struct lsr_point *series;
 	size_t i, shown;
 	unsigned c;

@@ -229,8 +229,7 @@ static void
 print_threads(FILE *f, const struct lsr_report *r)
 {
 	struct lsr_dump *d = r->d;
-	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
-	    &d->snaps[r->snap] : NULL;
+	const struct lsr_snapshot *s = lsr_report_snap(r);
 	size_t i, nleak = 0;
 
 	if (s == NULL || s->counters[LS_CNT_THREADS] == 0)
@@ -268,8 +267,7 @@ void
 lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 {
 	struct lsr_dump *d = r->d;
-	const struct lsr_snapshot *s = r->snap < d->nsnaps ?
-	    &d->snaps[r->snap] : NULL;
+	const struct lsr_snapshot *s = lsr_report_snap(r);
 	struct lsr_point *series;
 	char h1[32], h2[32];
 	size_t i, shown;
