@@ -124,6 +124,19 @@ rd_sleb(struct rd *r)
 	return (int64_t)rd_leb(r, true);
 }
 
+/* Skip a block: its length (ULEB128), then that many bytes; false if it
+ * runs past the end. */
+static bool
+rd_skip_block(struct rd *r)
+{
+	uint64_t n = rd_uleb(r);
+
+	if (n > (uint64_t)(r->end - r->p))
+		return false;
+	r->p += n;
+	return true;
+}
+
 /* An encoded pointer; only absolute, pc-relative and data-relative ones,
  * never indirect (the walk needs none of the others). */
 static uintptr_t
@@ -354,19 +367,15 @@ run_cfa(struct rd *r, const struct cie *c, struct row *row,
 			row->cfa_off = (int64_t)rd_uleb(r);
 			continue;
 		case 0x0f:		/* def_cfa_expression */
-			delta = rd_uleb(r);
-			if (delta > (uint64_t)(r->end - r->p))
+			if (!rd_skip_block(r))
 				return false;
-			r->p += delta;
 			row->cfa_expr = true;
 			continue;
 		case 0x10:		/* expression */
 		case 0x16:		/* val_expression */
 			set_saved(row, rd_uleb(r), SAVED_OTHER, 0);
-			delta = rd_uleb(r);
-			if (delta > (uint64_t)(r->end - r->p))
+			if (!rd_skip_block(r))
 				return false;
-			r->p += delta;
 			continue;
 		case 0x11:		/* offset_extended_sf */
 			reg = rd_uleb(r);

@@ -152,7 +152,7 @@ collect(const char *arg0, va_list *ap, char **small, size_t *mapped)
 static int
 list_exec(int kind, const char *path, const char *arg0, va_list *ap)
 {
-	char *small[SMALL_ARGV], **argv, **envp = NULL;
+	char *small[SMALL_ARGV], **argv, **envp;
 	size_t mapped;
 	int r;
 
@@ -164,13 +164,12 @@ list_exec(int kind, const char *path, const char *arg0, va_list *ap)
 	if (kind == 'e') {
 		(void)va_arg(*ap, char *);	/* the terminating NULL */
 		envp = va_arg(*ap, char **);
-	}
-	if (kind == 'e')
 		r = execve(path, argv, envp);
-	else if (kind == 'p')
+	} else if (kind == 'p') {
 		r = execvp(path, argv);
-	else
+	} else {
 		r = execv(path, argv);
+	}
 	if (mapped != 0) {
 		int saved = errno;
 

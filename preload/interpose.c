@@ -235,12 +235,18 @@ realloc_slow(void *p, size_t n, unsigned api)
 	return q;
 }
 
-LS_EXPORT void *
-realloc(void *p, size_t n)
+static inline void *
+do_realloc(void *p, size_t n, unsigned api)
 {
 	if (LS_LIKELY(lsp_unrecorded(p) && lsp_sample_skip(n)))
 		return lsp_real.realloc(p, n);
-	return realloc_slow(p, n, LS_API_REALLOC);
+	return realloc_slow(p, n, api);
+}
+
+LS_EXPORT void *
+realloc(void *p, size_t n)
+{
+	return do_realloc(p, n, LS_API_REALLOC);
 }
 
 LS_EXPORT void *
@@ -252,9 +258,7 @@ reallocarray(void *p, size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (LS_LIKELY(lsp_unrecorded(p) && lsp_sample_skip(n)))
-		return lsp_real.realloc(p, n);
-	return realloc_slow(p, n, LS_API_REALLOCARRAY);
+	return do_realloc(p, n, LS_API_REALLOCARRAY);
 }
 
 static LS_NOINLINE int

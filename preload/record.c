@@ -112,7 +112,6 @@ static uint32_t epoch;
  */
 uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
 static uint16_t filter_count[1u << LSP_FILTER_BITS];
-static bool filter_on;
 static unsigned filter_pinned;	/* slots of bootstrap blocks */
 
 _Static_assert((1u << (LSP_FILTER_BITS - 6)) % NSHARD == 0,
@@ -148,7 +147,6 @@ lsp_filter_open(void)
 			__atomic_and_fetch(&lsp_filter[w], bits,
 			    __ATOMIC_RELAXED);
 		}
-	filter_on = true;
 }
 
 /* Shard lock held. */
@@ -158,7 +156,7 @@ filter_add(uintptr_t p, int d)
 	unsigned i = lsp_filter_slot((const void *)p);
 	uint64_t *w = &lsp_filter[i / 64], bit = 1ull << (i % 64);
 
-	if (!filter_on || filter_count[i] == UINT16_MAX)
+	if (lsp_cfg.sample == 0 || filter_count[i] == UINT16_MAX)
 		return;
 	filter_count[i] = (uint16_t)(filter_count[i] + d);
 	if (filter_count[i] == 0)
