@@ -377,7 +377,8 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
-	lsp_pid = getpid();
+	if (!lsp_sandboxed)
+		lsp_pid = getpid();
 	/* Blocks from here on are the child's; older ones it inherited. */
 	lsp_fork_epoch = lsp_epoch_next();
 	lsp_record_reset_locks();

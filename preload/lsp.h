@@ -85,6 +85,11 @@ extern struct lsp_config lsp_cfg;
  * child.  A vfork child sees its parent's value and so does nothing. */
 extern pid_t lsp_pid;
 
+/* Set (under the writer's lock) just before the host installs a seccomp
+ * filter: from then on leakspy makes no system call of its own, since the
+ * filter may kill the process for any it does not list (sandbox.c). */
+extern bool lsp_sandboxed;
+
 /* In a fork child: the first epoch of its own blocks (0: not a child). */
 extern unsigned lsp_fork_epoch;
 
@@ -391,6 +396,17 @@ void lsp_writer_exec(void);
 void lsp_writer_abort(void);
 
 void lsp_writer_exec_failed(void);
+
+/* Before a seccomp filter goes on (host thread): the last snapshot, marked
+ * "sandbox", then lsp_sandboxed; lsp_writer_unsandbox() if it did not. */
+void lsp_writer_sandbox(void);
+void lsp_writer_unsandbox(void);
+
+/* sandbox.c: call before the host's call that installs a seccomp filter;
+ * true if leakspy stopped for it, and then lsp_sandbox_after() with the
+ * call's result (keeps errno). */
+bool lsp_sandbox_enter(void);
+void lsp_sandbox_after(bool entered, long r);
 
 /* fork handling. */
 void lsp_writer_prefork(void);

@@ -18,7 +18,6 @@
 #include <stdarg.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -209,10 +208,18 @@ release(struct thread *t)
 	free_list = t;
 }
 
+/* The calling thread's id; 0 in a sandbox, where leakspy makes no system
+ * call (its dump has ended: the id would never be written). */
+static pid_t
+own_tid(void)
+{
+	return __atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE) ? 0 : gettid();
+}
+
 static bool
 thread_gone(pid_t tid)
 {
-	return tid == 0 || (syscall(SYS_tgkill, lsp_pid, tid, 0) != 0 &&
+	return tid == 0 || (tgkill(lsp_pid, tid, 0) != 0 &&
 	    errno == ESRCH);
 }
 
@@ -271,7 +278,7 @@ thread_main(void *arg)
 	self = t;
 	lsp_name_ref = &t->name;
 	pthread_mutex_lock(&thr_lock);
-	t->tid = (pid_t)syscall(SYS_gettid);
+	t->tid = own_tid();
 	t->handle = pthread_self();
 	hash_in(t);
 	touch(t);
@@ -342,7 +349,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	t = new_entry();
 	if (t != NULL) {
 		t->serial = next_serial++;
-		t->creator = (pid_t)syscall(SYS_gettid);
+		t->creator = own_tid();
 		t->name = lsp_name_ref ? *lsp_name_ref : lsp_unreg_name;
 		t->detached = ds == PTHREAD_CREATE_DETACHED;
 		t->start = (uintptr_t)fn;
@@ -507,6 +514,7 @@ LS_EXPORT int
 prctl(int option, ...)
 {
 	unsigned long a[4];
+	bool entered;
 	va_list ap;
 	int i, r;
 
@@ -519,7 +527,9 @@ prctl(int option, ...)
 		errno = ENOSYS;
 		return -1;
 	}
+	entered = option == PR_SET_SECCOMP && lsp_sandbox_enter();
 	r = real.prctl(option, a[0], a[1], a[2], a[3]);
+	lsp_sandbox_after(entered, r);
 	if (r == 0 && option == PR_SET_NAME && registry_on && a[0] != 0) {
 		char name[16];
 
@@ -621,7 +631,7 @@ lsp_threads_postfork_child(void)
 	for (t = all; t != NULL; t = next) {
 		next = t->next;
 		if (t == self) {
-			t->tid = (pid_t)syscall(SYS_gettid);
+			t->tid = own_tid();
 			t->creator = 0;
 			t->seen = t->pending = t->redirty = false;
 			t->dirty = true;

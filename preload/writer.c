@@ -131,6 +131,7 @@ errno_name(int e)
 {
 	switch (e) {
 	case EACCES: return "permission denied";
+	case EMFILE: return "too many open files";
 	case EEXIST: return "file exists";
 	case ENOENT: return "no such directory";
 	case ENOSPC: return "no space left on device";
@@ -798,7 +799,8 @@ write_out(unsigned reason, bool final)
 	unsigned ep;
 	int r;
 
-	if (ws.disabled || ws.final_done || lsp_cfg.path[0] == '\0')
+	if (ws.disabled || ws.final_done || lsp_cfg.path[0] == '\0' ||
+	    lsp_sandboxed)
 		return;
 	/* Blocks allocated from here on belong to the next snapshot. */
 	ep = lsp_epoch_next();
@@ -861,6 +863,8 @@ write_out(unsigned reason, bool final)
 static void
 on_signal(void)
 {
+	if (__atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE))
+		return;
 	__atomic_store_n(&sig_pending, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);
 }
@@ -909,6 +913,9 @@ writer_main(void *arg)
 		}
 		if (r != 0 && errno == EINTR)
 			continue;
+		/* In a sandbox: asleep until lsp_writer_unsandbox(). */
+		while (__atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE))
+			(void)sem_wait(&wake);
 		if (__atomic_exchange_n(&sig_pending, 0, __ATOMIC_ACQ_REL))
 			reason = LS_SNAP_SIGNAL;
 		else if (r != 0)
@@ -991,12 +998,35 @@ lsp_writer_start(void)
 		start_thread();
 }
 
+void
+lsp_writer_sandbox(void)
+{
+	lsp_guard++;
+	pthread_mutex_lock(&write_lock);
+	write_out(LS_SNAP_SANDBOX, false);
+	__atomic_store_n(&lsp_sandboxed, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&write_lock);
+	lsp_guard--;
+}
+
+void
+lsp_writer_unsandbox(void)
+{
+	pthread_mutex_lock(&write_lock);
+	__atomic_store_n(&lsp_sandboxed, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&write_lock);
+	if (thread_started)
+		sem_post(&wake);
+}
+
 /* The last snapshot, at exit or before an exec; bounded in time. */
 static void
 write_last(unsigned reason)
 {
 	struct timespec ts;
 
+	if (__atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE))
+		return;
 	lsp_guard++;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_nsec += (EXIT_WAIT_MS % 1000) * 1000000L;
@@ -1064,14 +1094,19 @@ lsp_writer_postfork_child(void)
 	ws.snap_index = 0;
 	ws.warned_write = false;
 	am_free(&ws.ages);
+	thread_started = false;
+	sem_init(&wake, 0, 0);
+	/* The parent's sandbox holds here too: no dump, no system call. */
+	if (lsp_sandboxed) {
+		ws.disabled = true;
+		return;
+	}
 	start_mono_ns = now_ns(CLOCK_MONOTONIC);
 	start_real_ns = now_ns(CLOCK_REALTIME);
 	/* A template without %p would name the parent's dump: the child
 	 * then writes none. */
 	if (!lsp_config_repath() || strcmp(parent_path, lsp_cfg.path) == 0)
 		ws.disabled = true;
-	thread_started = false;
-	sem_init(&wake, 0, 0);
 	/* The child's dump and writer start now, not lazily: a child that
 	 * goes on to install a seccomp filter (sshd's privilege-separated
 	 * one) must see no open or clone from leakspy after it.  The C

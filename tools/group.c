@@ -40,10 +40,19 @@ const char *
 lsr_reason_name(unsigned reason)
 {
 	static const char *const names[LS_SNAP_COUNT] = {
-		"exit", "interval", "signal", "exec", "abort",
+		"exit", "interval", "signal", "exec", "abort", "sandbox",
 	};
 
 	return reason < LS_SNAP_COUNT ? names[reason] : "unknown";
+}
+
+const char *
+lsr_incomplete_why(const struct lsr_dump *d)
+{
+	if (d->nsnaps > 0 && d->snaps[d->nsnaps - 1].reason == LS_SNAP_SANDBOX)
+		return "no snapshot after the process entered a seccomp "
+		    "sandbox (leakspy writes nothing once a filter is on)";
+	return "no final snapshot (process still running, or killed)";
 }
 
 const char *

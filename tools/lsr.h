@@ -358,6 +358,8 @@ void lsr_format_rate(char *buf, size_t n, double bytes_per_second);
 /* Names for the enums of dump.h. */
 const char *lsr_api_name(unsigned api);
 const char *lsr_reason_name(unsigned reason);
+/* Why an incomplete dump (no FINAL record) has no final snapshot. */
+const char *lsr_incomplete_why(const struct lsr_dump *d);
 const char *lsr_thread_state_name(unsigned state);
 
 /* Whether r shows the final snapshot, taken at exit or exec. */

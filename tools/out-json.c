@@ -201,8 +201,9 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		jstr(f, d->error);
 		fputc('}', f);
 	} else if (d->incomplete) {
-		fputs("{\"offset\": null, \"message\": \"no final snapshot "
-		    "(process still running, or killed)\"}", f);
+		fputs("{\"offset\": null, \"message\": ", f);
+		jstr(f, lsr_incomplete_why(d));
+		fputc('}', f);
 	} else {
 		fputs("null", f);
 	}

@@ -192,8 +192,8 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 	}
 	if (d->error != NULL || d->incomplete) {
 		fprintf(f, "%s%s\n", lead, d->error ? "dump damaged: only the "
-		    "snapshots before the damage are shown" : "no final "
-		    "snapshot (process still running, or killed)");
+		    "snapshots before the damage are shown" :
+		    lsr_incomplete_why(d));
 		lead = "           ";
 	}
 	for (i = 0; s != NULL && i < LS_CNT_COVERAGE; i++) {

@@ -249,8 +249,8 @@ main(int argc, char **argv)
 			    (unsigned long long)d.error_offset, d.error);
 			status = EXIT_DATA;
 		} else if (d.incomplete) {
-			warnx("%s: incomplete: no final snapshot (the process "
-			    "is still running, or was killed)", argv[i]);
+			warnx("%s: incomplete: %s", argv[i],
+			    lsr_incomplete_why(&d));
 			status = EXIT_DATA;
 		}
 		if (d.pflags & LS_PF_INTERPOSE_FAILED) {

@@ -600,6 +600,40 @@ def test_file_size_limit():
     check_cut_short(r)
 
 
+def test_seccomp():
+    """A seccomp filter goes on mid-run, one that kills the process on any
+    system call it does not list, open included; through prctl(), and
+    through syscall() for all threads as libseccomp does it.  The program
+    runs as without leakspy (not killed by SIGSYS, as it was before
+    leakspy knew of filters); the dump's last snapshot is taken just
+    before the filter, marked "sandbox", and the report says that
+    nothing follows it."""
+    for how in ("prctl", "syscall"):
+        for env in MODES:
+            r = same_as_native([victim("stress"), "seccomp", how],
+                               env=dict(env, LEAKSPY_INTERVAL="0.05"))
+            eq((r.rc, r.out, r.err), (0, b"ok\n", b""),
+               "%s %s: exit status, output, messages" % (how, env))
+            rep = report(one_dump(r), want_rc=3)
+            eq((rep["complete"], rep["snapshot"]["reason"]),
+               (False, "sandbox"), "%s %s: the last snapshot" % (how, env))
+            check("seccomp sandbox" in rep["error"]["message"],
+                  "the report says why: %r" % rep["error"])
+            eq(by_function(rep, "in_sandbox"), (0, 0),
+               "nothing from inside the sandbox")
+            if not env:
+                expect_site(rep, "before_sandbox", 4000, 4)
+    # OpenSSH sets RLIMIT_NOFILE to 0 (and FSIZE, NPROC) before its
+    # filter: even the sandbox snapshot cannot be written, and leakspy
+    # says why.
+    r = same_as_native([victim("stress"), "seccomp", "prctl", "rlimits"],
+                       env={"LEAKSPY_INTERVAL": "0.05"})
+    eq((r.rc, r.out), (0, b"ok\n"), "rlimits: exit status and output")
+    eq(r.err, b"leakspy: cannot write a snapshot to the dump: too many "
+       b"open files\n", "rlimits: the message")
+    eq(report(one_dump(r), want_rc=3)["snapshots"], 0, "rlimits: snapshots")
+
+
 def test_chroot():
     """A program that chroots leaves no file inside the new root: the
     dump outside keeps what was written before, and later writes fail."""

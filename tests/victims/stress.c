@@ -13,16 +13,34 @@
  *   chroot DIR  chroots to DIR (root only), allocates and exits 0
  *   spawn   8 threads allocate while main runs /bin/true 500 times with
  *           posix_spawn and makes 500 vfork children that _exit
+ *   seccomp prctl|syscall [rlimits]
+ *           keeps 4 blocks of 1000 bytes (before_sandbox), then enters a
+ *           sandbox stricter than OpenSSH's pre-authentication child's:
+ *           with "rlimits", first FSIZE, NOFILE and NPROC at 0 as
+ *           OpenSSH sets them; then a seccomp filter, installed through
+ *           prctl() or (for all threads) through syscall() as libseccomp
+ *           does, which fails the fstats with EACCES, allows what this
+ *           program needs and kills the whole process on anything else,
+ *           open and openat included; then keeps 3 blocks of 2000 bytes
+ *           (in_sandbox), sleeps 0.3 s and exits 0
  * Prints "ok" when it completes.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +184,91 @@ mode_spawn(void)
 	return bad;
 }
 
+static void *volatile kept[8];
+
+static __attribute__((noinline)) void
+before_sandbox(void)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		kept[i] = malloc(1000);
+}
+
+static __attribute__((noinline)) void
+in_sandbox(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		kept[4 + i] = malloc(2000);
+}
+
+#define ALLOW(nr) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define DENY(nr, e) \
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
+	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
+
+static int
+mode_seccomp(const char *how, bool rlimits)
+{
+	static const struct rlimit zero = { 0, 0 };
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		DENY(__NR_fstat, EACCES),
+		DENY(__NR_newfstatat, EACCES),
+		ALLOW(__NR_brk),
+		ALLOW(__NR_mmap),
+		ALLOW(__NR_munmap),
+		ALLOW(__NR_mremap),
+		ALLOW(__NR_madvise),
+		ALLOW(__NR_futex),
+		ALLOW(__NR_clock_gettime),
+		ALLOW(__NR_clock_nanosleep),
+		ALLOW(__NR_nanosleep),
+		ALLOW(__NR_rt_sigprocmask),
+		ALLOW(__NR_rt_sigreturn),
+		ALLOW(__NR_restart_syscall),
+		ALLOW(__NR_read),
+		ALLOW(__NR_write),
+		ALLOW(__NR_close),
+		ALLOW(__NR_exit),
+		ALLOW(__NR_exit_group),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(insns) / sizeof(insns[0]),
+		.filter = insns,
+	};
+	struct timespec ts = { 0, 300000000 };
+	int r;
+
+	before_sandbox();
+	if (rlimits && (setrlimit(RLIMIT_FSIZE, &zero) != 0 ||
+	    setrlimit(RLIMIT_NOFILE, &zero) != 0 ||
+	    setrlimit(RLIMIT_NPROC, &zero) != 0))
+		return 1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return 1;
+	if (strcmp(how, "prctl") == 0)
+		r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
+	else
+		r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    SECCOMP_FILTER_FLAG_TSYNC, &prog);
+	if (r != 0)
+		return 1;
+	in_sandbox();
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -181,6 +284,9 @@ main(int argc, char **argv)
 		r = mode_fork();
 	else if (strcmp(argv[1], "spawn") == 0)
 		r = mode_spawn();
+	else if (strcmp(argv[1], "seccomp") == 0 && argc >= 3)
+		r = mode_seccomp(argv[2], argc == 4 &&
+		    strcmp(argv[3], "rlimits") == 0);
 	else if (strcmp(argv[1], "chroot") == 0 && argc == 3) {
 		void *volatile p;
 
