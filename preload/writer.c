@@ -736,21 +736,20 @@ flush(const struct ls_buf *b)
 {
 	sigset_t xfsz, old;
 	struct stat st;
+	bool fresh = !ws.created;
 	int fd, r;
 	off_t start;
 
-	if (!ws.created) {
+	if (fresh) {
 		fd = create_dump();
 		if (fd < 0)
 			return fd;
 		if (fstat(fd, &st) != 0) {
 			r = -errno;
 			close(fd);
+			unlink(lsp_cfg.path);
 			return r;
 		}
-		ws.created = true;
-		ws.dev = st.st_dev;
-		ws.ino = st.st_ino;
 	} else {
 		fd = open(lsp_cfg.path, O_WRONLY | O_APPEND | O_NOFOLLOW |
 		    O_CLOEXEC);
@@ -782,6 +781,15 @@ flush(const struct ls_buf *b)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(fd);
+	if (fresh && r != 0) {
+		/* Not even the header: no empty file under the dump's name
+		 * (the directory is safe, so the name is still this one). */
+		unlink(lsp_cfg.path);
+	} else if (fresh) {
+		ws.created = true;
+		ws.dev = st.st_dev;
+		ws.ino = st.st_ino;
+	}
 	return r;
 }
 

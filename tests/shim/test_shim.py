@@ -600,6 +600,55 @@ def test_file_size_limit():
     check_cut_short(r)
 
 
+def faults_of(r):
+    """The faults libwritefault.so injected into run r, from its message."""
+    for line in r.err.decode().splitlines():
+        if line.startswith("writefault: "):
+            return int(line.split()[1])
+    raise Fail("no writefault message in %r" % r.err)
+
+
+def test_write_faults():
+    """Writes to the dump that fail with EINTR, or that write 7 bytes at
+    a time, lose nothing: the dump is whole.  A device that fills up at
+    any offset leaves the program as it was, a message, and a dump that
+    reads without damage up to its last whole snapshot, or no file at all
+    if not even its first records fit."""
+    fault = victim("libwritefault.so")
+    argv = [victim("sleeper"), "400"]
+    env = {"LEAKSPY_INTERVAL": "0.1", "LD_PRELOAD": LIB + ":" + fault}
+    for mode in ("eintr", "short"):
+        r = run(argv, env=dict(env, WRITEFAULT=mode))
+        eq((r.rc, r.out), (0, b"kept 40\n"), mode + ": exit and output")
+        check(faults_of(r) > 0, mode + ": faults injected")
+        check(b"leakspy" not in r.err, mode + ": no message: %r" % r.err)
+        rep = report(one_dump(r))
+        check(rep["snapshots"] >= 3, mode + ": snapshots: %d" %
+              rep["snapshots"])
+        expect_site(rep, "grow", 40000, 40)
+    size = os.path.getsize(one_dump(run(argv, env=env)))
+    seen = set()
+    for full in range(1, size, size // 8):
+        r = run(argv, env=dict(env, WRITEFAULT="enospc:%d" % full))
+        what = "device full at %d of %d bytes" % (full, size)
+        eq((r.rc, r.out), (0, b"kept 40\n"), what + ": exit and output")
+        check(faults_of(r) > 0, what + ": faults injected")
+        if not r.dumps:
+            check(b"cannot create the dump; not writing one: no space left "
+                  b"on device" in r.err, what + ": message %r" % r.err)
+            eq(os.listdir(r.tmp), [], what + ": no file left")
+            seen.add("none")
+            continue
+        check(b"cannot write a snapshot to the dump: no space left on "
+              b"device" in r.err, what + ": message %r" % r.err)
+        check(os.path.getsize(one_dump(r)) <= full, what + ": dump size")
+        rep = report(one_dump(r), want_rc=3)
+        eq((rep["complete"], rep["error"]["offset"]), (False, None),
+           what + ": no final snapshot, no damage")
+        seen.add("cut")
+    eq(seen, {"none", "cut"}, "outcomes")
+
+
 def test_seccomp():
     """A seccomp filter goes on mid-run, one that kills the process on any
     system call it does not list, open included; through prctl(), and
