@@ -23,6 +23,11 @@
  *           program needs and kills the whole process on anything else,
  *           open and openat included; then keeps 3 blocks of 2000 bytes
  *           (in_sandbox), sleeps 0.3 s and exits 0
+ *   sigwait a thread takes SIGUSR1 and SIGTERM with sigwaitinfo, as
+ *           services do; every other thread blocks them.  Main sends
+ *           itself SIGUSR1 2000 times, each once the last was taken,
+ *           then SIGTERM; all must reach the waiting thread (a thread
+ *           that left them unblocked would take one and die of it)
  * Prints "ok" when it completes.
  */
 #define _GNU_SOURCE
@@ -31,6 +36,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <pthread.h>
+#include <sched.h>
 #include <spawn.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -184,6 +190,48 @@ mode_spawn(void)
 	return bad;
 }
 
+static unsigned usr1_taken;
+
+static void *
+sig_waiter(void *arg)
+{
+	sigset_t *set = arg;
+	siginfo_t si;
+
+	for (;;) {
+		if (sigwaitinfo(set, &si) < 0)
+			continue;
+		if (si.si_signo == SIGTERM)
+			return NULL;
+		__atomic_fetch_add(&usr1_taken, 1, __ATOMIC_RELEASE);
+	}
+}
+
+static int
+mode_sigwait(void)
+{
+	sigset_t set;
+	pthread_t t;
+	unsigned i;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&t, NULL, sig_waiter, &set);
+	for (i = 0; i < 2000; i++) {
+		void *volatile p = malloc(100 + i);
+
+		kill(getpid(), SIGUSR1);
+		while (__atomic_load_n(&usr1_taken, __ATOMIC_ACQUIRE) == i)
+			sched_yield();
+		free(p);
+	}
+	kill(getpid(), SIGTERM);
+	pthread_join(t, NULL);
+	return usr1_taken == 2000 ? 0 : 1;
+}
+
 static void *volatile kept[8];
 
 static __attribute__((noinline)) void
@@ -284,6 +332,8 @@ main(int argc, char **argv)
 		r = mode_fork();
 	else if (strcmp(argv[1], "spawn") == 0)
 		r = mode_spawn();
+	else if (strcmp(argv[1], "sigwait") == 0)
+		r = mode_sigwait();
 	else if (strcmp(argv[1], "seccomp") == 0 && argc >= 3)
 		r = mode_seccomp(argv[2], argc == 4 &&
 		    strcmp(argv[3], "rlimits") == 0);
