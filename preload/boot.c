@@ -31,6 +31,7 @@ __thread int lsp_guard __attribute__((tls_model("initial-exec")));
 struct lsp_config lsp_cfg;
 unsigned long lsp_counters[LS_CNT_COUNT];
 pid_t lsp_pid;
+char lsp_exe[LSP_PATH_MAX];
 unsigned lsp_fork_epoch;
 
 /*
@@ -164,21 +165,45 @@ resolve(void)
 	lsp_real._exit = lsp_need_sym("_exit");
 }
 
+/*
+ * The executable's path: /proc/self/exe or, where there is no /proc (in a
+ * chroot without it), the path it was executed by, made absolute against
+ * the working directory.
+ */
 static void
-exe_name(char *buf, size_t cap)
+find_exe(void)
 {
-	char path[LSP_PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-	const char *base;
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	ssize_t n = readlink("/proc/self/exe", lsp_exe, sizeof(lsp_exe) - 1);
+	char cwd[LSP_PATH_MAX];
 	struct ls_fmt f;
 
 	if (n > 0) {
-		path[n] = '\0';
-		base = strrchr(path, '/');
-		base = base ? base + 1 : path;
-	} else {
-		base = program_invocation_short_name;
+		lsp_exe[n] = '\0';
+		return;
 	}
+	ls_fmt_init(&f, lsp_exe, sizeof(lsp_exe));
+	if (fn == NULL || *fn == '\0')
+		return;
+	if (*fn != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return;
+		ls_fmt_str(&f, cwd);
+		if (strcmp(cwd, "/") != 0)
+			ls_fmt_str(&f, "/");
+	}
+	ls_fmt_str(&f, fn);
+	if (f.overflow)
+		lsp_exe[0] = '\0';
+}
+
+static void
+exe_name(char *buf, size_t cap)
+{
+	const char *base = strrchr(lsp_exe, '/');
+	struct ls_fmt f;
+
+	base = base != NULL ? base + 1 : program_invocation_short_name;
 	if (base == NULL || *base == '\0')
 		base = "unknown";
 	ls_fmt_init(&f, buf, cap);
@@ -408,6 +433,7 @@ lsp_boot(void)
 	lsp_guard++;
 	resolve();
 	lsp_pid = getpid();
+	find_exe();
 	active = getauxval(AT_SECURE) == 0;
 	if (active) {
 		read_config();

@@ -85,6 +85,9 @@ extern struct lsp_config lsp_cfg;
  * child.  A vfork child sees its parent's value and so does nothing. */
 extern pid_t lsp_pid;
 
+/* The executable's path, set by lsp_boot(); "" if unknown. */
+extern char lsp_exe[];
+
 /* Set (under the writer's lock) just before the host installs a seccomp
  * filter: from then on leakspy makes no system call of its own, since the
  * filter may kill the process for any it does not list (sandbox.c). */

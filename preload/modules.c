@@ -41,7 +41,6 @@ static struct mod *mods, **mods_tail = &mods;
 static uint32_t nmods;
 static unsigned scan_no;
 static struct ls_arena mod_arena;
-static char exe_path[LSP_PATH_MAX];
 
 /* Written under mod_lock, read lock-free by the hot path. */
 static uint32_t modgen;
@@ -95,11 +94,8 @@ void
 lsp_modules_init(void)
 {
 	uintptr_t targets[2];
-	ssize_t n;
 
 	ls_arena_init(&mod_arena, 64 << 10);
-	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
-	exe_path[n > 0 ? n : 0] = '\0';
 	targets[0] = (uintptr_t)lsp_modules_init;
 	targets[1] = (uintptr_t)lsp_unwind_addr();
 	dl_iterate_phdr(find_own, targets);
@@ -152,7 +148,7 @@ scan_one(struct dl_phdr_info *info, size_t size, void *arg)
 
 	(void)size;
 	if (name == NULL || name[0] == '\0')
-		name = exe_path;
+		name = lsp_exe;
 	for (i = 0; i < info->dlpi_phnum; i++)
 		if (info->dlpi_phdr[i].p_type == PT_LOAD) {
 			first = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;

@@ -149,7 +149,6 @@ static void
 emit_process(struct ls_buf *b)
 {
 	char cmdline[4096];
-	char exe[LSP_PATH_MAX];
 	const char *note = "";
 	char notebuf[LSP_PATH_MAX + 64];
 	uint64_t flags = 0;
@@ -159,8 +158,6 @@ emit_process(struct ls_buf *b)
 	Dl_info info, self;
 	void *bound = dlsym(RTLD_DEFAULT, "malloc");
 
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
 	n = 0;
 	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -191,7 +188,7 @@ emit_process(struct ls_buf *b)
 	ls_buf_uv(b, (uint64_t)getpid());
 	ls_buf_uv(b, (uint64_t)getppid());
 	ls_buf_uv(b, start_real_ns);
-	ls_buf_str(b, exe, strlen(exe));
+	ls_buf_str(b, lsp_exe, strlen(lsp_exe));
 	ls_buf_uv(b, (uint64_t)argc);
 	for (i = 0; i < n;) {
 		size_t len = strnlen(cmdline + i, (size_t)(n - i));

@@ -4,6 +4,7 @@
 and a host that does not notice.  Usage: test_shim.py TEST"""
 
 import os
+import pwd
 import shutil
 import signal
 import stat
@@ -705,6 +706,74 @@ def test_chroot():
                        env={"LEAKSPY_INTERVAL": "0.05"})
     eq(os.listdir(jail), [], "nothing written inside the chroot")
     check_cut_short(r)
+
+
+def make_root(files):
+    """A directory to chroot into, holding files (host paths, copied to the
+    same paths) and the shared libraries they need."""
+    root = tempfile.mkdtemp(prefix="lst.root.")
+    need = set(files)
+    for f in files:
+        out = subprocess.run(["ldd", f], stdout=subprocess.PIPE,
+                             check=True).stdout.decode()
+        for line in out.splitlines():
+            words = line.split()
+            path = words[2] if "=>" in words else words[0]
+            if path.startswith("/"):
+                need.add(path)
+    for f in need:
+        os.makedirs(os.path.dirname(root + f), exist_ok=True)
+        shutil.copy(f, root + f)
+    return root
+
+
+def test_secure_exec():
+    """A setuid program (setuid to nobody, run by root) is in secure-
+    execution mode: the dynamic loader ignores LD_PRELOAD, and when the
+    library is loaded anyway, through /etc/ld.so.preload (in a directory
+    made to chroot into), it writes nothing, wherever LEAKSPY_OUTPUT
+    points and although nobody may write the default path.  The same
+    program without the setuid bit does write its dump there, so the
+    library was loaded."""
+    if os.getuid() != 0:
+        raise Skip("chroot and a setuid file need root")
+    prog = victim("leaky_fp")
+    root = make_root([prog, LIB])
+    os.makedirs(os.path.join(root, "etc"))
+    with open(os.path.join(root, "etc", "ld.so.preload"), "w") as f:
+        f.write(LIB + "\n")
+    os.makedirs(os.path.join(root, "out"))
+    os.chmod(os.path.join(root, "out"), 0o1777)
+    os.chmod(root, 0o1777)
+    suid = os.path.join(root, "leaky-suid")
+    shutil.copy(prog, suid)
+    os.chown(suid, pwd.getpwnam("nobody").pw_uid, -1)
+    os.chmod(suid, 0o4755)
+    env = {"PATH": os.environ["PATH"], "LEAKSPY_INTERVAL": "0",
+           "LEAKSPY_OUTPUT": "/out/%e.lsd"}
+    native = run([prog], preload=False)
+
+    def dumps():
+        return sorted(os.path.relpath(os.path.join(d, f), root)
+                      for d, _, fs in os.walk(root) for f in fs
+                      if f.endswith(".lsd"))
+
+    plain = subprocess.run(["chroot", root, prog], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT)
+    eq((plain.returncode, plain.stdout), (native.rc, native.out),
+       "plain: exit status and output")
+    eq(dumps(), ["out/leaky_fp.lsd"], "plain: its dump")
+    rep = report(os.path.join(root, "out", "leaky_fp.lsd"))
+    expect_site(rep, "leak_malloc", *LEAKY["leak_malloc"][:2])
+    os.unlink(os.path.join(root, "out", "leaky_fp.lsd"))
+    sec = subprocess.run(["chroot", root, "/leaky-suid"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         timeout=TIMEOUT)
+    eq((sec.returncode, sec.stdout, sec.stderr),
+       (native.rc, native.out, native.err), "setuid: as without leakspy")
+    eq(dumps(), [], "setuid: no dump anywhere")
+    shutil.rmtree(root)
 
 
 def test_depth():
