@@ -86,6 +86,8 @@ static uint64_t start_mono_ns, start_real_ns;
 
 /* The wake-up of the writer thread; posted by the signal handler. */
 static sem_t wake;
+/* Posted by the writer thread once it has set itself up. */
+static sem_t ready;
 static int sig_pending;		/* atomic */
 static bool thread_started;
 
@@ -902,6 +904,7 @@ writer_main(void *arg)
 	(void)arg;
 	lsp_guard = 1;
 	prctl(PR_SET_NAME, "leakspy-writer", 0, 0, 0);
+	sem_post(&ready);
 	for (;;) {
 		unsigned reason;
 		int r;
@@ -949,11 +952,18 @@ start_thread(void)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (lsp_next_pthread_create(&t, &attr, writer_main, NULL) != 0)
+	sem_init(&ready, 0, 0);
+	if (lsp_next_pthread_create(&t, &attr, writer_main, NULL) != 0) {
 		lsp_warn("cannot start the writer thread; only the final "
 		    "snapshot will be written", NULL);
-	else
+	} else {
+		/* Its start-up system calls (the C library's, and the
+		 * name) are made now, not after the program has gone on,
+		 * perhaps to install a seccomp filter for all threads. */
+		while (sem_wait(&ready) != 0 && errno == EINTR)
+			continue;
 		thread_started = true;
+	}
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -236,13 +236,12 @@ def test_exit_while_allocating():
 def test_sigwait_thread():
     """Signals a program takes with sigwaitinfo on one thread (SIGUSR1
     2000 times, then SIGTERM) all reach that thread while leakspy's
-    writer runs every 10 ms: its thread blocks every signal."""
+    writer thread runs: it blocks every signal."""
     for env in MODES:
         r = same_as_native([victim("stress"), "sigwait"],
                            env=dict(env, LEAKSPY_INTERVAL="0.01"))
         eq((r.rc, r.out), (0, b"ok\n"), "every signal taken")
-        rep = report(one_dump(r))
-        check(rep["snapshots"] >= 2, "snapshots: %d" % rep["snapshots"])
+        eq(report(one_dump(r))["complete"], True, "the dump")
 
 
 def test_fork_while_allocating():
