@@ -711,29 +711,58 @@ void
 lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
     uint64_t bytes, uint64_t blocks), void *ctx)
 {
+	/* The scan's copy of one shard (callers hold the writer's lock). */
+	static struct blk *copy;
+	static size_t copy_cap;
 	unsigned i;
-	size_t j;
+	size_t j, k, n;
 
 	for (i = 0; i < NSHARD; i++) {
 		struct shard *sh = &shards[i];
 
-		/* One shard at a time: an allocating thread waits at most
-		 * for the scan of one shard. */
+		/* One shard at a time, and only copied under its lock: an
+		 * allocating thread waits at most for the copy of one
+		 * shard, not for the counting. */
 		pthread_mutex_lock(&sh->lock);
+		if (sh->count > copy_cap) {
+			size_t cap = copy_cap ? copy_cap : 1024;
+			struct blk *nc;
+
+			while (cap < sh->count)
+				cap *= 2;
+			nc = ls_map(cap * sizeof(*nc));
+			if (nc != NULL) {
+				if (copy != NULL)
+					ls_unmap(copy, copy_cap * sizeof(*copy));
+				copy = nc;
+				copy_cap = cap;
+			}
+		}
+		n = 0;
 		for (j = 0; sh->tab != NULL && j <= sh->mask; j++) {
 			const struct blk *b = &sh->tab[j];
-			size_t size;
 			uint64_t wb, wn;
 
 			if (b->key == 0)
 				continue;
-			size = b->size;
-			if (size == UINT32_MAX)
-				size = big_size(blk_ptr(b), false);
-			weigh(blk_ptr(b), size, &wb, &wn);
+			if (b->size != UINT32_MAX && n < copy_cap) {
+				copy[n++] = *b;
+				continue;
+			}
+			/* 4 GiB or more (its size is looked up now, while
+			 * the block cannot go), or no room to copy. */
+			weigh(blk_ptr(b), b->size == UINT32_MAX ?
+			    big_size(blk_ptr(b), false) : b->size, &wb, &wn);
 			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
 		}
 		pthread_mutex_unlock(&sh->lock);
+		for (k = 0; k < n; k++) {
+			const struct blk *b = &copy[k];
+			uint64_t wb, wn;
+
+			weigh(blk_ptr(b), b->size, &wb, &wn);
+			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
+		}
 	}
 }
 
