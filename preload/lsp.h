@@ -37,7 +37,7 @@ struct lsp_real {
 };
 
 /* Written once by lsp_boot() before lsp_state becomes LSP_ACTIVE. */
-extern struct lsp_real lsp_real;
+extern struct lsp_real lsp_real __attribute__((visibility("hidden")));
 
 enum {
 	LSP_UNINIT,	/* nothing resolved yet */
@@ -196,7 +196,8 @@ void lsp_record_alloc(void *p, size_t n, unsigned api);
 /* Sampled mode: bytes this thread has left to its next sample point
  * (drawn from an exponential distribution with mean lsp_cfg.sample, so
  * at least 1); 0 until the first draw, and always in full mode. */
-extern __thread uint64_t lsp_sample_left __attribute__((tls_model("initial-exec")));
+extern __thread uint64_t lsp_sample_left
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* The sample point was reached (or the thread is new): draw the next one;
  * true if this allocation is to be recorded. */
@@ -238,7 +239,8 @@ lsp_sample_due(size_t n)
  * that frees of neighbouring blocks read the same bitmap word.
  */
 #define LSP_FILTER_BITS 15
-extern uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
+extern uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64]
+    __attribute__((visibility("hidden")));
 
 static inline unsigned
 lsp_filter_slot(const void *p)
