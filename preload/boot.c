@@ -402,7 +402,7 @@ atfork_parent(void)
 static void
 atfork_child(void)
 {
-	if (!lsp_sandboxed)
+	if (!lsp_in_sandbox())
 		lsp_pid = getpid();
 	/* Blocks from here on are the child's; older ones it inherited. */
 	lsp_fork_epoch = lsp_epoch_next();

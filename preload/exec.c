@@ -47,7 +47,7 @@ before(void)
 
 	resolve();
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) == LSP_ACTIVE &&
-	    !lsp_guard && !lsp_sandboxed && getpid() == lsp_pid) {
+	    !lsp_guard && !lsp_in_sandbox() && getpid() == lsp_pid) {
 		lsp_writer_exec();
 		wrote = true;
 	}

@@ -381,7 +381,7 @@ do_exit(int status)
 {
 	if (!active() && !slow_ready())
 		syscall(SYS_exit_group, status);	/* inside lsp_boot() */
-	if (active() && !lsp_guard && !lsp_sandboxed && getpid() == lsp_pid)
+	if (active() && !lsp_guard && !lsp_in_sandbox() && getpid() == lsp_pid)
 		lsp_writer_final();
 	lsp_real._exit(status);
 }
@@ -409,7 +409,7 @@ before_abort(void)
 {
 	int saved = errno;
 
-	if (active() && !lsp_guard && !lsp_sandboxed && getpid() == lsp_pid)
+	if (active() && !lsp_guard && !lsp_in_sandbox() && getpid() == lsp_pid)
 		lsp_writer_abort();
 	errno = saved;
 }

@@ -93,6 +93,12 @@ extern char lsp_exe[];
  * filter may kill the process for any it does not list (sandbox.c). */
 extern bool lsp_sandboxed;
 
+static inline bool
+lsp_in_sandbox(void)
+{
+	return __atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE);
+}
+
 /* In a fork child: the first epoch of its own blocks (0: not a child). */
 extern unsigned lsp_fork_epoch;
 

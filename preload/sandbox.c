@@ -27,7 +27,7 @@ bool
 lsp_sandbox_enter(void)
 {
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE ||
-	    lsp_guard || __atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE))
+	    lsp_guard || lsp_in_sandbox())
 		return false;
 	lsp_writer_sandbox();
 	return true;

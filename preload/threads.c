@@ -213,7 +213,7 @@ release(struct thread *t)
 static pid_t
 own_tid(void)
 {
-	return __atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE) ? 0 : gettid();
+	return lsp_in_sandbox() ? 0 : gettid();
 }
 
 static bool

@@ -807,7 +807,7 @@ write_out(unsigned reason, bool final)
 	int r;
 
 	if (ws.disabled || ws.final_done || lsp_cfg.path[0] == '\0' ||
-	    lsp_sandboxed)
+	    lsp_in_sandbox())
 		return;
 	/* Blocks allocated from here on belong to the next snapshot. */
 	ep = lsp_epoch_next();
@@ -870,7 +870,7 @@ write_out(unsigned reason, bool final)
 static void
 on_signal(void)
 {
-	if (__atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE))
+	if (lsp_in_sandbox())
 		return;
 	__atomic_store_n(&sig_pending, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);
@@ -922,7 +922,7 @@ writer_main(void *arg)
 		if (r != 0 && errno == EINTR)
 			continue;
 		/* In a sandbox: asleep until lsp_writer_unsandbox(). */
-		while (__atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE))
+		while (lsp_in_sandbox())
 			(void)sem_wait(&wake);
 		if (__atomic_exchange_n(&sig_pending, 0, __ATOMIC_ACQ_REL))
 			reason = LS_SNAP_SIGNAL;
@@ -1040,7 +1040,7 @@ write_last(unsigned reason)
 {
 	struct timespec ts;
 
-	if (__atomic_load_n(&lsp_sandboxed, __ATOMIC_ACQUIRE))
+	if (lsp_in_sandbox())
 		return;
 	lsp_guard++;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -1112,7 +1112,7 @@ lsp_writer_postfork_child(void)
 	thread_started = false;
 	sem_init(&wake, 0, 0);
 	/* The parent's sandbox holds here too: no dump, no system call. */
-	if (lsp_sandboxed) {
+	if (lsp_in_sandbox()) {
 		ws.disabled = true;
 		return;
 	}
