@@ -36,16 +36,20 @@ ls_buf_bytes(struct ls_buf *b, const void *p, size_t n)
 void
 ls_buf_uv(struct ls_buf *b, uint64_t v)
 {
-	uint8_t tmp[10];
-	size_t n = 0;
+	/* 7 bits a byte: the length first, so the bytes go in place (the
+	 * encoder of every frame of every stack in a dump). */
+	size_t n = v != 0 ? (size_t)(70 - __builtin_clzll(v)) / 7 : 1;
+	uint8_t *o;
 
-	do {
-		uint8_t byte = v & 0x7f;
-
+	if (reserve(b, n) != 0)
+		return;
+	o = b->p + b->len;
+	b->len += n;
+	while (--n > 0) {
+		*o++ = (uint8_t)(v | 0x80);
 		v >>= 7;
-		tmp[n++] = byte | (v ? 0x80 : 0);
-	} while (v != 0);
-	ls_buf_bytes(b, tmp, n);
+	}
+	*o = (uint8_t)v;
 }
 
 void

@@ -42,6 +42,38 @@ test_crc(void)
 	LST_EQ_U64(ls_crc32(0, "", 0), 0);
 }
 
+/* The exact bytes of varints, and that a fixed buffer takes a value
+ * that just fits and refuses one byte more. */
+static void
+test_varint_bytes(void)
+{
+	static const uint8_t want[] = {
+		0x00, 0x7f, 0x80, 0x01, 0x80, 0x80, 0x01,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+	};
+	uint8_t fixed[3];
+	struct ls_buf b = { .grow_fn = grow };
+	struct ls_buf f = { .p = fixed, .cap = sizeof(fixed) };
+
+	ls_buf_uv(&b, 0);
+	ls_buf_uv(&b, 127);
+	ls_buf_uv(&b, 128);
+	ls_buf_uv(&b, 16384);
+	ls_buf_uv(&b, UINT64_MAX);
+	LST_TRUE(!b.err);
+	LST_EQ_U64(b.len, sizeof(want));
+	LST_TRUE(memcmp(b.p, want, sizeof(want)) == 0);
+	free(b.p);
+
+	ls_buf_uv(&f, 16384);
+	LST_TRUE(!f.err);
+	LST_EQ_U64(f.len, 3);
+	LST_TRUE(memcmp(fixed, want + 4, 3) == 0);
+	ls_buf_uv(&f, 0);
+	LST_TRUE(f.err);
+	LST_EQ_U64(f.len, 3);
+}
+
 static void
 test_roundtrip(void)
 {
@@ -208,6 +240,7 @@ main(void)
 {
 	test_crc();
 	test_roundtrip();
+	test_varint_bytes();
 	test_header();
 	test_uv_overflow();
 	test_settings();
