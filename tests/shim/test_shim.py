@@ -1156,6 +1156,41 @@ def test_sampled():
        "--sample")
 
 
+def test_big_blocks():
+    """Blocks of 4 GiB and more (their sizes live outside the address
+    table) are counted to the byte in both modes: by every snapshot after
+    they are made, and by the snapshots' scan of live blocks, which
+    --diff reads (new bytes since the first snapshot); one freed leaves
+    nothing."""
+    gib = 1 << 30
+    want = {"keep_big": 4 * gib + 4096, "keep_big_calloc": 4 * gib + 8192,
+            "churn_big": 0}
+    for env in MODES:
+        mode = "sampled" if env else "full"
+        # MALLOC_PERTURB_ (set by meson) would fill all 13 GiB.
+        r = same_as_native([victim("bigblock")],
+                           env=dict(env, LEAKSPY_INTERVAL="0.1",
+                                    MALLOC_PERTURB_="0"))
+        eq(r.out, b"ok\n", "output")
+        dump = one_dump(r)
+        n = report(dump)["snapshots"]
+        check(n >= 5, "%s: snapshots: %d" % (mode, n))
+        eq(by_function(report(dump, "--snapshot", "0"), "keep_big"), (0, 0),
+           mode + ": snapshot 0 is before the blocks")
+        for i in range(n - 2, n):
+            rep = report(dump, "--snapshot", str(i))
+            for fn, nbytes in want.items():
+                eq(by_function(rep, fn), (nbytes, 1 if nbytes else 0),
+                   "%s, snapshot %d: %s" % (mode, i, fn))
+        rep = report(dump, "--diff", "0..-1")
+        for fn, nbytes in want.items():
+            got = [(s["diff"]["new_bytes"], s["diff"]["new_blocks"])
+                   for s in rep["sites"]
+                   if s["frames"] and s["frames"][0]["function"] == fn]
+            eq(got, [(nbytes, 1)] if nbytes else [(0, 0)] * len(got),
+               "%s, --diff: %s" % (mode, fn))
+
+
 KEEPERS = ("keep_malloc", "keep_calloc", "keep_realloc", "keep_reallocarray",
            "keep_posix_memalign", "keep_aligned_alloc", "keep_memalign",
            "keep_valloc", "keep_pvalloc")
