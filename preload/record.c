@@ -707,6 +707,30 @@ lsp_epoch_reset(void)
 	__atomic_store_n(&epoch, 0, __ATOMIC_RELAXED);
 }
 
+/* Count block b of a shard's table (or a copy of it) for
+ * lsp_record_scan. */
+static inline void
+scan_one(const struct blk *b, void (*fn)(void *ctx, uint32_t site,
+    unsigned ep, uint64_t bytes, uint64_t blocks), void *ctx)
+{
+	uint64_t wb, wn;
+	size_t size;
+
+	if (b->key == 0)
+		return;
+	size = b->size;
+	if (b->size == UINT32_MAX) {
+		/* 4 GiB or more: its size is in the big-block table, unless
+		 * it was freed since the copy, which the scan then misses
+		 * as a scan a moment later would. */
+		size = big_size(blk_ptr(b), false);
+		if (size == UINT32_MAX)
+			return;
+	}
+	weigh(blk_ptr(b), size, &wb, &wn);
+	fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
+}
+
 void
 lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
     uint64_t bytes, uint64_t blocks), void *ctx)
@@ -717,52 +741,42 @@ lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
 	unsigned i;
 	size_t j, k, n;
 
-	for (i = 0; i < NSHARD; i++) {
+	/* Downwards: a program that allocates upwards through its heap
+	 * walks the shards upwards, and would otherwise follow the scan
+	 * from shard to shard, waiting at each. */
+	for (i = NSHARD; i-- > 0;) {
 		struct shard *sh = &shards[i];
+		size_t slots;
 
-		/* One shard at a time, and only copied under its lock: an
-		 * allocating thread waits at most for the copy of one
+		/* One shard at a time, and only copied under its lock, whole
+		 * with its empty slots (a memcpy, with no branch per slot):
+		 * an allocating thread waits at most for the copy of one
 		 * shard, not for the counting. */
 		pthread_mutex_lock(&sh->lock);
-		if (sh->count > copy_cap) {
-			size_t cap = copy_cap ? copy_cap : 1024;
-			struct blk *nc;
+		slots = sh->tab != NULL ? sh->mask + 1 : 0;
+		if (slots > copy_cap) {
+			struct blk *nc = ls_map(slots * sizeof(*nc));
 
-			while (cap < sh->count)
-				cap *= 2;
-			nc = ls_map(cap * sizeof(*nc));
 			if (nc != NULL) {
 				if (copy != NULL)
 					ls_unmap(copy, copy_cap * sizeof(*copy));
 				copy = nc;
-				copy_cap = cap;
+				copy_cap = slots;
 			}
 		}
-		n = 0;
-		for (j = 0; sh->tab != NULL && j <= sh->mask; j++) {
-			const struct blk *b = &sh->tab[j];
-			uint64_t wb, wn;
-
-			if (b->key == 0)
-				continue;
-			if (b->size != UINT32_MAX && n < copy_cap) {
-				copy[n++] = *b;
-				continue;
-			}
-			/* 4 GiB or more (its size is looked up now, while
-			 * the block cannot go), or no room to copy. */
-			weigh(blk_ptr(b), b->size == UINT32_MAX ?
-			    big_size(blk_ptr(b), false) : b->size, &wb, &wn);
-			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
+		if (slots <= copy_cap) {
+			if (slots != 0)
+				memcpy(copy, sh->tab, slots * sizeof(*copy));
+			n = slots;
+		} else {
+			/* No room for a copy: count under the lock. */
+			n = 0;
+			for (j = 0; j < slots; j++)
+				scan_one(&sh->tab[j], fn, ctx);
 		}
 		pthread_mutex_unlock(&sh->lock);
-		for (k = 0; k < n; k++) {
-			const struct blk *b = &copy[k];
-			uint64_t wb, wn;
-
-			weigh(blk_ptr(b), b->size, &wb, &wn);
-			fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
-		}
+		for (k = 0; k < n; k++)
+			scan_one(&copy[k], fn, ctx);
 	}
 }
 
