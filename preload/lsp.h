@@ -293,7 +293,8 @@ void lsp_epoch_reset(void);
  * Call fn for every live block, shard by shard (each shard locked while
  * it is copied; fn is called after), with the bytes and blocks it stands
  * for (itself, or in sampled mode its estimate).  Callers hold the
- * writer's lock.  No other lock is taken under a shard's.
+ * writer's lock.  Lock order: shard, then big-block table (taken under
+ * a shard's lock only when no copy of the shard could be mapped).
  */
 void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
     uint64_t bytes, uint64_t blocks), void *ctx);

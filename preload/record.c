@@ -823,9 +823,9 @@ lsp_record_lock_all(void)
 	unsigned i;
 
 	pthread_mutex_lock(&site_lock);
-	pthread_mutex_lock(&big_lock);
 	for (i = 0; i < NSHARD; i++)
 		pthread_mutex_lock(&shards[i].lock);
+	pthread_mutex_lock(&big_lock);	/* shard, then big: as the scan */
 }
 
 void
@@ -833,9 +833,9 @@ lsp_record_unlock_all(void)
 {
 	unsigned i;
 
+	pthread_mutex_unlock(&big_lock);
 	for (i = NSHARD; i-- > 0;)
 		pthread_mutex_unlock(&shards[i].lock);
-	pthread_mutex_unlock(&big_lock);
 	pthread_mutex_unlock(&site_lock);
 }
 
