@@ -1158,10 +1158,10 @@ def test_sampled():
 
 def test_big_blocks():
     """Blocks of 4 GiB and more (their sizes live outside the address
-    table) are counted to the byte in both modes: by every snapshot after
-    they are made, and by the snapshots' scan of live blocks, which
-    --diff reads (new bytes since the first snapshot); one freed leaves
-    nothing."""
+    table) are counted to the byte in both modes: by the last two
+    snapshots (one periodic, one final), and by the snapshots' scan of
+    live blocks, which --diff reads (new bytes since the first snapshot);
+    one freed leaves nothing."""
     gib = 1 << 30
     want = {"keep_big": 4 * gib + 4096, "keep_big_calloc": 4 * gib + 8192,
             "churn_big": 0}
