@@ -338,7 +338,7 @@ site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
 		__atomic_store_n(&dir[id >> DIR_SHIFT], chunk,
 		    __ATOMIC_RELEASE);
 	}
-	s = ls_arena_alloc(&site_arena, sizeof(*s) + n * sizeof(*f));
+	s = ls_arena_carve(&site_arena, sizeof(*s) + n * sizeof(*f));
 	if (s == NULL)
 		goto out;
 	memset(s, 0, sizeof(*s));

@@ -78,6 +78,45 @@ alloc_direct(struct ls_arena *a, size_t n)
 	return (char *)h + HDR;
 }
 
+/* Make room for need bytes at a->cur: a new chunk if the current one is
+ * short (its tail is abandoned).  0, or -1 when mmap fails. */
+static int
+room(struct ls_arena *a, size_t need)
+{
+	size_t len;
+	char *chunk;
+
+	if (a->cur != NULL && (size_t)(a->end - a->cur) >= need)
+		return 0;
+	len = a->chunk_size > need + HDR ? a->chunk_size : need + HDR;
+	chunk = ls_map(len);
+	if (chunk == NULL)
+		return -1;
+	a->mapped += len;
+	/* Chunks are linked through their first header so that
+	 * ls_arena_fini can unmap them. */
+	((struct hdr *)chunk)->cls = (size_t)a->chunks;
+	((struct hdr *)chunk)->len = len;
+	a->chunks = chunk;
+	a->cur = chunk + HDR;
+	a->end = chunk + len;
+	return 0;
+}
+
+void *
+ls_arena_carve(struct ls_arena *a, size_t n)
+{
+	size_t need = (n + 7) & ~(size_t)7;
+	void *p;
+
+	if (need < n || need > ((size_t)1 << (MIN_SHIFT +
+	    LS_ARENA_NCLASS - 1)) || room(a, need) != 0)
+		return NULL;
+	p = a->cur;
+	a->cur += need;
+	return p;
+}
+
 void *
 ls_arena_alloc(struct ls_arena *a, size_t n)
 {
@@ -94,23 +133,8 @@ ls_arena_alloc(struct ls_arena *a, size_t n)
 		return p;
 	}
 	need = HDR + ((size_t)1 << (MIN_SHIFT + c));
-	if (a->cur == NULL || (size_t)(a->end - a->cur) < need) {
-		size_t len = a->chunk_size > need + HDR ?
-		    a->chunk_size : need + HDR;
-		char *chunk = ls_map(len);
-
-		if (chunk == NULL)
-			return NULL;
-		a->mapped += len;
-		/* Chunks are linked through their first header so that
-		 * ls_arena_fini can unmap them; the tail of the old chunk
-		 * is abandoned. */
-		((struct hdr *)chunk)->cls = (size_t)a->chunks;
-		((struct hdr *)chunk)->len = len;
-		a->chunks = chunk;
-		a->cur = chunk + HDR;
-		a->end = chunk + len;
-	}
+	if (room(a, need) != 0)
+		return NULL;
 	h = (struct hdr *)a->cur;
 	a->cur += need;
 	h->cls = c;

@@ -12,8 +12,9 @@
 #define LS_ARENA_NCLASS 20	/* 16 B .. 8 MiB; larger blocks map directly */
 
 /*
- * Invariant: every block handed out is preceded by a 16-byte header that
- * holds its size class (or its mapped length for direct mappings).  Free
+ * Invariant: every block ls_arena_alloc hands out is preceded by a
+ * 16-byte header that holds its size class (or its mapped length for
+ * direct mappings).  Free
  * blocks of a class are kept on a singly linked list through their first
  * word.  The arena is not thread-safe: its owner serializes access.
  */
@@ -34,6 +35,15 @@ void ls_arena_init(struct ls_arena *a, size_t chunk_size);
  * fails.  Allocates (mmap).
  */
 void *ls_arena_alloc(struct ls_arena *a, size_t n);
+
+/*
+ * n bytes (at most 8 MiB) aligned to 8, without a header, or NULL (errno
+ * untouched) when mmap fails: for what lives as long as the arena, since
+ * such a block cannot be given back (only ls_arena_fini frees it).  It
+ * costs its size rounded to 8, where ls_arena_alloc's costs its class
+ * (a power of two) and a header.
+ */
+void *ls_arena_carve(struct ls_arena *a, size_t n);
 
 /* Like ls_arena_alloc, zero-filled. */
 void *ls_arena_zalloc(struct ls_arena *a, size_t n);

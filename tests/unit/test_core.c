@@ -215,6 +215,23 @@ test_arena(void)
 	ls_arena_free(&a, p[0]);
 	ls_arena_fini(&a);
 	LST_EQ_U64(a.chunks == NULL, 1);
+
+	/* Carved blocks: 8-aligned, each right after the one before (size
+	 * rounded to 8), a new chunk when one is full, none over 8 MiB. */
+	ls_arena_init(&a, 4096);
+	p[0] = ls_arena_carve(&a, 20);
+	p[1] = ls_arena_carve(&a, 1);
+	p[2] = ls_arena_carve(&a, 4050);
+	LST_TRUE(p[0] != NULL && ((uintptr_t)p[0] & 7) == 0);
+	LST_EQ_U64((uint64_t)(p[1] - p[0]), 24);
+	LST_TRUE(p[2] != NULL && ((uintptr_t)p[2] & 7) == 0);
+	LST_TRUE(p[2] != p[1] + 8);	/* 4,050 more did not fit: a new chunk */
+	memset(p[2], 3, 4050);
+	LST_EQ_U64(a.mapped, 2 * 4096);
+	LST_TRUE(ls_arena_carve(&a, (8u << 20) + 1) == NULL);
+	LST_TRUE(ls_arena_carve(&a, SIZE_MAX - 3) == NULL);
+	ls_arena_fini(&a);
+	LST_EQ_U64(a.chunks == NULL, 1);
 }
 
 static void
