@@ -32,8 +32,8 @@
 
 #define PREV_SHIFT	12
 #define PREV_CHUNKS	4096
-#define SITES_PER_REC	16384
-#define STACKS_PER_REC	4096
+#define SITES_PER_REC	4096	/* records of some 50 KiB */
+#define STACKS_PER_REC	1024	/* some 100 KiB at depth 16 */
 #define EXIT_WAIT_MS	1000
 #define LSP_STRETCH	1000
 
@@ -80,6 +80,8 @@ static struct {
 	struct agemap ages;	/* as last written */
 	uint32_t covered;	/* sites with stacks in the dump, for scans */
 } ws;
+
+static void spill(struct ls_buf *b);
 
 /* Written at boot (and in a fork child), before any reader. */
 static uint64_t start_mono_ns, start_real_ns;
@@ -249,6 +251,7 @@ emit_stacks(struct ls_buf *b)
 				ls_buf_uv(b, v.frames[k]);
 		}
 		ls_rec_end(b, r);
+		spill(b);
 		if (cnt > 0) {
 			r = ls_rec_begin(b, LS_REC_STACK_THREADS);
 			ls_buf_uv(b, first);
@@ -261,6 +264,7 @@ emit_stacks(struct ls_buf *b)
 				ls_buf_str(b, name, strlen(name));
 			}
 			ls_rec_end(b, r);
+			spill(b);
 		}
 		id = first + cnt;
 		if (cnt == 0 || (id < n && cnt < STACKS_PER_REC))
@@ -549,6 +553,7 @@ emit_ages(struct ls_buf *b, const struct agemap *cur,
 		if (++in_rec == SITES_PER_REC) {
 			close_counted(b, r, in_rec);
 			in_rec = 0;
+			spill(b);
 		}
 next:
 		i = i2;
@@ -615,6 +620,7 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 		if (++in_rec == SITES_PER_REC) {
 			close_counted(b, r, in_rec);
 			in_rec = 0;
+			spill(b);
 		}
 	}
 	if (in_rec != 0)
@@ -729,17 +735,33 @@ create_dump(void)
 	return -EEXIST;
 }
 
-/* Append the buffer to the dump; 0 or -errno.  Caller holds write_lock. */
-static int
-flush(const struct ls_buf *b)
-{
-	sigset_t xfsz, old;
-	struct stat st;
-	bool fresh = !ws.created;
-	int fd, r;
-	off_t start;
+/*
+ * One write-out's appends to the dump.  A write-out builds its records in
+ * ws.buf and hands them over whenever the buffer holds SPILL_AT bytes (at
+ * a record boundary), so that the buffer stays small however many stacks
+ * a snapshot brings; each hand-over opens the file, appends and closes
+ * it again, so no descriptor of leakspy's stays open across the host's
+ * code.  If any part fails, out_end() cuts the file back to where this
+ * write-out began (or removes it, if this write-out created it): the
+ * write-out is all or nothing.  Under write_lock.
+ */
+#define SPILL_AT	(256u << 10)
 
-	if (fresh) {
+static struct {
+	int err;		/* first error, -errno */
+	bool opened;		/* start is known */
+	bool made;		/* this write-out created the file */
+	off_t start;		/* the dump's size before this write-out */
+} out;
+
+/* Open the dump to append (creating it the first time); fd or -errno. */
+static int
+out_open(void)
+{
+	struct stat st;
+	int fd, r;
+
+	if (!ws.created) {
 		fd = create_dump();
 		if (fd < 0)
 			return fd;
@@ -749,6 +771,10 @@ flush(const struct ls_buf *b)
 			unlink(lsp_cfg.path);
 			return r;
 		}
+		ws.created = true;
+		ws.dev = st.st_dev;
+		ws.ino = st.st_ino;
+		out.made = true;
 	} else {
 		fd = open(lsp_cfg.path, O_WRONLY | O_APPEND | O_NOFOLLOW |
 		    O_CLOEXEC);
@@ -760,17 +786,39 @@ flush(const struct ls_buf *b)
 			return -ESTALE;
 		}
 	}
-	start = st.st_size;
+	if (!out.opened) {
+		out.opened = true;
+		out.start = st.st_size;
+	}
+	return fd;
+}
 
+/* Append what the buffer holds and empty it; a failure is kept in
+ * out.err, and after one nothing more is written. */
+static void
+out_write(struct ls_buf *b)
+{
+	sigset_t xfsz, old;
+	int fd, r;
+
+	if (b->err && out.err == 0)
+		out.err = -ENOMEM;
+	if (out.err != 0 || b->len == 0) {
+		b->len = 0;
+		return;
+	}
+	fd = out_open();
+	if (fd < 0) {
+		out.err = fd;
+		b->len = 0;
+		return;
+	}
 	/* A write past RLIMIT_FSIZE must fail with EFBIG, not kill the
 	 * host with SIGXFSZ. */
 	sigemptyset(&xfsz);
 	sigaddset(&xfsz, SIGXFSZ);
 	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
 	r = ls_write_all(fd, b->p, b->len);
-	if (r != 0 && ftruncate(fd, start) != 0) {
-		/* Nothing more to do: the reader stops at the cut. */
-	}
 	if (r != 0 && !sigismember(&old, SIGXFSZ)) {
 		struct timespec zero = { 0, 0 };
 		sigset_t pend;
@@ -780,15 +828,46 @@ flush(const struct ls_buf *b)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(fd);
-	if (fresh && r != 0) {
+	out.err = r;
+	b->len = 0;
+}
+
+/* At a record boundary: hand the buffer over if it has grown. */
+static void
+spill(struct ls_buf *b)
+{
+	if (b->len >= SPILL_AT)
+		out_write(b);
+}
+
+/* Append the rest and end the write-out; 0 or -errno. */
+static int
+out_end(struct ls_buf *b)
+{
+	int r, fd;
+
+	out_write(b);
+	r = out.err;
+	if (r != 0 && out.made) {
 		/* Not even the header: no empty file under the dump's name
 		 * (the directory is safe, so the name is still this one). */
 		unlink(lsp_cfg.path);
-	} else if (fresh) {
-		ws.created = true;
-		ws.dev = st.st_dev;
-		ws.ino = st.st_ino;
+		ws.created = false;
+	} else if (r != 0 && out.opened) {
+		/* Cut the file back; if that fails too, the reader stops
+		 * at the cut, and at a snapshot without its end. */
+		fd = open(lsp_cfg.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			struct stat st;
+
+			if (fstat(fd, &st) == 0 && st.st_dev == ws.dev &&
+			    st.st_ino == ws.ino && ftruncate(fd, out.start) != 0) {
+				/* Nothing more to do. */
+			}
+			close(fd);
+		}
 	}
+	memset(&out, 0, sizeof(out));
 	return r;
 }
 
@@ -834,7 +913,7 @@ write_out(unsigned reason, bool final)
 		ls_buf_uv(b, how);
 		ls_rec_end(b, rec);
 	}
-	r = b->err ? -ENOMEM : flush(b);
+	r = out_end(b);
 	lsp_modules_commit(r == 0);
 	lsp_threads_commit(r == 0);
 	if (r == 0) {
@@ -984,7 +1063,7 @@ create_header(void)
 		ls_dump_header(b);
 		emit_process(b);
 		lsp_modules_emit(b);
-		r = b->err ? -ENOMEM : flush(b);
+		r = out_end(b);
 		lsp_modules_commit(r == 0);
 		if (r == 0) {
 			ws.header_done = true;

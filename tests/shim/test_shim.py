@@ -661,6 +661,50 @@ def test_write_faults():
     eq(seen, {"none", "cut"}, "outcomes")
 
 
+def largest_write(r):
+    """The most one write() to the dump was asked to write in run r."""
+    for line in r.err.decode().splitlines():
+        if line.startswith("writefault: "):
+            return int(line.split()[5])
+    raise Fail("no writefault message in %r" % r.err)
+
+
+def test_big_snapshot():
+    """A snapshot bigger than the writer's buffer (16,384 new stacks,
+    some 2 MiB) reaches the dump in pieces of at most 256 KiB and a
+    record, and whole: every site exact.  A device that fills in the
+    middle of it leaves the dump as it was before that write-out: no
+    snapshot, no damage."""
+    n = 16384
+    argv = [victim("manystacks"), str(n)]
+    env = {"LEAKSPY_INTERVAL": "0.1",
+           "LD_PRELOAD": LIB + ":" + victim("libwritefault.so")}
+    total = sum(16 + i % 64 for i in range(n))
+    r = run(argv, env=dict(env, WRITEFAULT="none"))
+    eq((r.rc, r.out), (0, b"kept %d %d\n" % (n, total)), "exit and output")
+    size = os.path.getsize(one_dump(r))
+    check(size > 2 << 20, "a dump of %d bytes" % size)
+    check(largest_write(r) <= 512 << 10, "largest write %d bytes" %
+          largest_write(r))
+    rep = report(one_dump(r), "--top=0")
+    leaves = sites_of(rep, "leaf")
+    eq(len(leaves), n, "sites of leaf")
+    eq(sorted(s["live_bytes"] for s in leaves),
+       sorted(16 + i % 64 for i in range(n)), "each site's bytes")
+    eq(by_function(rep, "leaf"), (total, n), "leaf's bytes and blocks")
+    # The header is written at start; the device fills 1 MiB on.
+    r = run(argv, env=dict(env, WRITEFAULT="enospc:%d" % (1 << 20)))
+    eq((r.rc, r.out), (0, b"kept %d %d\n" % (n, total)),
+       "device full: exit and output")
+    check(b"cannot write a snapshot to the dump: no space left on device"
+          in r.err, "device full: message %r" % r.err)
+    check(os.path.getsize(one_dump(r)) < 64 << 10, "device full: cut back "
+          "to %d bytes" % os.path.getsize(one_dump(r)))
+    rep = report(one_dump(r), want_rc=3)
+    eq((rep["complete"], rep["error"]["offset"], rep["snapshots"]),
+       (False, None, 0), "device full: no snapshot, no damage")
+
+
 def test_seccomp():
     """A seccomp filter goes on mid-run, one that kills the process on any
     system call it does not list, open included; through prctl(), and

@@ -8,11 +8,14 @@
  *   short     each write to a dump writes at most 7 bytes
  *   enospc:N  the device fills at N bytes: a write that would pass N
  *             writes what fits, and the next fails with ENOSPC
- * At exit it prints "writefault: N faults" to standard error.
+ *   none      no fault: only the count below
+ * At exit it prints "writefault: N faults, largest write B bytes" (B: the
+ * most one write() to a dump was asked to write) to standard error.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 static long faults;
+static size_t largest;
 
 static int
 is_dump(int fd)
@@ -49,6 +53,10 @@ write(int fd, const void *buf, size_t n)
 		    "write");
 	if (mode == NULL || n == 0 || !is_dump(fd))
 		return real(fd, buf, n);
+	for (size_t was = __atomic_load_n(&largest, __ATOMIC_RELAXED);
+	    n > was && !__atomic_compare_exchange_n(&largest, &was, n, false,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED);)
+		continue;
 	if (strcmp(mode, "eintr") == 0) {
 		if (__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) % 2 == 0) {
 			__atomic_fetch_add(&faults, 1, __ATOMIC_RELAXED);
@@ -77,5 +85,6 @@ __attribute__((destructor)) static void
 report_faults(void)
 {
 	if (getenv("WRITEFAULT") != NULL)
-		fprintf(stderr, "writefault: %ld faults\n", faults);
+		fprintf(stderr, "writefault: %ld faults, largest write %zu "
+		    "bytes\n", faults, largest);
 }
