@@ -305,8 +305,29 @@ void lsp_record_unlock_all(void);
 void lsp_record_reset_locks(void);
 
 /* A site as the writer sees it. */
+/*
+ * A site keeps its frames delta-coded: each frame's difference from the
+ * one before (the first's from 0), zigzag-mapped, in LEB128, so that the
+ * frames within one object take 1 to 3 bytes where 8 would be kept whole.
+ * This reads the frame after prev from *c and moves *c past it.
+ */
+static inline uintptr_t
+lsp_frame_next(const uint8_t **c, uintptr_t prev)
+{
+	uint64_t v = 0;
+	unsigned shift = 0;
+	uint8_t byte;
+
+	do {
+		byte = *(*c)++;
+		v |= (uint64_t)(byte & 0x7f) << shift;
+		shift += 7;
+	} while (byte & 0x80);
+	return prev + (uintptr_t)((v >> 1) ^ (0 - (v & 1)));
+}
+
 struct lsp_site_view {
-	const uintptr_t *frames;
+	const uint8_t *code;		/* nframes frames: lsp_frame_next */
 	unsigned nframes;
 	unsigned api;
 	unsigned flags;

@@ -60,8 +60,46 @@ struct site {
 	uint8_t api;
 	uint8_t flags;
 	uint16_t thread;	/* name id of the allocating thread */
-	uintptr_t frames[];
+	uint8_t code[];		/* the frames, delta-coded (lsp_frame_next) */
 };
+
+/* Delta-code n frames into out (NULL: only count); returns the length. */
+static size_t
+frames_encode(uint8_t *out, const uintptr_t *f, unsigned n)
+{
+	uintptr_t prev = 0;
+	size_t len = 0;
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		uint64_t d = (uint64_t)(f[k] - prev);
+		uint64_t z = d << 1 ^ (0 - (d >> 63));	/* zigzag */
+
+		prev = f[k];
+		do {
+			if (out != NULL)
+				out[len] = (uint8_t)(z | (z > 0x7f ? 0x80 : 0));
+			len++;
+			z >>= 7;
+		} while (z != 0);
+	}
+	return len;
+}
+
+/* Are the n frames coded in c those of f? */
+static inline bool
+frames_equal(const uint8_t *c, const uintptr_t *f, unsigned n)
+{
+	uintptr_t prev = 0;
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		prev = lsp_frame_next(&c, prev);
+		if (prev != f[k])
+			return false;
+	}
+	return true;
+}
 
 /* Both written under site_lock; read lock-free with acquire loads. */
 static struct site **buckets;
@@ -247,6 +285,39 @@ static struct shard shards[NSHARD];
  * page each (1 MiB for 256 shards of 512 bytes). */
 static struct blk *first_tabs;
 
+/* The tables that outgrow it, while smaller than a page, come from one
+ * arena for the same reason (a heap of 8,192 blocks grows most shards to
+ * 1 or 2 KiB); larger ones are mapped, so that they can be given back.
+ * tab_lock is taken under a shard's lock, never the other way. */
+#define TAB_ARENA_MAX	2048	/* bytes */
+static struct ls_arena tab_arena;
+static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct blk *
+tab_alloc(size_t slots)
+{
+	struct blk *t;
+
+	if (slots * sizeof(*t) > TAB_ARENA_MAX)
+		return ls_map(slots * sizeof(*t));
+	pthread_mutex_lock(&tab_lock);
+	t = ls_arena_zalloc(&tab_arena, slots * sizeof(*t));
+	pthread_mutex_unlock(&tab_lock);
+	return t;
+}
+
+static void
+tab_free(struct blk *t, size_t slots)
+{
+	if (slots * sizeof(*t) > TAB_ARENA_MAX) {
+		ls_unmap(t, slots * sizeof(*t));
+		return;
+	}
+	pthread_mutex_lock(&tab_lock);
+	ls_arena_free(&tab_arena, t);
+	pthread_mutex_unlock(&tab_lock);
+}
+
 /* Blocks of 4 GiB and more; under big_lock. */
 struct big {
 	uintptr_t ptr;
@@ -281,6 +352,7 @@ lsp_record_init(void)
 		return -ENOMEM;
 	ls_arena_init(&site_arena, 1 << 20);
 	ls_arena_init(&big_arena, 64 << 10);
+	ls_arena_init(&tab_arena, 64 << 10);
 	init_shard_locks();
 	return 0;
 }
@@ -300,7 +372,8 @@ site_matches(const struct site *s, uint64_t h, const uintptr_t *f,
     unsigned n, unsigned api, unsigned flags, unsigned thread)
 {
 	return s->hash == h && s->nframes == n && s->api == api &&
-	    s->flags == flags && s->thread == thread && memcmp(s->frames, f, n * sizeof(*f)) == 0;
+	    s->flags == flags && s->thread == thread &&
+	    frames_equal(s->code, f, n);
 }
 
 static LS_NOINLINE struct site *
@@ -338,7 +411,7 @@ site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
 		__atomic_store_n(&dir[id >> DIR_SHIFT], chunk,
 		    __ATOMIC_RELEASE);
 	}
-	s = ls_arena_carve(&site_arena, sizeof(*s) + n * sizeof(*f));
+	s = ls_arena_carve(&site_arena, sizeof(*s) + frames_encode(NULL, f, n));
 	if (s == NULL)
 		goto out;
 	memset(s, 0, sizeof(*s));
@@ -349,7 +422,7 @@ site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
 	s->api = (uint8_t)api;
 	s->flags = (uint8_t)flags;
 	s->thread = (uint16_t)thread;
-	memcpy(s->frames, f, n * sizeof(*f));
+	frames_encode(s->code, f, n);
 	s->next = *bucket;
 	__atomic_store_n(&dir[id >> DIR_SHIFT][id & ((1u << DIR_SHIFT) - 1)],
 	    s, __ATOMIC_RELEASE);
@@ -428,7 +501,7 @@ shard_grow(struct shard *sh)
 {
 	size_t cap = sh->tab ? (sh->mask + 1) * 2 : SHARD_MIN;
 	struct blk *first = &first_tabs[(size_t)(sh - shards) * SHARD_MIN];
-	struct blk *nt = sh->tab ? ls_map(cap * sizeof(*nt)) : first;
+	struct blk *nt = sh->tab ? tab_alloc(cap) : first;
 	size_t i;
 
 	if (nt == NULL)
@@ -445,7 +518,7 @@ shard_grow(struct shard *sh)
 		nt[j] = *b;
 	}
 	if (sh->tab && sh->tab != first)
-		ls_unmap(sh->tab, (sh->mask + 1) * sizeof(*nt));
+		tab_free(sh->tab, sh->mask + 1);
 	sh->tab = nt;
 	sh->mask = cap - 1;
 	return 0;
@@ -794,7 +867,7 @@ lsp_site_get(uint32_t id, struct lsp_site_view *v)
 
 	if (s == NULL)
 		return false;
-	v->frames = s->frames;
+	v->code = s->code;
 	v->nframes = s->nframes;
 	v->api = s->api;
 	v->flags = s->flags;
@@ -825,6 +898,7 @@ lsp_record_lock_all(void)
 	pthread_mutex_lock(&site_lock);
 	for (i = 0; i < NSHARD; i++)
 		pthread_mutex_lock(&shards[i].lock);
+	pthread_mutex_lock(&tab_lock);	/* shard, then tab: as shard_grow */
 	pthread_mutex_lock(&big_lock);	/* shard, then big: as the scan */
 }
 
@@ -834,6 +908,7 @@ lsp_record_unlock_all(void)
 	unsigned i;
 
 	pthread_mutex_unlock(&big_lock);
+	pthread_mutex_unlock(&tab_lock);
 	for (i = NSHARD; i-- > 0;)
 		pthread_mutex_unlock(&shards[i].lock);
 	pthread_mutex_unlock(&site_lock);
@@ -844,5 +919,6 @@ lsp_record_reset_locks(void)
 {
 	pthread_mutex_init(&site_lock, NULL);
 	pthread_mutex_init(&big_lock, NULL);
+	pthread_mutex_init(&tab_lock, NULL);
 	init_shard_locks();
 }

@@ -32,8 +32,8 @@
 
 #define PREV_SHIFT	12
 #define PREV_CHUNKS	4096
-#define SITES_PER_REC	4096	/* records of some 50 KiB */
-#define STACKS_PER_REC	1024	/* some 100 KiB at depth 16 */
+#define SITES_PER_REC	2048	/* records of some 25 KiB */
+#define STACKS_PER_REC	256	/* some 30 KiB at depth 16 */
 #define EXIT_WAIT_MS	1000
 #define LSP_STRETCH	1000
 
@@ -111,7 +111,7 @@ lsp_run_ns(void)
 static int
 buf_grow(struct ls_buf *b, size_t need)
 {
-	size_t cap = b->cap ? b->cap : 1 << 20;
+	size_t cap = b->cap ? b->cap : 128 << 10;
 	void *np;
 
 	while (cap - b->len < need)
@@ -239,6 +239,8 @@ emit_stacks(struct ls_buf *b)
 		cnt = i;
 		ls_buf_uv(b, cnt);
 		for (i = 0; i < cnt; i++) {
+			const uint8_t *c;
+			uintptr_t frame = 0;
 			unsigned k;
 
 			lsp_site_get(first + i, &v);
@@ -247,8 +249,10 @@ emit_stacks(struct ls_buf *b)
 			ls_buf_uv(b, v.api);
 			ls_buf_uv(b, v.flags);
 			ls_buf_uv(b, v.nframes);
-			for (k = 0; k < v.nframes; k++)
-				ls_buf_uv(b, v.frames[k]);
+			for (k = 0, c = v.code; k < v.nframes; k++) {
+				frame = lsp_frame_next(&c, frame);
+				ls_buf_uv(b, frame);
+			}
 		}
 		ls_rec_end(b, r);
 		spill(b);
@@ -745,7 +749,7 @@ create_dump(void)
  * write-out began (or removes it, if this write-out created it): the
  * write-out is all or nothing.  Under write_lock.
  */
-#define SPILL_AT	(256u << 10)
+#define SPILL_AT	(64u << 10)
 
 static struct {
 	int err;		/* first error, -errno */
