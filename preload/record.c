@@ -15,6 +15,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "arena.h"
 #include "hash.h"
@@ -23,7 +24,7 @@
 #define LS_HASH_ARENA (&big_arena)
 #include "ls_hash.h"
 
-#define BUCKET_BITS	16	/* chains stay short up to ~100,000 sites */
+#define BTAB_BITS0	10	/* the site table's first size: 1,024 chains */
 #define DIR_SHIFT	12			/* sites per directory chunk */
 #define DIR_CHUNKS	4096			/* up to 16M sites */
 #define NSHARD		256
@@ -101,8 +102,26 @@ frames_equal(const uint8_t *c, const uintptr_t *f, unsigned n)
 	return true;
 }
 
-/* Both written under site_lock; read lock-free with acquire loads. */
-static struct site **buckets;
+/*
+ * The sites' hash table: 2^bits chains, written under site_lock, read
+ * lock-free with acquire loads.  When there are as many sites as chains,
+ * site_create doubles it: it links every site again into the chains of a
+ * new table, then publishes that.  A reader still on the old table may
+ * meet a site whose next already leads into a new chain, and so miss the
+ * site it looks for; it then takes site_create's path, which looks again
+ * under the lock.  No chain ever forms a cycle: a site linked again
+ * points only to sites linked again before it, one not yet to its old
+ * successor.  The old table's pages are given back but its mapping kept,
+ * so that a late reader finds empty chains there (and takes the same
+ * path); only the newest table is resident.
+ */
+struct btab {
+	unsigned bits;
+	struct site *slot[];
+};
+static struct btab *btab;
+
+/* Written under site_lock; read lock-free with acquire loads. */
 static struct site **dir[DIR_CHUNKS];
 static uint32_t nsites;
 static pthread_mutex_t site_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -346,9 +365,11 @@ init_shard_locks(void)
 int
 lsp_record_init(void)
 {
-	buckets = ls_map(sizeof(*buckets) << BUCKET_BITS);
+	btab = ls_map(sizeof(*btab) + (sizeof(btab->slot[0]) << BTAB_BITS0));
+	if (btab != NULL)
+		btab->bits = BTAB_BITS0;
 	first_tabs = ls_map(NSHARD * SHARD_MIN * sizeof(struct blk));
-	if (buckets == NULL || first_tabs == NULL)
+	if (btab == NULL || first_tabs == NULL)
 		return -ENOMEM;
 	ls_arena_init(&site_arena, 1 << 20);
 	ls_arena_init(&big_arena, 64 << 10);
@@ -376,18 +397,59 @@ site_matches(const struct site *s, uint64_t h, const uintptr_t *f,
 	    frames_equal(s->code, f, n);
 }
 
-static LS_NOINLINE struct site *
-site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
+static inline struct site *
+site_find(const struct btab *t, uint64_t h, const uintptr_t *f, unsigned n,
     unsigned api, unsigned flags, unsigned thread)
 {
-	struct site *s;
+	struct site *s = __atomic_load_n(&t->slot[h & ((1u << t->bits) - 1)],
+	    __ATOMIC_ACQUIRE);
+
+	for (; s != NULL; s = __atomic_load_n(&s->next, __ATOMIC_ACQUIRE))
+		if (site_matches(s, h, f, n, api, flags, thread))
+			return s;
+	return NULL;
+}
+
+/* Double the site table, if it can be mapped.  Under site_lock. */
+static void
+btab_grow(void)
+{
+	struct btab *old = btab, *nt;
+	size_t len = sizeof(*nt) + (sizeof(nt->slot[0]) << (old->bits + 1));
+	uint32_t id, mask;
+
+	nt = ls_map(len);
+	if (nt == NULL)
+		return;
+	nt->bits = old->bits + 1;
+	mask = (1u << nt->bits) - 1;
+	for (id = 0; id < nsites; id++) {
+		struct site *s = site_by_id(id);
+		uint32_t j = (uint32_t)s->hash & mask;
+
+		__atomic_store_n(&s->next, nt->slot[j], __ATOMIC_RELEASE);
+		nt->slot[j] = s;
+	}
+	__atomic_store_n(&btab, nt, __ATOMIC_RELEASE);
+	/* Not in a sandbox, whose filter may not allow madvise. */
+	if (!lsp_in_sandbox())
+		madvise(old, sizeof(*old) + (sizeof(old->slot[0]) << old->bits),
+		    MADV_DONTNEED);
+}
+
+static LS_NOINLINE struct site *
+site_create(uint64_t h, const uintptr_t *f, unsigned n, unsigned api,
+    unsigned flags, unsigned thread)
+{
+	struct site *s, **bucket;
 	uint32_t id;
 
 	pthread_mutex_lock(&site_lock);
-	/* Another thread may have created it meanwhile. */
-	for (s = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); s; s = s->next)
-		if (site_matches(s, h, f, n, api, flags, thread))
-			goto out;
+	/* Another thread may have created it meanwhile, or a reader on an
+	 * old table missed it. */
+	s = site_find(btab, h, f, n, api, flags, thread);
+	if (s != NULL)
+		goto out;
 	id = nsites;
 	if ((id >> DIR_SHIFT) >= DIR_CHUNKS)
 		goto out;	/* s is NULL: too many sites */
@@ -423,11 +485,14 @@ site_create(struct site **bucket, uint64_t h, const uintptr_t *f, unsigned n,
 	s->flags = (uint8_t)flags;
 	s->thread = (uint16_t)thread;
 	frames_encode(s->code, f, n);
+	bucket = &btab->slot[h & ((1u << btab->bits) - 1)];
 	s->next = *bucket;
 	__atomic_store_n(&dir[id >> DIR_SHIFT][id & ((1u << DIR_SHIFT) - 1)],
 	    s, __ATOMIC_RELEASE);
 	__atomic_store_n(bucket, s, __ATOMIC_RELEASE);
 	__atomic_store_n(&nsites, id + 1, __ATOMIC_RELEASE);
+	if (id + 1 > 1u << btab->bits && btab->bits < 31)
+		btab_grow();
 out:
 	pthread_mutex_unlock(&site_lock);
 	return s;
@@ -438,13 +503,10 @@ site_intern(const uintptr_t *f, unsigned n, unsigned api, unsigned flags,
     unsigned thread)
 {
 	uint64_t h = ls_hash_frames(f, n, api | flags << 8 | thread << 16);
-	struct site **bucket = &buckets[h & ((1u << BUCKET_BITS) - 1)];
-	struct site *s;
+	struct site *s = site_find(__atomic_load_n(&btab, __ATOMIC_ACQUIRE), h,
+	    f, n, api, flags, thread);
 
-	for (s = __atomic_load_n(bucket, __ATOMIC_ACQUIRE); s; s = s->next)
-		if (site_matches(s, h, f, n, api, flags, thread))
-			return s;
-	return site_create(bucket, h, f, n, api, flags, thread);
+	return s != NULL ? s : site_create(h, f, n, api, flags, thread);
 }
 
 /* This thread's slice of every site's counters (0: not chosen yet). */

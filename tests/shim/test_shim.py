@@ -15,6 +15,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
+import lsdump  # noqa: E402
 
 def snapshot_reasons(dump):
     """Why each snapshot of dump was taken, in order."""
@@ -703,6 +704,29 @@ def test_big_snapshot():
     rep = report(one_dump(r), want_rc=3)
     eq((rep["complete"], rep["error"]["offset"], rep["snapshots"]),
        (False, None, 0), "device full: no snapshot, no damage")
+
+
+def test_site_table():
+    """Four threads meet the same 16,384 new stacks at once, while the
+    site table doubles under them (from 1,024 chains to 16,384): every
+    stack is one site (the dump has no stack twice), with exactly one
+    block of each thread."""
+    n, threads = 16384, 4
+    r = same_as_native([victim("manystacks"), str(n), str(threads)])
+    eq((r.rc, r.out), (0, b"kept %d %d\n" % (n, sum(16 + i % 64
+                                                     for i in range(n)))),
+       "exit and output")
+    rep = report(one_dump(r), "--top=0")
+    leaves = sites_of(rep, "leaf")
+    eq(len(leaves), n, "sites of leaf")
+    eq(sorted((s["live_bytes"], s["live_blocks"]) for s in leaves),
+       sorted((threads * (16 + i % 64), threads) for i in range(n)),
+       "each site's bytes and blocks")
+    eq(rep["coverage"]["dropped"], 0, "nothing dropped")
+    with open(one_dump(r), "rb") as f:
+        stacks = lsdump.parse(f.read())["stacks"]
+    keys = [(tuple(st["ips"]), st["api"], st["flags"]) for st in stacks]
+    eq(len(keys) - len(set(keys)), 0, "stacks written twice")
 
 
 def test_seccomp():
