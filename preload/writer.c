@@ -1192,6 +1192,9 @@ lsp_writer_postfork_child(void)
 	ws.snap_index = 0;
 	ws.warned_write = false;
 	am_free(&ws.ages);
+	/* The parent held write_lock over the fork, so none of its
+	 * write-outs was under way; the child's start afresh all the same. */
+	memset(&out, 0, sizeof(out));
 	thread_started = false;
 	sem_init(&wake, 0, 0);
 	/* The parent's sandbox holds here too: no dump, no system call. */
