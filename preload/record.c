@@ -87,7 +87,12 @@ frames_encode(uint8_t *out, const uintptr_t *f, unsigned n)
 	return len;
 }
 
-/* Are the n frames coded in c those of f? */
+/*
+ * Are the n frames coded in c those of f?  Each frame's code is compared
+ * with the code f's frame would have, byte by byte: the frames need not
+ * be decoded one after the other, and a distance under 64 (most frames)
+ * is a one-byte compare.
+ */
 static inline bool
 frames_equal(const uint8_t *c, const uintptr_t *f, unsigned n)
 {
@@ -95,8 +100,16 @@ frames_equal(const uint8_t *c, const uintptr_t *f, unsigned n)
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
-		prev = lsp_frame_next(&c, prev);
-		if (prev != f[k])
+		uint64_t d = (uint64_t)(f[k] - prev);
+		uint64_t z = d << 1 ^ (0 - (d >> 63));
+
+		prev = f[k];
+		while (z > 0x7f) {
+			if (*c++ != (uint8_t)(z | 0x80))
+				return false;
+			z >>= 7;
+		}
+		if (*c++ != (uint8_t)z)
 			return false;
 	}
 	return true;
