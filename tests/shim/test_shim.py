@@ -613,12 +613,18 @@ def test_file_size_limit():
     check_cut_short(r)
 
 
-def faults_of(r):
-    """The faults libwritefault.so injected into run r, from its message."""
+def writefault_says(r):
+    """What libwritefault.so says of run r: (faults it injected, the most
+    one write() to the dump was asked to write)."""
     for line in r.err.decode().splitlines():
         if line.startswith("writefault: "):
-            return int(line.split()[1])
+            words = line.split()
+            return int(words[1]), int(words[5])
     raise Fail("no writefault message in %r" % r.err)
+
+
+def faults_of(r):
+    return writefault_says(r)[0]
 
 
 def test_write_faults():
@@ -662,14 +668,6 @@ def test_write_faults():
     eq(seen, {"none", "cut"}, "outcomes")
 
 
-def largest_write(r):
-    """The most one write() to the dump was asked to write in run r."""
-    for line in r.err.decode().splitlines():
-        if line.startswith("writefault: "):
-            return int(line.split()[5])
-    raise Fail("no writefault message in %r" % r.err)
-
-
 def test_big_snapshot():
     """A snapshot bigger than the writer's buffer (16,384 new stacks,
     some 2 MiB) reaches the dump in pieces of at most 64 KiB and a
@@ -685,8 +683,8 @@ def test_big_snapshot():
     eq((r.rc, r.out), (0, b"kept %d %d\n" % (n, total)), "exit and output")
     size = os.path.getsize(one_dump(r))
     check(size > 2 << 20, "a dump of %d bytes" % size)
-    check(largest_write(r) <= 192 << 10, "largest write %d bytes" %
-          largest_write(r))
+    largest = writefault_says(r)[1]
+    check(largest <= 192 << 10, "largest write %d bytes" % largest)
     rep = report(one_dump(r), "--top=0")
     leaves = sites_of(rep, "leaf")
     eq(len(leaves), n, "sites of leaf")
