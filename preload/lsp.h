@@ -304,13 +304,21 @@ void lsp_record_lock_all(void);
 void lsp_record_unlock_all(void);
 void lsp_record_reset_locks(void);
 
-/* A site as the writer sees it. */
 /*
  * A site keeps its frames delta-coded: each frame's difference from the
- * one before (the first's from 0), zigzag-mapped, in LEB128, so that the
- * frames within one object take 1 to 3 bytes where 8 would be kept whole.
- * This reads the frame after prev from *c and moves *c past it.
+ * one before (the first's from 0), zigzag-mapped (lsp_zigzag), in LEB128,
+ * so that the frames within one object take 1 to 3 bytes where 8 would
+ * be kept whole.
  */
+static inline uint64_t
+lsp_zigzag(uintptr_t frame, uintptr_t prev)
+{
+	uint64_t d = (uint64_t)(frame - prev);
+
+	return d << 1 ^ (0 - (d >> 63));
+}
+
+/* The frame after prev, read from *c, which moves past it. */
 static inline uintptr_t
 lsp_frame_next(const uint8_t **c, uintptr_t prev)
 {
@@ -326,6 +334,7 @@ lsp_frame_next(const uint8_t **c, uintptr_t prev)
 	return prev + (uintptr_t)((v >> 1) ^ (0 - (v & 1)));
 }
 
+/* A site as the writer sees it. */
 struct lsp_site_view {
 	const uint8_t *code;		/* nframes frames: lsp_frame_next */
 	unsigned nframes;

@@ -73,8 +73,7 @@ frames_encode(uint8_t *out, const uintptr_t *f, unsigned n)
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
-		uint64_t d = (uint64_t)(f[k] - prev);
-		uint64_t z = d << 1 ^ (0 - (d >> 63));	/* zigzag */
+		uint64_t z = lsp_zigzag(f[k], prev);
 
 		prev = f[k];
 		do {
@@ -100,8 +99,7 @@ frames_equal(const uint8_t *c, const uintptr_t *f, unsigned n)
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
-		uint64_t d = (uint64_t)(f[k] - prev);
-		uint64_t z = d << 1 ^ (0 - (d >> 63));
+		uint64_t z = lsp_zigzag(f[k], prev);
 
 		prev = f[k];
 		while (z > 0x7f) {

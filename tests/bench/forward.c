@@ -102,15 +102,17 @@ calloc(size_t k, size_t n)
 EXPORT void *
 realloc(void *p, size_t n)
 {
+	size_t room;
 	void *q;
 
 	if (__builtin_expect(!in_pool(p), 1) && real.realloc != NULL)
 		return real.realloc(p, n);
 	q = malloc(n);
-	if (q != NULL && p != NULL)
-		memcpy(q, p, (size_t)(pool + sizeof(pool) -
-		    (unsigned char *)p) < n ? (size_t)(pool + sizeof(pool) -
-		    (unsigned char *)p) : n);
+	if (q != NULL && p != NULL) {
+		/* A pool block's size is unknown: copy what the pool has. */
+		room = (size_t)(pool + sizeof(pool) - (unsigned char *)p);
+		memcpy(q, p, room < n ? room : n);
+	}
 	return q;
 }
 
