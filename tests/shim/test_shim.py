@@ -651,7 +651,14 @@ def test_write_faults():
         r = run(argv, env=dict(env, WRITEFAULT="enospc:%d" % full))
         what = "device full at %d of %d bytes" % (full, size)
         eq((r.rc, r.out), (0, b"kept 40\n"), what + ": exit and output")
-        check(faults_of(r) > 0, what + ": faults injected")
+        if faults_of(r) == 0:
+            # The snapshots come by timer: this run's dump may be
+            # shorter than the first run's, and then it must fit whole.
+            check(os.path.getsize(one_dump(r)) <= full, what +
+                  ": no fault, so the dump fits")
+            eq((report(one_dump(r))["complete"], r.err.count(b"leakspy")),
+               (True, 0), what + ": no fault: complete, no message")
+            continue
         if not r.dumps:
             check(b"cannot create the dump; not writing one: no space left "
                   b"on device" in r.err, what + ": message %r" % r.err)
@@ -665,7 +672,7 @@ def test_write_faults():
         eq((rep["complete"], rep["error"]["offset"]), (False, None),
            what + ": no final snapshot, no damage")
         seen.add("cut")
-    eq(seen, {"none", "cut"}, "outcomes")
+    eq(seen, {"none", "cut"}, "outcomes of the faults")
 
 
 def test_big_snapshot():
