@@ -54,7 +54,11 @@ ls_parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return true;
 }
 
-/* Signal by number, or by name with or without "SIG". */
+/*
+ * Signal by number, or by name with or without "SIG": the standard names
+ * and RTMIN+n / RTMAX-n.  Which of them may be the snapshot signal is
+ * ls_signal_refusal()'s business.
+ */
 int
 ls_parse_signal(const char *s)
 {
@@ -62,25 +66,107 @@ ls_parse_signal(const char *s)
 		const char *name;
 		int signo;
 	} names[] = {
-		{ "USR1", SIGUSR1 }, { "USR2", SIGUSR2 }, { "HUP", SIGHUP },
-		{ "URG", SIGURG }, { "WINCH", SIGWINCH }, { "PROF", SIGPROF },
-		{ "VTALRM", SIGVTALRM }, { "PWR", SIGPWR },
+		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT },
+		{ "ILL", SIGILL }, { "TRAP", SIGTRAP }, { "ABRT", SIGABRT },
+		{ "IOT", SIGIOT }, { "BUS", SIGBUS }, { "FPE", SIGFPE },
+		{ "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV },
+		{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
+		{ "TERM", SIGTERM }, { "STKFLT", SIGSTKFLT },
+		{ "CHLD", SIGCHLD }, { "CONT", SIGCONT }, { "STOP", SIGSTOP },
+		{ "TSTP", SIGTSTP }, { "TTIN", SIGTTIN }, { "TTOU", SIGTTOU },
+		{ "URG", SIGURG }, { "XCPU", SIGXCPU }, { "XFSZ", SIGXFSZ },
+		{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },
+		{ "WINCH", SIGWINCH }, { "IO", SIGIO }, { "POLL", SIGPOLL },
+		{ "PWR", SIGPWR }, { "SYS", SIGSYS },
 	};
 	unsigned long v;
 	size_t i;
 
 	if (ls_parse_uint(s, 64, &v))
-		return v >= 1 && (int)v <= SIGRTMAX && v != SIGKILL &&
-		    v != SIGSTOP ? (int)v : -1;
+		return v >= 1 && (int)v <= SIGRTMAX ? (int)v : -1;
 	if (strncmp(s, "SIG", 3) == 0)
 		s += 3;
 	for (i = 0; i < LS_ARRAY_SIZE(names); i++)
 		if (strcmp(s, names[i].name) == 0)
 			return names[i].signo;
+	if (strcmp(s, "RTMIN") == 0)
+		return SIGRTMIN;
+	if (strcmp(s, "RTMAX") == 0)
+		return SIGRTMAX;
 	if (strncmp(s, "RTMIN+", 6) == 0 && ls_parse_uint(s + 6, 64, &v) &&
 	    SIGRTMIN + (int)v <= SIGRTMAX)
 		return SIGRTMIN + (int)v;
+	if (strncmp(s, "RTMAX-", 6) == 0 && ls_parse_uint(s + 6, 64, &v) &&
+	    SIGRTMAX - (int)v >= SIGRTMIN)
+		return SIGRTMAX - (int)v;
 	return -1;
+}
+
+const char *
+ls_signal_refusal(int signo)
+{
+	switch (signo) {
+	case SIGHUP: case SIGINT: case SIGQUIT: case SIGTERM:
+		return "services and their managers rely on it to stop or "
+		    "reload them";
+	case SIGKILL: case SIGSTOP:
+		return "it cannot be caught";
+	case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+	case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
+		return "the kernel or the C library sends it on a fault or a "
+		    "limit, and the program must die of it";
+	case SIGPIPE: case SIGALRM: case SIGCHLD: case SIGCONT:
+	case SIGTSTP: case SIGTTIN: case SIGTTOU:
+		return "the kernel and shells send it with a meaning of their "
+		    "own";
+	}
+	if (signo < 1 || signo > SIGRTMAX)
+		return "no such signal";
+	if (signo > SIGSYS && signo < SIGRTMIN)
+		return "the C library keeps it for its threads";
+	return NULL;
+}
+
+bool
+ls_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+	size_t i;
+
+	for (i = 0; i < LS_ARRAY_SIZE(yes); i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* %p, %e and %% are the escapes; any other % is an error. */
+const char *
+ls_check_template(const char *t)
+{
+	const char *s;
+
+	if (*t == '\0')
+		return "the template is empty";
+	for (s = t; *s != '\0'; s++) {
+		if (*s != '%')
+			continue;
+		if (s[1] != 'p' && s[1] != 'e' && s[1] != '%')
+			return s[1] == '\0' ? "a % at the end (write %% for a "
+			    "percent sign)" : "an unknown % escape (known: %p, "
+			    "%e, %%)";
+		s++;
+	}
+	if (s[-1] == '/')
+		return "the template names a directory";
+	return NULL;
 }
 
 bool

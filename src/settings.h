@@ -18,8 +18,19 @@ bool ls_parse_uint(const char *s, unsigned long max, unsigned long *out);
  * ignored); false if malformed or over 2^40. */
 bool ls_parse_bytes(const char *s, unsigned long long *out);
 
-/* "USR2", "SIGUSR2", "12" or "RTMIN+3": the signal number, or -1 for an
- * unknown name, SIGKILL or SIGSTOP. */
+/* "USR2", "SIGUSR2", "12", "RTMIN+3" or "RTMAX-1": the signal number, or
+ * -1 for an unknown name or number. */
 int ls_parse_signal(const char *s);
+
+/* Why signo may not be the snapshot signal (a sentence fragment: "it
+ * cannot be caught"), or NULL if it may. */
+const char *ls_signal_refusal(int signo);
+
+/* "1", "yes", "true", "on" / "0", "no", "false", "off"; false if none. */
+bool ls_parse_bool(const char *s, bool *out);
+
+/* Why the output template t is refused (empty, an unknown % escape, a
+ * trailing /), or NULL if it is good.  Escapes: %p, %e, %%. */
+const char *ls_check_template(const char *t);
 
 #endif /* LS_SETTINGS_H */

@@ -185,9 +185,41 @@ test_settings(void)
 	LST_EQ_U64(ls_parse_signal("SIGUSR1"), SIGUSR1);
 	LST_EQ_U64(ls_parse_signal("12"), 12);
 	LST_EQ_U64(ls_parse_signal("RTMIN+2"), SIGRTMIN + 2);
-	LST_EQ_U64(ls_parse_signal("KILL"), (uint64_t)-1);
-	LST_EQ_U64(ls_parse_signal("9"), (uint64_t)-1);
+	LST_EQ_U64(ls_parse_signal("SIGRTMIN+3"), SIGRTMIN + 3);
+	LST_EQ_U64(ls_parse_signal("RTMAX-1"), SIGRTMAX - 1);
+	LST_EQ_U64(ls_parse_signal("TERM"), SIGTERM);
+	LST_EQ_U64(ls_parse_signal("KILL"), SIGKILL);
+	LST_EQ_U64(ls_parse_signal("0"), (uint64_t)-1);
+	LST_EQ_U64(ls_parse_signal("65"), (uint64_t)-1);
 	LST_EQ_U64(ls_parse_signal("nonsense"), (uint64_t)-1);
+	LST_EQ_U64(ls_parse_signal("RTMIN+99"), (uint64_t)-1);
+	/* Those a service relies on to stop, faults, job control, glibc's
+	 * own: refused; the application signals: taken. */
+	LST_TRUE(ls_signal_refusal(SIGTERM) != NULL);
+	LST_TRUE(ls_signal_refusal(SIGINT) != NULL);
+	LST_TRUE(ls_signal_refusal(SIGHUP) != NULL);
+	LST_TRUE(ls_signal_refusal(SIGQUIT) != NULL);
+	LST_TRUE(ls_signal_refusal(SIGKILL) != NULL);
+	LST_TRUE(ls_signal_refusal(SIGSEGV) != NULL);
+	LST_TRUE(ls_signal_refusal(SIGCHLD) != NULL);
+	LST_TRUE(ls_signal_refusal(32) != NULL);
+	LST_TRUE(ls_signal_refusal(SIGUSR2) == NULL);
+	LST_TRUE(ls_signal_refusal(SIGUSR1) == NULL);
+	LST_TRUE(ls_signal_refusal(SIGRTMIN + 3) == NULL);
+	LST_TRUE(ls_signal_refusal(SIGWINCH) == NULL);
+	{
+		bool b = false;
+
+		LST_TRUE(ls_parse_bool("yes", &b) && b);
+		LST_TRUE(ls_parse_bool("0", &b) && !b);
+		LST_TRUE(!ls_parse_bool("maybe", &b));
+	}
+	LST_TRUE(ls_check_template("leakspy.%e.%p.lsd") == NULL);
+	LST_TRUE(ls_check_template("a%%b") == NULL);
+	LST_TRUE(ls_check_template("%") != NULL);
+	LST_TRUE(ls_check_template("x.%q") != NULL);
+	LST_TRUE(ls_check_template("") != NULL);
+	LST_TRUE(ls_check_template("dir/") != NULL);
 }
 
 static void
