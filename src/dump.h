@@ -24,7 +24,9 @@
  *	implement allocation: leading frames there are not the caller's),
  *	uv max_depth, uv interval_ms, uv sample_bytes, uv inherited_epoch
  *	(a fork child: blocks of lower epochs were inherited from the parent;
- *	0: not a fork child)
+ *	0: not a fork child), str name (the name the program was run as:
+ *	the last component of the path given to execve, which for a
+ *	symbolic link is the link's, not the resolved exe's)
  * MODULE (2): a module seen mapped
  *	uv id, uv gen, uv bias, str path, str build_id, uv nseg,
  *	(uv start, uv size)[nseg]		(absolute addresses, PT_LOAD)
@@ -57,7 +59,8 @@
  * FINAL (8): the process finished writing (exit, exec); nothing follows,
  *	unless how is LS_FINAL_EXEC and the exec failed: the process then
  *	goes on with the next snapshot
- *	uv how (LS_FINAL_*)
+ *	uv how (LS_FINAL_*), and for LS_FINAL_SIGNAL uv signo: the signal
+ *	that then ended the process (its default action, as without leakspy)
  * NOTE (0x8001, optional): a message from the shim
  *	str text
  * THREADS (0x8002, optional): threads created through pthread_create
@@ -72,6 +75,12 @@
  * STACK_THREADS (0x8003, optional): the name of the thread that made the
  *	allocations of each stack in the STACKS record before it
  *	uv first_id, uv count, count x str thread_name
+ * LOST (0x8004, optional): a write-out that failed, recorded afterwards
+ *	where a record this small still fits (the failed write-out itself
+ *	is cut off again); outside any snapshot
+ *	uv reason (LS_SNAP_* of the lost snapshot), uv last (1: it was the
+ *	process's last write-out, at exit, exec, abort or a fatal signal),
+ *	uv errno (of the failure, Linux numbering)
  *
  * A stack's gen is the module generation when it was recorded; a module
  * record's gen is the generation it was noticed at.  An ip belongs to the
@@ -103,6 +112,7 @@ enum {
 	LS_REC_NOTE = 0x8001,
 	LS_REC_THREADS = 0x8002,
 	LS_REC_STACK_THREADS = 0x8003,
+	LS_REC_LOST = 0x8004,
 };
 
 /* THREADS states */
@@ -166,6 +176,8 @@ enum {
 	LS_FINAL_EXIT,		/* exit(), return from main, destructors */
 	LS_FINAL_EXEC,		/* an exec: if it fails, records may follow */
 	LS_FINAL_ABORT,		/* abort(), __assert_fail() */
+	LS_FINAL_SIGNAL,	/* a signal whose default action ends the
+				 * process: SIGTERM, say */
 	LS_FINAL_COUNT
 };
 
