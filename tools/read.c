@@ -15,12 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lsr.h"
+#include "read.h"
 
-#define MAX_FRAMES_READ 4096
-
-static void *
-xcalloc(size_t n, size_t size)
+void *
+lsr_xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
@@ -29,8 +27,8 @@ xcalloc(size_t n, size_t size)
 	return p;
 }
 
-static void *
-xgrow(void *p, size_t *cap, size_t need, size_t size)
+void *
+lsr_xgrow(void *p, size_t *cap, size_t need, size_t size)
 {
 	size_t n = *cap ? *cap : 16;
 
@@ -46,10 +44,10 @@ xgrow(void *p, size_t *cap, size_t need, size_t size)
 	return p;
 }
 
-static char *
-xstrndup(const char *s, size_t n)
+char *
+lsr_xstrndup(const char *s, size_t n)
 {
-	char *p = xcalloc(1, n + 1);
+	char *p = lsr_xcalloc(1, n + 1);
 
 	if (n)
 		memcpy(p, s, n);
@@ -62,152 +60,22 @@ cur_strdup(struct ls_cur *c)
 	size_t n;
 	const char *s = ls_cur_str(c, &n);
 
-	return xstrndup(s ? s : "", s ? n : 0);
-}
-
-/* Remaining payload bytes: an upper bound for any count that follows. */
-static size_t
-left(const struct ls_cur *c)
-{
-	return (size_t)(c->end - c->p);
-}
-
-struct parse {
-	struct lsr_dump *d;
-	size_t cap_modules, cap_stacks, cap_snaps, cap_notes;
-	bool snap_open;
-	struct lsr_snapshot cur;
-	/* The open snapshot's entries, added to the stacks' histories only
-	 * when its end is read. */
-	struct lsr_change *changes;
-	struct lsr_age *ages;
-	size_t nstaged;		/* entries in ages */
-	size_t cap_changes, cap_ages;
-	size_t cap_names, cap_threads;
-	uint64_t final_how;	/* of the last FINAL record */
-	uint64_t *tmap;		/* open addressing: serial + 1 -> index */
-	size_t tmap_cap;
-	const char *why;
-};
-
-static void
-put_uv(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)
-{
-	if (*cap - *len < 10) {
-		*cap = *cap ? *cap + *cap / 2 + 16 : 32;
-		*buf = realloc(*buf, *cap);
-		if (*buf == NULL)
-			err(3, "out of memory");
-	}
-	do {
-		uint8_t b = v & 0x7f;
-
-		v >>= 7;
-		(*buf)[(*len)++] = b | (v ? 0x80 : 0);
-	} while (v != 0);
-}
-
-static void
-put_sv(uint8_t **buf, size_t *len, size_t *cap, uint64_t now, uint64_t was)
-{
-	int64_t d = (int64_t)(now - was);
-
-	put_uv(buf, len, cap, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
-}
-
-static uint64_t
-get_sv(struct ls_cur *c, uint64_t was)
-{
-	uint64_t z = ls_cur_uv(c);
-
-	return was + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
-}
-
-void
-lsr_chg_begin(const struct lsr_stack *s, struct lsr_chg_iter *it)
-{
-	memset(it, 0, sizeof(*it));
-	it->c.p = s->chg;
-	it->c.end = s->chg ? s->chg + s->chg_len : NULL;
-}
-
-bool
-lsr_chg_next(struct lsr_chg_iter *it)
-{
-	if (it->c.p >= it->c.end)
-		return false;
-	it->snap += (uint32_t)ls_cur_uv(&it->c);
-	it->v.live_bytes = get_sv(&it->c, it->v.live_bytes);
-	it->v.live_blocks = get_sv(&it->c, it->v.live_blocks);
-	it->v.alloc_bytes = get_sv(&it->c, it->v.alloc_bytes);
-	it->v.alloc_blocks = get_sv(&it->c, it->v.alloc_blocks);
-	return true;
-}
-
-void
-lsr_age_begin(const struct lsr_stack *s, struct lsr_age_iter *it)
-{
-	memset(it, 0, sizeof(*it));
-	it->c.p = s->age;
-	it->c.end = s->age ? s->age + s->age_len : NULL;
-}
-
-bool
-lsr_age_next(struct lsr_age_iter *it)
-{
-	uint64_t code;
-
-	if (it->c.p >= it->c.end)
-		return false;
-	it->snap += (uint32_t)ls_cur_uv(&it->c);
-	code = ls_cur_uv(&it->c);
-	it->clear = code == 0;
-	it->epoch = code ? (uint32_t)(code - 1) : 0;
-	it->blocks = code ? ls_cur_uv(&it->c) : 0;
-	it->bytes = code ? ls_cur_uv(&it->c) : 0;
-	return true;
+	return lsr_xstrndup(s ? s : "", s ? n : 0);
 }
 
 /* Add the open snapshot's entries to the stacks' histories. */
 static void
-commit_snapshot(struct parse *P)
+commit_snapshot(struct lsr_parser *P)
 {
 	struct lsr_dump *d = P->d;
 	uint32_t k = P->cur.index;
 	size_t i;
 
-	for (i = 0; i < P->cur.nchanges; i++) {
-		const struct lsr_change *ch = &P->changes[i];
-		struct lsr_stack *s = &d->stacks[ch->stack];
-
-		put_uv(&s->chg, &s->chg_len, &s->chg_cap, k - s->last_snap);
-		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.live_bytes,
-		    s->last.live_bytes);
-		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.live_blocks,
-		    s->last.live_blocks);
-		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.alloc_bytes,
-		    s->last.alloc_bytes);
-		put_sv(&s->chg, &s->chg_len, &s->chg_cap, ch->v.alloc_blocks,
-		    s->last.alloc_blocks);
-		s->last = ch->v;
-		s->last_snap = k;
-	}
-	for (i = 0; i < P->nstaged; i++) {
-		const struct lsr_age *a = &P->ages[i];
-		struct lsr_stack *s = &d->stacks[a->stack];
-
-		/* Code 0 clears the stack's epochs; otherwise epoch + 1. */
-		put_uv(&s->age, &s->age_len, &s->age_cap, k - s->last_age_snap);
-		if (a->epoch == UINT32_MAX) {
-			put_uv(&s->age, &s->age_len, &s->age_cap, 0);
-		} else {
-			put_uv(&s->age, &s->age_len, &s->age_cap,
-			    (uint64_t)a->epoch + 1);
-			put_uv(&s->age, &s->age_len, &s->age_cap, a->blocks);
-			put_uv(&s->age, &s->age_len, &s->age_cap, a->bytes);
-		}
-		s->last_age_snap = k;
-	}
+	for (i = 0; i < P->cur.nchanges; i++)
+		lsr_hist_change(&d->stacks[P->changes[i].stack], k,
+		    &P->changes[i].v);
+	for (i = 0; i < P->nstaged; i++)
+		lsr_hist_age(&d->stacks[P->ages[i].stack], k, &P->ages[i]);
 	P->nstaged = 0;
 }
 
@@ -223,12 +91,12 @@ fail(struct lsr_dump *d, uint64_t off, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	d->error = msg ? msg : xstrndup("unreadable record", 17);
+	d->error = msg ? msg : lsr_xstrndup("unreadable record", 17);
 	d->error_offset = off;
 }
 
 static int
-rec_process(struct parse *P, struct ls_cur *c)
+rec_process(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
 	size_t i;
@@ -240,17 +108,17 @@ rec_process(struct parse *P, struct ls_cur *c)
 	d->start_real_ns = ls_cur_uv(c);
 	d->exe = cur_strdup(c);
 	d->argc = ls_cur_uv(c);
-	if (d->argc > left(c))
+	if (d->argc > lsr_left(c))
 		return P->why = "argument count out of range", -1;
-	d->argv = xcalloc(d->argc + 1, sizeof(*d->argv));
+	d->argv = lsr_xcalloc(d->argc + 1, sizeof(*d->argv));
 	for (i = 0; i < d->argc; i++)
 		d->argv[i] = cur_strdup(c);
 	d->pflags = ls_cur_uv(c);
 	d->interpose_note = cur_strdup(c);
 	d->nalloc_addrs = ls_cur_uv(c);
-	if (d->nalloc_addrs > left(c))
+	if (d->nalloc_addrs > lsr_left(c))
 		return P->why = "address count out of range", -1;
-	d->alloc_addrs = xcalloc(d->nalloc_addrs, sizeof(uint64_t));
+	d->alloc_addrs = lsr_xcalloc(d->nalloc_addrs, sizeof(uint64_t));
 	for (i = 0; i < d->nalloc_addrs; i++)
 		d->alloc_addrs[i] = ls_cur_uv(c);
 	d->max_depth = ls_cur_uv(c);
@@ -267,7 +135,7 @@ rec_process(struct parse *P, struct ls_cur *c)
 }
 
 static int
-rec_module(struct parse *P, struct ls_cur *c)
+rec_module(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
 	struct lsr_module *m;
@@ -277,7 +145,7 @@ rec_module(struct parse *P, struct ls_cur *c)
 
 	if (id != d->nmodules)
 		return P->why = "module ids out of order", -1;
-	d->modules = xgrow(d->modules, &P->cap_modules, d->nmodules + 1,
+	d->modules = lsr_xgrow(d->modules, &P->cap_modules, d->nmodules + 1,
 	    sizeof(*d->modules));
 	m = &d->modules[d->nmodules];
 	memset(m, 0, sizeof(*m));
@@ -291,11 +159,11 @@ rec_module(struct parse *P, struct ls_cur *c)
 		m->build_id_len = n;
 	}
 	m->nseg = (unsigned)ls_cur_uv(c);
-	if (m->nseg > left(c) / 2) {
+	if (m->nseg > lsr_left(c) / 2) {
 		free(m->path);
 		return P->why = "segment count out of range", -1;
 	}
-	m->seg = xcalloc(m->nseg, sizeof(*m->seg));
+	m->seg = lsr_xcalloc(m->nseg, sizeof(*m->seg));
 	for (i = 0; i < m->nseg; i++) {
 		m->seg[i][0] = ls_cur_uv(c);
 		m->seg[i][1] = ls_cur_uv(c);
@@ -310,7 +178,7 @@ rec_module(struct parse *P, struct ls_cur *c)
 }
 
 static int
-rec_module_gone(struct parse *P, struct ls_cur *c)
+rec_module_gone(struct lsr_parser *P, struct ls_cur *c)
 {
 	uint64_t id = ls_cur_uv(c);
 	uint64_t gen = ls_cur_uv(c);
@@ -323,12 +191,12 @@ rec_module_gone(struct parse *P, struct ls_cur *c)
 }
 
 static int
-rec_stacks(struct parse *P, struct ls_cur *c)
+rec_stacks(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
 	uint64_t count = ls_cur_uv(c), k;
 
-	if (count > left(c))
+	if (count > lsr_left(c))
 		return P->why = "stack count out of range", -1;
 	for (k = 0; k < count; k++) {
 		struct lsr_stack *s;
@@ -338,7 +206,7 @@ rec_stacks(struct parse *P, struct ls_cur *c)
 			break;
 		if (id != d->nstacks)
 			return P->why = "stack ids out of order", -1;
-		d->stacks = xgrow(d->stacks, &P->cap_stacks, d->nstacks + 1,
+		d->stacks = lsr_xgrow(d->stacks, &P->cap_stacks, d->nstacks + 1,
 		    sizeof(*d->stacks));
 		s = &d->stacks[d->nstacks];
 		memset(s, 0, sizeof(*s));
@@ -346,10 +214,10 @@ rec_stacks(struct parse *P, struct ls_cur *c)
 		s->api = (unsigned)ls_cur_uv(c);
 		s->flags = (unsigned)ls_cur_uv(c);
 		n = ls_cur_uv(c);
-		if (n > MAX_FRAMES_READ || n > left(c))
+		if (n > LSR_MAX_FRAMES_READ || n > lsr_left(c))
 			return P->why = "frame count out of range", -1;
 		s->nframes = (unsigned)n;
-		s->ip = xcalloc(n, sizeof(*s->ip));
+		s->ip = lsr_xcalloc(n, sizeof(*s->ip));
 		for (i = 0; i < n; i++)
 			s->ip[i] = ls_cur_uv(c);
 		if (c->err) {
@@ -368,7 +236,7 @@ rec_stacks(struct parse *P, struct ls_cur *c)
 }
 
 static int
-rec_snapshot(struct parse *P, struct ls_cur *c)
+rec_snapshot(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_snapshot *s = &P->cur;
 	uint64_t n, i;
@@ -382,7 +250,7 @@ rec_snapshot(struct parse *P, struct ls_cur *c)
 	s->real_ns = ls_cur_uv(c);
 	s->reason = (unsigned)ls_cur_uv(c);
 	n = ls_cur_uv(c);
-	if (n > left(c))
+	if (n > lsr_left(c))
 		return P->why = "counter count out of range", -1;
 	for (i = 0; i < n; i++) {
 		uint64_t v = ls_cur_uv(c);
@@ -405,16 +273,16 @@ rec_snapshot(struct parse *P, struct ls_cur *c)
 }
 
 static int
-rec_sites(struct parse *P, struct ls_cur *c)
+rec_sites(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_snapshot *s = &P->cur;
 	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
 
 	if (!P->snap_open || index != s->index)
 		return P->why = "SITES outside its snapshot", -1;
-	if (count > left(c) / 5)
+	if (count > lsr_left(c) / 5)
 		return P->why = "site count out of range", -1;
-	P->changes = xgrow(P->changes, &P->cap_changes,
+	P->changes = lsr_xgrow(P->changes, &P->cap_changes,
 	    s->nchanges + (size_t)count, sizeof(*P->changes));
 	for (k = 0; k < count; k++) {
 		struct lsr_change *ch = &P->changes[s->nchanges];
@@ -434,14 +302,14 @@ rec_sites(struct parse *P, struct ls_cur *c)
 }
 
 static int
-rec_ages(struct parse *P, struct ls_cur *c)
+rec_ages(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_snapshot *s = &P->cur;
 	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), g, k;
 
 	if (!P->snap_open || index != s->index)
 		return P->why = "AGES outside its snapshot", -1;
-	if (count > left(c) / 3)
+	if (count > lsr_left(c) / 3)
 		return P->why = "age count out of range", -1;
 	for (g = 0; g < count; g++) {
 		uint64_t stack = ls_cur_uv(c), replace = ls_cur_uv(c);
@@ -449,9 +317,9 @@ rec_ages(struct parse *P, struct ls_cur *c)
 
 		if (c->err)
 			return P->why = "AGES record cut short", -1;
-		if (stack >= P->d->nstacks || replace > 1 || n > left(c) / 3)
+		if (stack >= P->d->nstacks || replace > 1 || n > lsr_left(c) / 3)
 			return P->why = "age group out of range", -1;
-		P->ages = xgrow(P->ages, &P->cap_ages, P->nstaged + n + 1,
+		P->ages = lsr_xgrow(P->ages, &P->cap_ages, P->nstaged + n + 1,
 		    sizeof(*P->ages));
 		if (replace) {
 			/* "Clear" marker: epoch UINT32_MAX. */
@@ -480,7 +348,7 @@ rec_ages(struct parse *P, struct ls_cur *c)
 }
 
 static int
-rec_snapshot_end(struct parse *P, struct ls_cur *c)
+rec_snapshot_end(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
 	uint64_t index = ls_cur_uv(c), n = ls_cur_uv(c);
@@ -493,7 +361,7 @@ rec_snapshot_end(struct parse *P, struct ls_cur *c)
 	if (nages != P->cur.nages)
 		return P->why = "snapshot has a wrong number of ages", -1;
 	commit_snapshot(P);
-	d->snaps = xgrow(d->snaps, &P->cap_snaps, d->nsnaps + 1,
+	d->snaps = lsr_xgrow(d->snaps, &P->cap_snaps, d->nsnaps + 1,
 	    sizeof(*d->snaps));
 	d->snaps[d->nsnaps++] = P->cur;
 	memset(&P->cur, 0, sizeof(P->cur));
@@ -501,172 +369,12 @@ rec_snapshot_end(struct parse *P, struct ls_cur *c)
 	return 0;
 }
 
-/* The index of thread name s (length n) in d->thread_names. */
-static uint32_t
-intern_name(struct parse *P, const char *s, size_t n)
-{
-	struct lsr_dump *d = P->d;
-	size_t i;
-	char *copy;
-
-	if (d->nthread_names == 0) {
-		d->thread_names = xgrow(d->thread_names, &P->cap_names, 1,
-		    sizeof(*d->thread_names));
-		d->thread_names[d->nthread_names++] = xstrndup("", 0);
-	}
-	for (i = 0; i < d->nthread_names; i++)
-		if (strlen(d->thread_names[i]) == n &&
-		    memcmp(d->thread_names[i], s, n) == 0)
-			return (uint32_t)i;
-	copy = xstrndup(s, n);
-	d->thread_names = xgrow(d->thread_names, &P->cap_names,
-	    d->nthread_names + 1, sizeof(*d->thread_names));
-	d->thread_names[d->nthread_names] = copy;
-	return (uint32_t)d->nthread_names++;
-}
-
 static int
-rec_stack_threads(struct parse *P, struct ls_cur *c)
-{
-	struct lsr_dump *d = P->d;
-	uint64_t first = ls_cur_uv(c), count = ls_cur_uv(c), k;
-
-	if (c->err || first > d->nstacks || count > d->nstacks - first)
-		return P->why = "STACK_THREADS for unknown stacks", -1;
-	for (k = 0; k < count; k++) {
-		size_t n;
-		const char *name = ls_cur_str(c, &n);
-
-		if (c->err || name == NULL)
-			return P->why = "STACK_THREADS record cut short", -1;
-		if (memchr(name, 0, n) != NULL || n > 64)
-			return P->why = "bad thread name", -1;
-		d->stacks[first + k].thread = intern_name(P, name, n);
-	}
-	return 0;
-}
-
-/* The index of the thread with this serial, adding it if new. */
-static size_t
-thread_slot(struct parse *P, uint64_t serial, bool *fresh)
-{
-	struct lsr_dump *d = P->d;
-	size_t i, mask;
-
-	if (P->tmap_cap == 0 || d->nthreads * 2 >= P->tmap_cap) {
-		size_t cap = P->tmap_cap ? P->tmap_cap * 2 : 64;
-		uint64_t *m = xcalloc(cap, sizeof(*m));
-
-		for (i = 0; i < d->nthreads; i++) {
-			size_t h = (size_t)(d->threads[i].serial *
-			    0x9e3779b97f4a7c15ull) & (cap - 1);
-
-			while (m[h] != 0)
-				h = (h + 1) & (cap - 1);
-			m[h] = i + 1;
-		}
-		free(P->tmap);
-		P->tmap = m;
-		P->tmap_cap = cap;
-	}
-	mask = P->tmap_cap - 1;
-	for (i = (size_t)(serial * 0x9e3779b97f4a7c15ull) & mask;
-	    P->tmap[i] != 0; i = (i + 1) & mask)
-		if (d->threads[P->tmap[i] - 1].serial == serial) {
-			*fresh = false;
-			return P->tmap[i] - 1;
-		}
-	d->threads = xgrow(d->threads, &P->cap_threads, d->nthreads + 1,
-	    sizeof(*d->threads));
-	memset(&d->threads[d->nthreads], 0, sizeof(d->threads[0]));
-	d->threads[d->nthreads].serial = serial;
-	P->tmap[i] = d->nthreads + 1;
-	*fresh = true;
-	return d->nthreads++;
-}
-
-static int
-rec_threads(struct parse *P, struct ls_cur *c)
-{
-	struct lsr_dump *d = P->d;
-	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
-
-	if (c->err || !P->snap_open || index != P->cur.index)
-		return P->why = "THREADS outside its snapshot", -1;
-	if (count > left(c))
-		return P->why = "thread count out of range", -1;
-	for (k = 0; k < count; k++) {
-		struct lsr_thread_ver v = { .snap = d->nsnaps };
-		struct lsr_thread *t;
-		uint64_t serial = ls_cur_uv(c), tid = ls_cur_uv(c);
-		uint64_t creator = ls_cur_uv(c), start, created, gen, n, i;
-		const char *name;
-		size_t len;
-		bool fresh;
-
-		name = ls_cur_str(c, &len);
-		v.state = (unsigned)ls_cur_uv(c);
-		v.exited = ls_cur_uv(c) != 0;
-		start = ls_cur_uv(c);
-		created = ls_cur_uv(c);
-		gen = ls_cur_uv(c);
-		n = ls_cur_uv(c);
-		if (c->err || name == NULL)
-			return P->why = "THREADS record cut short", -1;
-		if (v.state >= LS_THREAD_COUNT)
-			return P->why = "unknown thread state", -1;
-		if (memchr(name, 0, len) != NULL || len > 64)
-			return P->why = "bad thread name", -1;
-		if (n > MAX_FRAMES_READ || n > left(c))
-			return P->why = "frame count out of range", -1;
-		v.name = intern_name(P, name, len);
-		i = thread_slot(P, serial, &fresh);	/* may move threads */
-		t = &d->threads[i];
-		if (fresh) {
-			t->tid = tid;
-			t->creator = creator;
-			t->start = start;
-			t->created_ns = created;
-			t->gen = (uint32_t)gen;
-			t->nframes = (unsigned)n;
-			t->ip = xcalloc(n ? n : 1, sizeof(*t->ip));
-			for (i = 0; i < n; i++)
-				t->ip[i] = ls_cur_uv(c);
-		} else {
-			for (i = 0; i < n; i++)
-				(void)ls_cur_uv(c);
-		}
-		if (c->err)
-			return P->why = "THREADS record cut short", -1;
-		/* One version per snapshot: a later entry replaces it. */
-		if (t->nver > 0 && t->ver[t->nver - 1].snap == v.snap)
-			t->ver[t->nver - 1] = v;
-		else {
-			t->ver = xgrow(t->ver, &t->cap_ver, t->nver + 1,
-			    sizeof(*t->ver));
-			t->ver[t->nver++] = v;
-		}
-	}
-	return 0;
-}
-
-const struct lsr_thread_ver *
-lsr_thread_at(const struct lsr_thread *t, size_t snap)
-{
-	size_t i;
-
-	for (i = t->nver; i > 0; i--)
-		if (t->ver[i - 1].snap <= snap)
-			return &t->ver[i - 1];
-	return NULL;
-}
-
-static int
-rec_note(struct parse *P, struct ls_cur *c)
+rec_note(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
 
-	d->notes = xgrow(d->notes, &P->cap_notes, d->nnotes + 1,
+	d->notes = lsr_xgrow(d->notes, &P->cap_notes, d->nnotes + 1,
 	    sizeof(*d->notes));
 	d->notes[d->nnotes++] = cur_strdup(c);
 	return 0;
@@ -675,7 +383,7 @@ rec_note(struct parse *P, struct ls_cur *c)
 void
 lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 {
-	struct parse P = { .d = d };
+	struct lsr_parser P = { .d = d };
 	const char *why = NULL;
 	size_t off = ls_dump_check_header(data, size, &why);
 	struct ls_rec rec;
@@ -739,10 +447,10 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 			rr = rec_note(&P, c);
 			break;
 		case LS_REC_THREADS:
-			rr = rec_threads(&P, c);
+			rr = lsr_rec_threads(&P, c);
 			break;
 		case LS_REC_STACK_THREADS:
-			rr = rec_stack_threads(&P, c);
+			rr = lsr_rec_stack_threads(&P, c);
 			break;
 		default:
 			if (rec.type & LS_REC_OPTIONAL) {
@@ -820,21 +528,6 @@ lsr_read(const char *path, struct lsr_dump *d)
 	lsr_parse(data, len, d);
 	free(data);
 	return 0;
-}
-
-struct lsr_vals *
-lsr_state_at(const struct lsr_dump *d, size_t k)
-{
-	struct lsr_vals *v = xcalloc(d->nstacks, sizeof(*v));
-	struct lsr_chg_iter it;
-	size_t i;
-
-	for (i = 0; i < d->nstacks; i++) {
-		lsr_chg_begin(&d->stacks[i], &it);
-		while (lsr_chg_next(&it) && it.snap <= k)
-			v[i] = it.v;
-	}
-	return v;
 }
 
 void

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Each stack's history, kept compact: the figures of the snapshots in
+ * which they changed, and its live blocks by epoch, as varint deltas
+ * (the layout is at struct lsr_stack in lsr.h).
+ */
+#define _GNU_SOURCE
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "read.h"
+
+static void
+put_uv(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)
+{
+	if (*cap - *len < 10) {
+		*cap = *cap ? *cap + *cap / 2 + 16 : 32;
+		*buf = realloc(*buf, *cap);
+		if (*buf == NULL)
+			err(3, "out of memory");
+	}
+	do {
+		uint8_t b = v & 0x7f;
+
+		v >>= 7;
+		(*buf)[(*len)++] = b | (v ? 0x80 : 0);
+	} while (v != 0);
+}
+
+static void
+put_sv(uint8_t **buf, size_t *len, size_t *cap, uint64_t now, uint64_t was)
+{
+	int64_t d = (int64_t)(now - was);
+
+	put_uv(buf, len, cap, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+}
+
+static uint64_t
+get_sv(struct ls_cur *c, uint64_t was)
+{
+	uint64_t z = ls_cur_uv(c);
+
+	return was + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
+}
+
+void
+lsr_chg_begin(const struct lsr_stack *s, struct lsr_chg_iter *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->c.p = s->chg;
+	it->c.end = s->chg ? s->chg + s->chg_len : NULL;
+}
+
+bool
+lsr_chg_next(struct lsr_chg_iter *it)
+{
+	if (it->c.p >= it->c.end)
+		return false;
+	it->snap += (uint32_t)ls_cur_uv(&it->c);
+	it->v.live_bytes = get_sv(&it->c, it->v.live_bytes);
+	it->v.live_blocks = get_sv(&it->c, it->v.live_blocks);
+	it->v.alloc_bytes = get_sv(&it->c, it->v.alloc_bytes);
+	it->v.alloc_blocks = get_sv(&it->c, it->v.alloc_blocks);
+	return true;
+}
+
+void
+lsr_age_begin(const struct lsr_stack *s, struct lsr_age_iter *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->c.p = s->age;
+	it->c.end = s->age ? s->age + s->age_len : NULL;
+}
+
+bool
+lsr_age_next(struct lsr_age_iter *it)
+{
+	uint64_t code;
+
+	if (it->c.p >= it->c.end)
+		return false;
+	it->snap += (uint32_t)ls_cur_uv(&it->c);
+	code = ls_cur_uv(&it->c);
+	it->clear = code == 0;
+	it->epoch = code ? (uint32_t)(code - 1) : 0;
+	it->blocks = code ? ls_cur_uv(&it->c) : 0;
+	it->bytes = code ? ls_cur_uv(&it->c) : 0;
+	return true;
+}
+
+void
+lsr_hist_change(struct lsr_stack *s, uint32_t k, const struct lsr_vals *v)
+{
+	put_uv(&s->chg, &s->chg_len, &s->chg_cap, k - s->last_snap);
+	put_sv(&s->chg, &s->chg_len, &s->chg_cap, v->live_bytes,
+	    s->last.live_bytes);
+	put_sv(&s->chg, &s->chg_len, &s->chg_cap, v->live_blocks,
+	    s->last.live_blocks);
+	put_sv(&s->chg, &s->chg_len, &s->chg_cap, v->alloc_bytes,
+	    s->last.alloc_bytes);
+	put_sv(&s->chg, &s->chg_len, &s->chg_cap, v->alloc_blocks,
+	    s->last.alloc_blocks);
+	s->last = *v;
+	s->last_snap = k;
+}
+
+void
+lsr_hist_age(struct lsr_stack *s, uint32_t k, const struct lsr_age *a)
+{
+	/* Code 0 clears the stack's epochs; otherwise epoch + 1. */
+	put_uv(&s->age, &s->age_len, &s->age_cap, k - s->last_age_snap);
+	if (a->epoch == UINT32_MAX) {
+		put_uv(&s->age, &s->age_len, &s->age_cap, 0);
+	} else {
+		put_uv(&s->age, &s->age_len, &s->age_cap,
+		    (uint64_t)a->epoch + 1);
+		put_uv(&s->age, &s->age_len, &s->age_cap, a->blocks);
+		put_uv(&s->age, &s->age_len, &s->age_cap, a->bytes);
+	}
+	s->last_age_snap = k;
+}
+
+struct lsr_vals *
+lsr_state_at(const struct lsr_dump *d, size_t k)
+{
+	struct lsr_vals *v = lsr_xcalloc(d->nstacks, sizeof(*v));
+	struct lsr_chg_iter it;
+	size_t i;
+
+	for (i = 0; i < d->nstacks; i++) {
+		lsr_chg_begin(&d->stacks[i], &it);
+		while (lsr_chg_next(&it) && it.snap <= k)
+			v[i] = it.v;
+	}
+	return v;
+}

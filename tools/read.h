@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The dump reader's internals, shared by read.c (the file and most
+ * records), read-threads.c (the thread records) and history.c (each
+ * stack's history).
+ */
+#ifndef LS_READ_H
+#define LS_READ_H
+
+#include "lsr.h"
+
+/* The most frames a stack or a thread's creation stack may have. */
+#define LSR_MAX_FRAMES_READ	4096
+
+/* The reader's state over one dump. */
+struct lsr_parser {
+	struct lsr_dump *d;
+	size_t cap_modules, cap_stacks, cap_snaps, cap_notes;
+	bool snap_open;
+	struct lsr_snapshot cur;
+	/* The open snapshot's entries, added to the stacks' histories only
+	 * when its end is read. */
+	struct lsr_change *changes;
+	struct lsr_age *ages;
+	size_t nstaged;		/* entries in ages */
+	size_t cap_changes, cap_ages;
+	size_t cap_names, cap_threads;
+	uint64_t final_how;	/* of the last FINAL record */
+	uint64_t *tmap;		/* open addressing: serial + 1 -> index */
+	size_t tmap_cap;
+	const char *why;	/* set by a record parser that returns -1 */
+};
+
+/* calloc that exits 3 when out of memory; a size of 0 gets 1 byte.
+ * Allocates. */
+void *lsr_xcalloc(size_t n, size_t size);
+
+/* Grow array p (*cap elements of size bytes) to hold need elements, the
+ * new ones zeroed; exits 3 when out of memory.  Allocates. */
+void *lsr_xgrow(void *p, size_t *cap, size_t need, size_t size);
+
+/* A NUL-terminated copy of s[0..n-1].  Allocates. */
+char *lsr_xstrndup(const char *s, size_t n);
+
+/* Remaining payload bytes: an upper bound for any count that follows. */
+static inline size_t
+lsr_left(const struct ls_cur *c)
+{
+	return (size_t)(c->end - c->p);
+}
+
+/*
+ * Record parsers (read-threads.c): read the payload at c into P->d.
+ * Return 0, or -1 with P->why set, leaving P->d as it was before the
+ * entry that failed.  Allocate.
+ */
+int lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c);
+int lsr_rec_stack_threads(struct lsr_parser *P, struct ls_cur *c);
+
+/* history.c: append to stack s's history the figures v (or the ages a)
+ * of snapshot k, which is later than any before.  Allocates. */
+void lsr_hist_change(struct lsr_stack *s, uint32_t k,
+    const struct lsr_vals *v);
+void lsr_hist_age(struct lsr_stack *s, uint32_t k, const struct lsr_age *a);
+
+#endif /* LS_READ_H */
