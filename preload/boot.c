@@ -126,7 +126,7 @@ lsp_warn(const char *msg, const char *detail)
 		ls_fmt_str(&f, detail);
 	}
 	ls_fmt_str(&f, "\n");
-	(void)ls_write_all(2, buf, f.len);
+	(void)lsp_write_quiet(2, buf, f.len);
 	errno = saved;
 }
 

@@ -440,10 +440,45 @@ void lsp_writer_abort(void);
 
 void lsp_writer_exec_failed(void);
 
+/* Before a chroot or a change of ids (host thread): keep the dump's
+ * descriptors (lsp_dump_keep) under the writer's lock. */
+void lsp_writer_keep(void);
+
 /* Before a seccomp filter goes on (host thread): the last snapshot, marked
  * "sandbox", then lsp_sandboxed; lsp_writer_unsandbox() if it did not. */
 void lsp_writer_sandbox(void);
 void lsp_writer_unsandbox(void);
+
+/* dumpfile.c: the dump file.  All but lsp_write_quiet() and
+ * lsp_dump_keep() under the writer's lock. */
+
+/* Write all of p to fd, retrying on EINTR and short writes, without
+ * SIGXFSZ: past RLIMIT_FSIZE the write fails with EFBIG.  0 or -errno. */
+int lsp_write_quiet(int fd, const void *p, size_t n);
+
+/* A write-out hands its records over in pieces of this size. */
+#define LSP_SPILL_AT	(64u << 10)
+
+/* Append what b holds to the dump (creating it the first time) and empty
+ * b; after a failure nothing more of this write-out is written. */
+void lsp_dump_write(struct ls_buf *b);
+/* At a record boundary: lsp_dump_write() if b holds LSP_SPILL_AT. */
+void lsp_dump_spill(struct ls_buf *b);
+/* Append the rest and end the write-out: 0, or -errno after the dump was
+ * cut back to where the write-out began (removed if it made the file). */
+int lsp_dump_end(struct ls_buf *b);
+/* Whether the dump file exists (a write-out created it). */
+bool lsp_dump_created(void);
+/* Remove the dump file. */
+void lsp_dump_remove(void);
+/* Before the host chroots or gives up ids (host thread, writer's lock
+ * held): keep descriptors of the dump and its directory. */
+void lsp_dump_keep(void);
+/* Whether descriptors are kept. */
+bool lsp_dump_kept(void);
+/* In a fork child: the dump is not yet created (the kept directory
+ * stays). */
+void lsp_dump_postfork_child(void);
 
 /* sandbox.c: call before the host's call that installs a seccomp filter;
  * true if leakspy stopped for it, and then lsp_sandbox_after() with the

@@ -65,9 +65,6 @@ struct prev {
 /* Everything below is guarded by write_lock. */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
-	bool created;		/* the file exists and is ours */
-	dev_t dev;
-	ino_t ino;
 	bool header_done;	/* header and PROCESS are in the file */
 	bool resync;		/* next snapshot writes every site */
 	bool final_done;
@@ -80,8 +77,6 @@ static struct {
 	struct agemap ages;	/* as last written */
 	uint32_t covered;	/* sites with stacks in the dump, for scans */
 } ws;
-
-static void spill(struct ls_buf *b);
 
 /* Written at boot (and in a fork child), before any reader. */
 static uint64_t start_mono_ns, start_real_ns;
@@ -255,7 +250,7 @@ emit_stacks(struct ls_buf *b)
 			}
 		}
 		ls_rec_end(b, r);
-		spill(b);
+		lsp_dump_spill(b);
 		if (cnt > 0) {
 			r = ls_rec_begin(b, LS_REC_STACK_THREADS);
 			ls_buf_uv(b, first);
@@ -268,7 +263,7 @@ emit_stacks(struct ls_buf *b)
 				ls_buf_str(b, name, strlen(name));
 			}
 			ls_rec_end(b, r);
-			spill(b);
+			lsp_dump_spill(b);
 		}
 		id = first + cnt;
 		if (cnt == 0 || (id < n && cnt < STACKS_PER_REC))
@@ -557,7 +552,7 @@ emit_ages(struct ls_buf *b, const struct agemap *cur,
 		if (++in_rec == SITES_PER_REC) {
 			close_counted(b, r, in_rec);
 			in_rec = 0;
-			spill(b);
+			lsp_dump_spill(b);
 		}
 next:
 		i = i2;
@@ -624,7 +619,7 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 		if (++in_rec == SITES_PER_REC) {
 			close_counted(b, r, in_rec);
 			in_rec = 0;
-			spill(b);
+			lsp_dump_spill(b);
 		}
 	}
 	if (in_rec != 0)
@@ -636,243 +631,6 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 	ls_buf_uv(b, written);
 	ls_buf_uv(b, nages);
 	ls_rec_end(b, r);
-}
-
-/* Whether path holds the dump of an earlier program this process ran
- * (the same pid, before an exec). */
-static bool
-earlier_image(const char *path)
-{
-	uint8_t buf[64];
-	const size_t hl = sizeof(LS_DUMP_MAGIC "1\n") - 1;
-	struct ls_cur c;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < (ssize_t)hl + 9 || memcmp(buf, LS_DUMP_MAGIC "1\n", hl) != 0 ||
-	    buf[hl] != LS_REC_PROCESS || buf[hl + 1] != 0)
-		return false;
-	c = (struct ls_cur){ buf + hl + 8, buf + n, 0 };
-	return ls_cur_uv(&c) == (uint64_t)lsp_pid && !c.err;
-}
-
-/*
- * Whether the dump's directory is safe to create it in: owned by this
- * user or root, and not writable by everyone unless sticky (as /tmp is).
- * Elsewhere another user could replace the dump or plant files under
- * names it would take.
- */
-static bool
-dir_safe(void)
-{
-	char dir[LSP_PATH_MAX];
-	char *slash;
-	struct stat st;
-	int fd;
-
-	memcpy(dir, lsp_cfg.path, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		return false;
-	slash[slash == dir] = '\0';	/* "/x" -> "/" */
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return true;	/* the create will say why */
-	if (fstat(fd, &st) != 0) {
-		close(fd);
-		return true;
-	}
-	close(fd);
-	if ((st.st_uid != geteuid() && st.st_uid != 0) ||
-	    ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))) {
-		lsp_warn("unsafe directory for the dump (writable by "
-		    "everyone without the sticky bit, or another user's)", dir);
-		return false;
-	}
-	return true;
-}
-
-/*
- * Create the dump, never over an existing file.  A process that executed
- * this program finds its earlier image's dump under the name: it then
- * takes the first free of name.2, name.3, ... name.99, the number going
- * before a final ".lsd".
- */
-static int
-create_dump(void)
-{
-	char base[LSP_PATH_MAX];
-	size_t stem;
-	unsigned k;
-	int fd;
-
-	if (!dir_safe())
-		return -EPERM;
-	fd = open(lsp_cfg.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
-	if (fd >= 0 || errno != EEXIST || !earlier_image(lsp_cfg.path))
-		return fd < 0 ? -errno : fd;
-	memcpy(base, lsp_cfg.path, sizeof(base));
-	stem = strlen(base);
-	if (stem > 4 && strcmp(base + stem - 4, ".lsd") == 0)
-		stem -= 4;
-	for (k = 2; k < 100; k++) {
-		struct ls_fmt f;
-
-		ls_fmt_init(&f, lsp_cfg.path, sizeof(lsp_cfg.path));
-		ls_fmt_mem(&f, base, stem);
-		ls_fmt_str(&f, ".");
-		ls_fmt_u64(&f, k);
-		ls_fmt_str(&f, base + stem);
-		if (f.overflow)
-			break;
-		fd = open(lsp_cfg.path, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd >= 0 || errno != EEXIST)
-			return fd < 0 ? -errno : fd;
-	}
-	memcpy(lsp_cfg.path, base, sizeof(base));
-	return -EEXIST;
-}
-
-/*
- * One write-out's appends to the dump.  A write-out builds its records in
- * ws.buf and hands them over whenever the buffer holds SPILL_AT bytes (at
- * a record boundary), so that the buffer stays small however many stacks
- * a snapshot brings; each hand-over opens the file, appends and closes
- * it again, so no descriptor of leakspy's stays open across the host's
- * code.  If any part fails, out_end() cuts the file back to where this
- * write-out began (or removes it, if this write-out created it): the
- * write-out is all or nothing.  Under write_lock.
- */
-#define SPILL_AT	(64u << 10)
-
-static struct {
-	int err;		/* first error, -errno */
-	bool opened;		/* start is known */
-	bool made;		/* this write-out created the file */
-	off_t start;		/* the dump's size before this write-out */
-} out;
-
-/* Open the dump to append (creating it the first time); fd or -errno. */
-static int
-out_open(void)
-{
-	struct stat st;
-	int fd, r;
-
-	if (!ws.created) {
-		fd = create_dump();
-		if (fd < 0)
-			return fd;
-		if (fstat(fd, &st) != 0) {
-			r = -errno;
-			close(fd);
-			unlink(lsp_cfg.path);
-			return r;
-		}
-		ws.created = true;
-		ws.dev = st.st_dev;
-		ws.ino = st.st_ino;
-		out.made = true;
-	} else {
-		fd = open(lsp_cfg.path, O_WRONLY | O_APPEND | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		if (fstat(fd, &st) != 0 || st.st_dev != ws.dev ||
-		    st.st_ino != ws.ino) {
-			close(fd);
-			return -ESTALE;
-		}
-	}
-	if (!out.opened) {
-		out.opened = true;
-		out.start = st.st_size;
-	}
-	return fd;
-}
-
-/* Append what the buffer holds and empty it; a failure is kept in
- * out.err, and after one nothing more is written. */
-static void
-out_write(struct ls_buf *b)
-{
-	sigset_t xfsz, old;
-	int fd, r;
-
-	if (b->err && out.err == 0)
-		out.err = -ENOMEM;
-	if (out.err != 0 || b->len == 0) {
-		b->len = 0;
-		return;
-	}
-	fd = out_open();
-	if (fd < 0) {
-		out.err = fd;
-		b->len = 0;
-		return;
-	}
-	/* A write past RLIMIT_FSIZE must fail with EFBIG, not kill the
-	 * host with SIGXFSZ. */
-	sigemptyset(&xfsz);
-	sigaddset(&xfsz, SIGXFSZ);
-	pthread_sigmask(SIG_BLOCK, &xfsz, &old);
-	r = ls_write_all(fd, b->p, b->len);
-	if (r != 0 && !sigismember(&old, SIGXFSZ)) {
-		struct timespec zero = { 0, 0 };
-		sigset_t pend;
-
-		if (sigpending(&pend) == 0 && sigismember(&pend, SIGXFSZ))
-			sigtimedwait(&xfsz, NULL, &zero);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	close(fd);
-	out.err = r;
-	b->len = 0;
-}
-
-/* At a record boundary: hand the buffer over if it has grown. */
-static void
-spill(struct ls_buf *b)
-{
-	if (b->len >= SPILL_AT)
-		out_write(b);
-}
-
-/* Append the rest and end the write-out; 0 or -errno. */
-static int
-out_end(struct ls_buf *b)
-{
-	int r, fd;
-
-	out_write(b);
-	r = out.err;
-	if (r != 0 && out.made) {
-		/* Not even the header: no empty file under the dump's name
-		 * (the directory is safe, so the name is still this one). */
-		unlink(lsp_cfg.path);
-		ws.created = false;
-	} else if (r != 0 && out.opened) {
-		/* Cut the file back; if that fails too, the reader stops
-		 * at the cut, and at a snapshot without its end. */
-		fd = open(lsp_cfg.path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0) {
-			struct stat st;
-
-			if (fstat(fd, &st) == 0 && st.st_dev == ws.dev &&
-			    st.st_ino == ws.ino && ftruncate(fd, out.start) != 0) {
-				/* Nothing more to do. */
-			}
-			close(fd);
-		}
-	}
-	memset(&out, 0, sizeof(out));
-	return r;
 }
 
 /* Build and append one snapshot.  Caller holds write_lock and the guard. */
@@ -917,7 +675,7 @@ write_out(unsigned reason, bool final)
 		ls_buf_uv(b, how);
 		ls_rec_end(b, rec);
 	}
-	r = out_end(b);
+	r = lsp_dump_end(b);
 	lsp_modules_commit(r == 0);
 	lsp_threads_commit(r == 0);
 	if (r == 0) {
@@ -936,7 +694,7 @@ write_out(unsigned reason, bool final)
 	am_free(&ages);
 	ws.resync = true;
 	lsp_count(LS_CNT_WRITE_ERRORS);
-	if (!ws.created) {
+	if (!lsp_dump_created()) {
 		ws.disabled = true;
 		lsp_warn("cannot create the dump; not writing one",
 		    errno_name(-r));
@@ -1067,7 +825,7 @@ create_header(void)
 		ls_dump_header(b);
 		emit_process(b);
 		lsp_modules_emit(b);
-		r = out_end(b);
+		r = lsp_dump_end(b);
 		lsp_modules_commit(r == 0);
 		if (r == 0) {
 			ws.header_done = true;
@@ -1158,6 +916,16 @@ lsp_writer_abort(void)
 }
 
 void
+lsp_writer_keep(void)
+{
+	lsp_guard++;
+	pthread_mutex_lock(&write_lock);
+	lsp_dump_keep();
+	pthread_mutex_unlock(&write_lock);
+	lsp_guard--;
+}
+
+void
 lsp_writer_exec_failed(void)
 {
 	pthread_mutex_lock(&write_lock);
@@ -1185,16 +953,12 @@ lsp_writer_postfork_child(void)
 	pthread_mutex_init(&write_lock, NULL);
 	memcpy(parent_path, lsp_cfg.path, sizeof(parent_path));
 	lsp_modules_forget_written();
-	ws.created = false;
 	ws.header_done = false;
 	ws.resync = true;
 	ws.stacks_written = 0;
 	ws.snap_index = 0;
 	ws.warned_write = false;
 	am_free(&ws.ages);
-	/* The parent held write_lock over the fork, so none of its
-	 * write-outs was under way; the child's start afresh all the same. */
-	memset(&out, 0, sizeof(out));
 	thread_started = false;
 	sem_init(&wake, 0, 0);
 	/* The parent's sandbox holds here too: no dump, no system call. */
@@ -1202,6 +966,7 @@ lsp_writer_postfork_child(void)
 		ws.disabled = true;
 		return;
 	}
+	lsp_dump_postfork_child();
 	start_mono_ns = now_ns(CLOCK_MONOTONIC);
 	start_real_ns = now_ns(CLOCK_REALTIME);
 	/* A template without %p would name the parent's dump: the child
