@@ -24,53 +24,14 @@ struct gsite {
 	UT_hash_handle hh;
 };
 
-const char *
-lsr_api_name(unsigned api)
-{
-	static const char *const names[LS_API_COUNT] = {
-		"malloc", "calloc", "realloc", "reallocarray",
-		"posix_memalign", "aligned_alloc", "memalign", "valloc",
-		"pvalloc",
-	};
-
-	return api < LS_API_COUNT ? names[api] : "unknown";
-}
-
-const char *
-lsr_reason_name(unsigned reason)
-{
-	static const char *const names[LS_SNAP_COUNT] = {
-		"exit", "interval", "signal", "exec", "abort", "sandbox",
-	};
-
-	return reason < LS_SNAP_COUNT ? names[reason] : "unknown";
-}
-
-const char *
-lsr_incomplete_why(const struct lsr_dump *d)
-{
-	if (d->nsnaps > 0 && d->snaps[d->nsnaps - 1].reason == LS_SNAP_SANDBOX)
-		return "no snapshot after the process entered a seccomp "
-		    "sandbox (leakspy writes nothing once a filter is on)";
-	return "no final snapshot (process still running, or killed)";
-}
-
-const char *
-lsr_thread_state_name(unsigned state)
-{
-	static const char *const names[LS_THREAD_COUNT] = {
-		"running", "exited_unjoined", "joined", "detached",
-	};
-
-	return state < LS_THREAD_COUNT ? names[state] : "unknown";
-}
-
 bool
 lsr_thread_at_exit(const struct lsr_report *r)
 {
 	const struct lsr_snapshot *s = lsr_report_snap(r);
 
+	/* A process a signal ended had no chance to join its threads. */
 	return s != NULL && r->snap == r->d->nsnaps - 1 && r->d->final &&
+	    r->d->final_how != LS_FINAL_SIGNAL &&
 	    s->reason != LS_SNAP_INTERVAL && s->reason != LS_SNAP_SIGNAL;
 }
 
@@ -352,8 +313,9 @@ site_diff(const struct lsr_report *r, struct lsr_site *s,
 			s->diff.new_bytes += v[i].bytes;
 		}
 	free(v);
-	s->diff.live_bytes = (int64_t)b->bytes - (int64_t)a->bytes;
-	s->diff.live_blocks = (int64_t)b->blocks - (int64_t)a->blocks;
+	/* Wrapping differences: any figures a dump holds are defined. */
+	s->diff.live_bytes = (int64_t)(b->bytes - a->bytes);
+	s->diff.live_blocks = (int64_t)(b->blocks - a->blocks);
 	s->diff.alloc_bytes = b->alloc_bytes - a->alloc_bytes;
 	s->diff.alloc_blocks = b->alloc_blocks - a->alloc_blocks;
 }

@@ -103,12 +103,26 @@ struct lsr_thread {
 	struct lsr_thread_ver *ver;
 };
 
-/* Everything read from one dump file. */
+/* A write-out that failed (LOST record). */
+struct lsr_lost {
+	uint64_t offset;	/* of the record in the file */
+	unsigned reason;	/* LS_SNAP_* of the lost snapshot */
+	bool last;		/* the process's last write-out */
+	int errnum;		/* Linux errno of the failure */
+};
+
+/*
+ * Everything read from one dump file.  Whatever the file holds, counts
+ * match their arrays, indexes are in range and enum values are known or
+ * their _COUNT ("unknown"), so the stages after the reader need no
+ * checks of their own.
+ */
 struct lsr_dump {
 	const char *path;
 	bool have_process;
 	uint64_t pid, ppid, start_real_ns;
 	char *exe;
+	char *name;		/* as run (a symlink's name), else exe's base */
 	size_t argc;
 	char **argv;
 	uint64_t pflags;
@@ -125,6 +139,10 @@ struct lsr_dump {
 	size_t nsnaps;
 	struct lsr_snapshot *snaps;
 	bool final;
+	unsigned final_how;	/* LS_FINAL_*, or LS_FINAL_COUNT: unknown */
+	int final_signo;	/* LS_FINAL_SIGNAL: the signal that ended it */
+	size_t nlost;
+	struct lsr_lost *lost;	/* in file order */
 
 	size_t nnotes;
 	char **notes;
@@ -133,7 +151,6 @@ struct lsr_dump {
 	char **thread_names;
 	size_t nthreads;
 	struct lsr_thread *threads;	/* in order of first appearance */
-
 
 	/* The first problem: the reader stopped there. */
 	char *error;
@@ -341,6 +358,20 @@ size_t lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
 void lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s);
 void lsr_report_fini(struct lsr_report *r);
 
+/* names.c: words for numbers in a dump, for any value (unknown ones are
+ * "unknown"); the strings are static, some overwritten by the next call */
+
+const char *lsr_api_name(unsigned api);
+const char *lsr_reason_name(unsigned reason);
+const char *lsr_final_how_name(unsigned how);
+const char *lsr_thread_state_name(unsigned state);
+/* "SIGTERM", "SIGRTMIN+3"; "signal 99" for no known signal. */
+const char *lsr_signal_name(int signo);
+/* "too many open files": strerror's text, made to fit in a sentence. */
+const char *lsr_errno_text(int errnum);
+/* Why an incomplete dump (no FINAL record) has no final snapshot. */
+const char *lsr_incomplete_why(const struct lsr_dump *d);
+
 /* out-text.c, out-json.c */
 
 struct lsr_out_opts {
@@ -348,6 +379,7 @@ struct lsr_out_opts {
 };
 
 void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
+/* One JSON object, without a newline after its closing brace. */
 void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
 
 /* out-text.c, shared with out-json.c */
@@ -355,14 +387,8 @@ void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
 /* "+6.3 MiB/s", "+120 KiB/h": a rate in the unit that reads best. */
 void lsr_format_rate(char *buf, size_t n, double bytes_per_second);
 
-/* Names for the enums of dump.h. */
-const char *lsr_api_name(unsigned api);
-const char *lsr_reason_name(unsigned reason);
-/* Why an incomplete dump (no FINAL record) has no final snapshot. */
-const char *lsr_incomplete_why(const struct lsr_dump *d);
-const char *lsr_thread_state_name(unsigned state);
-
-/* Whether r shows the final snapshot, taken at exit or exec. */
+/* Whether r shows the final snapshot, taken at exit or exec (not at a
+ * signal, nor before one that ended the process). */
 bool lsr_thread_at_exit(const struct lsr_report *r);
 /* A thread leak: it ended and nobody joined it, or it was still running,
  * neither joined nor detached, when the process exited. */

@@ -94,67 +94,97 @@ thread_slot(struct lsr_parser *P, uint64_t serial, bool *fresh)
 	return d->nthreads++;
 }
 
+/* A THREADS entry, read whole before it goes into the model. */
+struct entry {
+	uint64_t serial, tid, creator, start, created, gen, n;
+	const char *name;
+	size_t len;
+	uint64_t state, exited;
+	struct ls_cur frames;	/* its n return addresses */
+};
+
+static int
+read_entry(struct lsr_parser *P, struct ls_cur *c, struct entry *e)
+{
+	uint64_t i;
+
+	e->serial = ls_cur_uv(c);
+	e->tid = ls_cur_uv(c);
+	e->creator = ls_cur_uv(c);
+	e->name = ls_cur_str(c, &e->len);
+	e->state = ls_cur_uv(c);
+	e->exited = ls_cur_uv(c);
+	e->start = ls_cur_uv(c);
+	e->created = ls_cur_uv(c);
+	e->gen = ls_cur_uv(c);
+	e->n = ls_cur_uv(c);
+	if (c->err || e->name == NULL)
+		return P->why = "THREADS record cut short", -1;
+	if (memchr(e->name, 0, e->len) != NULL || e->len > 64)
+		return P->why = "bad thread name", -1;
+	if (e->exited > 1)
+		return P->why = "bad thread exited flag (not 0 or 1)", -1;
+	if (e->gen > UINT32_MAX)
+		return P->why = "thread generation out of range", -1;
+	if (e->n > LSR_MAX_FRAMES_READ || e->n > lsr_left(c))
+		return P->why = "frame count out of range", -1;
+	e->frames = *c;
+	for (i = 0; i < e->n; i++)
+		(void)ls_cur_uv(c);
+	if (c->err)
+		return P->why = "THREADS record cut short", -1;
+	return 0;
+}
+
+/* Add entry e, a version of its thread as of the open snapshot. */
+static void
+add_entry(struct lsr_parser *P, struct entry *e)
+{
+	struct lsr_dump *d = P->d;
+	struct lsr_thread_ver v = { .snap = d->nsnaps };
+	struct lsr_thread *t;
+	bool fresh;
+	size_t i;
+
+	v.state = lsr_enum(e->state, LS_THREAD_COUNT);
+	v.exited = e->exited == 1;
+	v.name = intern_name(P, e->name, e->len);
+	t = &d->threads[thread_slot(P, e->serial, &fresh)];
+	if (fresh) {
+		t->tid = e->tid;
+		t->creator = e->creator;
+		t->start = e->start;
+		t->created_ns = e->created;
+		t->gen = (uint32_t)e->gen;
+		t->nframes = (unsigned)e->n;
+		t->ip = lsr_xcalloc((size_t)e->n, sizeof(*t->ip));
+		for (i = 0; i < e->n; i++)
+			t->ip[i] = ls_cur_uv(&e->frames);
+	}
+	/* One version per snapshot: a later entry replaces it. */
+	if (t->nver > 0 && t->ver[t->nver - 1].snap == v.snap) {
+		t->ver[t->nver - 1] = v;
+	} else {
+		t->ver = lsr_xgrow(t->ver, &t->cap_ver, t->nver + 1,
+		    sizeof(*t->ver));
+		t->ver[t->nver++] = v;
+	}
+}
+
 int
 lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c)
 {
-	struct lsr_dump *d = P->d;
 	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
+	struct entry e;
 
 	if (c->err || !P->snap_open || index != P->cur.index)
 		return P->why = "THREADS outside its snapshot", -1;
-	if (count > lsr_left(c))
+	if (count > lsr_left(c) / 11)	/* eleven fields at least */
 		return P->why = "thread count out of range", -1;
 	for (k = 0; k < count; k++) {
-		struct lsr_thread_ver v = { .snap = d->nsnaps };
-		struct lsr_thread *t;
-		uint64_t serial = ls_cur_uv(c), tid = ls_cur_uv(c);
-		uint64_t creator = ls_cur_uv(c), start, created, gen, n, i;
-		const char *name;
-		size_t len;
-		bool fresh;
-
-		name = ls_cur_str(c, &len);
-		v.state = (unsigned)ls_cur_uv(c);
-		v.exited = ls_cur_uv(c) != 0;
-		start = ls_cur_uv(c);
-		created = ls_cur_uv(c);
-		gen = ls_cur_uv(c);
-		n = ls_cur_uv(c);
-		if (c->err || name == NULL)
-			return P->why = "THREADS record cut short", -1;
-		if (v.state >= LS_THREAD_COUNT)
-			return P->why = "unknown thread state", -1;
-		if (memchr(name, 0, len) != NULL || len > 64)
-			return P->why = "bad thread name", -1;
-		if (n > LSR_MAX_FRAMES_READ || n > lsr_left(c))
-			return P->why = "frame count out of range", -1;
-		v.name = intern_name(P, name, len);
-		i = thread_slot(P, serial, &fresh);	/* may move threads */
-		t = &d->threads[i];
-		if (fresh) {
-			t->tid = tid;
-			t->creator = creator;
-			t->start = start;
-			t->created_ns = created;
-			t->gen = (uint32_t)gen;
-			t->nframes = (unsigned)n;
-			t->ip = lsr_xcalloc(n ? n : 1, sizeof(*t->ip));
-			for (i = 0; i < n; i++)
-				t->ip[i] = ls_cur_uv(c);
-		} else {
-			for (i = 0; i < n; i++)
-				(void)ls_cur_uv(c);
-		}
-		if (c->err)
-			return P->why = "THREADS record cut short", -1;
-		/* One version per snapshot: a later entry replaces it. */
-		if (t->nver > 0 && t->ver[t->nver - 1].snap == v.snap)
-			t->ver[t->nver - 1] = v;
-		else {
-			t->ver = lsr_xgrow(t->ver, &t->cap_ver, t->nver + 1,
-			    sizeof(*t->ver));
-			t->ver[t->nver++] = v;
-		}
+		if (read_entry(P, c, &e) != 0)
+			return -1;
+		add_entry(P, &e);
 	}
 	return 0;
 }

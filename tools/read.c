@@ -17,6 +17,10 @@
 
 #include "read.h"
 
+/* Read before the rest of a file, to see that it is a dump: more than the
+ * first line (23 bytes at most). */
+#define HEAD_BYTES 4096
+
 void *
 lsr_xcalloc(size_t n, size_t size)
 {
@@ -63,22 +67,6 @@ cur_strdup(struct ls_cur *c)
 	return lsr_xstrndup(s ? s : "", s ? n : 0);
 }
 
-/* Add the open snapshot's entries to the stacks' histories. */
-static void
-commit_snapshot(struct lsr_parser *P)
-{
-	struct lsr_dump *d = P->d;
-	uint32_t k = P->cur.index;
-	size_t i;
-
-	for (i = 0; i < P->cur.nchanges; i++)
-		lsr_hist_change(&d->stacks[P->changes[i].stack], k,
-		    &P->changes[i].v);
-	for (i = 0; i < P->nstaged; i++)
-		lsr_hist_age(&d->stacks[P->ages[i].stack], k, &P->ages[i]);
-	P->nstaged = 0;
-}
-
 static void
 fail(struct lsr_dump *d, uint64_t off, const char *fmt, ...)
 {
@@ -95,85 +83,156 @@ fail(struct lsr_dump *d, uint64_t off, const char *fmt, ...)
 	d->error_offset = off;
 }
 
-static int
-rec_process(struct lsr_parser *P, struct ls_cur *c)
+/* Forget what a PROCESS record that failed half way left in d. */
+static void
+process_undo(struct lsr_dump *d)
 {
-	struct lsr_dump *d = P->d;
 	size_t i;
 
-	if (d->have_process)
-		return P->why = "second PROCESS record", -1;
+	for (i = 0; i < d->argc; i++)
+		free(d->argv[i]);
+	free(d->argv);
+	free(d->exe);
+	free(d->name);
+	free(d->interpose_note);
+	free(d->alloc_addrs);
+	d->argv = NULL;
+	d->exe = d->name = d->interpose_note = NULL;
+	d->alloc_addrs = NULL;
+	d->argc = d->nalloc_addrs = 0;
+	d->pid = d->ppid = d->start_real_ns = d->pflags = 0;
+	d->max_depth = d->interval_ms = d->sample_bytes = 0;
+	d->inherited_epoch = 0;
+}
+
+/* The last component of path. */
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* PROCESS: the fields up to the note.  Counts bound what is allocated;
+ * argc and nalloc_addrs only ever count filled entries. */
+static int
+process_fields(struct lsr_parser *P, struct ls_cur *c)
+{
+	struct lsr_dump *d = P->d;
+	uint64_t n;
+
 	d->pid = ls_cur_uv(c);
 	d->ppid = ls_cur_uv(c);
 	d->start_real_ns = ls_cur_uv(c);
 	d->exe = cur_strdup(c);
-	d->argc = ls_cur_uv(c);
-	if (d->argc > lsr_left(c))
+	n = ls_cur_uv(c);
+	if (c->err)
+		return P->why = "PROCESS record cut short", -1;
+	if (n > lsr_left(c))	/* each argument takes a byte at least */
 		return P->why = "argument count out of range", -1;
-	d->argv = lsr_xcalloc(d->argc + 1, sizeof(*d->argv));
-	for (i = 0; i < d->argc; i++)
-		d->argv[i] = cur_strdup(c);
+	d->argv = lsr_xcalloc((size_t)n + 1, sizeof(*d->argv));
+	while (d->argc < n)
+		d->argv[d->argc++] = cur_strdup(c);
 	d->pflags = ls_cur_uv(c);
 	d->interpose_note = cur_strdup(c);
-	d->nalloc_addrs = ls_cur_uv(c);
-	if (d->nalloc_addrs > lsr_left(c))
+	n = ls_cur_uv(c);
+	if (c->err)
+		return P->why = "PROCESS record cut short", -1;
+	if (n > lsr_left(c))
 		return P->why = "address count out of range", -1;
-	d->alloc_addrs = lsr_xcalloc(d->nalloc_addrs, sizeof(uint64_t));
-	for (i = 0; i < d->nalloc_addrs; i++)
-		d->alloc_addrs[i] = ls_cur_uv(c);
+	d->alloc_addrs = lsr_xcalloc((size_t)n, sizeof(uint64_t));
+	while (d->nalloc_addrs < n)
+		d->alloc_addrs[d->nalloc_addrs++] = ls_cur_uv(c);
+	return 0;
+}
+
+static int
+rec_process(struct lsr_parser *P, struct ls_cur *c)
+{
+	struct lsr_dump *d = P->d;
+	const char *name;
+	size_t n;
+
+	if (d->have_process)
+		return P->why = "second PROCESS record", -1;
+	if (process_fields(P, c) != 0)
+		goto out_undo;
 	d->max_depth = ls_cur_uv(c);
 	d->interval_ms = ls_cur_uv(c);
 	d->sample_bytes = ls_cur_uv(c);
-	if (c->err)
-		return P->why = "PROCESS record cut short", -1;
-	if (c->p < c->end)	/* added later: older dumps lack it */
+	if (c->err) {
+		P->why = "PROCESS record cut short";
+		goto out_undo;
+	}
+	/* Fields added later: older dumps lack them. */
+	if (c->p < c->end)
 		d->inherited_epoch = ls_cur_uv(c);
-	if (c->err || d->inherited_epoch > 0xffff)
-		return P->why = "bad inherited epoch", -1;
+	if (c->err || d->inherited_epoch > 0xffff) {
+		P->why = "bad inherited epoch";
+		goto out_undo;
+	}
+	if (c->p < c->end) {
+		name = ls_cur_str(c, &n);
+		if (name == NULL) {
+			P->why = "PROCESS record cut short (name)";
+			goto out_undo;
+		}
+		d->name = lsr_xstrndup(name, n);
+	} else {
+		d->name = lsr_xstrndup(base_name(d->exe),
+		    strlen(base_name(d->exe)));
+	}
 	d->have_process = true;
 	return 0;
+
+out_undo:
+	process_undo(d);
+	return -1;
 }
 
 static int
 rec_module(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
-	struct lsr_module *m;
-	uint64_t id = ls_cur_uv(c);
-	const char *bid;
-	size_t n, i;
+	struct lsr_module m;
+	uint64_t id = ls_cur_uv(c), gen = ls_cur_uv(c), nseg, i;
+	const char *bid, *path;
+	size_t n, npath;
 
-	if (id != d->nmodules)
-		return P->why = "module ids out of order", -1;
-	d->modules = lsr_xgrow(d->modules, &P->cap_modules, d->nmodules + 1,
-	    sizeof(*d->modules));
-	m = &d->modules[d->nmodules];
-	memset(m, 0, sizeof(*m));
-	m->id = (uint32_t)id;
-	m->gen = (uint32_t)ls_cur_uv(c);
-	m->bias = ls_cur_uv(c);
-	m->path = cur_strdup(c);
+	memset(&m, 0, sizeof(m));
+	m.bias = ls_cur_uv(c);
+	path = ls_cur_str(c, &npath);
 	bid = ls_cur_str(c, &n);
-	if (bid != NULL && n <= sizeof(m->build_id)) {
-		memcpy(m->build_id, bid, n);
-		m->build_id_len = n;
-	}
-	m->nseg = (unsigned)ls_cur_uv(c);
-	if (m->nseg > lsr_left(c) / 2) {
-		free(m->path);
+	nseg = ls_cur_uv(c);
+	if (c->err)
+		return P->why = "MODULE record cut short", -1;
+	if (id != d->nmodules || id > UINT32_MAX)
+		return P->why = "module ids out of order", -1;
+	if (gen > UINT32_MAX)
+		return P->why = "module generation out of range", -1;
+	if (n > sizeof(m.build_id))
+		return P->why = "build id too long", -1;
+	if (nseg > lsr_left(c) / 2)
 		return P->why = "segment count out of range", -1;
-	}
-	m->seg = lsr_xcalloc(m->nseg, sizeof(*m->seg));
-	for (i = 0; i < m->nseg; i++) {
-		m->seg[i][0] = ls_cur_uv(c);
-		m->seg[i][1] = ls_cur_uv(c);
+	m.id = (uint32_t)id;
+	m.gen = (uint32_t)gen;
+	memcpy(m.build_id, bid, n);
+	m.build_id_len = n;
+	m.nseg = (unsigned)nseg;
+	m.seg = lsr_xcalloc((size_t)nseg, sizeof(*m.seg));
+	for (i = 0; i < nseg; i++) {
+		m.seg[i][0] = ls_cur_uv(c);
+		m.seg[i][1] = ls_cur_uv(c);
 	}
 	if (c->err) {
-		free(m->path);
-		free(m->seg);
+		free(m.seg);
 		return P->why = "MODULE record cut short", -1;
 	}
-	d->nmodules++;
+	m.path = lsr_xstrndup(path, npath);
+	d->modules = lsr_xgrow(d->modules, &P->cap_modules, d->nmodules + 1,
+	    sizeof(*d->modules));
+	d->modules[d->nmodules++] = m;
 	return 0;
 }
 
@@ -185,187 +244,108 @@ rec_module_gone(struct lsr_parser *P, struct ls_cur *c)
 
 	if (c->err || id >= P->d->nmodules)
 		return P->why = "MODULE_GONE for an unknown module", -1;
+	if (gen > UINT32_MAX)
+		return P->why = "module generation out of range", -1;
 	P->d->modules[id].gone = true;
 	P->d->modules[id].gone_gen = (uint32_t)gen;
+	return 0;
+}
+
+/* One stack of a STACKS record, added to d if whole. */
+static int
+one_stack(struct lsr_parser *P, struct ls_cur *c)
+{
+	struct lsr_dump *d = P->d;
+	struct lsr_stack s;
+	uint64_t id = ls_cur_uv(c), gen = ls_cur_uv(c), api = ls_cur_uv(c);
+	uint64_t flags = ls_cur_uv(c), n = ls_cur_uv(c), i;
+
+	if (c->err)
+		return P->why = "STACKS record cut short", -1;
+	if (id != d->nstacks || id > UINT32_MAX)
+		return P->why = "stack ids out of order", -1;
+	if (gen > UINT32_MAX)
+		return P->why = "stack generation out of range", -1;
+	if (n > LSR_MAX_FRAMES_READ || n > lsr_left(c))
+		return P->why = "frame count out of range", -1;
+	memset(&s, 0, sizeof(s));
+	s.gen = (uint32_t)gen;
+	s.api = lsr_enum(api, LS_API_COUNT);
+	s.flags = (unsigned)(flags & LS_SF_TRUNCATED);
+	s.nframes = (unsigned)n;
+	s.ip = lsr_xcalloc((size_t)n, sizeof(*s.ip));
+	for (i = 0; i < n; i++)
+		s.ip[i] = ls_cur_uv(c);
+	if (c->err) {
+		free(s.ip);
+		return P->why = "STACKS record cut short", -1;
+	}
+	d->stacks = lsr_xgrow(d->stacks, &P->cap_stacks, d->nstacks + 1,
+	    sizeof(*d->stacks));
+	d->stacks[d->nstacks++] = s;
 	return 0;
 }
 
 static int
 rec_stacks(struct lsr_parser *P, struct ls_cur *c)
 {
-	struct lsr_dump *d = P->d;
 	uint64_t count = ls_cur_uv(c), k;
 
-	if (count > lsr_left(c))
-		return P->why = "stack count out of range", -1;
-	for (k = 0; k < count; k++) {
-		struct lsr_stack *s;
-		uint64_t id = ls_cur_uv(c), n, i;
-
-		if (c->err)
-			break;
-		if (id != d->nstacks)
-			return P->why = "stack ids out of order", -1;
-		d->stacks = lsr_xgrow(d->stacks, &P->cap_stacks, d->nstacks + 1,
-		    sizeof(*d->stacks));
-		s = &d->stacks[d->nstacks];
-		memset(s, 0, sizeof(*s));
-		s->gen = (uint32_t)ls_cur_uv(c);
-		s->api = (unsigned)ls_cur_uv(c);
-		s->flags = (unsigned)ls_cur_uv(c);
-		n = ls_cur_uv(c);
-		if (n > LSR_MAX_FRAMES_READ || n > lsr_left(c))
-			return P->why = "frame count out of range", -1;
-		s->nframes = (unsigned)n;
-		s->ip = lsr_xcalloc(n, sizeof(*s->ip));
-		for (i = 0; i < n; i++)
-			s->ip[i] = ls_cur_uv(c);
-		if (c->err) {
-			free(s->ip);
-			break;
-		}
-		if (s->api >= LS_API_COUNT) {
-			free(s->ip);
-			return P->why = "unknown allocation function", -1;
-		}
-		d->nstacks++;
-	}
 	if (c->err)
 		return P->why = "STACKS record cut short", -1;
+	if (count > lsr_left(c) / 5)	/* five fields a stack at least */
+		return P->why = "stack count out of range", -1;
+	for (k = 0; k < count; k++)
+		if (one_stack(P, c) != 0)
+			return -1;
 	return 0;
 }
 
 static int
-rec_snapshot(struct lsr_parser *P, struct ls_cur *c)
-{
-	struct lsr_snapshot *s = &P->cur;
-	uint64_t n, i;
-
-	if (P->snap_open)
-		return P->why = "SNAPSHOT inside a snapshot", -1;
-	memset(s, 0, sizeof(*s));
-	P->nstaged = 0;
-	s->index = (uint32_t)ls_cur_uv(c);
-	s->mono_ns = ls_cur_uv(c);
-	s->real_ns = ls_cur_uv(c);
-	s->reason = (unsigned)ls_cur_uv(c);
-	n = ls_cur_uv(c);
-	if (n > lsr_left(c))
-		return P->why = "counter count out of range", -1;
-	for (i = 0; i < n; i++) {
-		uint64_t v = ls_cur_uv(c);
-
-		if (i < LS_CNT_COUNT)
-			s->counters[i] = v;
-	}
-	if (c->err)
-		return P->why = "SNAPSHOT record cut short", -1;
-	if (c->p < c->end) {
-		s->epoch = (uint32_t)ls_cur_uv(c);
-		s->ages_complete = ls_cur_uv(c) == 1;
-		if (c->err)
-			return P->why = "SNAPSHOT record cut short", -1;
-	}
-	if (s->index != P->d->nsnaps)
-		return P->why = "snapshot numbers out of order", -1;
-	P->snap_open = true;
-	return 0;
-}
-
-static int
-rec_sites(struct lsr_parser *P, struct ls_cur *c)
-{
-	struct lsr_snapshot *s = &P->cur;
-	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
-
-	if (!P->snap_open || index != s->index)
-		return P->why = "SITES outside its snapshot", -1;
-	if (count > lsr_left(c) / 5)
-		return P->why = "site count out of range", -1;
-	P->changes = lsr_xgrow(P->changes, &P->cap_changes,
-	    s->nchanges + (size_t)count, sizeof(*P->changes));
-	for (k = 0; k < count; k++) {
-		struct lsr_change *ch = &P->changes[s->nchanges];
-
-		ch->stack = (uint32_t)ls_cur_uv(c);
-		ch->v.live_bytes = ls_cur_uv(c);
-		ch->v.live_blocks = ls_cur_uv(c);
-		ch->v.alloc_bytes = ls_cur_uv(c);
-		ch->v.alloc_blocks = ls_cur_uv(c);
-		if (c->err)
-			return P->why = "SITES record cut short", -1;
-		if (ch->stack >= P->d->nstacks)
-			return P->why = "site of an unknown stack", -1;
-		s->nchanges++;
-	}
-	return 0;
-}
-
-static int
-rec_ages(struct lsr_parser *P, struct ls_cur *c)
-{
-	struct lsr_snapshot *s = &P->cur;
-	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), g, k;
-
-	if (!P->snap_open || index != s->index)
-		return P->why = "AGES outside its snapshot", -1;
-	if (count > lsr_left(c) / 3)
-		return P->why = "age count out of range", -1;
-	for (g = 0; g < count; g++) {
-		uint64_t stack = ls_cur_uv(c), replace = ls_cur_uv(c);
-		uint64_t n = ls_cur_uv(c), ep = 0;
-
-		if (c->err)
-			return P->why = "AGES record cut short", -1;
-		if (stack >= P->d->nstacks || replace > 1 || n > lsr_left(c) / 3)
-			return P->why = "age group out of range", -1;
-		P->ages = lsr_xgrow(P->ages, &P->cap_ages, P->nstaged + n + 1,
-		    sizeof(*P->ages));
-		if (replace) {
-			/* "Clear" marker: epoch UINT32_MAX. */
-			P->ages[P->nstaged].stack = (uint32_t)stack;
-			P->ages[P->nstaged].epoch = UINT32_MAX;
-			P->nstaged++;
-		}
-		for (k = 0; k < n; k++) {
-			struct lsr_age *a = &P->ages[P->nstaged];
-			uint64_t d = ls_cur_uv(c);
-
-			ep += d;
-			a->stack = (uint32_t)stack;
-			a->blocks = ls_cur_uv(c);
-			a->bytes = ls_cur_uv(c);
-			if (c->err)
-				return P->why = "AGES record cut short", -1;
-			if ((k > 0 && d == 0) || ep > s->epoch)
-				return P->why = "age epochs out of order", -1;
-			a->epoch = (uint32_t)ep;
-			P->nstaged++;
-		}
-		s->nages++;
-	}
-	return 0;
-}
-
-static int
-rec_snapshot_end(struct lsr_parser *P, struct ls_cur *c)
+rec_final(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
-	uint64_t index = ls_cur_uv(c), n = ls_cur_uv(c);
-	uint64_t nages = c->p < c->end ? ls_cur_uv(c) : 0;
+	uint64_t how = ls_cur_uv(c), signo = 0;
 
-	if (c->err || !P->snap_open || index != P->cur.index)
-		return P->why = "SNAPSHOT_END without its snapshot", -1;
-	if (n != P->cur.nchanges)
-		return P->why = "snapshot has a wrong number of sites", -1;
-	if (nages != P->cur.nages)
-		return P->why = "snapshot has a wrong number of ages", -1;
-	commit_snapshot(P);
-	d->snaps = lsr_xgrow(d->snaps, &P->cap_snaps, d->nsnaps + 1,
-	    sizeof(*d->snaps));
-	d->snaps[d->nsnaps++] = P->cur;
-	memset(&P->cur, 0, sizeof(P->cur));
-	P->snap_open = false;
+	if (P->snap_open)
+		return P->why = "FINAL inside a snapshot", -1;
+	if (how == LS_FINAL_SIGNAL)
+		signo = ls_cur_uv(c);
+	if (c->err)
+		return P->why = "FINAL record cut short", -1;
+	/* Linux numbers signals from 1 to 64. */
+	if (how == LS_FINAL_SIGNAL && (signo < 1 || signo > 64))
+		return P->why = "FINAL: bad signal number", -1;
+	d->final = true;
+	d->final_how = lsr_enum(how, LS_FINAL_COUNT);
+	d->final_signo = (int)signo;
+	P->final_how = how;
+	return 0;
+}
+
+static int
+rec_lost(struct lsr_parser *P, struct ls_cur *c, uint64_t offset)
+{
+	struct lsr_dump *d = P->d;
+	uint64_t reason = ls_cur_uv(c), last = ls_cur_uv(c);
+	uint64_t errnum = ls_cur_uv(c);
+	struct lsr_lost *l;
+
+	if (c->err)
+		return P->why = "LOST record cut short", -1;
+	if (P->snap_open)
+		return P->why = "LOST inside a snapshot", -1;
+	if (last > 1)
+		return P->why = "LOST: bad last flag (not 0 or 1)", -1;
+	if (errnum > 4095)	/* Linux errno values are below 4096 */
+		return P->why = "LOST: errno out of range", -1;
+	d->lost = lsr_xgrow(d->lost, &P->cap_lost, d->nlost + 1,
+	    sizeof(*d->lost));
+	l = &d->lost[d->nlost++];
+	l->offset = offset;
+	l->reason = lsr_enum(reason, LS_SNAP_COUNT);
+	l->last = last == 1;
+	l->errnum = (int)errnum;
 	return 0;
 }
 
@@ -373,11 +353,57 @@ static int
 rec_note(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_dump *d = P->d;
+	const char *s;
+	size_t n;
 
+	s = ls_cur_str(c, &n);
+	if (s == NULL)
+		return P->why = "NOTE record cut short", -1;
 	d->notes = lsr_xgrow(d->notes, &P->cap_notes, d->nnotes + 1,
 	    sizeof(*d->notes));
-	d->notes[d->nnotes++] = cur_strdup(c);
+	d->notes[d->nnotes++] = lsr_xstrndup(s, n);
 	return 0;
+}
+
+/* Read record rec into P->d: 0, -1 with P->why set, or -2 when the
+ * error is already recorded. */
+static int
+one_record(struct lsr_parser *P, struct ls_rec *rec)
+{
+	struct ls_cur *c = &rec->body;
+
+	switch (rec->type) {
+	case LS_REC_PROCESS:
+		return rec_process(P, c);
+	case LS_REC_MODULE:
+		return rec_module(P, c);
+	case LS_REC_MODULE_GONE:
+		return rec_module_gone(P, c);
+	case LS_REC_STACKS:
+		return rec_stacks(P, c);
+	case LS_REC_SNAPSHOT:
+		return lsr_rec_snapshot(P, c);
+	case LS_REC_SITES:
+		return lsr_rec_sites(P, c);
+	case LS_REC_SNAPSHOT_END:
+		return lsr_rec_snapshot_end(P, c);
+	case LS_REC_AGES:
+		return lsr_rec_ages(P, c);
+	case LS_REC_FINAL:
+		return rec_final(P, c);
+	case LS_REC_NOTE:
+		return rec_note(P, c);
+	case LS_REC_THREADS:
+		return lsr_rec_threads(P, c);
+	case LS_REC_STACK_THREADS:
+		return lsr_rec_stack_threads(P, c);
+	case LS_REC_LOST:
+		return rec_lost(P, c, rec->offset);
+	}
+	if (rec->type & LS_REC_OPTIONAL)
+		return 0;
+	fail(P->d, rec->offset, "unknown record type %u", rec->type);
+	return -2;
 }
 
 void
@@ -394,11 +420,12 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 		return;
 	}
 	while ((r = ls_dump_next(data, size, &off, &rec, &why)) == 1) {
-		struct ls_cur *c = &rec.body;
 		int rr;
 
 		if (d->final && P.final_how == LS_FINAL_EXEC) {
-			d->final = false;	/* the exec failed */
+			/* The exec failed: the process goes on. */
+			d->final = false;
+			d->final_how = 0;
 		} else if (d->final) {
 			fail(d, rec.offset, "record after the final one");
 			break;
@@ -408,60 +435,7 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 			break;
 		}
 		P.why = NULL;
-		switch (rec.type) {
-		case LS_REC_PROCESS:
-			rr = rec_process(&P, c);
-			break;
-		case LS_REC_MODULE:
-			rr = rec_module(&P, c);
-			break;
-		case LS_REC_MODULE_GONE:
-			rr = rec_module_gone(&P, c);
-			break;
-		case LS_REC_STACKS:
-			rr = rec_stacks(&P, c);
-			break;
-		case LS_REC_SNAPSHOT:
-			rr = rec_snapshot(&P, c);
-			break;
-		case LS_REC_SITES:
-			rr = rec_sites(&P, c);
-			break;
-		case LS_REC_SNAPSHOT_END:
-			rr = rec_snapshot_end(&P, c);
-			break;
-		case LS_REC_AGES:
-			rr = rec_ages(&P, c);
-			break;
-		case LS_REC_FINAL:
-			if (P.snap_open) {
-				P.why = "FINAL inside a snapshot";
-				rr = -1;
-			} else {
-				d->final = true;
-				P.final_how = ls_cur_uv(c);
-				rr = 0;
-			}
-			break;
-		case LS_REC_NOTE:
-			rr = rec_note(&P, c);
-			break;
-		case LS_REC_THREADS:
-			rr = lsr_rec_threads(&P, c);
-			break;
-		case LS_REC_STACK_THREADS:
-			rr = lsr_rec_stack_threads(&P, c);
-			break;
-		default:
-			if (rec.type & LS_REC_OPTIONAL) {
-				rr = 0;
-				break;
-			}
-			fail(d, rec.offset, "unknown record type %u",
-			    rec.type);
-			rr = -2;
-			break;
-		}
+		rr = one_record(&P, &rec);
 		if (rr == -1)
 			fail(d, rec.offset, "%s", P.why);
 		if (rr != 0)
@@ -478,13 +452,67 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 		d->incomplete = true;
 }
 
+/*
+ * Read fd into data[*len..cap-1] until it is full or at the end of the
+ * file.  Returns 1 when full, 0 at the end, -1 with errno set.
+ */
+static int
+fill(int fd, uint8_t *data, size_t *len, size_t cap)
+{
+	while (*len < cap) {
+		ssize_t n = read(fd, data + *len, cap - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		*len += (size_t)n;
+	}
+	return 1;
+}
+
+/*
+ * Read the whole of fd into *data (malloc'd), *len bytes.  Its first
+ * HEAD_BYTES are checked before the rest is read, so that a file that is
+ * no dump costs no more than that.  Returns 1 with all of it, 0 with only
+ * the head (which ls_dump_check_header refuses), -1 with errno set.
+ */
+static int
+slurp(int fd, size_t size_hint, uint8_t **data, size_t *len)
+{
+	size_t cap = HEAD_BYTES;
+	const char *why;
+	int r;
+
+	*len = 0;
+	*data = malloc(cap);
+	if (*data == NULL)
+		err(3, "out of memory");
+	r = fill(fd, *data, len, cap);
+	if (r <= 0)
+		return r < 0 ? -1 : 1;
+	if (ls_dump_check_header(*data, *len, &why) == 0)
+		return 0;
+	for (;;) {
+		cap = cap < size_hint + 65536 ? size_hint + 65536 : cap * 2;
+		*data = realloc(*data, cap);
+		if (*data == NULL)
+			err(3, "out of memory");
+		r = fill(fd, *data, len, cap);
+		if (r <= 0)
+			return r < 0 ? -1 : 1;
+	}
+}
+
 int
 lsr_read(const char *path, struct lsr_dump *d)
 {
 	struct stat st;
-	uint8_t *data = NULL;
-	size_t len = 0, cap = 0;
-	int fd;
+	uint8_t *data;
+	size_t len;
+	int fd, r;
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
@@ -502,29 +530,16 @@ lsr_read(const char *path, struct lsr_dump *d)
 	/* Blocking reads from here on (a FIFO was opened non-blocking only
 	 * so that opening it does not wait). */
 	fcntl(fd, F_SETFL, 0);
-	for (;;) {
-		ssize_t n;
-
-		if (cap - len < 65536) {
-			cap = cap ? cap * 2 : (size_t)st.st_size + 65536;
-			data = realloc(data, cap);
-			if (data == NULL)
-				err(3, "out of memory");
-		}
-		n = read(fd, data + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			warn("%s", path);
-			free(data);
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	r = slurp(fd, S_ISREG(st.st_mode) ? (size_t)st.st_size : 0, &data,
+	    &len);
+	if (r < 0) {
+		warn("%s", path);
+		free(data);
+		close(fd);
+		return -1;
 	}
 	close(fd);
+	/* With only the head, lsr_parse says what is wrong with it. */
 	lsr_parse(data, len, d);
 	free(data);
 	return 0;
@@ -535,13 +550,8 @@ lsr_dump_fini(struct lsr_dump *d)
 {
 	size_t i;
 
-
-	free(d->exe);
-	for (i = 0; d->argv && i < d->argc; i++)
-		free(d->argv[i]);
-	free(d->argv);
-	free(d->interpose_note);
-	free(d->alloc_addrs);
+	process_undo(d);
+	free(d->lost);
 	for (i = 0; i < d->nmodules; i++) {
 		free(d->modules[i].path);
 		free(d->modules[i].seg);

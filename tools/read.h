@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The dump reader's internals, shared by read.c (the file and most
- * records), read-threads.c (the thread records) and history.c (each
- * stack's history).
+ * The dump reader's internals, shared by read.c (the file, the process
+ * and module records), read-snap.c (the snapshot records), read-threads.c
+ * (the thread records) and history.c (each stack's history).
  */
 #ifndef LS_READ_H
 #define LS_READ_H
@@ -15,7 +15,7 @@
 /* The reader's state over one dump. */
 struct lsr_parser {
 	struct lsr_dump *d;
-	size_t cap_modules, cap_stacks, cap_snaps, cap_notes;
+	size_t cap_modules, cap_stacks, cap_snaps, cap_notes, cap_lost;
 	bool snap_open;
 	struct lsr_snapshot cur;
 	/* The open snapshot's entries, added to the stacks' histories only
@@ -49,11 +49,24 @@ lsr_left(const struct ls_cur *c)
 	return (size_t)(c->end - c->p);
 }
 
+/* An enum value from a dump: v if below count, else count ("unknown"). */
+static inline unsigned
+lsr_enum(uint64_t v, unsigned count)
+{
+	return v < count ? (unsigned)v : count;
+}
+
 /*
- * Record parsers (read-threads.c): read the payload at c into P->d.
- * Return 0, or -1 with P->why set, leaving P->d as it was before the
- * entry that failed.  Allocate.
+ * Record parsers: read the payload at c into P->d.  Return 0, or -1 with
+ * P->why set; P->d then holds the entries before the one that failed,
+ * each whole, and nothing of it.  Allocate.
  */
+/* read-snap.c */
+int lsr_rec_snapshot(struct lsr_parser *P, struct ls_cur *c);
+int lsr_rec_sites(struct lsr_parser *P, struct ls_cur *c);
+int lsr_rec_ages(struct lsr_parser *P, struct ls_cur *c);
+int lsr_rec_snapshot_end(struct lsr_parser *P, struct ls_cur *c);
+/* read-threads.c */
 int lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_stack_threads(struct lsr_parser *P, struct ls_cur *c);
 
