@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The JSON report; its schema is in leakspy-report(1).  One object per
- * dump file.
+ * dump file (report.c makes several an array).
  */
 #define _GNU_SOURCE
 #include <err.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,38 +14,88 @@
 
 #define MAX_EXPANDED 64
 
+/*
+ * The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 if the
+ * byte at p does not start one: overlong forms, surrogates and code
+ * points above U+10FFFF are not well formed.
+ */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	unsigned c = p[0];
+	size_t n, i;
+	unsigned lo = 0x80, hi = 0xbf;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2 || c > 0xf4)
+		return 0;
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	/* The second byte's range excludes overlongs, surrogates and
+	 * beyond U+10FFFF (RFC 3629, section 4). */
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i < n; i++) {
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return 0;
+	}
+	return n;
+}
+
+/* A JSON string: control characters escaped, and each byte that is not
+ * part of well-formed UTF-8 replaced by U+FFFD (leakspy-report(1)). */
 static void
 jstr(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
 
 	if (s == NULL) {
 		fputs("null", f);
 		return;
 	}
 	fputc('"', f);
-	for (; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
+	for (; *p; p += n) {
+		n = utf8_len(p);
+		if (n == 0) {
+			fputs("\\ufffd", f);
+			n = 1;
+		} else if (n > 1) {
+			fwrite(p, 1, n, f);
+		} else if (*p == '"' || *p == '\\') {
+			fprintf(f, "\\%c", *p);
+		} else if (*p == '\n') {
 			fputs("\\n", f);
-			break;
-		case '\t':
+		} else if (*p == '\t') {
 			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p);
+		} else {
+			fputc(*p, f);
 		}
 	}
 	fputc('"', f);
+}
+
+/* A number with three decimals, as text for "%s"; null if not finite.
+ * The last eight stay valid. */
+static const char *
+num(double v)
+{
+	static char ring[8][400];	/* %.3f of DBL_MAX: 313 bytes */
+	static unsigned k;
+	char *b = ring[k++ % 8];
+
+	if (!isfinite(v))
+		return "null";
+	snprintf(b, sizeof(ring[0]), "%.3f", v);
+	return b;
 }
 
 static void
@@ -82,22 +133,22 @@ jgrowth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 	size_t i;
 
 	fprintf(f, ", \"peak_bytes\": %" PRIu64 ", \"peak_blocks\": %" PRIu64
-	    ", \"peak_time_s\": %.3f", g->peak_bytes, g->peak_blocks,
-	    g->peak_time);
+	    ", \"peak_time_s\": %s", g->peak_bytes, g->peak_blocks,
+	    num(g->peak_time));
 	fprintf(f, ",\n     \"growth\": {\"verdict\": \"%s\", "
-	    "\"bytes_per_second\": %.3f, \"steadiness\": %.3f, "
-	    "\"since_s\": %.3f, \"released_at_s\": ",
-	    lsr_verdict_name(g->verdict), g->bytes_per_second, g->steadiness,
-	    g->since);
+	    "\"bytes_per_second\": %s, \"steadiness\": %s, "
+	    "\"since_s\": %s, \"released_at_s\": ",
+	    lsr_verdict_name(g->verdict), num(g->bytes_per_second),
+	    num(g->steadiness), num(g->since));
 	if (g->released_at >= 0)
-		fprintf(f, "%.3f}", g->released_at);
+		fprintf(f, "%s}", num(g->released_at));
 	else
 		fputs("null}", f);
 	lsr_site_age_profile(r, s);
 	if (s->has_age)
-		fprintf(f, ",\n     \"age\": {\"median_s\": %.3f, \"p90_s\": "
-		    "%.3f, \"oldest_s\": %.3f}", s->age_median, s->age_p90,
-		    s->age_oldest);
+		fprintf(f, ",\n     \"age\": {\"median_s\": %s, \"p90_s\": "
+		    "%s, \"oldest_s\": %s}", num(s->age_median),
+		    num(s->age_p90), num(s->age_oldest));
 	else
 		fputs(",\n     \"age\": null", f);
 	fprintf(f, ", \"inherited_bytes\": %" PRIu64 ", \"inherited_blocks\": %"
@@ -118,9 +169,9 @@ jgrowth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 	lsr_site_series(r, s, p);
 	fputs(",\n     \"series\": [", f);
 	for (i = 0; i <= r->snap; i++)
-		fprintf(f, "%s{\"time_s\": %.3f, \"live_bytes\": %" PRIu64
-		    ", \"live_blocks\": %" PRIu64 "}", i ? ", " : "", p[i].t,
-		    p[i].bytes, p[i].blocks);
+		fprintf(f, "%s{\"time_s\": %s, \"live_bytes\": %" PRIu64
+		    ", \"live_blocks\": %" PRIu64 "}", i ? ", " : "",
+		    num(p[i].t), p[i].bytes, p[i].blocks);
 	fputc(']', f);
 }
 
@@ -166,33 +217,21 @@ jthreads(FILE *f, const struct lsr_report *r)
 		jstr(f, d->thread_names[v->name]);
 		fprintf(f, ", \"state\": \"%s\", \"exited\": %s, "
 		    "\"leak\": %s, \"creator_tid\": %" PRIu64
-		    ", \"created_s\": %.3f, \"start_routine\": ",
+		    ", \"created_s\": %s, \"start_routine\": ",
 		    lsr_thread_state_name(v->state),
 		    v->exited ? "true" : "false",
 		    lsr_thread_leaked(r, v) ? "true" : "false", t->creator,
-		    (double)t->created_ns / 1e9);
+		    num((double)t->created_ns / 1e9));
 		jstr(f, lsr_symbol_name(d, t->start + 1, t->gen));
 		jframes(f, d, t->ip, t->nframes, t->gen);
 	}
 	fputs(shown ? "\n  ]" : "]", f);
 }
 
-void
-lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+/* "complete", "error" and "final": how far the dump goes, how it ends. */
+static void
+jstatus(FILE *f, const struct lsr_dump *d)
 {
-	static const char *const cnt_name[LS_CNT_COVERAGE] = {
-		"untracked", "dropped", "truncated_stacks", "unknown_frees",
-		"bootstrap", "missed_frees", "write_errors",
-	};
-	struct lsr_dump *d = r->d;
-	const struct lsr_snapshot *s = lsr_report_snap(r);
-	struct lsr_point *series;
-	size_t i, shown;
-	unsigned c;
-
-	fputs("{\n  \"format\": \"leakspy-report\",\n  \"version\": 1,\n", f);
-	fputs("  \"file\": ", f);
-	jstr(f, d->path);
 	fprintf(f, ",\n  \"complete\": %s,\n  \"error\": ",
 	    d->error == NULL && !d->incomplete ? "true" : "false");
 	if (d->error != NULL) {
@@ -207,25 +246,56 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	} else {
 		fputs("null", f);
 	}
+	fputs(",\n  \"final\": ", f);
+	if (!d->final)
+		fputs("null", f);
+	else if (d->final_how == LS_FINAL_SIGNAL)
+		fprintf(f, "{\"how\": \"signal\", \"signal\": \"%s\", "
+		    "\"signo\": %d}", lsr_signal_name(d->final_signo),
+		    d->final_signo);
+	else
+		fprintf(f, "{\"how\": \"%s\", \"signal\": null, \"signo\": "
+		    "null}", lsr_final_how_name(d->final_how));
+}
+
+static void
+jprocess(FILE *f, const struct lsr_dump *d)
+{
+	size_t i;
+
 	fprintf(f, ",\n  \"process\": {\"pid\": %" PRIu64 ", \"ppid\": %"
 	    PRIu64 ", \"exe\": ", d->pid, d->ppid);
 	jstr(f, d->exe);
+	fputs(", \"name\": ", f);
+	jstr(f, d->name);
 	fputs(", \"argv\": [", f);
 	for (i = 0; i < d->argc; i++) {
 		if (i)
 			fputs(", ", f);
 		jstr(f, d->argv[i]);
 	}
-	fprintf(f, "], \"start_time_ns\": %" PRIu64 ", \"run_time_s\": %.3f"
-	    ", \"max_depth\": %" PRIu64 ", \"interval_s\": %.3f, "
+	fprintf(f, "], \"start_time_ns\": %" PRIu64 ", \"run_time_s\": %s"
+	    ", \"max_depth\": %" PRIu64 ", \"interval_s\": %s, "
 	    "\"sample_bytes\": %" PRIu64 ", \"fork_child\": %s},\n  "
-	    "\"estimated\": %s,\n",
-	    d->start_real_ns, d->nsnaps ?
-	    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9 : 0.0,
-	    d->max_depth, (double)d->interval_ms / 1000, d->sample_bytes,
+	    "\"estimated\": %s", d->start_real_ns, num(d->nsnaps ?
+	    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9 : 0.0),
+	    d->max_depth, num((double)d->interval_ms / 1000), d->sample_bytes,
 	    d->inherited_epoch ? "true" : "false",
 	    d->sample_bytes ? "true" : "false");
-	fprintf(f, "  \"coverage\": {\"interposition\": %s",
+}
+
+/* "coverage", "lost" write-outs and the shim's "notes". */
+static void
+jcoverage(FILE *f, const struct lsr_dump *d, const struct lsr_snapshot *s)
+{
+	static const char *const cnt_name[LS_CNT_COVERAGE] = {
+		"untracked", "dropped", "truncated_stacks", "unknown_frees",
+		"bootstrap", "missed_frees", "write_errors",
+	};
+	size_t i;
+	unsigned c;
+
+	fprintf(f, ",\n  \"coverage\": {\"interposition\": %s",
 	    d->pflags & LS_PF_INTERPOSE_FAILED ? "false" : "true");
 	if (d->interpose_note && d->interpose_note[0]) {
 		fputs(", \"note\": ", f);
@@ -234,19 +304,45 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	for (c = 0; c < LS_CNT_COVERAGE; c++)
 		fprintf(f, ", \"%s\": %" PRIu64, cnt_name[c],
 		    s ? s->counters[c] : 0);
-	fprintf(f, "},\n  \"snapshots\": %zu,\n  \"snapshot\": ", d->nsnaps);
+	fputs("},\n  \"lost\": [", f);
+	for (i = 0; i < d->nlost; i++) {
+		const struct lsr_lost *l = &d->lost[i];
+
+		fprintf(f, "%s{\"offset\": %" PRIu64 ", \"reason\": \"%s\", "
+		    "\"last\": %s, \"errno\": %d, \"error\": ", i ? ", " : "",
+		    l->offset, lsr_reason_name(l->reason),
+		    l->last ? "true" : "false", l->errnum);
+		jstr(f, lsr_errno_text(l->errnum));
+		fputc('}', f);
+	}
+	fputs("],\n  \"notes\": [", f);
+	for (i = 0; i < d->nnotes; i++) {
+		if (i)
+			fputs(", ", f);
+		jstr(f, d->notes[i]);
+	}
+	fputc(']', f);
+}
+
+/* "snapshots", "snapshot", with --diff "diff", and "totals". */
+static void
+jsnapshot(FILE *f, const struct lsr_report *r, const struct lsr_snapshot *s)
+{
+	const struct lsr_dump *d = r->d;
+
+	fprintf(f, ",\n  \"snapshots\": %zu,\n  \"snapshot\": ", d->nsnaps);
 	if (s != NULL)
-		fprintf(f, "{\"index\": %" PRIu32 ", \"time_s\": %.3f, "
-		    "\"reason\": \"%s\"}", s->index, (double)s->mono_ns / 1e9,
-		    lsr_reason_name(s->reason));
+		fprintf(f, "{\"index\": %" PRIu32 ", \"time_s\": %s, "
+		    "\"reason\": \"%s\"}", s->index,
+		    num((double)s->mono_ns / 1e9), lsr_reason_name(s->reason));
 	else
 		fputs("null", f);
 	if (s != NULL && r->from != SIZE_MAX) {
 		const struct lsr_snapshot *a = &d->snaps[r->from];
 
 		fprintf(f, ",\n  \"diff\": {\"from\": {\"index\": %" PRIu32
-		    ", \"time_s\": %.3f}, \"new_bytes\": ", a->index,
-		    (double)a->mono_ns / 1e9);
+		    ", \"time_s\": %s}, \"new_bytes\": ", a->index,
+		    num((double)a->mono_ns / 1e9));
 		if (r->ages_ok)
 			fprintf(f, "%" PRIu64 ", \"new_blocks\": %" PRIu64,
 			    r->new_bytes, r->new_blocks);
@@ -263,10 +359,28 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	fprintf(f, ", \"inherited_bytes\": %" PRIu64 ", \"inherited_blocks\": %"
 	    PRIu64, r->inherited_bytes, r->inherited_blocks);
 	fprintf(f, ", \"sites\": %zu, \"growing_sites\": %zu, "
-	    "\"growing_bytes_per_second\": %.3f},\n  \"sites\": [",
-	    r->nsites, r->ngrowing, r->growing_rate);
+	    "\"growing_bytes_per_second\": %s}", r->nsites, r->ngrowing,
+	    num(r->growing_rate));
+}
+
+void
+lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *s = lsr_report_snap(r);
+	struct lsr_point *series;
+	size_t i, shown;
+
+	fputs("{\n  \"format\": \"leakspy-report\",\n  \"version\": 1,\n", f);
+	fputs("  \"file\": ", f);
+	jstr(f, d->path);
+	jstatus(f, d);
+	jprocess(f, d);
+	jcoverage(f, d, s);
+	jsnapshot(f, r, s);
+	fputs(",\n  \"sites\": [", f);
 	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
-	series = calloc(r->snap + 1 > 0 ? r->snap + 1 : 1, sizeof(*series));
+	series = calloc(s != NULL ? r->snap + 1 : 1, sizeof(*series));
 	if (series == NULL)
 		err(3, "out of memory");
 	for (i = 0; i < shown; i++) {
@@ -290,5 +404,5 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	free(series);
 	fputs(shown ? "\n  ]" : "]", f);
 	jthreads(f, r);
-	fputs("\n}\n", f);
+	fputs("\n}", f);
 }

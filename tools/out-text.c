@@ -263,6 +263,36 @@ print_threads(FILE *f, const struct lsr_report *r)
 	}
 }
 
+/* The program (as run, and its executable when that differs), its
+ * command line, and how it ended when the snapshot line cannot say. */
+static void
+print_program(FILE *f, const struct lsr_dump *d)
+{
+	const char *exe = d->exe && d->exe[0] ? d->exe : "?";
+	const char *base = strrchr(exe, '/');
+	size_t i;
+
+	base = base ? base + 1 : exe;
+	if (d->name != NULL && d->name[0] && strcmp(d->name, base) != 0)
+		fprintf(f, "program:   %s (%s, pid %" PRIu64 ", parent %"
+		    PRIu64 ")\n", d->name, exe, d->pid, d->ppid);
+	else
+		fprintf(f, "program:   %s (pid %" PRIu64 ", parent %" PRIu64
+		    ")\n", exe, d->pid, d->ppid);
+	if (d->argc > 0) {
+		fprintf(f, "command:  ");
+		for (i = 0; i < d->argc; i++)
+			fprintf(f, " %s", d->argv[i]);
+		fputc('\n', f);
+	}
+	if (d->final && d->final_how == LS_FINAL_SIGNAL)
+		fprintf(f, "ended:     final snapshot, then ended by %s\n",
+		    lsr_signal_name(d->final_signo));
+	else if (d->final && d->final_how >= LS_FINAL_COUNT)
+		fprintf(f, "ended:     final snapshot, then ended in a way "
+		    "this reader does not know\n");
+}
+
 void
 lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 {
@@ -273,27 +303,25 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	size_t i, shown;
 
 	fprintf(f, "leakspy report: %s\n", d->path);
-	fprintf(f, "program:   %s (pid %" PRIu64 ", parent %" PRIu64 ")\n",
-	    d->exe && d->exe[0] ? d->exe : "?", d->pid, d->ppid);
-	if (d->argc > 0) {
-		fprintf(f, "command:  ");
-		for (i = 0; i < d->argc; i++)
-			fprintf(f, " %s", d->argv[i]);
-		fputc('\n', f);
-	}
+	print_program(f, d);
 	if (d->start_real_ns != 0) {
 		time_t t = (time_t)(d->start_real_ns / 1000000000u);
 		struct tm tm;
 		char when[64];
 
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC",
+		    &tm) == 0)
+			snprintf(when, sizeof(when), "%" PRIu64 " ns after the "
+			    "epoch", d->start_real_ns);
 		fprintf(f, "started:   %s", when);
 		if (d->nsnaps > 0)
 			fprintf(f, "; ran %.3f s",
 			    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9);
 		fputc('\n', f);
 	}
+	for (i = 0; i < d->nnotes; i++)
+		fprintf(f, "note:      %s\n", d->notes[i]);
 	if (d->sample_bytes != 0) {
 		char h[32];
 
