@@ -144,6 +144,8 @@ main(int argc, char **argv)
 	struct lsr_out_opts o = { 0 };
 	struct point_spec at = { 0 }, from = { 0 }, to = { 0 };
 	bool json = false, top_set = false, diff = false, by_thread = false;
+	bool array;
+	unsigned shown = 0;
 	long top = 20;
 	int c, i, status = 0;
 
@@ -212,6 +214,10 @@ main(int argc, char **argv)
 	if (diff && at.set)
 		errx(EXIT_USAGE, "--diff and --snapshot cannot be combined");
 	o.top = json && !top_set ? 0 : (size_t)top;
+	/* Several files: one JSON value all the same, an array. */
+	array = json && argc - optind > 1;
+	if (array)
+		fputs("[\n", stdout);
 
 	for (i = optind; i < argc; i++) {
 		struct lsr_dump d;
@@ -237,12 +243,17 @@ main(int argc, char **argv)
 			continue;
 		}
 		lsr_group(&d, k, a, by_thread ? LSR_BY_THREAD : 0, &r);
-		if (!json && i > optind)
-			putchar('\n');
-		if (json)
+		if (json) {
+			if (shown++ > 0)
+				fputs(",\n", stdout);
 			lsr_out_json(stdout, &r, &o);
-		else
+			if (!array)
+				putchar('\n');
+		} else {
+			if (shown++ > 0)
+				putchar('\n');
 			lsr_out_text(stdout, &r, &o);
+		}
 		fflush(stdout);
 		if (d.error != NULL) {
 			warnx("%s: offset %llu: %s", argv[i],
@@ -262,6 +273,8 @@ main(int argc, char **argv)
 		lsr_symbolize_fini(&d);
 		lsr_dump_fini(&d);
 	}
+	if (array)
+		fputs(shown > 0 ? "\n]\n" : "]\n", stdout);
 	if (ferror(stdout))
 		errx(EXIT_USAGE, "write error on standard output");
 	return status;

@@ -224,17 +224,28 @@ def test_snapshots_and_top():
     rc, out, err = tool(["-n", "1", "data/leaky.lsd", "data/leaky.lsd"])
     eq(rc, 0, "two files")
     eq(out.count("leakspy report: data/leaky.lsd"), 2, "a report per file")
-    rc, out, err = tool(["-f", "json", "data/leaky.lsd", "data/leaky.lsd"])
-    objs = []
-    dec = json.JSONDecoder()
-    i = 0
-    while i < len(out):
-        if out[i].isspace():
-            i += 1
-            continue
-        o, i = dec.raw_decode(out, i)
-        objs.append(o)
-    eq(len(objs), 2, "one JSON object per file")
+    # Several files: one JSON value, an array of the per-file objects.
+    p = subprocess.run([REPORT, "-f", "json", "data/leaky.lsd",
+                        "data/seed1.lsd", "data/leaky.lsd"], cwd=HERE,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=TIMEOUT)
+    eq(p.returncode, 0, "three files")
+    objs = json.loads(p.stdout)
+    eq(type(objs), list, "one JSON array for three files")
+    eq([o["file"] for o in objs], ["data/leaky.lsd", "data/seed1.lsd",
+                                   "data/leaky.lsd"], "an object a file")
+    # One that cannot be opened is left out, and said so.
+    p = subprocess.run([REPORT, "-f", "json", "data/leaky.lsd",
+                        "data/missing.lsd"], cwd=HERE,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=TIMEOUT)
+    eq(p.returncode, 2, "exit status with a missing file")
+    eq([o["file"] for o in json.loads(p.stdout)], ["data/leaky.lsd"],
+       "the files that could be read")
+    check(b"data/missing.lsd" in p.stderr, "missing file named")
+    # One file: the object itself, as before.
+    eq(type(json.loads(tool(["-f", "json", "data/leaky.lsd"])[1])), dict,
+       "one object for one file")
 
 
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
