@@ -32,6 +32,7 @@ struct lsp_config lsp_cfg;
 unsigned long lsp_counters[LS_CNT_COUNT];
 pid_t lsp_pid;
 char lsp_exe[LSP_PATH_MAX];
+char lsp_name[LSP_NAME_MAX];
 unsigned lsp_fork_epoch;
 
 /*
@@ -148,6 +149,52 @@ lsp_need_sym(const char *name)
 	return p;
 }
 
+/*
+ * The process's initial stack, as the kernel left it: argc, argv[], NULL,
+ * envp[], NULL, auxv.  The dynamic loader points __libc_stack_end at
+ * argc before any code of the program runs.
+ */
+extern void *__libc_stack_end;
+
+/* The environment: environ, or before the C library has set it (an
+ * allocation from .preinit_array) the initial stack's. */
+static char **
+initial_environ(void)
+{
+	long *sp = __libc_stack_end;
+	char **argv;
+
+	if (environ != NULL)
+		return environ;
+	if (sp == NULL || sp[0] < 0 || sp[0] > (1L << 24))
+		return NULL;
+	argv = (char **)(sp + 1);
+	return argv[sp[0]] == NULL ? argv + sp[0] + 1 : NULL;
+}
+
+/* The value of name in the environment, or NULL.  Boot only: leakspy is
+ * passive in secure-execution mode, so this is secure_getenv's answer. */
+static char *
+env(const char *name)
+{
+	char **e = initial_environ();
+	size_t n = strlen(name);
+
+	for (; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* The initial stack's argv[0], or NULL. */
+static const char *
+initial_argv0(void)
+{
+	long *sp = __libc_stack_end;
+
+	return sp != NULL && sp[0] > 0 ? ((char **)(sp + 1))[0] : NULL;
+}
+
 static void
 resolve(void)
 {
@@ -197,16 +244,29 @@ find_exe(void)
 		lsp_exe[0] = '\0';
 }
 
+/*
+ * The name the program was run as, for %e: the last component of the
+ * path execve was given (AT_EXECFN), so a symbolic link gives its own
+ * name, as core(5)'s %e does; argv[0]'s where that path is a descriptor
+ * (fexecve), and the executable's own where neither is known.
+ */
 static void
-exe_name(char *buf, size_t cap)
+find_name(void)
 {
-	const char *base = strrchr(lsp_exe, '/');
+	const char *fn = (const char *)getauxval(AT_EXECFN);
+	const char *base;
 	struct ls_fmt f;
 
-	base = base != NULL ? base + 1 : program_invocation_short_name;
-	if (base == NULL || *base == '\0')
+	if (fn == NULL || strncmp(fn, "/dev/fd/", 8) == 0 ||
+	    strncmp(fn, "/proc/", 6) == 0)
+		fn = initial_argv0();
+	if (fn == NULL || *fn == '\0')
+		fn = lsp_exe;
+	base = strrchr(fn, '/');
+	base = base != NULL ? base + 1 : fn;
+	if (*base == '\0')
 		base = "unknown";
-	ls_fmt_init(&f, buf, cap);
+	ls_fmt_init(&f, lsp_name, sizeof(lsp_name));
 	ls_fmt_str(&f, base);
 }
 
@@ -218,7 +278,6 @@ static bool
 expand_path(const char *tmpl, char *out, size_t cap, bool absolute_only)
 {
 	struct ls_fmt f;
-	char exe[256];
 	const char *s;
 
 	ls_fmt_init(&f, out, cap);
@@ -235,13 +294,12 @@ expand_path(const char *tmpl, char *out, size_t cap, bool absolute_only)
 		ls_fmt_str(&f, tmpl);
 		return !f.overflow;
 	}
-	exe_name(exe, sizeof(exe));
 	for (s = tmpl; *s != '\0'; s++) {
 		if (s[0] == '%' && s[1] == 'p') {
 			ls_fmt_u64(&f, (uint64_t)getpid());
 			s++;
 		} else if (s[0] == '%' && s[1] == 'e') {
-			ls_fmt_str(&f, exe);
+			ls_fmt_str(&f, lsp_name);
 			s++;
 		} else if (s[0] == '%' && s[1] == '%') {
 			ls_fmt_mem(&f, "%", 1);
@@ -266,12 +324,14 @@ lsp_config_repath(void)
  * Entries are compared by inode, so relative and absolute spellings of the
  * same file both go.
  */
+static bool preload_emptied;	/* before environ was set */
+
 static void
 drop_self_from_preload(void)
 {
 	Dl_info info;
 	struct stat self, st;
-	char *v = getenv("LD_PRELOAD");
+	char *v = env("LD_PRELOAD");
 	char *r, *w;
 
 	if (v == NULL || dladdr((void *)lsp_boot, &info) == 0 ||
@@ -304,20 +364,24 @@ drop_self_from_preload(void)
 		w += len;
 	}
 	*w = '\0';
-	if (*v == '\0')
+	/* Before the C library has set environ (.preinit_array), unsetenv
+	 * cannot reach the variable: the constructor does it. */
+	if (*v == '\0' && environ != NULL)
 		unsetenv("LD_PRELOAD");
+	else if (*v == '\0')
+		preload_emptied = true;
 }
 
 static void
 read_config(void)
 {
-	const char *s;
+	const char *s, *why;
 	unsigned long v;
 
 	lsp_cfg.depth = LSP_DEFAULT_DEPTH;
 	lsp_cfg.interval_ms = LSP_DEFAULT_INTERVAL_MS;
 
-	s = secure_getenv("LEAKSPY_DEPTH");
+	s = env("LEAKSPY_DEPTH");
 	if (s != NULL) {
 		if (ls_parse_uint(s, 1000000, &v) && v >= 1)
 			lsp_cfg.depth = v > LS_MAX_FRAMES - 8 ?
@@ -325,7 +389,7 @@ read_config(void)
 		else
 			lsp_warn("ignoring LEAKSPY_DEPTH (want 1-248)", s);
 	}
-	s = secure_getenv("LEAKSPY_INTERVAL");
+	s = env("LEAKSPY_INTERVAL");
 	if (s != NULL) {
 		unsigned ms;
 
@@ -335,16 +399,27 @@ read_config(void)
 			lsp_warn("ignoring LEAKSPY_INTERVAL (want seconds, "
 			    "0 or at least 0.01)", s);
 	}
-	s = secure_getenv("LEAKSPY_SIGNAL");
+	s = env("LEAKSPY_SIGNAL");
 	if (s != NULL && *s != '\0') {
 		int signo = ls_parse_signal(s);
 
-		if (signo > 0)
+		const char *no = signo > 0 ? ls_signal_refusal(signo) :
+		    "unknown signal";
+
+		if (no == NULL) {
 			lsp_cfg.signo = signo;
-		else
-			lsp_warn("ignoring LEAKSPY_SIGNAL (unknown signal)", s);
+		} else {
+			char msg[256];
+			struct ls_fmt f;
+
+			ls_fmt_init(&f, msg, sizeof(msg));
+			ls_fmt_str(&f, "ignoring LEAKSPY_SIGNAL=");
+			ls_fmt_str(&f, s);
+			ls_fmt_str(&f, ", no snapshot signal");
+			lsp_warn(msg, no);
+		}
 	}
-	s = secure_getenv("LEAKSPY_SAMPLE");
+	s = env("LEAKSPY_SAMPLE");
 	if (s != NULL && *s != '\0') {
 		unsigned long long bytes;
 
@@ -354,7 +429,7 @@ read_config(void)
 			lsp_warn("ignoring LEAKSPY_SAMPLE (want bytes, such as "
 			    "524288 or 512k)", s);
 	}
-	s = secure_getenv("LEAKSPY_UNWIND");
+	s = env("LEAKSPY_UNWIND");
 	if (s != NULL && *s != '\0') {
 		if (strcmp(s, "fast") == 0)
 			lsp_cfg.unwind = LSP_UNWIND_FAST;
@@ -366,10 +441,17 @@ read_config(void)
 			lsp_warn("ignoring LEAKSPY_UNWIND (want fast, "
 			    "libunwind or check)", s);
 	}
-	s = secure_getenv("LEAKSPY_FOLLOW_EXEC");
-	lsp_cfg.follow_exec = s != NULL && strcmp(s, "1") == 0;
+	s = env("LEAKSPY_FOLLOW_EXEC");
+	if (s != NULL && *s != '\0' && !ls_parse_bool(s, &lsp_cfg.follow_exec))
+		lsp_warn("ignoring LEAKSPY_FOLLOW_EXEC (want 1 or 0, yes or "
+		    "no); not following", s);
 
-	s = secure_getenv("LEAKSPY_OUTPUT");
+	s = env("LEAKSPY_OUTPUT");
+	if (s != NULL && *s != '\0' && (why = ls_check_template(s)) != NULL) {
+		lsp_warn("ignoring LEAKSPY_OUTPUT; writing to the default "
+		    "leakspy.%e.%p.lsd", why);
+		s = NULL;
+	}
 	if (s == NULL || *s == '\0')
 		s = "leakspy.%e.%p.lsd";
 	if (!expand_path(s, lsp_cfg.tmpl, sizeof(lsp_cfg.tmpl), true) ||
@@ -434,6 +516,7 @@ lsp_boot(void)
 	resolve();
 	lsp_pid = getpid();
 	find_exe();
+	find_name();
 	active = getauxval(AT_SECURE) == 0;
 	if (active) {
 		read_config();
@@ -464,6 +547,9 @@ __attribute__((constructor)) static void
 lsp_ctor(void)
 {
 	lsp_boot();
+	/* Booted from .preinit_array: LD_PRELOAD, emptied, can go now. */
+	if (preload_emptied)
+		unsetenv("LD_PRELOAD");
 }
 
 /*

@@ -49,6 +49,7 @@ before(void)
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) == LSP_ACTIVE &&
 	    !lsp_guard && !lsp_in_sandbox() && getpid() == lsp_pid) {
 		lsp_writer_exec();
+		lsp_signals_exec(true);
 		wrote = true;
 	}
 	errno = saved;
@@ -67,8 +68,10 @@ after(bool wrote, int r)
 {
 	int saved = errno;
 
-	if (wrote)
+	if (wrote) {
+		lsp_signals_exec(false);
 		lsp_writer_exec_failed();
+	}
 	errno = saved;
 	return r;
 }

@@ -87,6 +87,10 @@ extern pid_t lsp_pid;
 
 /* The executable's path, set by lsp_boot(); "" if unknown. */
 extern char lsp_exe[];
+/* The name the program was run as (a symbolic link's, not its target's),
+ * set by lsp_boot(). */
+#define LSP_NAME_MAX	256
+extern char lsp_name[LSP_NAME_MAX];
 
 /* Set (under the writer's lock) just before the host installs a seccomp
  * filter: from then on leakspy makes no system call of its own, since the
@@ -392,8 +396,27 @@ void *lsp_need_sym(const char *name);
 /* The same, or NULL: the interposer then fails with ENOSYS. */
 void *lsp_next_sym(const char *name);
 
-/* signals.c: install the handler for LEAKSPY_SIGNAL; note runs in it. */
-void lsp_signal_install(int signo, void (*note)(void));
+/* signals.c */
+
+/* Watch the snapshot signal signo (0: none; note runs in its handler)
+ * and SIGTERM, SIGINT and SIGHUP (their final snapshot). */
+void lsp_signals_init(int signo, void (*note)(void));
+/* release: give the kernel the program's own dispositions (a seccomp
+ * sandbox goes on); !release: take the watched signals back. */
+void lsp_signals_release(bool release);
+/* Around an exec: before (true), and after it failed (false). */
+void lsp_signals_exec(bool before);
+/* Writer thread: the fatal signal whose final snapshot is due, or 0;
+ * then lsp_signals_fatal_done() once it is written (it may end the
+ * process). */
+int lsp_signals_fatal(void);
+void lsp_signals_fatal_done(void);
+/* Exit path: if a fatal signal came first, wait for its snapshot and die
+ * of it. */
+void lsp_signals_fatal_exit(void);
+void lsp_signals_postfork_child(void);
+/* End the process by sig's default action.  Async-signal-safe. */
+void lsp_die_of(int sig) __attribute__((noreturn));
 
 /* modules.c */
 
@@ -439,6 +462,10 @@ void lsp_writer_exec(void);
 void lsp_writer_abort(void);
 
 void lsp_writer_exec_failed(void);
+
+/* Wake the writer thread; false if there is none (or it must not run:
+ * a sandbox, a vfork child).  Async-signal-safe. */
+bool lsp_writer_wake(void);
 
 /* Before a chroot or a change of ids (host thread): keep the dump's
  * descriptors (lsp_dump_keep) under the writer's lock. */

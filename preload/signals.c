@@ -1,72 +1,100 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * LEAKSPY_SIGNAL's handler, and the program's own handler for that signal
- * (sigaction and signal interposers).  The library's handler stays
- * installed; what the program sets is kept here and called after the
- * library has noted the signal, with the program's flags and mask, so
- * that the program sees its own disposition and its handler runs.  For
- * every other signal the interposers only forward.
+ * Signals leakspy handles, and the program's view of them (sigaction and
+ * signal interposers, host threads; the handler, any host thread).
+ *
+ * Two kinds of signal are leakspy's to watch:
+ * - LEAKSPY_SIGNAL, the snapshot signal: leakspy's handler stays
+ *   installed; what the program sets is kept here and called after the
+ *   snapshot is noted, with the program's flags and mask.
+ * - SIGTERM, SIGINT and SIGHUP while the program leaves them at SIG_DFL:
+ *   leakspy's handler takes the final snapshot, then the process dies of
+ *   the same signal, so its exit status is what it would have been.  A
+ *   handler or SIG_IGN the program sets goes to the kernel as it is, and
+ *   from then on leakspy has no part in that signal, until the program
+ *   sets SIG_DFL again.
+ * Either way the program reads back what it set, SA_RESTORER and all, as
+ * the C library's sigaction would give it.  A signal's fate never
+ * changes: one that would end the program ends it (after the snapshot),
+ * one it ignores is ignored.  The snapshot signal left at the default it
+ * started with is the exception leakspy was asked for: it only takes a
+ * snapshot.  If the program set SIG_DFL itself (or SA_RESETHAND did),
+ * the signal ends it after the snapshot, as without leakspy.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lsp.h"
+
+/* The kernel's flag for a handler's return trampoline, which the C
+ * library sets on every sigaction; not in its headers. */
+#ifndef SA_RESTORER
+#define SA_RESTORER	0x04000000
+#endif
 
 static int (*real_sigaction)(int, const struct sigaction *,
     struct sigaction *);
 static sighandler_t (*real_signal)(int, sighandler_t);
 
-/* The program's view of lsp_cfg.signo; the handler reads it lock-free. */
-static struct sigaction prog;
 union handler {
 	uintptr_t u;
 	sighandler_t h;
 	void (*a)(int, siginfo_t *, void *);
 };
-static uintptr_t prog_fn;	/* a union handler's u */
-static int prog_flags;
-static int installed_signo;
 
+/* The program's view of one signal leakspy watches.  act is written by
+ * the sigaction interposer; fn and flags are its handler and flags for
+ * the signal handler, which reads them lock-free. */
+struct view {
+	struct sigaction act;
+	uintptr_t fn;		/* a union handler's u */
+	int flags;
+	bool set;		/* the program set act (it did not inherit it) */
+	bool watched;
+};
+
+static struct view views[_NSIG];
+static int snap_signo;			/* 0: none */
 static void (*on_note)(void);
+/* The C library's trampoline and its flag, as the kernel reports them
+ * for a handler it set: what a program reads back for its own. */
+static void *restorer;
+static int restorer_flag;
 
-static void
-on_signal(int signo, siginfo_t *si, void *uc)
+static const int fate_signals[] = { SIGTERM, SIGINT, SIGHUP };
+
+/* How long a fatal signal waits for its snapshot before it ends the
+ * process all the same. */
+#define FATAL_WAIT_MS	3000
+
+/*
+ * A fatal signal under way: the first one's number (atomic; the writer
+ * takes the final snapshot when it is set), set to 1 in fatal_done (a
+ * futex word) once the snapshot is written, and whether the writer ends
+ * the process then (the signal's thread could not wait).
+ */
+static int fatal_sig;
+static int fatal_done;
+static bool fatal_kill;
+
+static bool
+is_fate(int sig)
 {
-	union handler fn, dfl = { .h = SIG_DFL };
-	int saved = errno, flags;
-
-	on_note();
-	errno = saved;
-	fn.u = __atomic_load_n(&prog_fn, __ATOMIC_ACQUIRE);
-	flags = __atomic_load_n(&prog_flags, __ATOMIC_RELAXED);
-	if (fn.h == SIG_DFL || fn.h == SIG_IGN)
-		return;
-	if (flags & SA_RESETHAND) {
-		__atomic_store_n(&prog_fn, dfl.u, __ATOMIC_RELEASE);
-		prog.sa_handler = SIG_DFL;
-	}
-	if (flags & SA_SIGINFO)
-		fn.a(signo, si, uc);
-	else
-		fn.h(signo);
+	return sig == SIGTERM || sig == SIGINT || sig == SIGHUP;
 }
 
-/* Install the library's handler with the program's mask and flags. */
-static int
-install(void)
+/* Whether SIG_DFL ends the process for sig (it is not ignored). */
+static bool
+default_ends(int sig)
 {
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_signal;
-	sa.sa_flags = SA_SIGINFO | (prog.sa_flags & (SA_RESTART | SA_NODEFER |
-	    SA_ONSTACK));
-	if (prog.sa_handler == SIG_DFL || prog.sa_handler == SIG_IGN)
-		sa.sa_flags |= SA_RESTART;
-	sa.sa_mask = prog.sa_mask;
-	return real_sigaction(installed_signo, &sa, NULL);
+	return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG &&
+	    sig != SIGWINCH;
 }
 
 static void
@@ -78,40 +106,318 @@ resolve(void)
 		real_signal = lsp_need_sym("signal");
 }
 
+/* End the process with sig's default action, now.  Async-signal-safe. */
 void
-lsp_signal_install(int signo, void (*note)(void))
+lsp_die_of(int sig)
 {
-	union handler fn;
+	struct sigaction dfl;
+	sigset_t set;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	real_sigaction(sig, &dfl, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), sig);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* Blocked elsewhere, or a process that outlived it: the kernel's
+	 * default for the whole process. */
+	kill(getpid(), sig);
+	for (;;)
+		pause();
+}
+
+/* Wait, bounded, until the fatal signal's snapshot is written.
+ * Async-signal-safe. */
+static void
+wait_fatal_done(void)
+{
+	struct timespec now, left;
+	int64_t end_ms, now_ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	end_ms = now.tv_sec * 1000 + now.tv_nsec / 1000000 + FATAL_WAIT_MS;
+	while (__atomic_load_n(&fatal_done, __ATOMIC_ACQUIRE) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		now_ms = now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		if (now_ms >= end_ms)
+			return;
+		left.tv_sec = (end_ms - now_ms) / 1000;
+		left.tv_nsec = (end_ms - now_ms) % 1000 * 1000000;
+		syscall(SYS_futex, &fatal_done, FUTEX_WAIT_PRIVATE, 0, &left,
+		    NULL, 0);
+	}
+}
+
+/*
+ * Signal sig is to end the process: have the writer take the final
+ * snapshot, and wait for it, or (!wait) let the writer end the process
+ * after it.  False if no snapshot can be taken (no writer thread, in a
+ * sandbox, in a vfork child).  Async-signal-safe.
+ */
+static bool
+fatal(int sig, bool wait)
+{
+	int expect = 0;
+
+	if (!__atomic_compare_exchange_n(&fatal_sig, &expect, sig, false,
+	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Another signal's snapshot is under way. */
+		if (wait)
+			wait_fatal_done();
+		return true;
+	}
+	if (!wait)
+		__atomic_store_n(&fatal_kill, true, __ATOMIC_RELEASE);
+	if (!lsp_writer_wake()) {
+		__atomic_store_n(&fatal_done, 1, __ATOMIC_RELEASE);
+		return false;
+	}
+	if (wait)
+		wait_fatal_done();
+	return true;
+}
+
+int
+lsp_signals_fatal(void)
+{
+	if (__atomic_load_n(&fatal_done, __ATOMIC_ACQUIRE))
+		return 0;
+	return __atomic_load_n(&fatal_sig, __ATOMIC_ACQUIRE);
+}
+
+void
+lsp_signals_fatal_done(void)
+{
+	__atomic_store_n(&fatal_done, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &fatal_done, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL,
+	    NULL, 0);
+	if (__atomic_load_n(&fatal_kill, __ATOMIC_ACQUIRE))
+		lsp_die_of(__atomic_load_n(&fatal_sig, __ATOMIC_ACQUIRE));
+}
+
+void
+lsp_signals_fatal_exit(void)
+{
+	int sig = __atomic_load_n(&fatal_sig, __ATOMIC_ACQUIRE);
+
+	if (sig == 0 || getpid() != lsp_pid)
+		return;
+	wait_fatal_done();
+	lsp_die_of(sig);
+}
+
+void
+lsp_signals_postfork_child(void)
+{
+	fatal_sig = 0;
+	fatal_done = 0;
+	fatal_kill = false;
+}
+
+static void
+on_signal(int sig, siginfo_t *si, void *uc)
+{
+	struct view *v = &views[sig];
+	union handler fn, dfl = { .h = SIG_DFL };
+	int saved = errno, flags;
+
+	if (sig == snap_signo && on_note != NULL)
+		on_note();
+	fn.u = __atomic_load_n(&v->fn, __ATOMIC_ACQUIRE);
+	flags = __atomic_load_n(&v->flags, __ATOMIC_RELAXED);
+	if (fn.h == SIG_IGN)
+		goto out;
+	if (fn.h == SIG_DFL) {
+		if (!default_ends(sig) || (sig == snap_signo && !v->set))
+			goto out;
+		/* The process dies of it, after the final snapshot: this
+		 * thread waits for it, unless it was interrupted inside
+		 * leakspy, which may hold what the snapshot needs; the
+		 * writer then ends the process. */
+		if (lsp_guard == 0) {
+			fatal(sig, true);
+			lsp_die_of(sig);
+		}
+		if (!fatal(sig, false))
+			lsp_die_of(sig);
+		goto out;
+	}
+	if (flags & SA_RESETHAND) {
+		__atomic_store_n(&v->fn, dfl.u, __ATOMIC_RELEASE);
+		v->act.sa_handler = SIG_DFL;
+		v->act.sa_flags &= ~SA_SIGINFO;
+		v->set = true;
+	}
+	errno = saved;
+	if (flags & SA_SIGINFO)
+		fn.a(sig, si, uc);
+	else
+		fn.h(sig);
+	saved = errno;
+out:
+	errno = saved;
+}
+
+/* Install leakspy's handler for sig with the program's mask and flags. */
+static int
+install_ours(int sig)
+{
+	const struct view *v = &views[sig];
+	struct sigaction sa, now;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | (v->act.sa_flags & (SA_RESTART |
+	    SA_NODEFER | SA_ONSTACK));
+	if (v->act.sa_handler == SIG_DFL || v->act.sa_handler == SIG_IGN)
+		sa.sa_flags |= SA_RESTART;
+	sa.sa_mask = v->act.sa_mask;
+	/* While the final snapshot is taken, nothing else interrupts. */
+	if (is_fate(sig))
+		sigfillset(&sa.sa_mask);
+	if (real_sigaction(sig, &sa, NULL) != 0)
+		return -1;
+	if (restorer == NULL && real_sigaction(sig, NULL, &now) == 0) {
+		restorer = (void *)now.sa_restorer;
+		restorer_flag = now.sa_flags & SA_RESTORER;
+	}
+	return 0;
+}
+
+static bool
+ours_installed(int sig)
+{
+	struct sigaction k;
+
+	return real_sigaction(sig, NULL, &k) == 0 &&
+	    (k.sa_flags & SA_SIGINFO) && k.sa_sigaction == on_signal;
+}
+
+/* Put the kernel's disposition of watched signal sig in line with the
+ * program's view: leakspy's handler, or the program's own. */
+static int
+apply(int sig)
+{
+	const struct view *v = &views[sig];
+
+	if (sig == snap_signo || v->act.sa_handler == SIG_DFL)
+		return install_ours(sig);
+	return real_sigaction(sig, &v->act, NULL);
+}
+
+static void
+set_view(int sig, const struct sigaction *act, bool by_program)
+{
+	struct view *v = &views[sig];
+	union handler fn = { .a = act->sa_sigaction };
+
+	v->act = *act;
+	if (by_program) {
+		/* What the C library's sigaction stores, and so reads back. */
+		v->act.sa_flags |= restorer_flag;
+		if (restorer != NULL)
+			v->act.sa_restorer = (void (*)(void))restorer;
+		sigdelset(&v->act.sa_mask, SIGKILL);
+		sigdelset(&v->act.sa_mask, SIGSTOP);
+		v->set = true;
+	}
+	__atomic_store_n(&v->flags, act->sa_flags, __ATOMIC_RELAXED);
+	__atomic_store_n(&v->fn, fn.u, __ATOMIC_RELEASE);
+}
+
+static void
+watch(int sig)
+{
+	struct sigaction now;
+
+	if (real_sigaction(sig, NULL, &now) != 0)
+		return;
+	set_view(sig, &now, false);
+	views[sig].watched = true;
+	/* A fate signal the program inherited ignored (nohup) or handled
+	 * stays as it is. */
+	if (is_fate(sig) && now.sa_handler != SIG_DFL)
+		return;
+	if (apply(sig) != 0)
+		views[sig].watched = false;
+}
+
+void
+lsp_signals_init(int signo, void (*note)(void))
+{
+	size_t i;
 
 	resolve();
 	on_note = note;
-	if (real_sigaction(signo, NULL, &prog) != 0)
-		return;
-	fn.a = prog.sa_sigaction;
-	__atomic_store_n(&prog_flags, prog.sa_flags, __ATOMIC_RELAXED);
-	__atomic_store_n(&prog_fn, fn.u, __ATOMIC_RELEASE);
-	installed_signo = signo;
-	if (install() != 0)
-		installed_signo = 0;
+	snap_signo = signo;
+	if (signo != 0)
+		watch(signo);
+	for (i = 0; i < LS_ARRAY_SIZE(fate_signals); i++)
+		watch(fate_signals[i]);
+}
+
+void
+lsp_signals_release(bool release)
+{
+	int sig;
+
+	for (sig = 1; sig < _NSIG; sig++) {
+		if (!views[sig].watched)
+			continue;
+		if (release)
+			real_sigaction(sig, &views[sig].act, NULL);
+		else
+			apply(sig);
+	}
+}
+
+void
+lsp_signals_exec(bool before)
+{
+	/* An ignored snapshot signal stays ignored in the new program, as
+	 * it would have without leakspy's handler. */
+	if (snap_signo != 0 && views[snap_signo].watched &&
+	    views[snap_signo].act.sa_handler == SIG_IGN) {
+		if (before)
+			real_sigaction(snap_signo, &views[snap_signo].act, NULL);
+		else
+			apply(snap_signo);
+	}
 }
 
 LS_EXPORT int
 sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	struct sigaction was;
+	struct view *v;
 
 	resolve();
-	if (installed_signo == 0 || sig != installed_signo)
+	if (sig <= 0 || sig >= _NSIG || !views[sig].watched ||
+	    getpid() != lsp_pid)
 		return real_sigaction(sig, act, old);
-	was = prog;
-	if (act != NULL) {
-		union handler fn = { .a = act->sa_sigaction };
-
-		prog = *act;
-		__atomic_store_n(&prog_flags, act->sa_flags, __ATOMIC_RELAXED);
-		__atomic_store_n(&prog_fn, fn.u, __ATOMIC_RELEASE);
-		if (install() != 0)
+	v = &views[sig];
+	/* A signal the program has in its own hands (a fate signal it
+	 * handles or ignores, or one it set through a call leakspy does not
+	 * see: sigset, a raw rt_sigaction) is the kernel's to report. */
+	if (!ours_installed(sig)) {
+		if (real_sigaction(sig, NULL, &was) != 0)
 			return -1;
+	} else {
+		was = v->act;
+	}
+	if (act != NULL) {
+		struct view keep = *v;
+
+		set_view(sig, act, true);
+		if (apply(sig) != 0) {
+			int e = errno;
+
+			*v = keep;
+			apply(sig);
+			errno = e;
+			return -1;
+		}
 	}
 	if (old != NULL)
 		*old = was;
@@ -124,7 +430,7 @@ signal(int sig, sighandler_t handler)
 	struct sigaction sa, old;
 
 	resolve();
-	if (installed_signo == 0 || sig != installed_signo)
+	if (sig <= 0 || sig >= _NSIG || !views[sig].watched)
 		return real_signal(sig, handler);
 	/* glibc's signal(): BSD semantics. */
 	memset(&sa, 0, sizeof(sa));

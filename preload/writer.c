@@ -68,6 +68,7 @@ static struct {
 	bool header_done;	/* header and PROCESS are in the file */
 	bool resync;		/* next snapshot writes every site */
 	bool final_done;
+	int fatal_signo;	/* the final snapshot is a fatal signal's */
 	bool disabled;		/* no dump: creation failed */
 	bool warned_write;
 	uint32_t stacks_written;
@@ -209,6 +210,7 @@ emit_process(struct ls_buf *b)
 	ls_buf_uv(b, lsp_cfg.interval_ms);
 	ls_buf_uv(b, lsp_cfg.sample);
 	ls_buf_uv(b, lsp_fork_epoch);
+	ls_buf_str(b, lsp_name, strlen(lsp_name));
 	ls_rec_end(b, r);
 }
 
@@ -633,11 +635,32 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 	ls_rec_end(b, r);
 }
 
+/*
+ * After a failed write-out: say so in the dump, where a record this small
+ * still fits (a full device has the failed write-out's room again).
+ */
+static void
+write_lost(unsigned reason, bool final, int err)
+{
+	struct ls_buf *b = &ws.buf;
+	size_t r;
+
+	b->len = 0;
+	b->err = 0;
+	r = ls_rec_begin(b, LS_REC_LOST);
+	ls_buf_uv(b, reason);
+	ls_buf_uv(b, final);
+	ls_buf_uv(b, (uint64_t)err);
+	ls_rec_end(b, r);
+	(void)lsp_dump_end(b);
+}
+
 /* Build and append one snapshot.  Caller holds write_lock and the guard. */
 static void
 write_out(unsigned reason, bool final)
 {
-	unsigned how = reason == LS_SNAP_EXEC ? LS_FINAL_EXEC :
+	unsigned how = ws.fatal_signo != 0 ? LS_FINAL_SIGNAL :
+	    reason == LS_SNAP_EXEC ? LS_FINAL_EXEC :
 	    reason == LS_SNAP_ABORT ? LS_FINAL_ABORT : LS_FINAL_EXIT;
 
 	struct ls_buf *b = &ws.buf;
@@ -673,6 +696,8 @@ write_out(unsigned reason, bool final)
 		size_t rec = ls_rec_begin(b, LS_REC_FINAL);
 
 		ls_buf_uv(b, how);
+		if (how == LS_FINAL_SIGNAL)
+			ls_buf_uv(b, (uint64_t)ws.fatal_signo);
 		ls_rec_end(b, rec);
 	}
 	r = lsp_dump_end(b);
@@ -694,6 +719,8 @@ write_out(unsigned reason, bool final)
 	am_free(&ages);
 	ws.resync = true;
 	lsp_count(LS_CNT_WRITE_ERRORS);
+	if (ws.header_done && r != -ESTALE)
+		write_lost(reason, final, -r);
 	if (!lsp_dump_created()) {
 		ws.disabled = true;
 		lsp_warn("cannot create the dump; not writing one",
@@ -709,12 +736,21 @@ write_out(unsigned reason, bool final)
 
 /* LEAKSPY_SIGNAL arrived (signal handler). */
 static void
-on_signal(void)
+on_snapshot_signal(void)
 {
 	if (lsp_in_sandbox())
 		return;
 	__atomic_store_n(&sig_pending, 1, __ATOMIC_RELEASE);
 	sem_post(&wake);
+}
+
+bool
+lsp_writer_wake(void)
+{
+	if (!thread_started || lsp_in_sandbox() || getpid() != lsp_pid)
+		return false;
+	sem_post(&wake);
+	return true;
 }
 
 /*
@@ -736,6 +772,8 @@ next_interval(uint64_t next, uint64_t interval)
 	return next;
 }
 
+static void write_last(unsigned reason, int sig);
+
 static void *
 writer_main(void *arg)
 {
@@ -748,7 +786,7 @@ writer_main(void *arg)
 	sem_post(&ready);
 	for (;;) {
 		unsigned reason;
-		int r;
+		int r, sig;
 
 		if (interval != 0) {
 			struct timespec ts = {
@@ -765,6 +803,11 @@ writer_main(void *arg)
 		/* In a sandbox: asleep until lsp_writer_unsandbox(). */
 		while (lsp_in_sandbox())
 			(void)sem_wait(&wake);
+		if ((sig = lsp_signals_fatal()) != 0) {
+			write_last(LS_SNAP_EXIT, sig);
+			lsp_signals_fatal_done();
+			continue;
+		}
 		if (__atomic_exchange_n(&sig_pending, 0, __ATOMIC_ACQ_REL))
 			reason = LS_SNAP_SIGNAL;
 		else if (r != 0)
@@ -848,10 +891,10 @@ lsp_writer_start(void)
 	create_header();
 	if (ws.disabled)
 		return;
-	if (lsp_cfg.signo != 0)
-		lsp_signal_install(lsp_cfg.signo, on_signal);
-	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
-		start_thread();
+	/* The thread also takes the final snapshot of a SIGTERM, so it
+	 * runs even without interval or signal. */
+	start_thread();
+	lsp_signals_init(lsp_cfg.signo, on_snapshot_signal);
 }
 
 void
@@ -860,6 +903,9 @@ lsp_writer_sandbox(void)
 	lsp_guard++;
 	pthread_mutex_lock(&write_lock);
 	write_out(LS_SNAP_SANDBOX, false);
+	/* From here on no system call of leakspy's: the program's own
+	 * dispositions go back to the kernel. */
+	lsp_signals_release(true);
 	__atomic_store_n(&lsp_sandboxed, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&write_lock);
 	lsp_guard--;
@@ -870,14 +916,16 @@ lsp_writer_unsandbox(void)
 {
 	pthread_mutex_lock(&write_lock);
 	__atomic_store_n(&lsp_sandboxed, false, __ATOMIC_RELEASE);
+	lsp_signals_release(false);
 	pthread_mutex_unlock(&write_lock);
 	if (thread_started)
 		sem_post(&wake);
 }
 
-/* The last snapshot, at exit or before an exec; bounded in time. */
+/* The last snapshot, at exit or before an exec, or before a fatal signal
+ * (sig) ends the process; bounded in time. */
 static void
-write_last(unsigned reason)
+write_last(unsigned reason, int sig)
 {
 	struct timespec ts;
 
@@ -890,6 +938,7 @@ write_last(unsigned reason)
 	ts.tv_nsec %= 1000000000L;
 	/* Bounded: a writer stuck in a slow write must not hold exit. */
 	if (pthread_mutex_timedlock(&write_lock, &ts) == 0) {
+		ws.fatal_signo = sig;
 		write_out(reason, true);
 		ws.final_done = true;
 		pthread_mutex_unlock(&write_lock);
@@ -900,19 +949,22 @@ write_last(unsigned reason)
 void
 lsp_writer_final(void)
 {
-	write_last(LS_SNAP_EXIT);
+	/* A fatal signal came first: the process dies of it, as it would
+	 * have without leakspy, once its snapshot is written. */
+	lsp_signals_fatal_exit();
+	write_last(LS_SNAP_EXIT, 0);
 }
 
 void
 lsp_writer_exec(void)
 {
-	write_last(LS_SNAP_EXEC);
+	write_last(LS_SNAP_EXEC, 0);
 }
 
 void
 lsp_writer_abort(void)
 {
-	write_last(LS_SNAP_ABORT);
+	write_last(LS_SNAP_ABORT, 0);
 }
 
 void
@@ -958,6 +1010,7 @@ lsp_writer_postfork_child(void)
 	ws.stacks_written = 0;
 	ws.snap_index = 0;
 	ws.warned_write = false;
+	ws.fatal_signo = 0;
 	am_free(&ws.ages);
 	thread_started = false;
 	sem_init(&wake, 0, 0);
@@ -978,6 +1031,7 @@ lsp_writer_postfork_child(void)
 	 * one) must see no open or clone from leakspy after it.  The C
 	 * library has reset its own locks before fork handlers run. */
 	create_header();
-	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0))
+	if (!ws.disabled)
 		start_thread();
+	lsp_signals_postfork_child();
 }

@@ -14,6 +14,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
+import lsdump  # noqa: E402
 
 
 def need_root():
@@ -66,6 +67,190 @@ def test_privdrop():
     check_privdrop([prog, "chroot", jail], "chroot")
     eq(os.listdir(jail), [], "nothing written inside the chroot")
     r, rep = check_privdrop([prog, "fork"], "fork", dumps_want=2)
+
+
+class Signalled:
+    def __init__(self, rc, out, err, dumps):
+        self.rc, self.out, self.err, self.dumps = rc, out, err, dumps
+
+
+def signalled(argv, sigs, preload=True, env=None, delay=0.05):
+    """Run argv, wait for its "ready", send it each of sigs (delay apart),
+    and wait for it: its exit status, output and dumps."""
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("LEAKSPY_") and k != "LD_PRELOAD"}
+    e["LEAKSPY_INTERVAL"] = "0"
+    if preload:
+        e["LD_PRELOAD"] = LIB
+    e.update(env or {})
+    p = subprocess.Popen(argv, cwd=tmp, env=e, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    out = p.stdout.readline()
+    check(out == b"ready\n", "%r: ready, got %r" % (argv, out))
+    for sig in sigs:
+        time.sleep(delay)
+        try:
+            p.send_signal(sig)
+        except ProcessLookupError:
+            pass
+    rest, err = p.communicate(timeout=TIMEOUT)
+    dumps = sorted(os.path.join(tmp, f) for f in os.listdir(tmp)
+                   if f.endswith(".lsd"))
+    return Signalled(p.returncode, out + rest, err, dumps)
+
+
+def final_record(dump):
+    """The FINAL record's fields (how, then signo), or None."""
+    with open(dump, "rb") as f:
+        data = f.read()
+    got = None
+    for off, typ, payload in lsdump.records(data):
+        if typ == lsdump.T["FINAL"]:
+            c = lsdump.Cur(payload)
+            got = [c.uv()]
+            while c.left():
+                got.append(c.uv())
+    return got
+
+
+FINAL_EXIT, FINAL_SIGNAL = 0, 3
+
+
+def check_death(argv, sig, what, env=None, sigs=None, want_final=True,
+                want_err=b""):
+    """argv dies of sig, as without leakspy, after its final snapshot."""
+    native = signalled(argv, sigs or [sig], preload=False)
+    traced = signalled(argv, sigs or [sig], env=env)
+    eq((native.rc, traced.rc), (-sig, -sig), what + ": killed by the signal")
+    eq(traced.out, native.out, what + ": output")
+    eq(traced.err, want_err, what + ": messages")
+    eq(len(traced.dumps), 1, what + ": one dump")
+    if want_final:
+        eq(final_record(traced.dumps[0]), [FINAL_SIGNAL, sig],
+           what + ": FINAL record")
+        rep = report(traced.dumps[0])
+        eq(rep["complete"], True, what + ": complete")
+        expect_site(rep, "fate_alloc", 2100, 3)
+    return traced
+
+
+def test_fatal_signals():
+    """SIGTERM, SIGINT and SIGHUP left at their default end the program as
+    without leakspy (exit status, output: the sleep they cut short never
+    returns), after a final snapshot with exact figures, the FINAL
+    record naming the signal; also when set back to SIG_DFL, and while
+    two threads allocate without end (so that the signal often lands
+    inside leakspy)."""
+    prog = victim("fate")
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        check_death([prog, "default", str(int(sig))], sig,
+                    "%s default" % sig.name)
+        check_death([prog, "explicit", str(int(sig))], sig,
+                    "%s set to SIG_DFL" % sig.name)
+    for i in range(10):
+        check_death([prog, "busy", str(int(signal.SIGTERM))],
+                    signal.SIGTERM, "busy, run %d" % i,
+                    env={"LEAKSPY_INTERVAL": "0.01"})
+
+
+def test_fatal_signals_handled():
+    """A program that ignores SIGTERM, or handles it, gets what it asked
+    for: leakspy's part in that signal ends when the program sets it."""
+    prog = victim("fate")
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for mode, rc, out in (("ignore", 0, b"ready\ndone\n"),
+                              ("handle", 7, b"ready\ncaught 1\n")):
+            what = "%s %s" % (sig.name, mode)
+            native = signalled([prog, mode, str(int(sig))], [sig],
+                               preload=False)
+            traced = signalled([prog, mode, str(int(sig))], [sig])
+            eq((native.rc, native.out), (rc, out), what + ": natively")
+            eq((traced.rc, traced.out, traced.err), (rc, out, b""),
+               what + ": under leakspy")
+            eq(final_record(traced.dumps[0]), [FINAL_EXIT],
+               what + ": an exit")
+            expect_site(report(traced.dumps[0]), "fate_alloc", 2100, 3)
+
+
+def test_readback():
+    """sigaction reads back what the program set, SA_RESTORER and the C
+    library's restorer included, for SIGTERM and for the snapshot
+    signal."""
+    prog = victim("fate")
+    for sig, env in ((signal.SIGTERM, {}),
+                     (signal.SIGUSR2, {"LEAKSPY_SIGNAL": "USR2"})):
+        r = same_as_native([prog, "readback", str(int(sig))], env=env)
+        eq(r.err, b"", "%s: messages" % sig.name)
+        line = [x for x in r.out.split(b"\n") if x.startswith(b"handler")]
+        check(line and int(line[0].split()[4], 16) & 0x04000000 and
+              b"restorer set" in line[0], "%s: read back: %r" %
+              (sig.name, r.out))
+
+
+def snapshot_reasons(dump):
+    return [report(dump, "--snapshot", str(i))["snapshot"]["reason"]
+            for i in range(report(dump)["snapshots"])]
+
+
+def test_snapshot_signal():
+    """USR2, SIGUSR2, 12 and RTMIN+3 all name a snapshot signal.  Left at
+    the default it started with, it only takes a snapshot; set to
+    SIG_DFL by the program (or by SA_RESETHAND), it ends the program
+    after the snapshot, as it would without leakspy; ignored, it is
+    ignored."""
+    prog = victim("fate")
+    usr2 = int(signal.SIGUSR2)
+    rtmin3 = signal.SIGRTMIN + 3
+    for name, sig in (("USR2", usr2), ("SIGUSR2", usr2), ("12", usr2),
+                      ("RTMIN+3", rtmin3), ("SIGRTMIN+3", rtmin3)):
+        r = signalled([prog, "default", str(sig)], [sig],
+                      env={"LEAKSPY_SIGNAL": name})
+        eq((r.rc, r.err), (0, b""), name + ": survives, no message")
+        check(r.out.endswith(b"done\n"), name + ": output %r" % r.out)
+        eq(snapshot_reasons(r.dumps[0]), ["signal", "exit"],
+           name + ": snapshots")
+    env = {"LEAKSPY_SIGNAL": "USR2"}
+    t = check_death([prog, "explicit", str(usr2)], signal.SIGUSR2,
+                    "USR2 set to SIG_DFL", env=env)
+    # The snapshot the signal asks for is the final one.
+    eq(snapshot_reasons(t.dumps[0]), ["exit"],
+       "USR2 set to SIG_DFL: snapshots")
+    t = check_death([prog, "resethand", str(usr2)], signal.SIGUSR2,
+                    "USR2 with SA_RESETHAND", env=env,
+                    sigs=[signal.SIGUSR2, signal.SIGUSR2], )
+    eq(t.out, b"ready\ncaught 1\n", "SA_RESETHAND: the handler ran once")
+    eq(snapshot_reasons(t.dumps[0]), ["signal", "exit"],
+       "SA_RESETHAND: snapshots")
+    r = signalled([prog, "ignore", str(usr2)], [signal.SIGUSR2], env=env)
+    eq((r.rc, r.err), (0, b""), "USR2 ignored: survives, no message")
+    eq(snapshot_reasons(r.dumps[0]), ["signal", "exit"],
+       "USR2 ignored: snapshots")
+
+
+REFUSED = ("15", "TERM", "SIGTERM", "2", "SIGINT", "1", "HUP", "3", "QUIT",
+           "9", "KILL", "SIGSTOP", "11", "SEGV", "CHLD", "PIPE", "32", "0",
+           "65", "RTMIN+99", "nonsense")
+
+
+def test_refused_signals():
+    """The snapshot signal may not be one a service relies on to stop or
+    the kernel uses: leakspy says why once, takes none, and the signal
+    does to the program what it always did."""
+    prog = victim("fate")
+    for name in REFUSED:
+        r = run([victim("leaky_fp")], env={"LEAKSPY_SIGNAL": name})
+        eq(r.rc, 3, name + ": exit status")
+        err = r.err.decode()
+        check(err.startswith("leakspy: ignoring LEAKSPY_SIGNAL=%s, no "
+                             "snapshot signal: " % name) and
+              err.count("\n") == 1, name + ": the message %r" % err)
+    t = check_death([prog, "default", str(int(signal.SIGTERM))],
+                    signal.SIGTERM, "LEAKSPY_SIGNAL=TERM refused",
+                    env={"LEAKSPY_SIGNAL": "TERM"},
+                    want_err=b"leakspy: ignoring LEAKSPY_SIGNAL=TERM, no "
+                    b"snapshot signal: services and their managers rely on "
+                    b"it to stop or reload them\n")
 
 
 TESTS = {k[5:]: v for k, v in globals().items() if k.startswith("test_")}

@@ -2,7 +2,8 @@
 /*
  * Allocates before any constructor runs (.preinit_array) and from a
  * constructor: early_alloc keeps 1 block of 111 bytes, ctor_alloc 1 of
- * 222.  Calls signal() before its first malloc in main.
+ * 222.  Calls signal() before its first malloc in main.  Prints whether
+ * both were allocated, then LD_PRELOAD as main sees it.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -43,7 +44,11 @@ ctor(void)
 int
 main(void)
 {
+	const char *v;
+
 	signal(SIGUSR1, SIG_IGN);
 	printf("%d\n", early != NULL && from_ctor != NULL);
+	v = getenv("LD_PRELOAD");
+	printf("LD_PRELOAD %s\n", v != NULL ? v : "unset");
 	return 0;
 }
