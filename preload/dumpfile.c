@@ -92,22 +92,17 @@ kept_ok(struct kept *k)
 	return false;
 }
 
-/* Move fd to a high number, close-on-exec, and keep it in k. */
+/* Move fd to a high number and keep it in k. */
 static void
 keep_fd(struct kept *k, int fd)
 {
-	struct rlimit rl;
 	struct stat st;
-	int high = -1, min = 3;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64)
-		min = (rl.rlim_cur > 1024 ? 1024 : (int)rl.rlim_cur) - 32;
-	if (fstat(fd, &st) == 0)
-		high = fcntl(fd, F_DUPFD_CLOEXEC, min);
-	close(fd);
-	if (high < 0)
+	if (fstat(fd, &st) != 0) {
+		close(fd);
 		return;
-	k->fd = high;
+	}
+	k->fd = lsp_fd_high(fd);
 	k->dev = st.st_dev;
 	k->ino = st.st_ino;
 }
@@ -137,13 +132,34 @@ at(const char **name)
 	return AT_FDCWD;
 }
 
+/*
+ * Open the dump.  A host at its descriptor limit (sshd sets it to 0 or 1,
+ * a busy server may use all it has) would cost it its snapshots: while
+ * the hard limit allows, the soft one is raised by one for this open and
+ * put back at once.
+ */
 static int
 open_dump(int flags, mode_t mode)
 {
 	const char *name;
-	int dir = at(&name);
+	int dir = at(&name), fd, e;
+	struct rlimit rl, more;
 
-	return openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd >= 0 || errno != EMFILE || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
+	    rl.rlim_cur >= rl.rlim_max)
+		return fd;
+	more = rl;
+	more.rlim_cur++;
+	if (setrlimit(RLIMIT_NOFILE, &more) != 0) {
+		errno = EMFILE;
+		return -1;
+	}
+	fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	e = errno;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	errno = e;
+	return fd;
 }
 
 /* Whether the dump in the file holds an earlier program this process ran

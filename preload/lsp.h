@@ -483,6 +483,11 @@ void lsp_writer_unsandbox(void);
  * SIGXFSZ: past RLIMIT_FSIZE the write fails with EFBIG.  0 or -errno. */
 int lsp_write_quiet(int fd, const void *p, size_t n);
 
+/* fd moved to a high number (near 1024, or the soft descriptor limit if
+ * lower), close-on-exec, away from the numbers the host's next open()s
+ * take; fd itself if that fails. */
+int lsp_fd_high(int fd);
+
 /* A write-out hands its records over in pieces of this size. */
 #define LSP_SPILL_AT	(64u << 10)
 

@@ -253,6 +253,110 @@ def test_refused_signals():
                     b"it to stop or reload them\n")
 
 
+def test_sshd_child():
+    """OpenSSH's pre-authentication child, its standard error a regular
+    file: RLIMIT_FSIZE 0, RLIMIT_NOFILE 1, no_new_privs and a seccomp
+    filter that kills on anything unlisted.  The sandbox snapshot cannot
+    be written (no descriptor left), and neither can leakspy's message
+    (the file may not grow): the program runs and exits as without
+    leakspy, not killed by SIGXFSZ."""
+    argv = [victim("stress"), "seccomp", "prctl", "sshd"]
+    got = []
+    for preload in (False, True):
+        tmp = tempfile.mkdtemp(prefix="lst.")
+        err = os.path.join(tmp, "stderr")
+        e = {k: v for k, v in os.environ.items()
+             if not k.startswith("LEAKSPY_") and k != "LD_PRELOAD"}
+        if preload:
+            e.update(LD_PRELOAD=LIB, LEAKSPY_INTERVAL="0.05")
+        with open(err, "wb") as f:
+            p = subprocess.run(argv, cwd=tmp, env=e, stdout=subprocess.PIPE,
+                               stderr=f, timeout=TIMEOUT)
+        with open(err, "rb") as f:
+            got.append((p.returncode, p.stdout, f.read()))
+    eq(got[0], (0, b"ok\n", b""), "natively")
+    eq(got[1], got[0], "under leakspy")
+
+
+def test_final_write_failed():
+    """The final write-out fails: on a full device the dump says so (a
+    LOST record fits where the snapshot did not) and the report names
+    the cause and where leakspy's message went.  A program at its
+    descriptor limit still gets its final snapshot: the shim raises the
+    soft limit by one for its open, and puts it back."""
+    r = run([victim("stress"), "nofile"])
+    eq((r.rc, r.out, r.err), (0, b"ok\n", b""), "nofile: as without leakspy")
+    rep = report(one_dump(r))
+    eq(rep["complete"], True, "nofile: the final snapshot")
+    expect_site(rep, "at_limit", 1000, 1)
+    argv = [victim("leaky_fp")]
+    env = {"LD_PRELOAD": LIB + ":" + victim("libwritefault.so"),
+           "WRITEFAULT": "none"}
+    full = os.path.getsize(one_dump(run(argv, env=env)))
+    r = run(argv, env=dict(env, WRITEFAULT="enospc:%d" % (full - 100)))
+    eq(r.rc, 3, "device full: exit status")
+    check(b"cannot write a snapshot to the dump: no space left on device"
+          in r.err, "device full: message %r" % r.err)
+    rep = report(one_dump(r), want_rc=3)
+    eq(rep["complete"], False, "device full: incomplete")
+    why = rep["error"]["message"]
+    check("no space left on device" in why and "standard error" in why,
+          "device full: the reason %r" % why)
+
+
+def test_run_name():
+    """%e is the name the program was run as: a symbolic link's (as
+    redis-server is to redis-check-rdb), not its target's; the report
+    shows both."""
+    d = tempfile.mkdtemp(prefix="lst.link.")
+    link = os.path.join(d, "redis-server")
+    os.symlink(victim("leaky_fp"), link)
+    r = same_as_native([link])
+    eq([os.path.basename(x).split(".")[1] for x in r.dumps],
+       ["redis-server"], "the dump's name")
+    rep = report(one_dump(r))
+    eq((rep["process"]["name"], rep["process"]["exe"]),
+       ("redis-server", victim("leaky_fp")), "name and exe")
+    text, _ = report_text(one_dump(r))
+    check("redis-server" in text and victim("leaky_fp") in text,
+          "the text report shows both: %r" % text[:300])
+
+
+def test_settings_refused():
+    """An output template with an unknown % escape, or a LEAKSPY_FOLLOW_EXEC
+    that is neither yes nor no, is refused aloud: the default is used and
+    leakspy says so once."""
+    for tmpl in ("%", "x.%q.lsd"):
+        r = run([victim("leaky_fp")], env={"LEAKSPY_OUTPUT": tmpl})
+        eq(r.rc, 3, tmpl + ": exit status")
+        check(r.err.startswith(b"leakspy: ignoring LEAKSPY_OUTPUT; writing "
+                               b"to the default leakspy.%e.%p.lsd: ") and
+              r.err.count(b"\n") == 1, tmpl + ": message %r" % r.err)
+        eq([os.path.basename(x).split(".")[1] for x in r.dumps],
+           ["leaky_fp"], tmpl + ": the default dump")
+        eq(sorted(os.listdir(r.tmp)), [os.path.basename(r.dumps[0])],
+           tmpl + ": no file named after the template")
+    script = "%s >/dev/null; :" % victim("tidy")
+    r = run(["/bin/sh", "-c", script], env={"LEAKSPY_FOLLOW_EXEC": "yes"})
+    eq((r.err, len(r.dumps)), (b"", 2), "FOLLOW_EXEC=yes follows")
+    r = run(["/bin/sh", "-c", script], env={"LEAKSPY_FOLLOW_EXEC": "maybe"})
+    eq((r.err, len(r.dumps)), (b"leakspy: ignoring LEAKSPY_FOLLOW_EXEC "
+       b"(want 1 or 0, yes or no); not following: maybe\n", 1),
+       "FOLLOW_EXEC=maybe")
+
+
+def test_descriptors():
+    """The program's first open() gets the descriptor it gets without
+    leakspy: libunwind's pipe (which it opens at start-up, and reads and
+    writes to check addresses) sits at high numbers, not at 3 and 4
+    where the program's own files would go."""
+    native = run([victim("fds")], preload=False)
+    eq(native.out, b"first open 3, open 4\n", "natively")
+    for unwind in ("fast", "libunwind", "check"):
+        r = run([victim("fds")], env={"LEAKSPY_UNWIND": unwind})
+        eq(r.out, b"first open 3, open 6\n", unwind + ": output")
+
+
 TESTS = {k[5:]: v for k, v in globals().items() if k.startswith("test_")}
 
 if __name__ == "__main__":

@@ -10,14 +10,17 @@
  *           allocate and _exit; every child must finish
  *   fsize   sets RLIMIT_FSIZE to 64 bytes (less than any dump), then
  *           allocates and exits 0: the shim's writes must fail quietly
+ *   nofile  sets RLIMIT_NOFILE's soft limit to 3, so that no descriptor
+ *           is left, keeps 1000 bytes (at_limit) and exits 0
  *   chroot DIR  chroots to DIR (root only), allocates and exits 0
  *   spawn   8 threads allocate while main runs /bin/true 500 times with
  *           posix_spawn and makes 500 vfork children that _exit
- *   seccomp prctl|syscall [rlimits]
+ *   seccomp prctl|syscall [rlimits|sshd]
  *           keeps 4 blocks of 1000 bytes (before_sandbox), then enters a
  *           sandbox stricter than OpenSSH's pre-authentication child's:
- *           with "rlimits", first FSIZE, NOFILE and NPROC at 0 as
- *           OpenSSH sets them; then a seccomp filter, installed through
+ *           with "rlimits", first FSIZE, NOFILE and NPROC at 0; with
+ *           "sshd", FSIZE and NPROC at 0 and NOFILE at 1, as OpenSSH's
+ *           child sets them; then a seccomp filter, installed through
  *           prctl() or (for all threads) through syscall() as libseccomp
  *           does, which fails the fstats with EACCES, allows what this
  *           program needs and kills the whole process on anything else,
@@ -252,6 +255,12 @@ in_sandbox(void)
 		kept[4 + i] = malloc(2000);
 }
 
+static __attribute__((noinline)) void
+at_limit(void)
+{
+	kept[7] = malloc(1000);
+}
+
 #define ALLOW(nr) \
 	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
@@ -260,9 +269,11 @@ in_sandbox(void)
 	BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
 
 static int
-mode_seccomp(const char *how, bool rlimits)
+mode_seccomp(const char *how, const char *limits)
 {
-	static const struct rlimit zero = { 0, 0 };
+	static const struct rlimit zero = { 0, 0 }, one = { 1, 1 };
+	bool rlimits = limits != NULL;
+	bool sshd = rlimits && strcmp(limits, "sshd") == 0;
 	struct sock_filter insns[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 		    offsetof(struct seccomp_data, arch)),
@@ -300,7 +311,7 @@ mode_seccomp(const char *how, bool rlimits)
 
 	before_sandbox();
 	if (rlimits && (setrlimit(RLIMIT_FSIZE, &zero) != 0 ||
-	    setrlimit(RLIMIT_NOFILE, &zero) != 0 ||
+	    setrlimit(RLIMIT_NOFILE, sshd ? &one : &zero) != 0 ||
 	    setrlimit(RLIMIT_NPROC, &zero) != 0))
 		return 1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -335,14 +346,20 @@ main(int argc, char **argv)
 	else if (strcmp(argv[1], "sigwait") == 0)
 		r = mode_sigwait();
 	else if (strcmp(argv[1], "seccomp") == 0 && argc >= 3)
-		r = mode_seccomp(argv[2], argc == 4 &&
-		    strcmp(argv[3], "rlimits") == 0);
+		r = mode_seccomp(argv[2], argc == 4 ? argv[3] : NULL);
 	else if (strcmp(argv[1], "chroot") == 0 && argc == 3) {
 		void *volatile p;
 
 		r = chroot(argv[2]) != 0 || chdir("/") != 0;
 		p = malloc(1000);
 		(void)p;
+	} else if (strcmp(argv[1], "nofile") == 0) {
+		struct rlimit rl;
+
+		getrlimit(RLIMIT_NOFILE, &rl);
+		rl.rlim_cur = 3;
+		r = setrlimit(RLIMIT_NOFILE, &rl);
+		at_limit();
 	} else if (strcmp(argv[1], "fsize") == 0) {
 		struct rlimit rl;
 		void *volatile p;
