@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * leakspy: run a command with libleakspy.so preloaded, its settings given
- * as options.  It sets LEAKSPY_* and LD_PRELOAD (with an absolute path)
- * and executes the command, so the command's exit status is leakspy's.
+ * as options.  It sets LEAKSPY_* and LD_PRELOAD (with an absolute path),
+ * and runs the command as its child, passing its exit status on; with -q
+ * it executes the command in its own place instead.
  */
 #define _GNU_SOURCE
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "launch.h"
 #include "settings.h"
 
 #define EXIT_USAGE	2
@@ -22,7 +25,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: leakspy [-fhV] [-d depth] [-i seconds] [-o template] "
+	    "usage: leakspy [-fhqV] [-d depth] [-i seconds] [-o template] "
 	    "[-S bytes]\n"
 	    "               [-s signal] [-u mode] [--] command [arg ...]\n"
 	    "\n"
@@ -47,6 +50,9 @@ usage(FILE *f)
 	    "estimates\n"
 	    "  -f, --follow-exec      programs the command executes are "
 	    "traced too\n"
+	    "  -q, --quiet            execute the command in leakspy's "
+	    "place (same\n"
+	    "                         pid), for service managers\n"
 	    "  -u, --unwind MODE      fast (the default), libunwind, or "
 	    "check (compare\n"
 	    "                         both on every stack, abort on a "
@@ -90,6 +96,48 @@ set(const char *name, const char *value)
 		err(EXIT_USAGE, "setenv %s", name);
 }
 
+/* The shim first in LD_PRELOAD, by its absolute path. */
+static void
+set_preload(void)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char *lib = find_library(), *preload = lib;
+
+	if (old != NULL && *old != '\0' &&
+	    asprintf(&preload, "%s:%s", lib, old) < 0)
+		err(EXIT_USAGE, "asprintf");
+	set("LD_PRELOAD", preload);
+}
+
+/* -q: the command takes leakspy's place, as before there was a child. */
+static void __attribute__((noreturn))
+exec_in_place(char **cmd)
+{
+	int e;
+
+	execvp(cmd[0], cmd);
+	e = errno;
+	warn("%s", cmd[0]);
+	exit(e == ENOENT ? 127 : 126);
+}
+
+/* Run the command as a child, end as it did. */
+static void __attribute__((noreturn))
+run(char **cmd)
+{
+	pid_t pid;
+	int status;
+
+	pid = lsr_run_start(cmd);
+	if (pid < 0) {
+		errno = (int)-pid;
+		warn("%s", cmd[0]);
+		exit(pid == -ENOENT ? 127 : 126);
+	}
+	status = lsr_run_wait(pid);
+	lsr_run_exit(status);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -100,21 +148,21 @@ main(int argc, char **argv)
 		{ "depth", required_argument, NULL, 'd' },
 		{ "sample", required_argument, NULL, 'S' },
 		{ "follow-exec", no_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "unwind", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *old;
-	char *lib, *preload;
+	bool quiet = false;
 	unsigned ms;
 	unsigned long v;
 	int c;
 
 	/* "+": stop at the first operand, so the command's own options are
 	 * left alone even without "--". */
-	while ((c = getopt_long(argc, argv, "+o:i:s:d:S:fu:hV", longopts, NULL)) !=
-	    -1) {
+	while ((c = getopt_long(argc, argv, "+o:i:s:d:S:fqu:hV", longopts,
+	    NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (*optarg == '\0')
@@ -130,8 +178,8 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			if (ls_parse_signal(optarg) < 0)
-				errx(EXIT_USAGE, "--signal: unknown signal '%s'",
-				    optarg);
+				errx(EXIT_USAGE, "--signal: unknown signal "
+				    "'%s'", optarg);
 			set("LEAKSPY_SIGNAL", optarg);
 			break;
 		case 'd':
@@ -151,6 +199,9 @@ main(int argc, char **argv)
 		}
 		case 'f':
 			set("LEAKSPY_FOLLOW_EXEC", "1");
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'u':
 			if (strcmp(optarg, "fast") != 0 &&
@@ -175,17 +226,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	lib = find_library();
-	old = getenv("LD_PRELOAD");
-	if (old != NULL && *old != '\0') {
-		if (asprintf(&preload, "%s:%s", lib, old) < 0)
-			err(EXIT_USAGE, "asprintf");
-	} else {
-		preload = lib;
-	}
-	set("LD_PRELOAD", preload);
-	execvp(argv[optind], argv + optind);
-	c = errno;
-	warn("%s", argv[optind]);
-	return c == ENOENT ? 127 : 126;
+	set_preload();
+	if (quiet)
+		exec_in_place(argv + optind);
+	run(argv + optind);
 }
