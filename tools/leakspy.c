@@ -39,7 +39,8 @@ usage(FILE *f)
 	    "exit\n"
 	    "                         (default 10)\n"
 	    "  -s, --signal SIGNAL    also snapshot when SIGNAL arrives "
-	    "(e.g. USR2)\n"
+	    "(e.g. USR2;\n"
+	    "                         not TERM, INT, HUP, CHLD, ...)\n"
 	    "  -d, --depth N          keep at most N frames a stack "
 	    "(default 64)\n"
 	    "  -S, --sample BYTES     record one allocation per BYTES on "
@@ -154,10 +155,11 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *why;
 	bool quiet = false;
 	unsigned ms;
 	unsigned long v;
-	int c;
+	int c, signo;
 
 	/* "+": stop at the first operand, so the command's own options are
 	 * left alone even without "--". */
@@ -165,8 +167,9 @@ main(int argc, char **argv)
 	    NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			if (*optarg == '\0')
-				errx(EXIT_USAGE, "--output wants a path");
+			if ((why = ls_check_template(optarg)) != NULL)
+				errx(EXIT_USAGE, "--output '%s': %s", optarg,
+				    why);
 			set("LEAKSPY_OUTPUT", optarg);
 			break;
 		case 'i':
@@ -177,9 +180,12 @@ main(int argc, char **argv)
 			set("LEAKSPY_INTERVAL", optarg);
 			break;
 		case 's':
-			if (ls_parse_signal(optarg) < 0)
+			if ((signo = ls_parse_signal(optarg)) < 0)
 				errx(EXIT_USAGE, "--signal: unknown signal "
 				    "'%s'", optarg);
+			if ((why = ls_signal_refusal(signo)) != NULL)
+				errx(EXIT_USAGE, "--signal %s cannot be the "
+				    "snapshot signal: %s", optarg, why);
 			set("LEAKSPY_SIGNAL", optarg);
 			break;
 		case 'd':

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The launcher, leakspy(1): it passes the command's exit status and the
-signals it receives on, and stays out of the way.  Usage:
-test_launcher.py TEST"""
+signals it receives on, stays out of the way, and refuses bad templates
+and snapshot signals.  Usage: test_launcher.py TEST"""
 
 import ctypes
 import fcntl
@@ -260,6 +260,53 @@ def test_quiet():
     eq((out, err), (b"%d\n" % p.pid, b""), "same pid, silent")
     r = launch(["-q", "--", "env", victim("leaky_fp")])
     eq((r.rc, r.err), (3, b""), "status, stderr")
+
+
+# --- options ---
+
+def test_bad_template():
+    for t, why in (("x.%q.lsd", "an unknown % escape (known: %p, %e, %%)"),
+                   ("x.lsd%", "a % at the end (write %% for a percent "
+                    "sign)"),
+                   ("", "the template is empty"),
+                   ("dir/", "the template names a directory")):
+        r = launch(["-o", t, "--", "true"])
+        eq((r.rc, lines(r.err)), (2, ["leakspy: --output '%s': %s" %
+                                      (t, why)]), "-o %r" % t)
+        eq(r.dumps, [], "nothing run")
+
+
+def test_bad_signal():
+    hup = "services and their managers rely on it to stop or reload them"
+    for s, why in (("TERM", hup), ("SIGINT", hup), ("1", hup),
+                   ("KILL", "it cannot be caught"),
+                   ("SEGV", "the kernel or the C library sends it on a "
+                    "fault or a limit, and the program must die of it"),
+                   ("CHLD", "the kernel and shells send it with a "
+                    "meaning of their own"),
+                   ("33", "the C library keeps it for its threads")):
+        r = launch(["-s", s, "--", "true"])
+        eq((r.rc, lines(r.err)),
+           (2, ["leakspy: --signal %s cannot be the snapshot signal: %s" %
+                (s, why)]), "-s %s" % s)
+    for s in ("NOPE", "0", "65", "RTMIN+99"):
+        r = launch(["-s", s, "--", "true"])
+        eq((r.rc, lines(r.err)),
+           (2, ["leakspy: --signal: unknown signal '%s'" % s]), "-s %s" % s)
+
+
+def test_good_signals():
+    # Each spelling of SIGUSR2 (and a real-time one) is taken; the
+    # sleeper raising SIGUSR2 gets a snapshot for it.
+    for s in ("USR2", "SIGUSR2", "12", "RTMIN+3"):
+        r = launch(["-q", "-s", s, "--", "/bin/sh", "-c",
+                    "echo $LEAKSPY_SIGNAL"])
+        eq((r.rc, r.out, r.err), (0, s.encode() + b"\n", b""), "-s %s" % s)
+    r = launch(["-s", "SIGUSR2", "--", victim("sleeper"), "200", "raise"])
+    eq(r.rc, 0, "sleeper's status")
+    reasons = [report(os.path.join(r.tmp, r.dumps[0]), "--snapshot",
+                      str(i))["snapshot"]["reason"] for i in range(2)]
+    eq(reasons, ["signal", "exit"], "snapshot reasons")
 
 
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
