@@ -463,9 +463,13 @@ void lsp_writer_abort(void);
 
 void lsp_writer_exec_failed(void);
 
-/* Wake the writer thread; false if there is none (or it must not run:
- * a sandbox, a vfork child).  Async-signal-safe. */
+/* Wake the writer thread; false if there is none (no interval, no
+ * snapshot signal).  Async-signal-safe. */
 bool lsp_writer_wake(void);
+/* The final snapshot of fatal signal sig, from the signal's own handler,
+ * where there is no writer thread: only from a thread outside leakspy's
+ * code (lsp_guard 0), which holds none of its locks. */
+void lsp_writer_fatal_here(int sig);
 
 /* Before a chroot or a change of ids (host thread): keep the dump's
  * descriptors (lsp_dump_keep) under the writer's lock. */

@@ -160,6 +160,8 @@ fatal(int sig, bool wait)
 {
 	int expect = 0;
 
+	if (lsp_in_sandbox() || getpid() != lsp_pid)
+		return false;
 	if (!__atomic_compare_exchange_n(&fatal_sig, &expect, sig, false,
 	    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 		/* Another signal's snapshot is under way. */
@@ -170,8 +172,11 @@ fatal(int sig, bool wait)
 	if (!wait)
 		__atomic_store_n(&fatal_kill, true, __ATOMIC_RELEASE);
 	if (!lsp_writer_wake()) {
+		/* No writer thread: this one writes, if it may. */
+		if (wait)
+			lsp_writer_fatal_here(sig);
 		__atomic_store_n(&fatal_done, 1, __ATOMIC_RELEASE);
-		return false;
+		return wait;
 	}
 	if (wait)
 		wait_fatal_done();
@@ -222,19 +227,15 @@ on_signal(int sig, siginfo_t *si, void *uc)
 	union handler fn, dfl = { .h = SIG_DFL };
 	int saved = errno, flags;
 
-	if (sig == snap_signo && on_note != NULL)
-		on_note();
 	fn.u = __atomic_load_n(&v->fn, __ATOMIC_ACQUIRE);
 	flags = __atomic_load_n(&v->flags, __ATOMIC_RELAXED);
-	if (fn.h == SIG_IGN)
-		goto out;
-	if (fn.h == SIG_DFL) {
-		if (!default_ends(sig) || (sig == snap_signo && !v->set))
-			goto out;
-		/* The process dies of it, after the final snapshot: this
-		 * thread waits for it, unless it was interrupted inside
-		 * leakspy, which may hold what the snapshot needs; the
-		 * writer then ends the process. */
+	if (fn.h == SIG_DFL && default_ends(sig) &&
+	    (sig != snap_signo || v->set)) {
+		/* The process dies of it, after the final snapshot (which
+		 * stands for the snapshot signal's own): this thread waits
+		 * for it, unless it was interrupted inside leakspy, which
+		 * may hold what the snapshot needs; the writer then ends the
+		 * process. */
 		if (lsp_guard == 0) {
 			fatal(sig, true);
 			lsp_die_of(sig);
@@ -243,6 +244,10 @@ on_signal(int sig, siginfo_t *si, void *uc)
 			lsp_die_of(sig);
 		goto out;
 	}
+	if (sig == snap_signo && on_note != NULL)
+		on_note();
+	if (fn.h == SIG_DFL || fn.h == SIG_IGN)
+		goto out;
 	if (flags & SA_RESETHAND) {
 		__atomic_store_n(&v->fn, dfl.u, __ATOMIC_RELEASE);
 		v->act.sa_handler = SIG_DFL;

@@ -747,7 +747,7 @@ on_snapshot_signal(void)
 bool
 lsp_writer_wake(void)
 {
-	if (!thread_started || lsp_in_sandbox() || getpid() != lsp_pid)
+	if (!thread_started)
 		return false;
 	sem_post(&wake);
 	return true;
@@ -891,9 +891,8 @@ lsp_writer_start(void)
 	create_header();
 	if (ws.disabled)
 		return;
-	/* The thread also takes the final snapshot of a SIGTERM, so it
-	 * runs even without interval or signal. */
-	start_thread();
+	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
+		start_thread();
 	lsp_signals_init(lsp_cfg.signo, on_snapshot_signal);
 }
 
@@ -953,6 +952,12 @@ lsp_writer_final(void)
 	 * have without leakspy, once its snapshot is written. */
 	lsp_signals_fatal_exit();
 	write_last(LS_SNAP_EXIT, 0);
+}
+
+void
+lsp_writer_fatal_here(int sig)
+{
+	write_last(LS_SNAP_EXIT, sig);
 }
 
 void
@@ -1031,7 +1036,7 @@ lsp_writer_postfork_child(void)
 	 * one) must see no open or clone from leakspy after it.  The C
 	 * library has reset its own locks before fork handlers run. */
 	create_header();
-	if (!ws.disabled)
+	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0))
 		start_thread();
 	lsp_signals_postfork_child();
 }
