@@ -149,7 +149,8 @@ add_entry(struct lsr_parser *P, struct entry *e)
 	v.state = lsr_enum(e->state, LS_THREAD_COUNT);
 	v.exited = e->exited == 1;
 	v.name = intern_name(P, e->name, e->len);
-	t = &d->threads[thread_slot(P, e->serial, &fresh)];
+	i = thread_slot(P, e->serial, &fresh);	/* may move d->threads */
+	t = &d->threads[i];
 	if (fresh) {
 		t->tid = e->tid;
 		t->creator = e->creator;
