@@ -15,6 +15,45 @@
 
 #define MAX_EXPANDED 64
 
+/*
+ * s as it can go to a terminal: control characters (escape sequences
+ * among them) as \xNN.  Returns s itself when it has none, else a copy
+ * that stays valid for the next three calls.
+ */
+static const char *
+tx(const char *s)
+{
+	static char *ring[4];
+	static size_t cap[4];
+	static unsigned k;
+	const unsigned char *p;
+	size_t n = 0;
+	char *b;
+
+	if (s == NULL)
+		return NULL;
+	for (p = (const unsigned char *)s; *p; p++)
+		n += *p < 0x20 || *p == 0x7f ? 4 : 1;
+	if (n == (size_t)(p - (const unsigned char *)s))
+		return s;
+	k = (k + 1) % 4;
+	if (cap[k] < n + 1) {
+		free(ring[k]);
+		ring[k] = malloc(n + 1);
+		if (ring[k] == NULL)
+			err(3, "out of memory");
+		cap[k] = n + 1;
+	}
+	for (b = ring[k], p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			b += sprintf(b, "\\x%02x", *p);
+		else
+			*b++ = (char)*p;
+	}
+	*b = '\0';
+	return ring[k];
+}
+
 static void
 human(char *buf, size_t n, uint64_t bytes)
 {
@@ -153,15 +192,17 @@ print_frame(FILE *f, const struct lsr_frame *fr, unsigned no)
 	const char *mod = fr->module ? strrchr(fr->module, '/') : NULL;
 
 	mod = mod ? mod + 1 : fr->module;
-	fprintf(f, "        #%-2u %s", no, fr->function ? fr->function : "??");
+	fprintf(f, "        #%-2u %s", no, fr->function ? tx(fr->function) :
+	    "??");
 	if (fr->file != NULL)
-		fprintf(f, " at %s:%u", fr->file, fr->line);
+		fprintf(f, " at %s:%u", tx(fr->file), fr->line);
 	if (fr->inlined)
 		fprintf(f, " (inlined)");
 	if (fr->function == NULL || fr->file == NULL)
-		fprintf(f, " [%s+0x%" PRIx64 "]", mod ? mod : "?", fr->offset);
+		fprintf(f, " [%s+0x%" PRIx64 "]", mod ? tx(mod) : "?",
+		    fr->offset);
 	else if (mod != NULL)
-		fprintf(f, " [%s]", mod);
+		fprintf(f, " [%s]", tx(mod));
 	fputc('\n', f);
 }
 
@@ -187,7 +228,7 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 	unsigned i;
 
 	if (d->pflags & LS_PF_INTERPOSE_FAILED) {
-		fprintf(f, "%sINCOMPLETE: %s\n", lead, d->interpose_note);
+		fprintf(f, "%sINCOMPLETE: %s\n", lead, tx(d->interpose_note));
 		lead = "           ";
 	}
 	if (d->error != NULL || d->incomplete) {
@@ -256,9 +297,9 @@ print_threads(FILE *f, const struct lsr_report *r)
 			continue;
 		start = lsr_symbol_name(d, t->start + 1, t->gen);
 		fprintf(f, "  thread %" PRIu64 " \"%s\" %s, start routine %s\n",
-		    t->tid, d->thread_names[v->name],
+		    t->tid, tx(d->thread_names[v->name]),
 		    v->state == LS_THREAD_RUNNING ? "still running at exit" :
-		    "ended, never joined", start ? start : "??");
+		    "ended, never joined", start ? tx(start) : "??");
 		print_frames(f, d, t->ip, t->nframes, t->gen);
 	}
 }
@@ -275,14 +316,14 @@ print_program(FILE *f, const struct lsr_dump *d)
 	base = base ? base + 1 : exe;
 	if (d->name != NULL && d->name[0] && strcmp(d->name, base) != 0)
 		fprintf(f, "program:   %s (%s, pid %" PRIu64 ", parent %"
-		    PRIu64 ")\n", d->name, exe, d->pid, d->ppid);
+		    PRIu64 ")\n", tx(d->name), tx(exe), d->pid, d->ppid);
 	else
 		fprintf(f, "program:   %s (pid %" PRIu64 ", parent %" PRIu64
-		    ")\n", exe, d->pid, d->ppid);
+		    ")\n", tx(exe), d->pid, d->ppid);
 	if (d->argc > 0) {
 		fprintf(f, "command:  ");
 		for (i = 0; i < d->argc; i++)
-			fprintf(f, " %s", d->argv[i]);
+			fprintf(f, " %s", tx(d->argv[i]));
 		fputc('\n', f);
 	}
 	if (d->final && d->final_how == LS_FINAL_SIGNAL)
@@ -302,7 +343,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	char h1[32], h2[32];
 	size_t i, shown;
 
-	fprintf(f, "leakspy report: %s\n", d->path);
+	fprintf(f, "leakspy report: %s\n", tx(d->path));
 	print_program(f, d);
 	if (d->start_real_ns != 0) {
 		time_t t = (time_t)(d->start_real_ns / 1000000000u);
@@ -321,7 +362,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		fputc('\n', f);
 	}
 	for (i = 0; i < d->nnotes; i++)
-		fprintf(f, "note:      %s\n", d->notes[i]);
+		fprintf(f, "note:      %s\n", tx(d->notes[i]));
 	if (d->sample_bytes != 0) {
 		char h[32];
 
@@ -391,12 +432,13 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		else
 			fprintf(f, "%14" PRIu64 " %10" PRIu64, site->v.live_bytes,
 			    site->v.live_blocks);
-		fprintf(f, "  %s", n && fr[0].function ? fr[0].function : "??");
+		fprintf(f, "  %s", n && fr[0].function ? tx(fr[0].function) :
+		    "??");
 		if (n && fr[0].file)
-			fprintf(f, " (%s:%u)", fr[0].file, fr[0].line);
-		fprintf(f, " via %s", site->via);
+			fprintf(f, " (%s:%u)", tx(fr[0].file), fr[0].line);
+		fprintf(f, " via %s", tx(site->via));
 		if (r->by_thread)
-			fprintf(f, " in thread \"%s\"", site->thread);
+			fprintf(f, " in thread \"%s\"", tx(site->thread));
 		fputc('\n', f);
 		print_growth(f, r, site, series);
 		print_frames(f, d, st->ip + site->skip, st->nframes -
