@@ -9,7 +9,13 @@ import zlib
 MAGIC = b"leakspy-dump 1\n"
 T = {"PROCESS": 1, "MODULE": 2, "MODULE_GONE": 3, "STACKS": 4,
      "SNAPSHOT": 5, "SITES": 6, "SNAPSHOT_END": 7, "FINAL": 8, "AGES": 9,
-     "NOTE": 0x8001}
+     "NOTE": 0x8001, "THREADS": 0x8002, "STACK_THREADS": 0x8003,
+     "LOST": 0x8004}
+FINAL_HOW = {0: "exit", 1: "exec", 2: "abort", 3: "signal"}
+FINAL_SIGNAL = 3
+SNAP_REASON = {0: "exit", 1: "interval", 2: "signal", 3: "exec", 4: "abort",
+               5: "sandbox"}
+CNT_WRITE_ERRORS = 6
 
 
 def uv(v):
@@ -88,12 +94,13 @@ def parse(data):
     for off, typ, p in records(data):
         c = Cur(p)
         if typ == T["PROCESS"]:
-            pid, ppid, start = c.uv(), c.uv(), c.uv()
-            exe = c.str().decode()
-            argv = [c.str().decode() for _ in range(c.uv())]
-            d["process"] = {"pid": pid, "ppid": ppid, "exe": exe,
-                            "argv": argv, "flags": c.uv(),
-                            "note": c.str().decode()}
+            pr = parse_process(p)
+            for k in ("exe", "note", "name"):
+                if k in pr:
+                    pr[k] = pr[k].decode(errors="surrogateescape")
+            pr["argv"] = [a.decode(errors="surrogateescape")
+                          for a in pr["argv"]]
+            d["process"] = pr
         elif typ == T["MODULE"]:
             m = {"id": c.uv(), "gen": c.uv(), "bias": c.uv(),
                  "path": c.str().decode(), "build_id": c.str().hex()}
@@ -143,7 +150,81 @@ def parse(data):
             snap = None
         elif typ == T["FINAL"]:
             d["final"] = True
+            how = c.uv()
+            d["final_how"] = how
+            d["final_signo"] = c.uv() if how == FINAL_SIGNAL else None
+        elif typ == T["LOST"]:
+            d.setdefault("lost", []).append(
+                {"reason": c.uv(), "last": c.uv(), "errno": c.uv()})
     return d
+
+
+def parse_process(p):
+    """A PROCESS payload as a dict; its later fields (inherited_epoch,
+    name) only when present.  Strings are bytes, as in the dump."""
+    c = Cur(p)
+    pr = {"pid": c.uv(), "ppid": c.uv(), "start_ns": c.uv(),
+          "exe": c.str()}
+    pr["argv"] = [c.str() for _ in range(c.uv())]
+    pr["flags"] = c.uv()
+    pr["note"] = c.str()
+    pr["alloc_addrs"] = [c.uv() for _ in range(c.uv())]
+    pr["max_depth"], pr["interval_ms"], pr["sample_bytes"] = (c.uv(), c.uv(),
+                                                             c.uv())
+    if c.left():
+        pr["inherited_epoch"] = c.uv()
+    if c.left():
+        pr["name"] = c.str()
+    return pr
+
+
+def process_record(pr):
+    """Encode a dict from parse_process (fields it lacks are left out)."""
+    p = uv(pr["pid"]) + uv(pr["ppid"]) + uv(pr["start_ns"]) + \
+        string(pr["exe"]) + uv(len(pr["argv"]))
+    for a in pr["argv"]:
+        p += string(a)
+    p += uv(pr["flags"]) + string(pr["note"]) + uv(len(pr["alloc_addrs"]))
+    for a in pr["alloc_addrs"]:
+        p += uv(a)
+    p += uv(pr["max_depth"]) + uv(pr["interval_ms"]) + uv(pr["sample_bytes"])
+    if "inherited_epoch" in pr or "name" in pr:
+        p += uv(pr.get("inherited_epoch", 0))
+    if "name" in pr:
+        p += string(pr["name"])
+    return p
+
+
+def final_record(how, signo=None):
+    """A FINAL payload; signo follows for how 3 (a fatal signal)."""
+    return uv(how) + (uv(signo) if signo is not None else b"")
+
+
+def lost_record(reason, last, errno):
+    """A LOST payload."""
+    return uv(reason) + uv(last) + uv(errno)
+
+
+def snapshot_record(snap):
+    """Encode a SNAPSHOT payload from a dict as parse() makes them."""
+    p = uv(snap["index"]) + uv(snap["mono_ns"]) + uv(snap["real_ns"]) + \
+        uv(snap["reason"]) + uv(len(snap["counters"]))
+    for v in snap["counters"]:
+        p += uv(v)
+    if "epoch" in snap:
+        p += uv(snap["epoch"]) + uv(snap["ages_complete"])
+    return p
+
+
+def parse_snapshot(p):
+    """A SNAPSHOT payload as a dict (for snapshot_record)."""
+    c = Cur(p)
+    snap = {"index": c.uv(), "mono_ns": c.uv(), "real_ns": c.uv(),
+            "reason": c.uv()}
+    snap["counters"] = [c.uv() for _ in range(c.uv())]
+    if c.left():
+        snap["epoch"], snap["ages_complete"] = c.uv(), c.uv()
+    return snap
 
 
 def rewrite(data, fn):
@@ -170,3 +251,47 @@ def boundaries(data):
     for off, typ, p in records(data):
         out.append(off + 12 + len(p))
     return out
+
+
+def uvs(p):
+    """A payload made of varints only (STACKS, SNAPSHOT, SITES, AGES,
+    SNAPSHOT_END, MODULE_GONE, FINAL, LOST) as a list."""
+    c, out = Cur(p), []
+    while c.left():
+        out.append(c.uv())
+    return out
+
+
+def from_uvs(vals):
+    return b"".join(uv(v) for v in vals)
+
+
+def parse_module(p):
+    c = Cur(p)
+    m = {"id": c.uv(), "gen": c.uv(), "bias": c.uv(), "path": c.str(),
+         "build_id": c.str().hex()}
+    m["segs"] = [(c.uv(), c.uv()) for _ in range(c.uv())]
+    return m
+
+
+def parse_threads(p):
+    """A THREADS payload: (snapshot index, [entries as dicts])."""
+    c = Cur(p)
+    index, out = c.uv(), []
+    for _ in range(c.uv()):
+        t = {"serial": c.uv(), "tid": c.uv(), "creator": c.uv(),
+             "name": c.str(), "state": c.uv(), "exited": c.uv(),
+             "start": c.uv(), "created_ns": c.uv(), "gen": c.uv()}
+        t["ips"] = [c.uv() for _ in range(c.uv())]
+        out.append(t)
+    return index, out
+
+
+def threads_record(index, entries):
+    p = uv(index) + uv(len(entries))
+    for t in entries:
+        p += uv(t["serial"]) + uv(t["tid"]) + uv(t["creator"]) + \
+            string(t["name"]) + uv(t["state"]) + uv(t["exited"]) + \
+            uv(t["start"]) + uv(t["created_ns"]) + uv(t["gen"]) + \
+            uv(len(t["ips"])) + b"".join(uv(a) for a in t["ips"])
+    return p
