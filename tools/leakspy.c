@@ -2,8 +2,8 @@
 /*
  * leakspy: run a command with libleakspy.so preloaded, its settings given
  * as options.  It sets LEAKSPY_* and LD_PRELOAD (with an absolute path),
- * and runs the command as its child, passing its exit status on; with -q
- * it executes the command in its own place instead.
+ * runs the command and, when it ends, names the dumps the run wrote;
+ * with -q it executes the command in its own place instead.
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -30,7 +30,8 @@ usage(FILE *f)
 	    "               [-s signal] [-u mode] [--] command [arg ...]\n"
 	    "\n"
 	    "Run command with libleakspy.so preloaded; it writes a dump of\n"
-	    "its live memory by call site for leakspy-report(1).\n"
+	    "its live memory by call site for leakspy-report(1).  When it\n"
+	    "ends, leakspy names the dumps of the run on stderr.\n"
 	    "\n"
 	    "  -o, --output TEMPLATE  dump path; %%p is the pid, %%e the "
 	    "program name\n"
@@ -51,9 +52,10 @@ usage(FILE *f)
 	    "estimates\n"
 	    "  -f, --follow-exec      programs the command executes are "
 	    "traced too\n"
-	    "  -q, --quiet            execute the command in leakspy's "
-	    "place (same\n"
-	    "                         pid), for service managers\n"
+	    "  -q, --quiet            say nothing: execute the command in "
+	    "leakspy's\n"
+	    "                         place (same pid), for service "
+	    "managers\n"
 	    "  -u, --unwind MODE      fast (the default), libunwind, or "
 	    "check (compare\n"
 	    "                         both on every stack, abort on a "
@@ -122,13 +124,19 @@ exec_in_place(char **cmd)
 	exit(e == ENOENT ? 127 : 126);
 }
 
-/* Run the command as a child, end as it did. */
+/* Run the command as a child, name its dumps, end as it did. */
 static void __attribute__((noreturn))
 run(char **cmd)
 {
+	const char *tmpl = getenv("LEAKSPY_OUTPUT");
+	const char *follow = getenv("LEAKSPY_FOLLOW_EXEC");
+	struct lsr_scan *scan;
 	pid_t pid;
 	int status;
 
+	if (tmpl == NULL || *tmpl == '\0')
+		tmpl = "leakspy.%e.%p.lsd";
+	scan = lsr_dumps_before(tmpl);
 	pid = lsr_run_start(cmd);
 	if (pid < 0) {
 		errno = (int)-pid;
@@ -136,6 +144,7 @@ run(char **cmd)
 		exit(pid == -ENOENT ? 127 : 126);
 	}
 	status = lsr_run_wait(pid);
+	lsr_dumps_tell(scan, pid, follow != NULL && strcmp(follow, "1") == 0);
 	lsr_run_exit(status);
 }
 

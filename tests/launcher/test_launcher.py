@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The launcher, leakspy(1): it passes the command's exit status and the
-signals it receives on, stays out of the way, and refuses bad templates
-and snapshot signals.  Usage: test_launcher.py TEST"""
+signals it receives on, stays out of the way, names the dumps of the run
+(exact text) and refuses bad templates and snapshot signals.  Usage:
+test_launcher.py TEST"""
 
 import ctypes
 import fcntl
@@ -98,6 +99,8 @@ def test_death_by_signal():
         r = launch(["--", "/bin/sh", "-c", "kill -%d $$" % sig],
                    preexec_fn=no_core)
         eq(r.rc, -sig, "death by %s" % sig.name)
+        check(r.err.startswith(b"leakspy: dump: "),
+              "the dumps named before it dies: %r" % r.err)
 
 
 def test_sigterm_forwarded():
@@ -114,7 +117,7 @@ def test_sigterm_forwarded():
     eq(out, b"", "sleeper printed nothing: it did not finish")
     d = [f for f in os.listdir(tmp) if f.endswith(".lsd")]
     eq(len(d), 1, "one dump")
-    eq(err, b"", "stderr")
+    eq(lines(err), tell_one(d[0], "sleeper", pid_of(d[0])), "stderr")
 
 
 def wait_for_dump(tmp, p, n=1):
@@ -246,8 +249,197 @@ def test_not_found():
     eq(r.rc, 127, "not in PATH")
 
 
+# --- naming the dumps ---
+
+def test_tells_plain_run():
+    r = launch(["--", victim("leaky_fp")])
+    eq(len(r.dumps), 1, "one dump")
+    pid = dump_pid(r.tmp, r.dumps[0])
+    eq(r.dumps[0], "leakspy.leaky_fp.%d.lsd" % pid, "its name")
+    eq(lines(r.err), tell_one(r.dumps[0], "leaky_fp", pid), "stderr")
+
+
+def test_tells_report_on_path():
+    # The leakspy-report first in PATH is the one next to the launcher:
+    # by its name only.
+    r = launch(["--", victim("leaky_fp")],
+               env={"PATH": os.path.dirname(REPORT_PATH) + ":" + PATH})
+    eq(lines(r.err), tell_one(r.dumps[0], "leaky_fp", pid_of(r.dumps[0]),
+                              "leakspy-report"), "stderr")
+    # Another one is first: the launcher's, by its path.
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    other = os.path.join(tmp, "leakspy-report")
+    with open(other, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(other, 0o755)
+    r = launch(["--", victim("leaky_fp")], env={"PATH": tmp + ":" + PATH})
+    eq(lines(r.err), tell_one(r.dumps[0], "leaky_fp", pid_of(r.dumps[0])),
+       "stderr")
+
+
+def test_tells_fork_child():
+    r = launch(["--", victim("forker")])
+    eq(r.out, b"7 8 0\n", "forker's output")
+    eq(len(r.dumps), 2, "two dumps: %r" % r.dumps)
+    pids = sorted(dump_pid(r.tmp, d) for d in r.dumps)
+    names = ["leakspy.forker.%d.lsd" % p for p in pids]
+    eq(r.dumps, names, "their names")
+    eq(process(r.tmp, names[1])["ppid"], pids[0],
+       "the second is the first's child")
+    eq(lines(r.err), [
+        "leakspy: 2 dumps:",
+        "leakspy:   %s (forker, pid %d)" % (names[0], pids[0]),
+        "leakspy:   %s (forker, pid %d, forked by pid %d)" %
+        (names[1], pids[1], pids[0]),
+        "leakspy: read them with: %s %s %s" % (REPORT_PATH, names[0],
+                                              names[1])], "stderr")
+
+
+WRAPPED = ("leakspy: only the wrapper was traced: %s (pid %d) executed "
+           "another program before its first snapshot; rerun with -f to "
+           "trace that program too")
+
+
+def test_tells_wrapper_env():
+    r = launch(["--", "env", victim("leaky_fp")])
+    eq((r.rc, r.out), (3, b"leaky: done\n"), "status, output")
+    eq(len(r.dumps), 1, "only env's dump: %r" % r.dumps)
+    pid = pid_of(r.dumps[0])
+    eq(r.dumps[0], "leakspy.env.%d.lsd" % pid, "its name")
+    eq(lines(r.err), tell_one(r.dumps[0], "env", pid) +
+       [WRAPPED % ("env", pid)], "stderr")
+
+
+def test_tells_wrapper_sh():
+    r = launch(["--", "/bin/sh", "-c", "exec %s" % victim("leaky_fp")])
+    eq(len(r.dumps), 1, "only the shell's dump: %r" % r.dumps)
+    pid = pid_of(r.dumps[0])
+    prog = r.dumps[0].split(".")[1]
+    eq(lines(r.err), tell_one(r.dumps[0], prog, pid) +
+       [WRAPPED % (prog, pid)], "stderr")
+
+
+def test_tells_wrapper_followed():
+    r = launch(["-f", "--", "env", victim("leaky_fp")])
+    eq((r.rc, r.out), (3, b"leaky: done\n"), "status, output")
+    pid = pid_of(r.dumps[0])
+    names = ["leakspy.env.%d.lsd" % pid, "leakspy.leaky_fp.%d.lsd" % pid]
+    eq(r.dumps, names, "both images' dumps")
+    eq(lines(r.err), [
+        "leakspy: 2 dumps:",
+        "leakspy:   %s (env, pid %d)" % (names[0], pid),
+        "leakspy:   %s (leaky_fp, pid %d, executed by env)" % (names[1],
+                                                              pid),
+        "leakspy: read them with: %s %s %s" % (REPORT_PATH, names[0],
+                                              names[1])], "stderr")
+
+
+def test_tells_exec_images():
+    # Four images under one template without %e: x.PID.lsd, x.PID.2.lsd,
+    # ...
+    r = launch(["-f", "-o", "x.%p.lsd", "--", victim("execer"), "3"])
+    eq(r.out, b"image 3\nimage 2\nimage 1\nimage 0\n", "output")
+    pid = dump_pid(r.tmp, r.dumps[0])
+    names = ["x.%d%s.lsd" % (pid, k) for k in ("", ".2", ".3", ".4")]
+    eq(sorted(r.dumps), sorted(names), "dump names")
+    eq(lines(r.err), [
+        "leakspy: 4 dumps:",
+        "leakspy:   %s (execer, pid %d)" % (names[0], pid)] + [
+        "leakspy:   %s (execer, pid %d, executed by execer)" % (n, pid)
+        for n in names[1:]] + [
+        "leakspy: read them with: %s %s" % (REPORT_PATH, " ".join(names))],
+        "stderr")
+    # Five: one example command.
+    r = launch(["-f", "-o", "x.%p.lsd", "--", victim("execer"), "4"])
+    pid = dump_pid(r.tmp, r.dumps[0])
+    check(lines(r.err)[-1] == "leakspy: read one with: %s x.%d.lsd (the "
+          "others alike)" % (REPORT_PATH, pid), "stderr: %r" % r.err)
+    # An exec that fails is no wrapper: the program goes on.
+    r = launch(["--", victim("execer"), "fail"])
+    eq(lines(r.err), tell_one(r.dumps[0], "execer", pid_of(r.dumps[0])),
+       "a failed exec: stderr")
+
+
+def test_tells_only_new_dumps():
+    # A dump from before the run, and one of another process that
+    # appears during it, are not the run's; every process of the run's
+    # tree is: the shell, the sleep it started (through a fork child of
+    # its own, which writes a dump too, unless it used vfork) and the
+    # program the shell executed.
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    first = launch(["--", victim("leaky_fp")], cwd=tmp)
+    eq(len(first.dumps), 1, "the first run's dump")
+    other = subprocess.Popen([victim("sleeper"), "1500"], cwd=tmp,
+                             env=env_for({"LD_PRELOAD": LIB}),
+                             stdout=subprocess.DEVNULL)
+    r = launch(["-f", "--", "/bin/sh", "-c",
+                "/bin/sleep 0.3; exec %s" % victim("leaky_fp")], cwd=tmp)
+    other.wait(timeout=TIMEOUT)
+    eq(r.rc, 3, "status")
+    procs = {}
+    for d in r.dumps:
+        if d in first.dumps or d.startswith("leakspy.sleeper."):
+            continue
+        rep = process(tmp, d)
+        procs[d] = (rep["start_time_ns"], rep["pid"], rep["ppid"],
+                    prog_of(tmp, d))
+    order = sorted(procs, key=lambda d: procs[d][:2])
+    progs = [procs[d][3] for d in order]
+    root, pid = progs[0], procs[order[0]][1]
+    check(progs in ([root, "sleep", "leaky_fp"],
+                    [root, root, "sleep", "leaky_fp"]),
+          "the run's dumps: %r" % procs)
+    want = ["leakspy: %d dumps:" % len(order),
+            "leakspy:   %s (%s, pid %d)" % (order[0], root, pid)]
+    if len(order) == 4:
+        cpid = procs[order[1]][1]
+        want.append("leakspy:   %s (%s, pid %d, forked by pid %d)" %
+                    (order[1], root, cpid, pid))
+        want.append("leakspy:   %s (sleep, pid %d, executed by %s)" %
+                    (order[2], cpid, root))
+    else:
+        want.append("leakspy:   %s (sleep, pid %d, forked by pid %d)" %
+                    (order[1], procs[order[1]][1], pid))
+    eq(procs[order[-1]][1], pid, "the shell executed leaky_fp")
+    want += ["leakspy:   %s (leaky_fp, pid %d, executed by %s)" %
+             (order[-1], pid, root),
+             "leakspy: read them with: %s %s" % (REPORT_PATH,
+                                                " ".join(order))]
+    eq(lines(r.err), want, "stderr")
+
+
+def test_tells_no_dump():
+    r = launch(["-o", "/nonexistent/x.%p.lsd", "--", victim("leaky_fp")])
+    eq(r.rc, 3, "the command's status")
+    eq(lines(r.err)[-1], "leakspy: no dump of this run matches "
+       "/nonexistent/x.%p.lsd", "last line of stderr")
+
+
+def test_template_with_dir():
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    os.mkdir(os.path.join(tmp, "out%d"))
+    r = launch(["-o", "out%%d/%e-%%-%p", "--", victim("leaky_fp")],
+               cwd=tmp)
+    files = os.listdir(os.path.join(tmp, "out%d"))
+    eq(len(files), 1, "one dump: %r" % files)
+    pid = int(files[0].split("-")[-1])
+    eq(files[0], "leaky_fp-%%-%d" % pid, "its name")
+    path = "out%d/" + files[0]
+    eq(lines(r.err), tell_one(path, "leaky_fp", pid), "stderr")
+    # An absolute template gives absolute names, quoted if need be.
+    sub = os.path.join(tmp, "a b")
+    os.mkdir(sub)
+    r = launch(["-o", sub + "/%e.%p.lsd", "--", victim("leaky_fp")])
+    files = os.listdir(sub)
+    path = os.path.join(sub, files[0])
+    pid = int(files[0].split(".")[1])
+    eq(lines(r.err), [
+        "leakspy: dump: %s (leaky_fp, pid %d)" % (path, pid),
+        "leakspy: read it with: %s '%s'" % (REPORT_PATH, path)], "stderr")
+
+
 def test_quiet():
-    # -q: the command is leakspy's own process.
+    # -q: no message, and the command is leakspy's own process.
     r = launch(["-q", "--", "/bin/sh", "-c", "echo $$; exit 5"])
     eq(r.rc, 5, "exit status")
     eq(r.err, b"", "nothing on stderr")
@@ -259,7 +451,7 @@ def test_quiet():
     out, err = p.communicate(timeout=TIMEOUT)
     eq((out, err), (b"%d\n" % p.pid, b""), "same pid, silent")
     r = launch(["-q", "--", "env", victim("leaky_fp")])
-    eq((r.rc, r.err), (3, b""), "status, stderr")
+    eq((r.rc, r.err), (3, b""), "no wrapper message either")
 
 
 # --- options ---
