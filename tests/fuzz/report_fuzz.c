@@ -1,16 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer harness for the dump reader: parse, group the last snapshot
- * (without symbolization: every module is marked unavailable), build each
- * site's series and ages, and fold everything into a checksum so that no
- * read can be optimized away.  Build with -Dfuzz=true and clang.
+ * libFuzzer harness for leakspy-report: parse a dump, group one of its
+ * snapshots (with or without --diff and --by-thread, as the input's
+ * checksum picks), render it as text and as JSON into memory, and abort
+ * if the JSON is not one valid value.  Symbolization is left out: every
+ * module is marked unavailable, so nothing named in the input is opened.
+ *
+ * The custom mutator works on records: it mutates one record's payload
+ * (bytes, or one varint set to a value that tests bounds), or copies,
+ * drops, swaps or retypes whole records, and repairs the lengths and
+ * CRCs it touched, so that mutations reach the payload parsers instead
+ * of dying at the checksum.  One mutation in eight is libFuzzer's own,
+ * unrepaired, to test the framing itself.  Build with -Dfuzz=true and
+ * clang.
  */
+#define _GNU_SOURCE
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hash.h"
+#include "json_check.h"
 #include "lsr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,88 +30,293 @@ size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
     unsigned seed);
 
+#define HEAD		15	/* "leakspy-dump 1\n" */
+#define MAX_RECS	4096
+#define MAX_UVS		512
+#define REC_MIN		(LS_REC_HDR + LS_REC_TRAILER)
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* Set the length and CRC of the record at rec with payload length n. */
+static void
+seal(uint8_t *rec, uint32_t n)
+{
+	put32(rec + 4, n);
+	put32(rec + LS_REC_HDR + n, ls_crc32(0, rec, LS_REC_HDR + n));
+}
+
+/* xorshift32: the mutator's choices, from libFuzzer's seed. */
+static uint32_t
+rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* Offsets of the whole records of data (at most max); how many. */
+static size_t
+records(const uint8_t *data, size_t size, size_t *off, size_t max)
+{
+	size_t o = HEAD, n = 0;
+
+	while (n < max && size - o >= REC_MIN &&
+	    get32(data + o + 4) <= size - o - REC_MIN) {
+		off[n++] = o;
+		o += REC_MIN + get32(data + o + 4);
+	}
+	return n;
+}
+
 /*
- * Mutate, then make every record's length fit and its CRC right again,
- * so that mutations reach the payload parsers instead of dying at the
- * checksum.  (Plain mutations, kept by libFuzzer too, test the checksum.)
+ * Give the record at off the payload np[0..nn-1], moving what follows.
+ * Returns the new size, or 0 if it would not fit in max.
  */
+static size_t
+set_payload(uint8_t *data, size_t size, size_t max, size_t off,
+    const uint8_t *np, size_t nn)
+{
+	size_t old_end = off + REC_MIN + get32(data + off + 4);
+	size_t new_end = off + REC_MIN + nn;
+
+	if (nn > UINT32_MAX || size - old_end + new_end > max)
+		return 0;
+	memmove(data + new_end, data + old_end, size - old_end);
+	memcpy(data + off + LS_REC_HDR, np, nn);
+	seal(data + off, (uint32_t)nn);
+	return size - old_end + new_end;
+}
+
+/* A value that tests a bound: of counts, ids, lengths, enums. */
+static uint64_t
+interesting(uint32_t *s, uint64_t was)
+{
+	static const uint64_t v[] = {
+		0, 1, 2, 3, 4, 5, 7, 8, 15, 16, 63, 64, 65, 127, 128, 255,
+		256, 4095, 4096, 4097, 0xffff, 0x10000, 0x7fffffff,
+		0xffffffff, 0x100000000ull, 0x7fffffffffffffffull,
+		0x8000000000000000ull, 0xffffffffffffffffull,
+	};
+	uint32_t r = rnd(s) % (sizeof(v) / sizeof(v[0]) + 4);
+
+	switch ((int)r - (int)(sizeof(v) / sizeof(v[0]))) {
+	case 0:
+		return was + 1;
+	case 1:
+		return was - 1;
+	case 2:
+		return was * 2;
+	case 3:
+		return was ^ (1ull << (rnd(s) % 64));
+	}
+	return v[r];
+}
+
+/* Set one varint of payload p[0..n-1] to an interesting value; the new
+ * payload goes to out (n + 10 bytes at most).  Returns its length. */
+static size_t
+mutate_uv(const uint8_t *p, size_t n, uint8_t *out, uint32_t *s)
+{
+	size_t at[MAX_UVS], len[MAX_UVS], k = 0, i = 0, o, pick;
+	uint64_t v = 0;
+	unsigned shift;
+
+	while (i < n && k < MAX_UVS) {
+		at[k] = i;
+		for (v = 0, shift = 0; i < n; i++, shift += 7) {
+			if (shift < 64)
+				v |= (uint64_t)(p[i] & 0x7f) << shift;
+			if (!(p[i] & 0x80)) {
+				i++;
+				break;
+			}
+		}
+		len[k] = i - at[k];
+		k++;
+	}
+	if (k == 0)
+		return 0;
+	pick = rnd(s) % k;
+	/* Decode the picked one again for its value. */
+	for (v = 0, shift = 0, i = at[pick]; i < at[pick] + len[pick];
+	    i++, shift += 7)
+		if (shift < 64)
+			v |= (uint64_t)(p[i] & 0x7f) << shift;
+	v = interesting(s, v);
+	memcpy(out, p, at[pick]);
+	o = at[pick];
+	do {
+		out[o++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v != 0);
+	memcpy(out + o, p + at[pick] + len[pick], n - at[pick] - len[pick]);
+	return o + n - at[pick] - len[pick];
+}
+
+/* Copy, drop, swap or retype whole records.  Returns the new size, or
+ * 0 if nothing was done. */
+static size_t
+mutate_records(uint8_t *data, size_t size, size_t max, const size_t *off,
+    size_t n, uint32_t *s)
+{
+	static const uint16_t types[] = {
+		LS_REC_PROCESS, LS_REC_MODULE, LS_REC_MODULE_GONE,
+		LS_REC_STACKS, LS_REC_SNAPSHOT, LS_REC_SITES,
+		LS_REC_SNAPSHOT_END, LS_REC_FINAL, LS_REC_AGES, LS_REC_NOTE,
+		LS_REC_THREADS, LS_REC_STACK_THREADS, LS_REC_LOST, 0x8077,
+	};
+	size_t k = rnd(s) % n, a = off[k];
+	size_t len = REC_MIN + get32(data + a + 4), next;
+	uint16_t type;
+	uint8_t *tmp;
+
+	switch (rnd(s) % 4) {
+	case 0:	/* copy the record after itself */
+		if (size + len > max)
+			return 0;
+		memmove(data + a + len, data + a, size - a);
+		return size + len;
+	case 1:	/* drop it */
+		memmove(data + a, data + a + len, size - a - len);
+		return size - len;
+	case 2:	/* swap it with the next */
+		if (k + 1 >= n)
+			return 0;
+		next = REC_MIN + get32(data + off[k + 1] + 4);
+		tmp = malloc(len);
+		if (tmp == NULL)
+			return 0;
+		memcpy(tmp, data + a, len);
+		memmove(data + a, data + a + len, next);
+		memcpy(data + a + next, tmp, len);
+		free(tmp);
+		return size;
+	default:	/* give it another type */
+		type = types[rnd(s) % (sizeof(types) / sizeof(types[0]))];
+		data[a] = (uint8_t)type;
+		data[a + 1] = (uint8_t)(type >> 8);
+		seal(data + a, get32(data + a + 4));
+		return size;
+	}
+}
+
 size_t
 LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
     unsigned seed)
 {
-	size_t off = 15;
+	static size_t off[MAX_RECS];
+	uint32_t s = seed | 1;
+	size_t n, k, plen, r, nn, room;
+	uint8_t *buf;
 
-	size = LLVMFuzzerMutate(data, size, max);
-	if ((seed & 7) == 0 || size < off)
-		return size;
-	while (off + LS_REC_HDR + LS_REC_TRAILER <= size) {
-		uint32_t len = (uint32_t)data[off + 4] |
-		    (uint32_t)data[off + 5] << 8 |
-		    (uint32_t)data[off + 6] << 16 |
-		    (uint32_t)data[off + 7] << 24, crc;
-		size_t room = size - off - LS_REC_HDR - LS_REC_TRAILER;
-
-		if (len > room) {
-			len = (uint32_t)room;
-			data[off + 4] = (uint8_t)len;
-			data[off + 5] = (uint8_t)(len >> 8);
-			data[off + 6] = (uint8_t)(len >> 16);
-			data[off + 7] = (uint8_t)(len >> 24);
-		}
-		data[off + 2] = data[off + 3] = 0;
-		crc = ls_crc32(0, data + off, LS_REC_HDR + len);
-		off += LS_REC_HDR + len;
-		data[off] = (uint8_t)crc;
-		data[off + 1] = (uint8_t)(crc >> 8);
-		data[off + 2] = (uint8_t)(crc >> 16);
-		data[off + 3] = (uint8_t)(crc >> 24);
-		off += LS_REC_TRAILER;
+	n = size >= HEAD + REC_MIN ? records(data, size, off, MAX_RECS) : 0;
+	if (n == 0 || rnd(&s) % 8 == 0)
+		return LLVMFuzzerMutate(data, size, max);
+	r = rnd(&s) % 8;
+	if (r == 0) {
+		nn = mutate_records(data, size, max, off, n, &s);
+		return nn ? nn : LLVMFuzzerMutate(data, size, max);
 	}
-	return size;
+	k = rnd(&s) % n;
+	plen = get32(data + off[k] + 4);
+	room = max - (size - plen - REC_MIN) - REC_MIN;	/* for the payload */
+	buf = malloc(plen + room + 16);
+	if (buf == NULL)
+		return size;
+	if (r < 4 || plen == 0) {
+		/* libFuzzer's byte mutations, inside one payload. */
+		memcpy(buf, data + off[k] + LS_REC_HDR, plen);
+		nn = LLVMFuzzerMutate(buf, plen, room);
+	} else {
+		nn = mutate_uv(data + off[k] + LS_REC_HDR, plen, buf, &s);
+	}
+	nn = set_payload(data, size, max, off[k], buf, nn);
+	free(buf);
+	return nn ? nn : size;
 }
 
-static volatile uint64_t sink;
+/* Render as JSON into memory; abort unless it is one valid value. */
+static void
+check_json(struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	char *out = NULL;
+	size_t len = 0, where;
+	const char *why;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		abort();
+	lsr_out_json(f, r, o);
+	if (fclose(f) != 0)
+		abort();
+	if (!lst_json_valid(out, len, &where, &why)) {
+		fprintf(stderr, "invalid JSON at byte %zu: %s\n%.*s\n", where,
+		    why, (int)(len - where < 200 ? len - where : 200),
+		    out + where);
+		abort();
+	}
+	free(out);
+}
+
+static void
+render_text(struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f == NULL)
+		abort();
+	lsr_out_text(f, r, o);
+	if (fclose(f) != 0)
+		abort();
+	free(out);
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static const size_t tops[] = { 0, 1, 2, 20 };
+	struct lsr_out_opts o;
 	struct lsr_dump d;
 	struct lsr_report r;
-	uint64_t sum = 0;
-	size_t i, k;
+	uint32_t h = ls_crc32(0, data, size);
+	size_t i, k = SIZE_MAX, from = SIZE_MAX;
 
 	memset(&d, 0, sizeof(d));
 	d.path = "fuzz";
 	lsr_parse(data, size, &d);
 	for (i = 0; i < d.nmodules; i++)
 		d.modules[i].sym_state = -1;	/* never touch the disk */
+	/* Mostly the last snapshot, as by default; a diff one time in
+	 * four, as with --diff A..B. */
 	if (d.nsnaps > 0) {
-		size_t from = d.nsnaps > 1 ? 0 : SIZE_MAX;
-
-		lsr_group(&d, d.nsnaps - 1, from, size & 1 ? LSR_BY_THREAD : 0,
-		    &r);
-		for (i = 0; i < r.nsites; i++) {
-			struct lsr_point *p = calloc(r.snap + 1, sizeof(*p));
-			struct lsr_epoch_live *v;
-			size_t n;
-
-			if (p == NULL)
-				abort();
-			lsr_site_series(&r, &r.sites[i], p);
-			for (k = 0; k <= r.snap; k++)
-				sum += p[k].bytes + p[k].blocks;
-			free(p);
-			lsr_site_age_profile(&r, &r.sites[i]);
-			n = lsr_site_ages(&r, &r.sites[i], r.snap, &v);
-			for (k = 0; k < n; k++)
-				sum += v[k].blocks ^ v[k].bytes;
-			free(v);
-			sum += r.sites[i].growth.verdict + r.sites[i].v.live_bytes;
-		}
-		sum += r.totals.live_bytes + r.new_bytes;
-		lsr_report_fini(&r);
+		k = h & 1 ? d.nsnaps - 1 : (h >> 1) % d.nsnaps;
+		if (k > 0 && ((h >> 8) & 3) == 0)
+			from = (h >> 10) % k;
 	}
-	sink = sum;
+	o.top = tops[(h >> 20) & 3];
+	lsr_group(&d, k, from, (h >> 24) & 1 ? LSR_BY_THREAD : 0, &r);
+	render_text(&r, &o);
+	check_json(&r, &o);
+	if (d.incomplete && strlen(lsr_incomplete_why(&d)) == 0)
+		abort();
+	lsr_report_fini(&r);
 	lsr_symbolize_fini(&d);
 	lsr_dump_fini(&d);
 	return 0;
