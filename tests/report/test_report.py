@@ -15,6 +15,7 @@ from lstest import *  # noqa: E402,F401,F403
 import lsdump  # noqa: E402
 
 DATA = os.path.join(HERE, "data")
+FUZZ = os.path.join(HERE, "..", "fuzz")
 TEST_READER = os.path.join(BUILD, "tests", "unit", "test_reader")
 
 
@@ -246,6 +247,384 @@ def test_snapshots_and_top():
     # One file: the object itself, as before.
     eq(type(json.loads(tool(["-f", "json", "data/leaky.lsd"])[1])), dict,
        "one object for one file")
+
+
+def san(path, *args, want_rc=None):
+    """Text and JSON reports of path by the ASan and UBSan build: no
+    sanitizer report, and the JSON (raw bytes) loads.  Returns (exit
+    status, JSON object, stderr of the JSON run, text)."""
+    out = {}
+    for fmt in ("text", "json"):
+        p = subprocess.run([REPORT_SAN, "-f", fmt] + list(args) + [path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT)
+        err = p.stderr.decode(errors="replace")
+        check("Sanitizer" not in err and "runtime error" not in err,
+              "sanitizer report on %s (%s): %s" % (path, fmt, err[-3000:]))
+        out[fmt] = (p.returncode, p.stdout, err)
+    eq(out["text"][0], out["json"][0], "same exit status for text and json")
+    rc, raw, err = out["json"]
+    try:
+        rep = json.loads(raw)
+    except ValueError as ex:
+        raise Fail("invalid JSON for %s: %s" % (path, ex))
+    if want_rc is not None:
+        eq(rc, want_rc, "exit status for %s %r (stderr: %s)" %
+           (os.path.basename(path), list(args), err))
+    return rc, rep, err, out["text"][1].decode(errors="replace")
+
+
+def write(tmp, name, data):
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def load(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def check_error(rep, err, path, msg):
+    """A damaged dump: its message with the offset on stderr and in the
+    JSON; msg is "offset N: why"."""
+    check("%s: %s" % (path, msg) in err, "message %r in %r" % (msg, err))
+    off, why = msg[len("offset "):].split(": ", 1)
+    eq((rep["complete"], rep["error"]["offset"], rep["error"]["message"]),
+       (False, int(off), why), "error in the JSON report")
+
+
+# Inputs that crashed the reader or made it print invalid JSON before
+# issue 13 (tests/fuzz/regress/, found by tests/fuzz/report_fuzz but
+# process-argc-max, made by hand), with the options the fuzzer used:
+# (file, options, exit status, message).
+REGRESSIONS = [
+    ("process-argc-max", [], 3, "offset 15: argument count out of range"),
+    ("old-argv-null", ["-n", "1"], 3,
+     "offset 15: argument count out of range"),
+    ("old-diff-overflow-1", ["-d", "0..1", "-n", "1", "-t"], 3,
+     "offset 1425: bad ages_complete flag (not 0 or 1)"),
+    ("old-diff-overflow-2", ["-n", "2"], 3,
+     "offset 1652: age epochs out of order"),
+    ("old-json-exe", ["-s", "0", "-n", "1", "-t"], 0, None),
+    ("old-json-argv-note", ["-n", "2"], 3,
+     "offset 152: record length out of range"),
+    ("old-json-module-path", ["-s", "0", "-n", "1"], 3,
+     "offset 1318: snapshot epoch out of range"),
+    ("old-json-stack-thread", ["-s", "0", "-n", "2", "-t"], 3,
+     "offset 1311: snapshot epoch out of range"),
+    ("old-json-thread", ["-n", "20", "-t"], 3,
+     "offset 15: PROCESS record cut short"),
+    ("old-json-name", ["-n", "20", "-t"], 3,
+     "offset 15: bad inherited epoch"),
+]
+
+
+def test_regressions():
+    stored = sorted(os.listdir(os.path.join(FUZZ, "regress")))
+    eq(sorted(r[0] for r in REGRESSIONS), stored,
+       "every stored crasher has its case here")
+    for name, args, want_rc, msg in REGRESSIONS:
+        path = os.path.join(FUZZ, "regress", name)
+        rc, rep, err, text = san(path, *args, want_rc=want_rc)
+        if msg is not None:
+            check_error(rep, err, path, msg)
+            check("dump damaged" in text, "text says the dump is damaged")
+        else:
+            eq(rep["complete"], True, "%s: complete" % name)
+
+
+def test_corpus():
+    # The fuzzer's seeds, real dumps among them: read whole, whatever
+    # they hold (threads, forks, exec, sampling, the new records).
+    corpus = os.path.join(FUZZ, "corpus")
+    names = sorted(os.listdir(corpus))
+    check(len(names) >= 10, "seeds: %d" % len(names))
+    for name in names:
+        rc, rep, err, text = san(os.path.join(corpus, name))
+        check(rc in (0, 3), "%s: exit status %d: %s" % (name, rc, err))
+        check(rep["snapshots"] >= 1, "%s: snapshots" % name)
+
+
+def rewrite_uvs(data, typ, fn, nth=0):
+    """data with the nth record of type typ (a payload of varints only)
+    changed by fn(list of values) -> list."""
+    seen = [0]
+
+    def fix(t, p):
+        if t != lsdump.T[typ]:
+            return p
+        seen[0] += 1
+        if seen[0] - 1 != nth:
+            return p
+        return lsdump.from_uvs(fn(lsdump.uvs(p)))
+    out = lsdump.rewrite(data, fix)
+    check(seen[0] > nth, "a %s record to change" % typ)
+    return out
+
+
+def with_process(data, **changes):
+    def fix(t, p):
+        if t != lsdump.T["PROCESS"]:
+            return p
+        pr = lsdump.parse_process(p)
+        pr.update(changes)
+        return lsdump.process_record(pr)
+    return lsdump.rewrite(data, fix)
+
+
+def with_module(data, **changes):
+    def fix(t, p):
+        if t != lsdump.T["MODULE"]:
+            return p
+        m = lsdump.parse_module(p)
+        if m["id"] == 0:
+            m.update(changes)
+        return lsdump.module_record(m)
+    return lsdump.rewrite(data, fix)
+
+
+def with_thread(data, **changes):
+    def fix(t, p):
+        if t != lsdump.T["THREADS"]:
+            return p
+        index, entries = lsdump.parse_threads(p)
+        entries[0].update(changes)
+        return lsdump.threads_record(index, entries)
+    return lsdump.rewrite(data, fix)
+
+
+def insert_after(data, typ, rec, nth=0):
+    """data with record rec inserted after the nth record of type typ."""
+    out, seen = bytearray(lsdump.MAGIC), 0
+    for off, t, p in lsdump.records(data):
+        out += lsdump.record(t, p)
+        if t == lsdump.T[typ]:
+            if seen == nth:
+                out += rec
+            seen += 1
+    return bytes(out)
+
+
+def offset_of(data, typ, nth=0, after=False):
+    """Offset of the nth record of type typ, or of the record after it."""
+    recs = [(off, p) for off, t, p in lsdump.records(data)
+            if t == lsdump.T[typ]]
+    off, p = recs[nth]
+    return off + 12 + len(p) if after else off
+
+
+def setv(i, v):
+    """For rewrite_uvs: set value i to v."""
+    def fn(vals):
+        vals[i] = v
+        return vals
+    return fn
+
+
+M64 = 2**64 - 1
+
+
+def process_counts(leaky):
+    """leaky with PROCESS argc, then its address count, as 2^64 - 1 (the
+    fields after them as they were)."""
+    p = next(p for o, t, p in lsdump.records(leaky) if t == 1)
+    pr = lsdump.parse_process(p)
+    head = lsdump.uv(pr["pid"]) + lsdump.uv(pr["ppid"]) + \
+        lsdump.uv(pr["start_ns"]) + lsdump.string(pr["exe"])
+    argc = head + lsdump.uv(M64) + p[len(head) + 1:]
+    # Up to the address count: a PROCESS record without the addresses.
+    upto = lsdump.process_record(dict(pr, alloc_addrs=[]))
+    upto = upto[:upto.rindex(lsdump.uv(0) + lsdump.uv(pr["max_depth"]))]
+    addrs = upto + lsdump.uv(M64) + p[len(upto) + 1:]
+    return [lsdump.rewrite(leaky, lambda t, q, new=new: new if t == 1 else q)
+            for new in (argc, addrs)]
+
+
+def test_range_checks():
+    # Right checksums, wrong fields: each is refused with the offset of
+    # its record, and what came before is still reported.
+    leaky = load(os.path.join(DATA, "leaky.lsd"))
+    seed1 = load(os.path.join(DATA, "seed1.lsd"))
+    threads = load(os.path.join(FUZZ, "corpus", "threadlife-0"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    argc, addrs = process_counts(leaky)
+    gone = lsdump.record(lsdump.T["MODULE_GONE"], lsdump.from_uvs([99, 1]))
+
+    def lost(last, errno):
+        return lsdump.record(lsdump.T["LOST"], lsdump.lost_record(1, last,
+                                                                  errno))
+
+    def nseg(t, p):
+        if t != lsdump.T["MODULE"]:
+            return p
+        m = lsdump.parse_module(p)
+        return lsdump.module_record(dict(m, segs=[]))[:-1] + \
+            lsdump.uv(2**63) + b"\0" * 8
+    cases = [
+        ("argc", argc, 15, "argument count out of range"),
+        ("addr count", addrs, 15, "address count out of range"),
+        ("inherited", with_process(leaky, inherited_epoch=0x10000), 15,
+         "bad inherited epoch"),
+        ("module gen", with_module(leaky, gen=2**32),
+         offset_of(leaky, "MODULE"), "module generation out of range"),
+        ("build id", with_module(leaky, build_id="ab" * 65),
+         offset_of(leaky, "MODULE"), "build id too long"),
+        ("segments", lsdump.rewrite(leaky, nseg),
+         offset_of(leaky, "MODULE"), "segment count out of range"),
+        ("gone", insert_after(leaky, "MODULE", gone),
+         offset_of(leaky, "MODULE", 0, after=True),
+         "MODULE_GONE for an unknown module"),
+        ("stack count", rewrite_uvs(leaky, "STACKS", setv(0, M64)),
+         offset_of(leaky, "STACKS"), "stack count out of range"),
+        ("stack id", rewrite_uvs(leaky, "STACKS", setv(1, 2**32)),
+         offset_of(leaky, "STACKS"), "stack ids out of order"),
+        ("stack gen", rewrite_uvs(leaky, "STACKS", setv(2, 2**32)),
+         offset_of(leaky, "STACKS"), "stack generation out of range"),
+        ("frames", rewrite_uvs(leaky, "STACKS", setv(5, 5000)),
+         offset_of(leaky, "STACKS"), "frame count out of range"),
+        ("snap index", rewrite_uvs(seed1, "SNAPSHOT", setv(0, 2**32 + 1),
+                                   1),
+         offset_of(seed1, "SNAPSHOT", 1), "snapshot numbers out of order"),
+        ("snap time", rewrite_uvs(seed1, "SNAPSHOT", setv(1, 0), 1),
+         offset_of(seed1, "SNAPSHOT", 1), "snapshot times out of order"),
+        ("snap epoch", rewrite_uvs(seed1, "SNAPSHOT",
+                                   lambda v: v[:-2] + [0x10000, 1], 2),
+         offset_of(seed1, "SNAPSHOT", 2), "snapshot epoch out of range"),
+        ("ages flag", rewrite_uvs(seed1, "SNAPSHOT",
+                                  lambda v: v[:-1] + [2]),
+         offset_of(seed1, "SNAPSHOT"),
+         "bad ages_complete flag (not 0 or 1)"),
+        ("site stack", rewrite_uvs(leaky, "SITES", setv(2, 2**32)),
+         offset_of(leaky, "SITES"), "site of an unknown stack"),
+        ("age delta", rewrite_uvs(seed1, "AGES", setv(5, M64), 1),
+         offset_of(seed1, "AGES", 1), "age epochs out of order"),
+        ("final signo 0", rewrite_uvs(leaky, "FINAL", lambda v: [3, 0]),
+         offset_of(leaky, "FINAL"), "FINAL: bad signal number"),
+        ("final signo 65", rewrite_uvs(leaky, "FINAL", lambda v: [3, 65]),
+         offset_of(leaky, "FINAL"), "FINAL: bad signal number"),
+        ("final no signo", rewrite_uvs(leaky, "FINAL", lambda v: [3]),
+         offset_of(leaky, "FINAL"), "FINAL record cut short"),
+        ("thread gen", with_thread(threads, gen=2**32),
+         offset_of(threads, "THREADS"), "thread generation out of range"),
+        ("thread exited", with_thread(threads, exited=2),
+         offset_of(threads, "THREADS"),
+         "bad thread exited flag (not 0 or 1)"),
+        ("lost inside", insert_after(leaky, "SITES", lost(0, 28)),
+         offset_of(leaky, "SITES", 0, after=True), "LOST inside a snapshot"),
+        ("lost last", insert_after(leaky, "SNAPSHOT_END", lost(2, 28)),
+         offset_of(leaky, "FINAL"), "LOST: bad last flag (not 0 or 1)"),
+        ("lost errno", insert_after(leaky, "SNAPSHOT_END", lost(0, 5000)),
+         offset_of(leaky, "FINAL"), "LOST: errno out of range"),
+    ]
+    for name, data, off, why in cases:
+        path = write(tmp, name.replace(" ", "-") + ".lsd", data)
+        rc, rep, err, text = san(path, want_rc=3)
+        check_error(rep, err, path, "offset %d: %s" % (off, why))
+        check("dump damaged" in text, "%s: text says so" % name)
+
+
+def test_unknown_values():
+    # Enum values this reader does not know are shown as "unknown".
+    leaky = load(os.path.join(DATA, "leaky.lsd"))
+    threads = load(os.path.join(FUZZ, "corpus", "threadlife-0"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    data = rewrite_uvs(rewrite_uvs(leaky, "SNAPSHOT", setv(3, 77)),
+                       "FINAL", lambda v: [9, 1, 2])
+    data = rewrite_uvs(data, "STACKS", setv(3, 99))
+    rc, rep, err, text = san(write(tmp, "enums.lsd", data), "-n", "0",
+                             want_rc=0)
+    eq(rep["snapshot"]["reason"], "unknown", "snapshot reason")
+    eq(rep["final"], {"how": "unknown", "signal": None, "signo": None},
+       "FINAL how 9")
+    check("snapshot:  #0 of 1 (unknown, at" in text, "text: %s" % text)
+    check("ended:     final snapshot, then ended in a way this reader does "
+          "not know" in text, "text: %s" % text)
+    check("unknown" in [s["via"] for s in rep["sites"]], "api 99: %r" %
+          [s["via"] for s in rep["sites"]])
+    rc, rep, err, text = san(write(tmp, "state.lsd", with_thread(
+        threads, state=7)), want_rc=0)
+    check("unknown" in [t["state"] for t in rep["threads"]],
+          "thread state 7: %r" % rep["threads"])
+
+
+def test_diff_overflow():
+    # Live bytes that differ by more than 2^63 between the snapshots of a
+    # diff: the change wraps, it is not undefined (UBSan).
+    seed1 = load(os.path.join(DATA, "seed1.lsd"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    data = rewrite_uvs(seed1, "SITES", lambda v: v[:3] + [2**63 + 5] +
+                       v[4:], 0)
+    rc, rep, err, text = san(write(tmp, "big.lsd", data), "-d", "0..3",
+                             want_rc=0)
+    check(any(s["diff"]["live_bytes_change"] != 0 for s in rep["sites"]),
+          "changes")
+
+
+def test_utf8_json():
+    # Bytes that are not UTF-8 become U+FFFD, one each; control characters
+    # are escaped; the JSON loads from its raw bytes.
+    leaky = load(os.path.join(DATA, "leaky.lsd"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    argv = [b"ok \xc3\xa9", b"\xff\xfe", b"a\xc0\xafb", b"\xed\xa0\x80",
+            b"\xf4\x90\x80\x80", b"cut \xe2\x82", b"\x01\x1b[31m\x7f",
+            "\u20ac \U0001f600".encode()]
+    data = with_process(leaky, argv=argv, exe=b"/x/\xfe/prog",
+                        name=b"prog\xff", note=b"n\xffote")
+    data = with_module(data, path=b"/lib/\xff\xfe.so")
+    data = insert_after(data, "SNAPSHOT_END", lsdump.record(
+        lsdump.T["NOTE"], lsdump.string(b"note \x80\x00 end")))
+    rc, rep, err, text = san(write(tmp, "utf8.lsd", data), want_rc=0)
+    r = "\ufffd"
+    eq(rep["process"]["argv"], [
+        "ok \u00e9", r + r, "a" + r + r + "b", r * 3, r * 4, "cut " + r + r,
+        "\x01\x1b[31m\x7f", "\u20ac \U0001f600"], "argv")
+    eq(rep["process"]["exe"], "/x/" + r + "/prog", "exe")
+    eq(rep["process"]["name"], "prog" + r, "name")
+    eq(rep["notes"], ["note " + r], "notes (cut at the NUL)")
+    p = subprocess.run([REPORT_SAN, "-f", "json", os.path.join(tmp,
+                        "utf8.lsd")], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=TIMEOUT)
+    check(b"\\u0001\\u001b[31m\\u007f" in p.stdout, "control characters "
+          "escaped")
+    p.stdout.decode("utf-8")    # strict: raises if not UTF-8
+    paths = {f["module"] for s in rep["sites"] for f in s["frames"]}
+    check("/lib/" + r + r + ".so" in paths, "module path: %r" % paths)
+    # The text report shows control characters as \xNN.
+    check("\\x01\\x1b[31m\\x7f" in text and "\x1b" not in text,
+          "text escapes: %r" % text[:400])
+
+
+def test_big_file():
+    # A file that is no dump is refused after its first few KiB: a 1 GiB
+    # sparse file, of zeros or of text, fast and in little memory.
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    for name, head in (("zeros.lsd", b""), ("text.lsd", b"hello\n")):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(head)
+            f.truncate(1 << 30)
+        p = subprocess.Popen([REPORT, "-f", "json", path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=TIMEOUT)
+        eq(p.returncode, 3, "exit status for %s" % name)
+        check(b"offset 0: not a leakspy dump (bad first line)" in err,
+              "message: %r" % err)
+        eq(json.loads(out)["error"]["offset"], 0, "offset in the JSON")
+    # Peak memory, measured on a child of our own: getrusage(CHILDREN)
+    # of a fresh interpreter that runs only the report.
+    code = ("import resource, subprocess, sys\n"
+            "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+            "stderr=subprocess.DEVNULL)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    for name in ("zeros.lsd", "text.lsd"):
+        p = subprocess.run([sys.executable, "-c", code, REPORT,
+                            os.path.join(tmp, name)], stdout=subprocess.PIPE,
+                           timeout=TIMEOUT)
+        kib = int(p.stdout)
+        check(kib < 64 * 1024, "peak RSS for a 1 GiB %s: %d KiB" % (name,
+                                                                   kib))
 
 
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
