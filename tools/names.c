@@ -64,9 +64,13 @@ lsr_signal_name(int signo)
 
 	if (abbrev != NULL)
 		snprintf(buf, sizeof(buf), "SIG%s", abbrev);
-	else if (signo >= SIGRTMIN && signo - SIGRTMIN <= span / 2)
+	else if (signo == SIGRTMIN)
+		snprintf(buf, sizeof(buf), "SIGRTMIN");
+	else if (signo == SIGRTMAX)
+		snprintf(buf, sizeof(buf), "SIGRTMAX");
+	else if (signo > SIGRTMIN && signo - SIGRTMIN <= span / 2)
 		snprintf(buf, sizeof(buf), "SIGRTMIN+%d", signo - SIGRTMIN);
-	else if (signo > SIGRTMIN && signo <= SIGRTMAX)
+	else if (signo > SIGRTMIN && signo < SIGRTMAX)
 		snprintf(buf, sizeof(buf), "SIGRTMAX-%d", SIGRTMAX - signo);
 	else
 		snprintf(buf, sizeof(buf), "signal %d", signo);
