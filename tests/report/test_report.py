@@ -627,6 +627,129 @@ def test_big_file():
                                                                    kib))
 
 
+def test_process_name():
+    # The name a program was run as, shown with its executable when they
+    # differ; a dump without it takes the executable's base name.
+    leaky = load(os.path.join(DATA, "leaky.lsd"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    data = with_process(leaky, exe=b"/usr/bin/redis-check-rdb",
+                        name=b"redis-server")
+    rc, rep, err, text = san(write(tmp, "name.lsd", data), want_rc=0)
+    eq((rep["process"]["name"], rep["process"]["exe"]),
+       ("redis-server", "/usr/bin/redis-check-rdb"), "name and exe")
+    check("program:   redis-server (/usr/bin/redis-check-rdb, pid 8275, "
+          "parent 8270)\n" in text, "text: %s" % text[:300])
+    data = with_process(leaky, exe=b"/usr/bin/redis-server",
+                        name=b"redis-server")
+    rc, rep, err, text = san(write(tmp, "same.lsd", data), want_rc=0)
+    check("program:   /usr/bin/redis-server (pid 8275, parent 8270)\n" in
+          text, "the same name once: %s" % text[:300])
+    rc, rep, err, text = san(os.path.join(DATA, "leaky.lsd"), want_rc=0)
+    eq(rep["process"]["name"], "leaky_nofp", "an older dump: exe's base")
+
+
+def test_final_signal():
+    # FINAL how 3: the final snapshot was taken, then the signal ended
+    # the process.  The dump is complete.
+    leaky = load(os.path.join(DATA, "leaky.lsd"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    for signo, name in ((15, "SIGTERM"), (9, "SIGKILL"), (2, "SIGINT"),
+                        (35, "SIGRTMIN+1"), (64, "SIGRTMAX"),
+                        (32, "signal 32")):
+        data = rewrite_uvs(leaky, "FINAL", lambda v: [3, signo])
+        rc, rep, err, text = san(write(tmp, "sig.lsd", data), want_rc=0)
+        eq((rep["complete"], rep["error"], rep["final"]),
+           (True, None, {"how": "signal", "signal": name, "signo": signo}),
+           "JSON for signal %d" % signo)
+        check("ended:     final snapshot, then ended by %s\n" % name in text,
+              "text for signal %d: %s" % (signo, text[:400]))
+    rc, rep, err, text = san(os.path.join(DATA, "leaky.lsd"), want_rc=0)
+    eq(rep["final"], {"how": "exit", "signal": None, "signo": None},
+       "FINAL at exit")
+    check("ended:" not in text, "no ended line at exit")
+
+
+def without_final(data):
+    return lsdump.rewrite(data, lambda t, p: None if t == lsdump.T["FINAL"]
+                          else p)
+
+
+def lost(reason, last, errno):
+    return lsdump.record(lsdump.T["LOST"], lsdump.lost_record(reason, last,
+                                                              errno))
+
+
+def set_counter(data, i, v, nth=-1):
+    """data with counter i of its nth (default last) snapshot set to v."""
+    n = len([1 for o, t, p in lsdump.records(data)
+             if t == lsdump.T["SNAPSHOT"]])
+
+    def fn(vals):
+        snap = lsdump.parse_snapshot(lsdump.from_uvs(vals))
+        snap["counters"][i] = v
+        return lsdump.uvs(lsdump.snapshot_record(snap))
+    return rewrite_uvs(data, "SNAPSHOT", fn, nth % n)
+
+
+def incomplete(tmp, name, data, why):
+    """data is read as incomplete for reason why: exit 3, on stderr and
+    in the JSON, and in the text's coverage."""
+    path = write(tmp, name, data)
+    rc, rep, err, text = san(path, want_rc=3)
+    check("%s: incomplete: %s\n" % (path, why) in err, "%s: message %r" %
+          (name, err))
+    eq((rep["complete"], rep["error"], rep["final"]),
+       (False, {"offset": None, "message": why}, None), name + ": JSON")
+    check("coverage:  " + why in text, "%s: text %s" % (name, text))
+    return rep
+
+
+def test_incomplete_why():
+    seed1 = load(os.path.join(DATA, "seed1.lsd"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    cut = without_final(seed1)
+    # The last write-out failed, and said so in a LOST record.
+    rep = incomplete(tmp, "lost-last.lsd", cut + lost(0, 1, 24),
+                     "no final snapshot: the process ended, but its last "
+                     "snapshot could not be written (too many open files); "
+                     "leakspy's message about it is on the program's "
+                     "standard error")
+    eq(rep["lost"], [{"offset": len(cut), "reason": "exit", "last": True,
+                      "errno": 24, "error": "too many open files"}], "lost")
+    incomplete(tmp, "lost-mid-last.lsd", cut + lost(1, 0, 28) +
+               lost(3, 1, 28), "no final snapshot: the process ended, but "
+               "its last snapshot could not be written (no space left on "
+               "device); leakspy's message about it is on the program's "
+               "standard error")
+    # Write-outs failed before, none recorded as lost.
+    incomplete(tmp, "errors.lsd", set_counter(cut, 6, 3),
+               "no final snapshot: 3 write-outs failed, so the last may "
+               "have failed too (leakspy said why on the program's "
+               "standard error), or the process is still running or was "
+               "killed")
+    incomplete(tmp, "error.lsd", set_counter(cut, 6, 1),
+               "no final snapshot: 1 write-out failed, so the last may "
+               "have failed too (leakspy said why on the program's "
+               "standard error), or the process is still running or was "
+               "killed")
+    # A lost write-out that was not the last: no cause known.
+    generic = ("no final snapshot: the process is still running, was "
+               "killed, or could not write it")
+    incomplete(tmp, "lost-mid.lsd", set_counter(cut, 6, 1) +
+               lost(1, 0, 28), generic)
+    incomplete(tmp, "plain.lsd", cut, generic)
+    # The sandbox, as before.
+    incomplete(tmp, "sandbox.lsd", rewrite_uvs(cut, "SNAPSHOT",
+                                               setv(3, 5), 15),
+               "no snapshot after the process entered a seccomp sandbox "
+               "(leakspy writes nothing once a filter is on)")
+    # A write-out lost, then the final one written: complete.
+    data = insert_after(seed1, "SNAPSHOT_END", lost(1, 0, 28), 2)
+    rc, rep, err, text = san(write(tmp, "lost-ok.lsd", data), want_rc=0)
+    eq((rep["complete"], [l["errno"] for l in rep["lost"]]), (True, [28]),
+       "a lost write-out in a complete dump")
+
+
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
          if name.startswith("test_")}
 
