@@ -16,6 +16,7 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -141,7 +142,10 @@ static bool
 file_build_id_matches(const char *path, const struct lsr_module *m,
     bool *exists)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking, and regular files only: a path from the dump may
+	 * name a FIFO or a device, which must not stall the report. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct stat st;
 	const void *id;
 	ssize_t n;
 	Elf *elf;
@@ -150,6 +154,11 @@ file_build_id_matches(const char *path, const struct lsr_module *m,
 	*exists = fd >= 0;
 	if (fd < 0)
 		return false;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		*exists = false;	/* no file of this module */
+		close(fd);
+		return false;
+	}
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	n = elf ? dwelf_elf_gnu_build_id(elf, &id) : -1;
 	ok = m->build_id_len == 0 ||

@@ -750,6 +750,19 @@ def test_incomplete_why():
        "a lost write-out in a complete dump")
 
 
+def test_module_not_a_file():
+    # A module path that names a FIFO or a device does not stall the
+    # report: its frames are module+offset, as for a missing file.
+    leaky = load(os.path.join(DATA, "leaky.lsd"))
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    fifo = os.path.join(tmp, "fifo")
+    os.mkfifo(fifo)
+    for path in (fifo.encode(), b"/dev/zero", b"/dev/tty"):
+        data = with_module(leaky, path=path)
+        rc, rep, err, text = san(write(tmp, "m.lsd", data), want_rc=0)
+        check("%s: not found" % path.decode() in err, "warning: %r" % err)
+
+
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
          if name.startswith("test_")}
 
