@@ -2,8 +2,10 @@
 /*
  * Reading a dump into memory.  Every count is checked against the bytes
  * that remain before anything is allocated for it, so memory stays within
- * a small multiple of the file's size whatever the file says.  The reader
- * stops at the first bad record and keeps what came before.
+ * a small multiple of the file's size whatever the file says, and every
+ * other field against what it refers to (leakspy-dump(5), "Reading").
+ * The reader stops at the first bad record and keeps what came before,
+ * nothing of the record itself.
  */
 #define _GNU_SOURCE
 #include <err.h>

@@ -234,7 +234,8 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
 	}
 	k = rnd(&s) % n;
 	plen = get32(data + off[k] + 4);
-	room = max - (size - plen - REC_MIN) - REC_MIN;	/* for the payload */
+	/* The most the payload may grow to. */
+	room = max - (size - plen - REC_MIN) - REC_MIN;
 	buf = malloc(plen + room + 16);
 	if (buf == NULL)
 		return size;
