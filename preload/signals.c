@@ -57,6 +57,7 @@ struct view {
 	int flags;
 	bool set;		/* the program set act (it did not inherit it) */
 	bool watched;
+	bool released;		/* handed back for a sandbox */
 };
 
 static struct view views[_NSIG];
@@ -368,12 +369,19 @@ lsp_signals_release(bool release)
 	int sig;
 
 	for (sig = 1; sig < _NSIG; sig++) {
-		if (!views[sig].watched)
+		struct view *v = &views[sig];
+
+		if (!v->watched)
 			continue;
-		if (release)
-			real_sigaction(sig, &views[sig].act, NULL);
-		else
+		/* Only what is leakspy's handler now: a disposition the
+		 * program set behind leakspy's back stays. */
+		if (release && ours_installed(sig)) {
+			real_sigaction(sig, &v->act, NULL);
+			v->released = true;
+		} else if (!release && v->released) {
 			apply(sig);
+			v->released = false;
+		}
 	}
 }
 

@@ -278,6 +278,20 @@ def test_sshd_child():
     eq(got[1], got[0], "under leakspy")
 
 
+def test_sandbox_signals():
+    """Inside a seccomp sandbox that kills on rt_sigaction, SIGTERM still
+    ends the program as it would without leakspy: its handler went back to
+    SIG_DFL before the filter, since it would make system calls the
+    filter forbids."""
+    argv = [victim("stress"), "seccomp", "prctl", "wait"]
+    native = signalled(argv, [signal.SIGTERM], preload=False)
+    traced = signalled(argv, [signal.SIGTERM],
+                       env={"LEAKSPY_INTERVAL": "0.05"})
+    eq((native.rc, traced.rc), (-signal.SIGTERM, -signal.SIGTERM),
+       "killed by SIGTERM, not SIGSYS")
+    eq((traced.out, traced.err), (native.out, b""), "output, messages")
+
+
 def test_final_write_failed():
     """The final write-out fails: on a full device the dump says so (a
     LOST record fits where the snapshot did not) and the report names

@@ -15,7 +15,7 @@
  *   chroot DIR  chroots to DIR (root only), allocates and exits 0
  *   spawn   8 threads allocate while main runs /bin/true 500 times with
  *           posix_spawn and makes 500 vfork children that _exit
- *   seccomp prctl|syscall [rlimits|sshd]
+ *   seccomp prctl|syscall [rlimits|sshd|wait]
  *           keeps 4 blocks of 1000 bytes (before_sandbox), then enters a
  *           sandbox stricter than OpenSSH's pre-authentication child's:
  *           with "rlimits", first FSIZE, NOFILE and NPROC at 0; with
@@ -25,7 +25,8 @@
  *           does, which fails the fstats with EACCES, allows what this
  *           program needs and kills the whole process on anything else,
  *           open and openat included; then keeps 3 blocks of 2000 bytes
- *           (in_sandbox), sleeps 0.3 s and exits 0
+ *           (in_sandbox), sleeps 0.3 s and exits 0; with "wait", no
+ *           rlimits, and it prints "ready" in the sandbox and sleeps 2 s
  *   sigwait a thread takes SIGUSR1 and SIGTERM with sigwaitinfo, as
  *           services do; every other thread blocks them.  Main sends
  *           itself SIGUSR1 2000 times, each once the last was taken,
@@ -272,7 +273,8 @@ static int
 mode_seccomp(const char *how, const char *limits)
 {
 	static const struct rlimit zero = { 0, 0 }, one = { 1, 1 };
-	bool rlimits = limits != NULL;
+	bool wait = limits != NULL && strcmp(limits, "wait") == 0;
+	bool rlimits = limits != NULL && !wait;
 	bool sshd = rlimits && strcmp(limits, "sshd") == 0;
 	struct sock_filter insns[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -324,6 +326,11 @@ mode_seccomp(const char *how, const char *limits)
 	if (r != 0)
 		return 1;
 	in_sandbox();
+	if (wait) {
+		(void)!write(1, "ready\n", 6);
+		ts.tv_sec = 2;
+		ts.tv_nsec = 0;
+	}
 	nanosleep(&ts, NULL);
 	return 0;
 }
