@@ -480,6 +480,43 @@ void lsp_writer_keep(void);
 void lsp_writer_sandbox(void);
 void lsp_writer_unsandbox(void);
 
+/* ages.c: live blocks and bytes by (site, epoch), under the writer's
+ * lock. */
+struct age_entry;
+struct lsp_agemap {
+	struct age_entry *tab;
+	size_t mask;
+	size_t count;
+	uint32_t covered;	/* sites below this are counted */
+	bool failed;		/* out of memory: incomplete */
+};
+
+/* The keys of this scan and of the last written one, sorted. */
+struct lsp_ages_plan {
+	uint64_t *ka, *kb;
+	size_t na, nb, la, lb;
+};
+
+/* Make room for n pairs before a scan, so that the map need not grow
+ * while the scan holds a shard's lock. */
+void lsp_ages_reserve(struct lsp_agemap *m, size_t n);
+/* lsp_record_scan's callback (ctx: the map): count one block. */
+void lsp_ages_count(void *ctx, uint32_t site, unsigned ep, uint64_t bytes,
+    uint64_t blocks);
+void lsp_ages_free(struct lsp_agemap *m);
+/* Sort the keys of cur and old; false if memory ran out. */
+bool lsp_ages_plan(struct lsp_ages_plan *p, const struct lsp_agemap *cur,
+    const struct lsp_agemap *old);
+void lsp_ages_plan_free(struct lsp_ages_plan *p);
+/*
+ * Append AGES records of snapshot index for the stacks whose live blocks
+ * by epoch changed from old to cur, each stack's group a delta or a
+ * replacement, whichever is shorter.  Returns the number of groups.
+ */
+uint32_t lsp_ages_emit(struct ls_buf *b, const struct lsp_agemap *cur,
+    const struct lsp_agemap *old, const struct lsp_ages_plan *p,
+    uint32_t index);
+
 /* dumpfile.c: the dump file.  All but lsp_write_quiet() and
  * lsp_dump_keep() under the writer's lock. */
 

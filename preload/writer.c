@@ -37,23 +37,6 @@
 #define EXIT_WAIT_MS	1000
 #define LSP_STRETCH	1000
 
-/*
- * Live blocks and bytes by (site, epoch), from a scan of the address
- * table.  key is (site << 16 | epoch) + 1; 0 marks an empty slot.
- */
-struct agent {
-	uint64_t key;
-	uint64_t blocks;
-	uint64_t bytes;
-};
-
-struct agemap {
-	struct agent *tab;
-	size_t mask;
-	size_t count;
-	bool failed;		/* out of memory: incomplete */
-};
-
 /* Figures of a site as last written, to write only what changed. */
 struct prev {
 	int64_t live_bytes;
@@ -75,8 +58,7 @@ static struct {
 	uint32_t snap_index;
 	struct ls_buf buf;
 	struct prev *prev[PREV_CHUNKS];
-	struct agemap ages;	/* as last written */
-	uint32_t covered;	/* sites with stacks in the dump, for scans */
+	struct lsp_agemap ages;	/* as last written */
 } ws;
 
 /* Written at boot (and in a fork child), before any reader. */
@@ -284,287 +266,6 @@ prev_of(uint32_t id)
 	return *chunk ? &(*chunk)[id & ((1u << PREV_SHIFT) - 1)] : NULL;
 }
 
-/*
- * Close the SITES or AGES record opened at r, filling in its entry count:
- * the record was begun with a 5-byte LEB128 placeholder after the index.
- */
-static void
-close_counted(struct ls_buf *b, size_t r, uint32_t cnt)
-{
-	unsigned i;
-
-	if (!b->err) {
-		uint8_t *c = b->p + r + LS_REC_HDR;
-
-		while (*c & 0x80)	/* the snapshot index */
-			c++;
-		c++;
-		for (i = 0; i < 4; i++, cnt >>= 7)
-			c[i] = (uint8_t)(0x80 | (cnt & 0x7f));
-		c[4] = (uint8_t)(cnt & 0x7f);
-	}
-	ls_rec_end(b, r);
-}
-
-static uint64_t
-age_key(uint32_t site, unsigned ep)
-{
-	return ((uint64_t)site << 16 | ep) + 1;
-}
-
-static struct agent *
-am_slot(const struct agemap *m, uint64_t key)
-{
-	size_t i = (size_t)ls_hash_ptr((uintptr_t)(key << 4)) & m->mask;
-
-	while (m->tab[i].key != 0 && m->tab[i].key != key)
-		i = (i + 1) & m->mask;
-	return &m->tab[i];
-}
-
-static const struct agent *
-am_find(const struct agemap *m, uint64_t key)
-{
-	const struct agent *a;
-
-	if (m->tab == NULL)
-		return NULL;
-	a = am_slot(m, key);
-	return a->key == key ? a : NULL;
-}
-
-static void
-am_free(struct agemap *m)
-{
-	if (m->tab != NULL)
-		ls_unmap(m->tab, (m->mask + 1) * sizeof(*m->tab));
-	memset(m, 0, sizeof(*m));
-}
-
-static bool
-am_grow(struct agemap *m)
-{
-	struct agemap n = { 0 };
-	size_t i;
-
-	n.mask = m->tab ? m->mask * 2 + 1 : 1023;
-	n.tab = ls_map((n.mask + 1) * sizeof(*n.tab));
-	if (n.tab == NULL)
-		return false;
-	for (i = 0; m->tab != NULL && i <= m->mask; i++)
-		if (m->tab[i].key != 0)
-			*am_slot(&n, m->tab[i].key) = m->tab[i];
-	n.count = m->count;
-	am_free(m);
-	*m = n;
-	return true;
-}
-
-/* Make room for n pairs before a scan, so that the map need not grow
- * (a rehash) while the scan holds a shard's lock. */
-static void
-am_reserve(struct agemap *m, size_t n)
-{
-	while (!m->failed && (n * 2 > m->mask + 1 || m->tab == NULL))
-		if (!am_grow(m))
-			m->failed = true;
-}
-
-/* lsp_record_scan's callback: count one block. */
-static void
-am_count(void *ctx, uint32_t site, unsigned ep, uint64_t bytes,
-    uint64_t blocks)
-{
-	struct agemap *m = ctx;
-	struct agent *a;
-
-	if (site >= ws.covered || m->failed)
-		return;
-	if ((m->count + 1) * 2 > m->mask + 1 || m->tab == NULL) {
-		if (!am_grow(m)) {
-			m->failed = true;
-			return;
-		}
-	}
-	a = am_slot(m, age_key(site, ep));
-	if (a->key == 0) {
-		a->key = age_key(site, ep);
-		m->count++;
-	}
-	a->blocks += blocks;
-	a->bytes += bytes;
-}
-
-/*
- * The keys of m, without the +1, sorted (LSD radix on the 40 bits they
- * use), in a mapping of *len bytes; NULL if memory ran out.
- */
-static uint64_t *
-am_sorted(const struct agemap *m, size_t *n, size_t *len)
-{
-	uint64_t *a, *t, *swap;
-	size_t i, k = 0, cnt[256];
-	unsigned pass;
-
-	*n = 0;
-	*len = (m->count ? m->count : 1) * sizeof(*a);
-	a = ls_map(*len);
-	t = ls_map(*len);
-	if (a == NULL || t == NULL) {
-		ls_unmap(a, *len);
-		ls_unmap(t, *len);
-		return NULL;
-	}
-	for (i = 0; m->tab != NULL && i <= m->mask; i++)
-		if (m->tab[i].key != 0)
-			a[k++] = m->tab[i].key - 1;
-	for (pass = 0; pass < 5; pass++) {
-		unsigned sh = pass * 8;
-		size_t sum = 0, c;
-
-		memset(cnt, 0, sizeof(cnt));
-		for (i = 0; i < k; i++)
-			cnt[(a[i] >> sh) & 0xff]++;
-		for (c = 0; c < 256; c++) {
-			size_t x = cnt[c];
-
-			cnt[c] = sum;
-			sum += x;
-		}
-		for (i = 0; i < k; i++)
-			t[cnt[(a[i] >> sh) & 0xff]++] = a[i];
-		swap = a;
-		a = t;
-		t = swap;
-	}
-	ls_unmap(t, *len);
-	*n = k;
-	return a;
-}
-
-/* The keys of this scan and of the last written one, sorted. */
-struct ages_plan {
-	uint64_t *ka, *kb;
-	size_t na, nb, la, lb;
-};
-
-static bool
-ages_plan(struct ages_plan *p, const struct agemap *cur)
-{
-	p->ka = am_sorted(cur, &p->na, &p->la);
-	p->kb = am_sorted(&ws.ages, &p->nb, &p->lb);
-	if (p->ka != NULL && p->kb != NULL)
-		return true;
-	ls_unmap(p->ka, p->la);
-	ls_unmap(p->kb, p->lb);
-	memset(p, 0, sizeof(*p));
-	return false;
-}
-
-static void
-ages_plan_free(struct ages_plan *p)
-{
-	ls_unmap(p->ka, p->la);
-	ls_unmap(p->kb, p->lb);
-	memset(p, 0, sizeof(*p));
-}
-
-/*
- * Append AGES records for the stacks whose live blocks by epoch changed
- * since the last written snapshot.  Each stack's group is either the
- * changed pairs (a delta) or all its pairs (a replacement), whichever is
- * shorter.  Returns the number of groups.
- */
-static uint32_t
-emit_ages(struct ls_buf *b, const struct agemap *cur,
-    const struct ages_plan *p)
-{
-	const struct agemap *old = &ws.ages;
-	const uint64_t *ka = p->ka, *kb = p->kb;
-	size_t na = p->na, nb = p->nb, i = 0, j = 0, r = 0;
-	uint32_t in_rec = 0, groups = 0;
-
-	while (i < na || j < nb) {
-		uint64_t site = i < na && (j >= nb || ka[i] >> 16 <= kb[j] >> 16) ?
-		    ka[i] >> 16 : kb[j] >> 16;
-		size_t i2 = i, j2 = j, x, y, ndelta = 0;
-		uint64_t prev_ep = 0;
-		bool replace;
-
-		while (i2 < na && ka[i2] >> 16 == site)
-			i2++;
-		while (j2 < nb && kb[j2] >> 16 == site)
-			j2++;
-		/* Count the pairs that differ from what was written. */
-		for (x = i, y = j; x < i2 || y < j2;) {
-			uint64_t kx = x < i2 ? ka[x] : UINT64_MAX;
-			uint64_t ky = y < j2 ? kb[y] : UINT64_MAX;
-			const struct agent *ca, *ob;
-
-			if (kx < ky) {
-				ndelta++;
-				x++;
-			} else if (ky < kx) {
-				ndelta++;
-				y++;
-			} else {
-				ca = am_find(cur, kx + 1);
-				ob = am_find(old, ky + 1);
-				ndelta += ca->blocks != ob->blocks ||
-				    ca->bytes != ob->bytes;
-				x++;
-				y++;
-			}
-		}
-		if (ndelta == 0)
-			goto next;
-		replace = i2 - i < ndelta;
-		if (in_rec == 0) {
-			r = ls_rec_begin(b, LS_REC_AGES);
-			ls_buf_uv(b, ws.snap_index);
-			ls_buf_bytes(b, "\x80\x80\x80\x80\x00", 5);
-		}
-		ls_buf_uv(b, site);
-		ls_buf_uv(b, replace);
-		ls_buf_uv(b, replace ? i2 - i : ndelta);
-		/* The same merge again, writing: epochs rise, as deltas. */
-		for (x = i, y = j; x < i2 || y < j2;) {
-			uint64_t kx = x < i2 ? ka[x] : UINT64_MAX;
-			uint64_t ky = y < j2 ? kb[y] : UINT64_MAX;
-			const struct agent *ca = NULL, *ob = NULL;
-			uint64_t key = kx < ky ? kx : ky;
-
-			if (kx <= ky) {
-				ca = am_find(cur, kx + 1);
-				x++;
-			}
-			if (ky <= kx) {
-				ob = am_find(old, ky + 1);
-				y++;
-			}
-			if (replace ? ca == NULL : ca != NULL && ob != NULL &&
-			    ca->blocks == ob->blocks && ca->bytes == ob->bytes)
-				continue;
-			ls_buf_uv(b, (key & 0xffff) - prev_ep);
-			prev_ep = key & 0xffff;
-			ls_buf_uv(b, ca ? ca->blocks : 0);
-			ls_buf_uv(b, ca ? ca->bytes : 0);
-		}
-		groups++;
-		if (++in_rec == SITES_PER_REC) {
-			close_counted(b, r, in_rec);
-			in_rec = 0;
-			lsp_dump_spill(b);
-		}
-next:
-		i = i2;
-		j = j2;
-	}
-	if (in_rec != 0)
-		close_counted(b, r, in_rec);
-	return groups;
-}
-
 static uint64_t
 clamp0(int64_t v)
 {
@@ -573,7 +274,7 @@ clamp0(int64_t v)
 
 static void
 emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
-    unsigned ep, const struct agemap *ages, const struct ages_plan *plan)
+    unsigned ep, const struct lsp_agemap *ages, const struct lsp_ages_plan *plan)
 {
 	size_t r = 0;
 	uint32_t id, written = 0, in_rec = 0, nages;
@@ -608,9 +309,8 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 		if (p != NULL)
 			*p = now;
 		if (in_rec == 0) {
-			r = ls_rec_begin(b, LS_REC_SITES);
-			ls_buf_uv(b, ws.snap_index);
-			ls_buf_bytes(b, "\x80\x80\x80\x80\x00", 5);
+			r = ls_rec_begin_counted(b, LS_REC_SITES,
+			    ws.snap_index);
 		}
 		ls_buf_uv(b, id);
 		ls_buf_uv(b, clamp0(now.live_bytes));
@@ -619,14 +319,15 @@ emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
 		ls_buf_uv(b, now.alloc_blocks);
 		written++;
 		if (++in_rec == SITES_PER_REC) {
-			close_counted(b, r, in_rec);
+			ls_rec_end_counted(b, r, in_rec);
 			in_rec = 0;
 			lsp_dump_spill(b);
 		}
 	}
 	if (in_rec != 0)
-		close_counted(b, r, in_rec);
-	nages = ages->failed ? 0 : emit_ages(b, ages, plan);
+		ls_rec_end_counted(b, r, in_rec);
+	nages = ages->failed ? 0 : lsp_ages_emit(b, ages, &ws.ages, plan,
+	    ws.snap_index);
 	lsp_threads_emit(b, ws.snap_index);
 	r = ls_rec_begin(b, LS_REC_SNAPSHOT_END);
 	ls_buf_uv(b, ws.snap_index);
@@ -664,8 +365,8 @@ write_out(unsigned reason, bool final)
 	    reason == LS_SNAP_ABORT ? LS_FINAL_ABORT : LS_FINAL_EXIT;
 
 	struct ls_buf *b = &ws.buf;
-	struct agemap ages = { 0 };
-	struct ages_plan plan = { 0 };
+	struct lsp_agemap ages = { 0 };
+	struct lsp_ages_plan plan = { 0 };
 	uint32_t covered;
 	unsigned ep;
 	int r;
@@ -685,13 +386,13 @@ write_out(unsigned reason, bool final)
 	lsp_modules_scan();
 	lsp_modules_emit(b);
 	covered = emit_stacks(b);
-	ws.covered = covered;
-	am_reserve(&ages, ws.ages.count + ws.ages.count / 4 + 1024);
-	lsp_record_scan(am_count, &ages);
-	if (!ages.failed && !ages_plan(&plan, &ages))
+	ages.covered = covered;
+	lsp_ages_reserve(&ages, ws.ages.count + ws.ages.count / 4 + 1024);
+	lsp_record_scan(lsp_ages_count, &ages);
+	if (!ages.failed && !lsp_ages_plan(&plan, &ages, &ws.ages))
 		ages.failed = true;
 	emit_snapshot(b, covered, reason, ep, &ages, &plan);
-	ages_plan_free(&plan);
+	lsp_ages_plan_free(&plan);
 	if (final) {
 		size_t rec = ls_rec_begin(b, LS_REC_FINAL);
 
@@ -710,13 +411,13 @@ write_out(unsigned reason, bool final)
 		ws.snap_index++;
 		/* What was written is the base of the next snapshot's ages;
 		 * after an incomplete scan, every pair is written again. */
-		am_free(&ws.ages);
+		lsp_ages_free(&ws.ages);
 		if (ages.failed)
-			am_free(&ages);
+			lsp_ages_free(&ages);
 		ws.ages = ages;
 		return;
 	}
-	am_free(&ages);
+	lsp_ages_free(&ages);
 	ws.resync = true;
 	lsp_count(LS_CNT_WRITE_ERRORS);
 	if (ws.header_done && r != -ESTALE)
@@ -1016,7 +717,7 @@ lsp_writer_postfork_child(void)
 	ws.snap_index = 0;
 	ws.warned_write = false;
 	ws.fatal_signo = 0;
-	am_free(&ws.ages);
+	lsp_ages_free(&ws.ages);
 	thread_started = false;
 	sem_init(&wake, 0, 0);
 	/* The parent's sandbox holds here too: no dump, no system call. */

@@ -107,6 +107,38 @@ ls_rec_end(struct ls_buf *b, size_t start)
 	ls_buf_bytes(b, crc, sizeof(crc));
 }
 
+/* The count's placeholder: a LEB128 of 5 bytes, the most 32 bits take. */
+#define COUNT_BYTES	5
+
+size_t
+ls_rec_begin_counted(struct ls_buf *b, unsigned type, uint64_t index)
+{
+	static const uint8_t zero[COUNT_BYTES] = { 0x80, 0x80, 0x80, 0x80, 0 };
+	size_t start = ls_rec_begin(b, type);
+
+	ls_buf_uv(b, index);
+	ls_buf_bytes(b, zero, sizeof(zero));
+	return start;
+}
+
+void
+ls_rec_end_counted(struct ls_buf *b, size_t start, uint32_t count)
+{
+	unsigned i;
+
+	if (!b->err) {
+		uint8_t *c = b->p + start + LS_REC_HDR;
+
+		while (*c & 0x80)	/* the index */
+			c++;
+		c++;
+		for (i = 0; i < COUNT_BYTES - 1; i++, count >>= 7)
+			c[i] = (uint8_t)(0x80 | (count & 0x7f));
+		c[i] = (uint8_t)(count & 0x7f);
+	}
+	ls_rec_end(b, start);
+}
+
 uint64_t
 ls_cur_uv(struct ls_cur *c)
 {

@@ -209,6 +209,14 @@ size_t ls_rec_begin(struct ls_buf *b, unsigned type);
 /* Close the record opened at start: fill its length, append the crc. */
 void ls_rec_end(struct ls_buf *b, size_t start);
 
+/*
+ * A record of entries counted only once written (SITES, AGES): opened with
+ * uv index and room for uv count, which ls_rec_end_counted() fills in
+ * (as a 5-byte LEB128, so the payload need not move) before closing it.
+ */
+size_t ls_rec_begin_counted(struct ls_buf *b, unsigned type, uint64_t index);
+void ls_rec_end_counted(struct ls_buf *b, size_t start, uint32_t count);
+
 /* --- reading --- */
 
 /* A cursor over a payload; a read past the end sets err and yields 0. */

@@ -131,6 +131,36 @@ test_roundtrip(void)
 	free(b.p);
 }
 
+/* A counted record's count, filled in once its entries are written, reads
+ * as any uv: small and large counts, and a large index before it. */
+static void
+test_counted(void)
+{
+	static const uint32_t counts[] = { 0, 1, 127, 128, 2048, UINT32_MAX };
+	struct ls_buf b = { .grow_fn = grow };
+	struct ls_rec rec;
+	const char *why = NULL;
+	size_t off, i, r;
+
+	ls_dump_header(&b);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		r = ls_rec_begin_counted(&b, LS_REC_SITES, 300000 + i);
+		ls_buf_uv(&b, 42);
+		ls_rec_end_counted(&b, r, counts[i]);
+	}
+	LST_TRUE(!b.err);
+	off = ls_dump_check_header(b.p, b.len, &why);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		LST_EQ_U64(ls_dump_next(b.p, b.len, &off, &rec, &why), 1);
+		LST_EQ_U64(rec.type, LS_REC_SITES);
+		LST_EQ_U64(ls_cur_uv(&rec.body), 300000 + i);
+		LST_EQ_U64(ls_cur_uv(&rec.body), counts[i]);
+		LST_EQ_U64(ls_cur_uv(&rec.body), 42);
+		LST_TRUE(!rec.body.err && rec.body.p == rec.body.end);
+	}
+	free(b.p);
+}
+
 static void
 test_header(void)
 {
@@ -289,6 +319,7 @@ main(void)
 {
 	test_crc();
 	test_roundtrip();
+	test_counted();
 	test_varint_bytes();
 	test_header();
 	test_uv_overflow();
