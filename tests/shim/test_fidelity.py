@@ -6,6 +6,7 @@ is up.  Each runs as without leakspy and leaves its data.
 Usage: test_fidelity.py TEST"""
 
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -316,6 +317,32 @@ def test_final_write_failed():
     why = rep["error"]["message"]
     check("no space left on device" in why and "standard error" in why,
           "device full: the reason %r" % why)
+
+
+def test_final_write_refused():
+    """A dump that may no longer be opened (EACCES): nothing can say so in
+    the file, and the report does not claim a cause it cannot know."""
+    need_root()
+    d = open_dir()
+    nobody = pwd.getpwnam("nobody")
+    os.chown(d, nobody.pw_uid, nobody.pw_gid)
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("LEAKSPY_") and k != "LD_PRELOAD"}
+    e.update(LD_PRELOAD=LIB, LEAKSPY_INTERVAL="0")
+
+    def as_nobody():
+        os.setgid(nobody.pw_gid)
+        os.setuid(nobody.pw_uid)
+    p = subprocess.run([victim("stress"), "readonly"], cwd=d, env=e,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       preexec_fn=as_nobody, timeout=TIMEOUT)
+    eq((p.returncode, p.stdout, p.stderr), (0, b"ok\n", b"leakspy: cannot "
+       b"write a snapshot to the dump: permission denied\n"),
+       "read-only dump: exit status, output, message")
+    dumps = [f for f in os.listdir(d) if f.endswith(".lsd")]
+    rep = report(os.path.join(d, dumps[0]), want_rc=3)
+    eq(rep["error"]["message"], "no final snapshot: the process is still "
+       "running, was killed, or could not write it", "read-only dump: why")
 
 
 def test_run_name():

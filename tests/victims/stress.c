@@ -10,6 +10,9 @@
  *           allocate and _exit; every child must finish
  *   fsize   sets RLIMIT_FSIZE to 64 bytes (less than any dump), then
  *           allocates and exits 0: the shim's writes must fail quietly
+ *   readonly  makes every *.lsd file in its directory read-only (mode
+ *           0400), keeps 1000 bytes (at_limit) and exits 0: run as a user
+ *           other than root, its final snapshot cannot be written
  *   nofile  sets RLIMIT_NOFILE's soft limit to 3, so that no descriptor
  *           is left, keeps 1000 bytes (at_limit) and exits 0
  *   chroot DIR  chroots to DIR (root only), allocates and exits 0
@@ -36,6 +39,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <glob.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -50,6 +54,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -360,6 +365,17 @@ main(int argc, char **argv)
 		r = chroot(argv[2]) != 0 || chdir("/") != 0;
 		p = malloc(1000);
 		(void)p;
+	} else if (strcmp(argv[1], "readonly") == 0) {
+		glob_t g;
+		size_t i;
+
+		r = 0;
+		if (glob("*.lsd", 0, NULL, &g) == 0) {
+			for (i = 0; i < g.gl_pathc; i++)
+				r |= chmod(g.gl_pathv[i], 0400);
+			globfree(&g);
+		}
+		at_limit();
 	} else if (strcmp(argv[1], "nofile") == 0) {
 		struct rlimit rl;
 
