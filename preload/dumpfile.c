@@ -10,10 +10,11 @@
  * holds no descriptor the host could close and reuse.  A process about to
  * chroot or to give up its ids would lose the dump that way (its path is
  * outside the new root; a file created 0600 as root cannot be opened by
- * nobody), so then, and only then, leakspy keeps two descriptors, the
- * dump's and its directory's, at high numbers, close-on-exec, checked by
- * device and inode before each use: one the host closed or reused is
- * forgotten, never written to.
+ * nobody), so then, and only then, leakspy keeps the dump's descriptor,
+ * at a high number, close-on-exec, checked by device and inode before
+ * each use: one the host closed or reused is forgotten, never written to.
+ * It keeps no descriptor of a directory, which would let a process break
+ * out of its chroot with fchdir.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,14 +37,14 @@ struct kept {
 	ino_t ino;
 };
 
-/* All under the writer's lock, but keep.* which lsp_dump_keep() also sets
- * (under the same lock). */
+/* All under the writer's lock. */
 static struct {
 	bool created;		/* the file exists and is ours */
 	dev_t dev;
 	ino_t ino;
-	struct kept dir, file;
-} df = { .dir = { -1, 0, 0 }, .file = { -1, 0, 0 } };
+	bool changed;		/* the process chrooted or gave up ids */
+	struct kept file;
+} df = { .file = { -1, 0, 0 } };
 
 /* The write-out under way. */
 static struct {
@@ -116,23 +117,6 @@ unkeep(struct kept *k)
 }
 
 /*
- * Where the dump is reached: its directory's kept descriptor and its
- * name there, or the whole path.
- */
-static int
-at(const char **name)
-{
-	const char *slash = strrchr(lsp_cfg.path, '/');
-
-	if (slash != NULL && kept_ok(&df.dir)) {
-		*name = slash + 1;
-		return df.dir.fd;
-	}
-	*name = lsp_cfg.path;
-	return AT_FDCWD;
-}
-
-/*
  * Open the dump.  A host at its descriptor limit (sshd sets it to 0 or 1,
  * a busy server may use all it has) would cost it its snapshots: while
  * the hard limit allows, the soft one is raised by one for this open and
@@ -141,11 +125,10 @@ at(const char **name)
 static int
 open_dump(int flags, mode_t mode)
 {
-	const char *name;
-	int dir = at(&name), fd, e;
-	struct rlimit rl, more;
+	int fd, e;
+	struct rlimit rl, more, now;
 
-	fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = open(lsp_cfg.path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd >= 0 || errno != EMFILE || getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
 	    rl.rlim_cur >= rl.rlim_max)
 		return fd;
@@ -155,9 +138,12 @@ open_dump(int flags, mode_t mode)
 		errno = EMFILE;
 		return -1;
 	}
-	fd = openat(dir, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+	fd = open(lsp_cfg.path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 	e = errno;
-	setrlimit(RLIMIT_NOFILE, &rl);
+	/* Put back, unless the host changed the limit meanwhile. */
+	if (getrlimit(RLIMIT_NOFILE, &now) == 0 &&
+	    now.rlim_cur == more.rlim_cur && now.rlim_max == more.rlim_max)
+		setrlimit(RLIMIT_NOFILE, &rl);
 	errno = e;
 	return fd;
 }
@@ -203,15 +189,11 @@ dir_safe(void)
 	if (slash == NULL)
 		return false;
 	slash[slash == dir] = '\0';	/* "/x" -> "/" */
-	if (kept_ok(&df.dir)) {
-		r = fstat(df.dir.fd, &st);
-	} else {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0)
-			return true;	/* the create will say why */
-		r = fstat(fd, &st);
-		close(fd);
-	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return true;	/* the create will say why */
+	r = fstat(fd, &st);
+	close(fd);
 	if (r != 0)
 		return true;
 	if ((st.st_uid != geteuid() && st.st_uid != 0) ||
@@ -290,9 +272,9 @@ out_open(bool *borrowed)
 		df.dev = st.st_dev;
 		df.ino = st.st_ino;
 		out.made = true;
-		/* Created after a chroot or a drop of privileges: keep it,
-		 * since it may not be opened again. */
-		if (kept_ok(&df.dir) && !kept_ok(&df.file)) {
+		/* Created after a chroot or a drop of privileges (a fork
+		 * child's): keep it, since it may not be opened again. */
+		if (df.changed && !kept_ok(&df.file)) {
 			int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
 			if (dup >= 0)
@@ -356,10 +338,7 @@ lsp_dump_spill(struct ls_buf *b)
 void
 lsp_dump_remove(void)
 {
-	const char *name;
-	int dir = at(&name);
-
-	unlinkat(dir, name, 0);
+	unlink(lsp_cfg.path);
 }
 
 /* Cut the dump back to where the write-out began. */
@@ -412,42 +391,23 @@ lsp_dump_created(void)
 void
 lsp_dump_keep(void)
 {
-	char dir[LSP_PATH_MAX];
-	char *slash;
 	int fd;
 
-	if (!df.created || lsp_cfg.path[0] == '\0')
+	df.changed = true;
+	if (!df.created || lsp_cfg.path[0] == '\0' || kept_ok(&df.file))
 		return;
-	if (!kept_ok(&df.dir)) {
-		memcpy(dir, lsp_cfg.path, sizeof(dir));
-		slash = strrchr(dir, '/');
-		if (slash == NULL)
-			return;
-		slash[slash == dir] = '\0';
-		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0)
-			keep_fd(&df.dir, fd);
-	}
-	if (!kept_ok(&df.file)) {
-		fd = open_dump(O_WRONLY | O_APPEND, 0);
-		if (fd >= 0)
-			keep_fd(&df.file, fd);
-		if (df.file.fd >= 0 && (df.file.dev != df.dev ||
-		    df.file.ino != df.ino))
-			unkeep(&df.file);
-	}
-}
-
-bool
-lsp_dump_kept(void)
-{
-	return kept_ok(&df.dir) || kept_ok(&df.file);
+	fd = open_dump(O_WRONLY | O_APPEND, 0);
+	if (fd >= 0)
+		keep_fd(&df.file, fd);
+	if (df.file.fd >= 0 && (df.file.dev != df.dev ||
+	    df.file.ino != df.ino))
+		unkeep(&df.file);
 }
 
 void
 lsp_dump_postfork_child(void)
 {
-	/* The parent's dump is not the child's; its directory still is. */
+	/* The parent's dump is not the child's. */
 	unkeep(&df.file);
 	df.created = false;
 	memset(&out, 0, sizeof(out));

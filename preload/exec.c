@@ -49,7 +49,6 @@ before(void)
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) == LSP_ACTIVE &&
 	    !lsp_guard && !lsp_in_sandbox() && getpid() == lsp_pid) {
 		lsp_writer_exec();
-		lsp_signals_exec(true);
 		wrote = true;
 	}
 	errno = saved;
@@ -68,10 +67,8 @@ after(bool wrote, int r)
 {
 	int saved = errno;
 
-	if (wrote) {
-		lsp_signals_exec(false);
+	if (wrote)
 		lsp_writer_exec_failed();
-	}
 	errno = saved;
 	return r;
 }

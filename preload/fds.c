@@ -17,10 +17,13 @@ int
 lsp_fd_high(int fd)
 {
 	struct rlimit rl;
-	int high, min = 3;
+	int high, min;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur > 64)
-		min = (rl.rlim_cur > 1024 ? 1024 : (int)rl.rlim_cur) - 32;
+	/* Under a limit this low there is no number the host would not
+	 * take: fd stays where it is. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur <= 64)
+		return fd;
+	min = (rl.rlim_cur > 1024 ? 1024 : (int)rl.rlim_cur) - 32;
 	high = fcntl(fd, F_DUPFD_CLOEXEC, min);
 	if (high < 0)
 		return fd;

@@ -404,8 +404,6 @@ void lsp_signals_init(int signo, void (*note)(void));
 /* release: give the kernel the program's own dispositions (a seccomp
  * sandbox goes on); !release: take the watched signals back. */
 void lsp_signals_release(bool release);
-/* Around an exec: before (true), and after it failed (false). */
-void lsp_signals_exec(bool before);
 /* Writer thread: the fatal signal whose final snapshot is due, or 0;
  * then lsp_signals_fatal_done() once it is written (it may end the
  * process). */
@@ -545,12 +543,9 @@ bool lsp_dump_created(void);
 /* Remove the dump file. */
 void lsp_dump_remove(void);
 /* Before the host chroots or gives up ids (host thread, writer's lock
- * held): keep descriptors of the dump and its directory. */
+ * held): keep a descriptor of the dump. */
 void lsp_dump_keep(void);
-/* Whether descriptors are kept. */
-bool lsp_dump_kept(void);
-/* In a fork child: the dump is not yet created (the kept directory
- * stays). */
+/* In a fork child: its dump is not yet created. */
 void lsp_dump_postfork_child(void);
 
 /* sandbox.c: call before the host's call that installs a seccomp filter;

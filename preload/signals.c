@@ -307,7 +307,10 @@ apply(int sig)
 {
 	const struct view *v = &views[sig];
 
-	if (sig == snap_signo || v->act.sa_handler == SIG_DFL)
+	/* An ignored signal stays ignored in the kernel, so it interrupts
+	 * no system call: an ignored snapshot signal takes no snapshot. */
+	if (v->act.sa_handler == SIG_DFL ||
+	    (sig == snap_signo && v->act.sa_handler != SIG_IGN))
 		return install_ours(sig);
 	return real_sigaction(sig, &v->act, NULL);
 }
@@ -355,6 +358,9 @@ lsp_signals_init(int signo, void (*note)(void))
 	size_t i;
 
 	resolve();
+	/* The handler's syscall() is leakspy's own interposer, which finds
+	 * the next one on its first call: dlsym, not for a handler. */
+	(void)syscall(SYS_getpid);
 	on_note = note;
 	snap_signo = signo;
 	if (signo != 0)
@@ -385,20 +391,6 @@ lsp_signals_release(bool release)
 	}
 }
 
-void
-lsp_signals_exec(bool before)
-{
-	/* An ignored snapshot signal stays ignored in the new program, as
-	 * it would have without leakspy's handler. */
-	if (snap_signo != 0 && views[snap_signo].watched &&
-	    views[snap_signo].act.sa_handler == SIG_IGN) {
-		if (before)
-			real_sigaction(snap_signo, &views[snap_signo].act, NULL);
-		else
-			apply(snap_signo);
-	}
-}
-
 LS_EXPORT int
 sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
@@ -410,6 +402,18 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 	    getpid() != lsp_pid)
 		return real_sigaction(sig, act, old);
 	v = &views[sig];
+	/* In a sandbox the program's dispositions are the kernel's: leakspy
+	 * keeps what it sets, to take the signal back if the filter did not
+	 * go on. */
+	if (lsp_in_sandbox()) {
+		int r = real_sigaction(sig, act, old);
+
+		if (r == 0 && act != NULL) {
+			set_view(sig, act, true);
+			v->released = true;
+		}
+		return r;
+	}
 	/* A signal the program has in its own hands (a fate signal it
 	 * handles or ignores, or one it set through a call leakspy does not
 	 * see: sigset, a raw rt_sigaction) is the kernel's to report. */

@@ -55,6 +55,23 @@ static __thread struct thread *self __attribute__((tls_model("initial-exec")));
 
 /* All under thr_lock. */
 static pthread_mutex_t thr_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* thr_lock is taken inside the guard, so that a signal handler that
+ * interrupts its holder sees a thread inside leakspy (lsp_guard), which
+ * may not wait for a snapshot that needs the lock. */
+static void
+thr_enter(void)
+{
+	lsp_guard++;
+	pthread_mutex_lock(&thr_lock);
+}
+
+static void
+thr_leave(void)
+{
+	pthread_mutex_unlock(&thr_lock);
+	lsp_guard--;
+}
 static struct thread *all, *free_list;
 static struct thread *buckets[HASH_BUCKETS];
 static struct ls_arena thr_arena;
@@ -137,9 +154,9 @@ intern_name(const char *s)
 void
 lsp_thread_name(unsigned id, char out[16])
 {
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	memcpy(out, names[id < nnames ? id : 0], 16);
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 }
 
 static unsigned
@@ -260,11 +277,11 @@ thread_ended(void *arg)
 {
 	struct thread *t = arg;
 
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	t->exited = true;
 	ndead += t->detached;
 	touch(t);
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 }
 
 static void *
@@ -277,12 +294,12 @@ thread_main(void *arg)
 
 	self = t;
 	lsp_name_ref = &t->name;
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	t->tid = own_tid();
 	t->handle = pthread_self();
 	hash_in(t);
 	touch(t);
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 	/* Return, pthread_exit and cancellation all run this handler. */
 	pthread_cleanup_push(thread_ended, t);
 	ret = fn(fn_arg);
@@ -345,7 +362,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	n = lsp_unwind(f, &truncated);
 	if (attr != NULL)
 		(void)pthread_attr_getdetachstate(attr, &ds);
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	t = new_entry();
 	if (t != NULL) {
 		t->serial = next_serial++;
@@ -365,7 +382,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 			all->prev = t;
 		all = t;
 	}
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 	lsp_count(LS_CNT_THREADS);
 	lsp_guard -= LSP_GUARD_RECORD;
 	errno = saved;
@@ -373,7 +390,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 		return real.create(th, attr, fn, arg);
 	r = real.create(th, attr, thread_main, t);
 	saved = errno;
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	t->creating = false;
 	if (r != 0) {
 		release(t);
@@ -385,7 +402,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 			hash_in(t);
 		maybe_release(t);
 	}
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 	errno = saved;
 	return r;
 }
@@ -407,14 +424,14 @@ joined(int r, pthread_t h)
 
 	if (r != 0 || !registry_on)
 		return r;
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	if ((t = find(h)) != NULL) {
 		unhash(t);
 		t->joined = true;
 		t->exited = true;
 		changed(t);
 	}
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 	errno = saved;
 	return r;
 }
@@ -463,13 +480,13 @@ pthread_detach(pthread_t th)
 	if (r != 0 || !registry_on)
 		return r;
 	saved = errno;
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	if ((t = find(th)) != NULL && !t->detached) {
 		t->detached = true;
 		ndead += t->exited;
 		changed(t);
 	}
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 	errno = saved;
 	return r;
 }
@@ -483,7 +500,7 @@ renamed(pthread_t th, const char *name)
 	struct thread *t;
 	int saved = errno;
 
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	t = me ? self : find(th);
 	if (t != NULL) {
 		__atomic_store_n(&t->name, intern_name(name),
@@ -492,7 +509,7 @@ renamed(pthread_t th, const char *name)
 	} else if (me) {
 		lsp_unreg_name = intern_name(name);
 	}
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 	errno = saved;
 }
 
@@ -559,7 +576,7 @@ lsp_threads_emit(struct ls_buf *b, unsigned index)
 	size_t r = 0;
 	unsigned n = 0, k;
 
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	for (t = all; t != NULL; t = t->next)
 		n += t->dirty && t->tid != 0;
 	if (n != 0) {
@@ -588,7 +605,7 @@ lsp_threads_emit(struct ls_buf *b, unsigned index)
 	}
 	if (n != 0)
 		ls_rec_end(b, r);
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 }
 
 void
@@ -596,7 +613,7 @@ lsp_threads_commit(bool ok)
 {
 	struct thread *t, *next;
 
-	pthread_mutex_lock(&thr_lock);
+	thr_enter();
 	for (t = all; t != NULL; t = next) {
 		next = t->next;
 		if (t->pending && ok) {
@@ -606,12 +623,13 @@ lsp_threads_commit(bool ok)
 		t->pending = t->redirty = false;
 		maybe_release(t);
 	}
-	pthread_mutex_unlock(&thr_lock);
+	thr_leave();
 }
 
 void
 lsp_threads_lock(void)
 {
+	/* Around fork, inside the guard atfork_prepare holds. */
 	pthread_mutex_lock(&thr_lock);
 }
 

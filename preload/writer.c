@@ -614,10 +614,12 @@ lsp_writer_sandbox(void)
 void
 lsp_writer_unsandbox(void)
 {
+	lsp_guard++;
 	pthread_mutex_lock(&write_lock);
 	__atomic_store_n(&lsp_sandboxed, false, __ATOMIC_RELEASE);
 	lsp_signals_release(false);
 	pthread_mutex_unlock(&write_lock);
+	lsp_guard--;
 	if (thread_started)
 		sem_post(&wake);
 }
@@ -632,12 +634,12 @@ write_last(unsigned reason, int sig)
 	if (lsp_in_sandbox())
 		return;
 	lsp_guard++;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += (EXIT_WAIT_MS % 1000) * 1000000L;
 	ts.tv_sec += EXIT_WAIT_MS / 1000 + ts.tv_nsec / 1000000000L;
 	ts.tv_nsec %= 1000000000L;
 	/* Bounded: a writer stuck in a slow write must not hold exit. */
-	if (pthread_mutex_timedlock(&write_lock, &ts) == 0) {
+	if (pthread_mutex_clocklock(&write_lock, CLOCK_MONOTONIC, &ts) == 0) {
 		ws.fatal_signo = sig;
 		write_out(reason, true);
 		ws.final_done = true;
@@ -653,6 +655,8 @@ lsp_writer_final(void)
 	 * have without leakspy, once its snapshot is written. */
 	lsp_signals_fatal_exit();
 	write_last(LS_SNAP_EXIT, 0);
+	/* One that came while this snapshot was written, too. */
+	lsp_signals_fatal_exit();
 }
 
 void
@@ -665,12 +669,14 @@ void
 lsp_writer_exec(void)
 {
 	write_last(LS_SNAP_EXEC, 0);
+	lsp_signals_fatal_exit();
 }
 
 void
 lsp_writer_abort(void)
 {
 	write_last(LS_SNAP_ABORT, 0);
+	lsp_signals_fatal_exit();
 }
 
 void
@@ -686,9 +692,11 @@ lsp_writer_keep(void)
 void
 lsp_writer_exec_failed(void)
 {
+	lsp_guard++;
 	pthread_mutex_lock(&write_lock);
 	ws.final_done = false;
 	pthread_mutex_unlock(&write_lock);
+	lsp_guard--;
 }
 
 void
@@ -717,6 +725,7 @@ lsp_writer_postfork_child(void)
 	ws.snap_index = 0;
 	ws.warned_write = false;
 	ws.fatal_signo = 0;
+	ws.final_done = false;
 	lsp_ages_free(&ws.ages);
 	thread_started = false;
 	sem_init(&wake, 0, 0);

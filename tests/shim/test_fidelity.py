@@ -153,6 +153,16 @@ def test_fatal_signals():
         check_death([prog, "busy", str(int(signal.SIGTERM))],
                     signal.SIGTERM, "busy, run %d" % i,
                     env={"LEAKSPY_INTERVAL": "0.01"})
+    # SIGTERM while the snapshot before an exec is written (it lands
+    # inside leakspy, so the writer thread ends the process): the exec
+    # does not go ahead, the process dies of it.
+    for i in range(5):
+        argv = [prog, "exec", str(int(signal.SIGTERM))]
+        native = signalled(argv, [signal.SIGTERM], preload=False)
+        traced = signalled(argv, [signal.SIGTERM],
+                           env={"LEAKSPY_INTERVAL": "10"}, delay=0.02)
+        eq((native.rc, traced.rc), (-signal.SIGTERM, -signal.SIGTERM),
+           "SIGTERM during the exec's snapshot, run %d" % i)
 
 
 def test_fatal_signals_handled():
@@ -199,7 +209,7 @@ def test_snapshot_signal():
     the default it started with, it only takes a snapshot; set to
     SIG_DFL by the program (or by SA_RESETHAND), it ends the program
     after the snapshot, as it would without leakspy; ignored, it is
-    ignored."""
+    ignored, and takes no snapshot."""
     prog = victim("fate")
     usr2 = int(signal.SIGUSR2)
     rtmin3 = signal.SIGRTMIN + 3
@@ -223,10 +233,12 @@ def test_snapshot_signal():
     eq(t.out, b"ready\ncaught 1\n", "SA_RESETHAND: the handler ran once")
     eq(snapshot_reasons(t.dumps[0]), ["signal", "exit"],
        "SA_RESETHAND: snapshots")
+    # Ignored, it stays ignored in the kernel: it cuts no sleep short,
+    # and takes no snapshot.
     r = signalled([prog, "ignore", str(usr2)], [signal.SIGUSR2], env=env)
-    eq((r.rc, r.err), (0, b""), "USR2 ignored: survives, no message")
-    eq(snapshot_reasons(r.dumps[0]), ["signal", "exit"],
-       "USR2 ignored: snapshots")
+    eq((r.rc, r.out, r.err), (0, b"ready\ndone\n", b""),
+       "USR2 ignored: survives, uninterrupted, no message")
+    eq(snapshot_reasons(r.dumps[0]), ["exit"], "USR2 ignored: snapshots")
 
 
 REFUSED = ("15", "TERM", "SIGTERM", "2", "SIGINT", "1", "HUP", "3", "QUIT",

@@ -14,6 +14,9 @@
  *   busy       as default, while 2 threads malloc and free without end
  *   readback   prints the disposition of SIGNO as read back before and
  *              after it sets a handler, then SIG_DFL, and exits 0
+ *   exec       keeps 1,000,000 more blocks of 16 bytes (so that the
+ *              snapshot before an exec takes a while), then executes
+ *              "sleep 2"
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 void *volatile kept[3];
+void *volatile many[1000000];
 static volatile sig_atomic_t caught;
 
 __attribute__((noinline)) static void
@@ -133,6 +137,13 @@ main(int argc, char **argv)
 	} else if (strcmp(mode, "busy") == 0) {
 		pthread_create(&t, NULL, churn, NULL);
 		pthread_create(&t, NULL, churn, NULL);
+	} else if (strcmp(mode, "exec") == 0) {
+		for (size_t i = 0; i < 1000000; i++)
+			many[i] = malloc(16);
+		printf("ready\n");
+		fflush(stdout);
+		execl("/bin/sleep", "sleep", "2", (char *)NULL);
+		return 1;
 	} else if (strcmp(mode, "default") != 0) {
 		return 2;
 	}
