@@ -59,22 +59,6 @@ ls_buf_str(struct ls_buf *b, const void *s, size_t n)
 	ls_buf_bytes(b, s, n);
 }
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
 void
 ls_dump_header(struct ls_buf *b)
 {
@@ -102,8 +86,8 @@ ls_rec_end(struct ls_buf *b, size_t start)
 	if (b->err)
 		return;
 	plen = b->len - start - LS_REC_HDR;
-	put32(b->p + start + 4, (uint32_t)plen);
-	put32(crc, ls_crc32(0, b->p + start, b->len - start));
+	ls_put32(b->p + start + 4, (uint32_t)plen);
+	ls_put32(crc, ls_crc32(0, b->p + start, b->len - start));
 	ls_buf_bytes(b, crc, sizeof(crc));
 }
 
@@ -228,7 +212,7 @@ ls_dump_next(const void *data, size_t size, size_t *off, struct ls_rec *rec,
 		*why = "record cut short (header)";
 		return -1;
 	}
-	plen = get32(d + o + 4);
+	plen = ls_get32(d + o + 4);
 	if (plen > LS_DUMP_MAX_RECORD) {
 		*why = "record length out of range";
 		return -1;
@@ -237,7 +221,7 @@ ls_dump_next(const void *data, size_t size, size_t *off, struct ls_rec *rec,
 		*why = "record cut short";
 		return -1;
 	}
-	crc = get32(d + o + LS_REC_HDR + plen);
+	crc = ls_get32(d + o + LS_REC_HDR + plen);
 	if (crc != ls_crc32(0, d + o, LS_REC_HDR + plen)) {
 		*why = "record checksum mismatch";
 		return -1;

@@ -181,6 +181,23 @@ enum {
 	LS_FINAL_COUNT
 };
 
+/* The record header's and trailer's little-endian 32-bit fields. */
+static inline uint32_t
+ls_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static inline void
+ls_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
 /* --- writing --- */
 
 /*

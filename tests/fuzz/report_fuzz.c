@@ -35,28 +35,12 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
 #define MAX_UVS		512
 #define REC_MIN		(LS_REC_HDR + LS_REC_TRAILER)
 
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[3] << 24;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* Set the length and CRC of the record at rec with payload length n. */
 static void
 seal(uint8_t *rec, uint32_t n)
 {
-	put32(rec + 4, n);
-	put32(rec + LS_REC_HDR + n, ls_crc32(0, rec, LS_REC_HDR + n));
+	ls_put32(rec + 4, n);
+	ls_put32(rec + LS_REC_HDR + n, ls_crc32(0, rec, LS_REC_HDR + n));
 }
 
 /* xorshift32: the mutator's choices, from libFuzzer's seed. */
@@ -76,9 +60,9 @@ records(const uint8_t *data, size_t size, size_t *off, size_t max)
 	size_t o = HEAD, n = 0;
 
 	while (n < max && size - o >= REC_MIN &&
-	    get32(data + o + 4) <= size - o - REC_MIN) {
+	    ls_get32(data + o + 4) <= size - o - REC_MIN) {
 		off[n++] = o;
-		o += REC_MIN + get32(data + o + 4);
+		o += REC_MIN + ls_get32(data + o + 4);
 	}
 	return n;
 }
@@ -91,7 +75,7 @@ static size_t
 set_payload(uint8_t *data, size_t size, size_t max, size_t off,
     const uint8_t *np, size_t nn)
 {
-	size_t old_end = off + REC_MIN + get32(data + off + 4);
+	size_t old_end = off + REC_MIN + ls_get32(data + off + 4);
 	size_t new_end = off + REC_MIN + nn;
 
 	if (nn > UINT32_MAX || size - old_end + new_end > max)
@@ -181,7 +165,7 @@ mutate_records(uint8_t *data, size_t size, size_t max, const size_t *off,
 		LS_REC_THREADS, LS_REC_STACK_THREADS, LS_REC_LOST, 0x8077,
 	};
 	size_t k = rnd(s) % n, a = off[k];
-	size_t len = REC_MIN + get32(data + a + 4), next;
+	size_t len = REC_MIN + ls_get32(data + a + 4), next;
 	uint16_t type;
 	uint8_t *tmp;
 
@@ -197,7 +181,7 @@ mutate_records(uint8_t *data, size_t size, size_t max, const size_t *off,
 	case 2:	/* swap it with the next */
 		if (k + 1 >= n)
 			return 0;
-		next = REC_MIN + get32(data + off[k + 1] + 4);
+		next = REC_MIN + ls_get32(data + off[k + 1] + 4);
 		tmp = malloc(len);
 		if (tmp == NULL)
 			return 0;
@@ -210,7 +194,7 @@ mutate_records(uint8_t *data, size_t size, size_t max, const size_t *off,
 		type = types[rnd(s) % (sizeof(types) / sizeof(types[0]))];
 		data[a] = (uint8_t)type;
 		data[a + 1] = (uint8_t)(type >> 8);
-		seal(data + a, get32(data + a + 4));
+		seal(data + a, ls_get32(data + a + 4));
 		return size;
 	}
 }
@@ -233,7 +217,7 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
 		return nn ? nn : LLVMFuzzerMutate(data, size, max);
 	}
 	k = rnd(&s) % n;
-	plen = get32(data + off[k] + 4);
+	plen = ls_get32(data + off[k] + 4);
 	/* The most the payload may grow to. */
 	room = max - (size - plen - REC_MIN) - REC_MIN;
 	buf = malloc(plen + room + 16);
