@@ -464,7 +464,7 @@ read_config(void)
 static void
 atfork_prepare(void)
 {
-	lsp_guard++;
+	lsp_guard_enter();
 	lsp_writer_prefork();
 	lsp_modules_lock();
 	lsp_threads_lock();
@@ -478,7 +478,7 @@ atfork_parent(void)
 	lsp_threads_unlock();
 	lsp_modules_unlock();
 	lsp_writer_postfork_parent();
-	lsp_guard--;
+	lsp_guard_leave();
 }
 
 static void
@@ -492,7 +492,7 @@ atfork_child(void)
 	lsp_threads_postfork_child();
 	lsp_modules_reset_lock();
 	lsp_writer_postfork_child();
-	lsp_guard--;
+	lsp_guard_leave();
 }
 
 void
@@ -512,7 +512,7 @@ lsp_boot(void)
 				sched_yield();
 		return;
 	}
-	lsp_guard++;
+	lsp_guard_enter();
 	resolve();
 	lsp_pid = getpid();
 	find_exe();
@@ -539,7 +539,7 @@ lsp_boot(void)
 	    __ATOMIC_RELEASE);
 	if (active)
 		lsp_writer_start();
-	lsp_guard--;
+	lsp_guard_leave();
 	errno = saved;
 }
 

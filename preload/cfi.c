@@ -92,36 +92,25 @@ rd_u(struct rd *r, unsigned n)
 
 /* LEB128; sign-extended if is_signed. */
 static uint64_t
-rd_leb(struct rd *r, bool is_signed)
-{
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t b;
-
-	do {
-		if (r->p >= r->end || shift > 63) {
-			r->bad = true;
-			return 0;
-		}
-		b = *r->p++;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		shift += 7;
-	} while (b & 0x80);
-	if (is_signed && shift < 64 && (b & 0x40))
-		v |= ~(uint64_t)0 << shift;
-	return v;
-}
-
-static uint64_t
 rd_uleb(struct rd *r)
 {
-	return rd_leb(r, false);
+	uint64_t v;
+
+	if (ls_uv_get(&r->p, r->end, &v))
+		return v;
+	r->bad = true;
+	return 0;
 }
 
 static int64_t
 rd_sleb(struct rd *r)
 {
-	return (int64_t)rd_leb(r, true);
+	int64_t v;
+
+	if (ls_sv_get(&r->p, r->end, &v))
+		return v;
+	r->bad = true;
+	return 0;
 }
 
 /* Skip a block: its length (ULEB128), then that many bytes; false if it

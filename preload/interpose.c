@@ -356,16 +356,16 @@ dlclose(void *handle)
 	/* Note the module before it goes, so that its stacks can still be
 	 * symbolized, then note that it went. */
 	saved = errno;
-	lsp_guard++;
+	lsp_guard_enter();
 	lsp_modules_scan();
-	lsp_guard--;
+	lsp_guard_leave();
 	errno = saved;
 	r = lsp_real.dlclose(handle);
 	saved = errno;
-	lsp_guard++;
+	lsp_guard_enter();
 	lsp_modules_scan();
 	lsp_unwind_flush();
-	lsp_guard--;
+	lsp_guard_leave();
 	errno = saved;
 	return r;
 }

@@ -14,6 +14,7 @@
 #include "compiler.h"
 #include "dump.h"
 #include "hash.h"
+#include "leb128.h"
 
 #define LS_MAX_FRAMES		256
 #define LSP_DEFAULT_DEPTH	64
@@ -61,6 +62,47 @@ extern __thread int lsp_guard __attribute__((tls_model("initial-exec")));
  * record (libunwind, or a signal handler) and is counted as untracked;
  * lower values are leakspy's own work. */
 #define LSP_GUARD_RECORD 0x10000
+
+/* Leakspy's own work on this thread begins or ends (nests). */
+static inline void
+lsp_guard_enter(void)
+{
+	lsp_guard++;
+}
+
+static inline void
+lsp_guard_leave(void)
+{
+	lsp_guard--;
+}
+
+/* The recording path (an interposer's record, pthread_create's) begins
+ * or ends: what it allocates meanwhile is re-entrant, not leakspy's. */
+static inline void
+lsp_guard_enter_record(void)
+{
+	lsp_guard += LSP_GUARD_RECORD;
+}
+
+static inline void
+lsp_guard_leave_record(void)
+{
+	lsp_guard -= LSP_GUARD_RECORD;
+}
+
+/* Inside the recording path, leakspy's own allocations (not re-entrant
+ * ones) come between these two. */
+static inline void
+lsp_guard_own_begin(void)
+{
+	lsp_guard -= LSP_GUARD_RECORD - 1;
+}
+
+static inline void
+lsp_guard_own_end(void)
+{
+	lsp_guard += LSP_GUARD_RECORD - 1;
+}
 
 /* Settings from LEAKSPY_*; written by lsp_boot() only. */
 struct lsp_config {
@@ -291,7 +333,6 @@ void lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep);
  * number (it stops at 65535).  Called by the writer as a snapshot begins.
  */
 unsigned lsp_epoch_next(void);
-void lsp_epoch_reset(void);
 
 /*
  * Call fn for every live block, shard by shard (each shard locked while
@@ -310,32 +351,16 @@ void lsp_record_reset_locks(void);
 
 /*
  * A site keeps its frames delta-coded: each frame's difference from the
- * one before (the first's from 0), zigzag-mapped (lsp_zigzag), in LEB128,
+ * one before (the first's from 0), zigzag-mapped, in LEB128 (src/leb128.h),
  * so that the frames within one object take 1 to 3 bytes where 8 would
  * be kept whole.
  */
-static inline uint64_t
-lsp_zigzag(uintptr_t frame, uintptr_t prev)
-{
-	uint64_t d = (uint64_t)(frame - prev);
-
-	return d << 1 ^ (0 - (d >> 63));
-}
 
 /* The frame after prev, read from *c, which moves past it. */
 static inline uintptr_t
 lsp_frame_next(const uint8_t **c, uintptr_t prev)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
-	uint8_t byte;
-
-	do {
-		byte = *(*c)++;
-		v |= (uint64_t)(byte & 0x7f) << shift;
-		shift += 7;
-	} while (byte & 0x80);
-	return prev + (uintptr_t)((v >> 1) ^ (0 - (v & 1)));
+	return prev + (uintptr_t)ls_unzigzag(ls_uv_get_own(c));
 }
 
 /* A site as the writer sees it. */

@@ -73,22 +73,17 @@ frames_encode(uint8_t *out, const uintptr_t *f, unsigned n)
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
-		uint64_t z = lsp_zigzag(f[k], prev);
+		uint64_t z = ls_zigzag((uint64_t)(f[k] - prev));
 
 		prev = f[k];
-		do {
-			if (out != NULL)
-				out[len] = (uint8_t)(z | (z > 0x7f ? 0x80 : 0));
-			len++;
-			z >>= 7;
-		} while (z != 0);
+		len += out != NULL ? ls_uv_put(out + len, z) : ls_uv_len(z);
 	}
 	return len;
 }
 
 /*
  * Are the n frames coded in c those of f?  Each frame's code is compared
- * with the code f's frame would have, byte by byte: the frames need not
+ * with the code f's frame would have (ls_uv_match): the frames need not
  * be decoded one after the other, and a distance under 64 (most frames)
  * is a one-byte compare.
  */
@@ -99,16 +94,9 @@ frames_equal(const uint8_t *c, const uintptr_t *f, unsigned n)
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
-		uint64_t z = lsp_zigzag(f[k], prev);
-
-		prev = f[k];
-		while (z > 0x7f) {
-			if (*c++ != (uint8_t)(z | 0x80))
-				return false;
-			z >>= 7;
-		}
-		if (*c++ != (uint8_t)z)
+		if (!ls_uv_match(&c, ls_zigzag((uint64_t)(f[k] - prev))))
 			return false;
+		prev = f[k];
 	}
 	return true;
 }
@@ -766,7 +754,7 @@ lsp_record_alloc(void *p, size_t n, unsigned api)
 	unsigned nf;
 	struct site *s;
 
-	lsp_guard += LSP_GUARD_RECORD;
+	lsp_guard_enter_record();
 	nf = lsp_unwind(f, &truncated);
 	if (truncated)
 		lsp_count(LS_CNT_TRUNCATED);
@@ -777,7 +765,7 @@ lsp_record_alloc(void *p, size_t n, unsigned api)
 		    __ATOMIC_RELAXED));
 	else
 		lsp_count(LS_CNT_DROPPED);
-	lsp_guard -= LSP_GUARD_RECORD;
+	lsp_guard_leave_record();
 }
 
 bool
@@ -789,7 +777,7 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 	struct site *s;
 	bool found;
 
-	lsp_guard += LSP_GUARD_RECORD;
+	lsp_guard_enter_record();
 	pthread_mutex_lock(&sh->lock);
 	found = shard_remove(sh, h, (uintptr_t)p, &b);
 	if (found)
@@ -805,7 +793,7 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 		if ((s = site_by_id(b.site)) != NULL)
 			site_add(s, -(int64_t)wb, -(int64_t)wn);
 	}
-	lsp_guard -= LSP_GUARD_RECORD;
+	lsp_guard_leave_record();
 	return found;
 }
 
@@ -824,7 +812,7 @@ lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep)
 {
 	struct site *s = site_by_id(site);
 
-	lsp_guard += LSP_GUARD_RECORD;
+	lsp_guard_enter_record();
 	if (s != NULL) {
 		uint64_t wb, wn;
 
@@ -833,7 +821,7 @@ lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep)
 		weigh((uintptr_t)p, size, &wb, &wn);
 		site_alloc_add(s, -wb, -wn);	/* modulo 2^64 */
 	}
-	lsp_guard -= LSP_GUARD_RECORD;
+	lsp_guard_leave_record();
 }
 
 unsigned
@@ -845,12 +833,6 @@ lsp_epoch_next(void)
 		e++;
 	__atomic_store_n(&epoch, e, __ATOMIC_RELAXED);
 	return e;
-}
-
-void
-lsp_epoch_reset(void)
-{
-	__atomic_store_n(&epoch, 0, __ATOMIC_RELAXED);
 }
 
 /* Count block b of a shard's table (or a copy of it) for

@@ -62,7 +62,7 @@ static pthread_mutex_t thr_lock = PTHREAD_MUTEX_INITIALIZER;
 static void
 thr_enter(void)
 {
-	lsp_guard++;
+	lsp_guard_enter();
 	pthread_mutex_lock(&thr_lock);
 }
 
@@ -70,7 +70,7 @@ static void
 thr_leave(void)
 {
 	pthread_mutex_unlock(&thr_lock);
-	lsp_guard--;
+	lsp_guard_leave();
 }
 static struct thread *all, *free_list;
 static struct thread *buckets[HASH_BUCKETS];
@@ -358,7 +358,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 		return lsp_next_pthread_create(th, attr, fn, arg);
 	saved = errno;
 	/* Taking a stack, as the recording path does. */
-	lsp_guard += LSP_GUARD_RECORD;
+	lsp_guard_enter_record();
 	n = lsp_unwind(f, &truncated);
 	if (attr != NULL)
 		(void)pthread_attr_getdetachstate(attr, &ds);
@@ -384,7 +384,7 @@ pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	}
 	thr_leave();
 	lsp_count(LS_CNT_THREADS);
-	lsp_guard -= LSP_GUARD_RECORD;
+	lsp_guard_leave_record();
 	errno = saved;
 	if (t == NULL)
 		return real.create(th, attr, fn, arg);

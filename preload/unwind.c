@@ -54,7 +54,7 @@ find_stack(void)
 	/* pthread_getattr_np allocates (stdio on /proc/self/maps).  The
 	 * caller holds the guard as the recording path; these are leakspy's
 	 * own allocations, not re-entrant ones, so say so while they run. */
-	lsp_guard -= LSP_GUARD_RECORD - 1;
+	lsp_guard_own_begin();
 	stack_lo = stack_hi = 1;
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
@@ -63,7 +63,7 @@ find_stack(void)
 		}
 		pthread_attr_destroy(&attr);
 	}
-	lsp_guard += LSP_GUARD_RECORD - 1;
+	lsp_guard_own_end();
 }
 
 /*

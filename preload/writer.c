@@ -482,7 +482,7 @@ writer_main(void *arg)
 	uint64_t next = now_ns(CLOCK_MONOTONIC) + interval;
 
 	(void)arg;
-	lsp_guard = 1;
+	lsp_guard_enter();	/* for good: the writer is all leakspy */
 	prctl(PR_SET_NAME, "leakspy-writer", 0, 0, 0);
 	sem_post(&ready);
 	for (;;) {
@@ -600,7 +600,7 @@ lsp_writer_start(void)
 void
 lsp_writer_sandbox(void)
 {
-	lsp_guard++;
+	lsp_guard_enter();
 	pthread_mutex_lock(&write_lock);
 	write_out(LS_SNAP_SANDBOX, false);
 	/* From here on no system call of leakspy's: the program's own
@@ -608,18 +608,18 @@ lsp_writer_sandbox(void)
 	lsp_signals_release(true);
 	__atomic_store_n(&lsp_sandboxed, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&write_lock);
-	lsp_guard--;
+	lsp_guard_leave();
 }
 
 void
 lsp_writer_unsandbox(void)
 {
-	lsp_guard++;
+	lsp_guard_enter();
 	pthread_mutex_lock(&write_lock);
 	__atomic_store_n(&lsp_sandboxed, false, __ATOMIC_RELEASE);
 	lsp_signals_release(false);
 	pthread_mutex_unlock(&write_lock);
-	lsp_guard--;
+	lsp_guard_leave();
 	if (thread_started)
 		sem_post(&wake);
 }
@@ -633,7 +633,7 @@ write_last(unsigned reason, int sig)
 
 	if (lsp_in_sandbox())
 		return;
-	lsp_guard++;
+	lsp_guard_enter();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += (EXIT_WAIT_MS % 1000) * 1000000L;
 	ts.tv_sec += EXIT_WAIT_MS / 1000 + ts.tv_nsec / 1000000000L;
@@ -645,7 +645,7 @@ write_last(unsigned reason, int sig)
 		ws.final_done = true;
 		pthread_mutex_unlock(&write_lock);
 	}
-	lsp_guard--;
+	lsp_guard_leave();
 }
 
 void
@@ -682,21 +682,21 @@ lsp_writer_abort(void)
 void
 lsp_writer_keep(void)
 {
-	lsp_guard++;
+	lsp_guard_enter();
 	pthread_mutex_lock(&write_lock);
 	lsp_dump_keep();
 	pthread_mutex_unlock(&write_lock);
-	lsp_guard--;
+	lsp_guard_leave();
 }
 
 void
 lsp_writer_exec_failed(void)
 {
-	lsp_guard++;
+	lsp_guard_enter();
 	pthread_mutex_lock(&write_lock);
 	ws.final_done = false;
 	pthread_mutex_unlock(&write_lock);
-	lsp_guard--;
+	lsp_guard_leave();
 }
 
 void

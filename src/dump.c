@@ -8,6 +8,7 @@
 
 #include "dump.h"
 #include "hash.h"
+#include "leb128.h"
 
 static int
 reserve(struct ls_buf *b, size_t n)
@@ -36,20 +37,9 @@ ls_buf_bytes(struct ls_buf *b, const void *p, size_t n)
 void
 ls_buf_uv(struct ls_buf *b, uint64_t v)
 {
-	/* 7 bits a byte: the length first, so the bytes go in place (the
-	 * encoder of every frame of every stack in a dump). */
-	size_t n = v != 0 ? (size_t)(70 - __builtin_clzll(v)) / 7 : 1;
-	uint8_t *o;
-
-	if (reserve(b, n) != 0)
+	if (reserve(b, ls_uv_len(v)) != 0)
 		return;
-	o = b->p + b->len;
-	b->len += n;
-	while (--n > 0) {
-		*o++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*o = (uint8_t)v;
+	b->len += ls_uv_put(b->p + b->len, v);
 }
 
 void
@@ -97,10 +87,11 @@ ls_rec_end(struct ls_buf *b, size_t start)
 size_t
 ls_rec_begin_counted(struct ls_buf *b, unsigned type, uint64_t index)
 {
-	static const uint8_t zero[COUNT_BYTES] = { 0x80, 0x80, 0x80, 0x80, 0 };
+	uint8_t zero[COUNT_BYTES];
 	size_t start = ls_rec_begin(b, type);
 
 	ls_buf_uv(b, index);
+	ls_uv_put_padded(zero, 0, COUNT_BYTES);
 	ls_buf_bytes(b, zero, sizeof(zero));
 	return start;
 }
@@ -108,17 +99,12 @@ ls_rec_begin_counted(struct ls_buf *b, unsigned type, uint64_t index)
 void
 ls_rec_end_counted(struct ls_buf *b, size_t start, uint32_t count)
 {
-	unsigned i;
-
 	if (!b->err) {
-		uint8_t *c = b->p + start + LS_REC_HDR;
+		const uint8_t *c = b->p + start + LS_REC_HDR;
+		uint64_t index;
 
-		while (*c & 0x80)	/* the index */
-			c++;
-		c++;
-		for (i = 0; i < COUNT_BYTES - 1; i++, count >>= 7)
-			c[i] = (uint8_t)(0x80 | (count & 0x7f));
-		c[i] = (uint8_t)(count & 0x7f);
+		(void)ls_uv_get(&c, b->p + b->len, &index);
+		ls_uv_put_padded(b->p + (c - b->p), count, COUNT_BYTES);
 	}
 	ls_rec_end(b, start);
 }
@@ -126,21 +112,10 @@ ls_rec_end_counted(struct ls_buf *b, size_t start, uint32_t count)
 uint64_t
 ls_cur_uv(struct ls_cur *c)
 {
-	uint64_t v = 0;
-	unsigned shift = 0;
+	uint64_t v;
 
-	while (c->p < c->end) {
-		uint8_t byte = *c->p++;
-
-		if (shift == 63 && (byte & 0x7e) != 0)
-			break;	/* more than 64 bits */
-		v |= (uint64_t)(byte & 0x7f) << shift;
-		if (!(byte & 0x80))
-			return v;
-		shift += 7;
-		if (shift > 63)
-			break;
-	}
+	if (ls_uv_get(&c->p, c->end, &v))
+		return v;
 	c->err = 1;
 	c->p = c->end;
 	return 0;

@@ -9,39 +9,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leb128.h"
 #include "read.h"
 
 static void
 put_uv(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)
 {
-	if (*cap - *len < 10) {
+	if (*cap - *len < LS_UV_MAX) {
 		*cap = *cap ? *cap + *cap / 2 + 16 : 32;
 		*buf = realloc(*buf, *cap);
 		if (*buf == NULL)
 			err(3, "out of memory");
 	}
-	do {
-		uint8_t b = v & 0x7f;
-
-		v >>= 7;
-		(*buf)[(*len)++] = b | (v ? 0x80 : 0);
-	} while (v != 0);
+	*len += ls_uv_put(*buf + *len, v);
 }
 
 static void
 put_sv(uint8_t **buf, size_t *len, size_t *cap, uint64_t now, uint64_t was)
 {
-	int64_t d = (int64_t)(now - was);
-
-	put_uv(buf, len, cap, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
+	put_uv(buf, len, cap, ls_zigzag(now - was));
 }
 
 static uint64_t
 get_sv(struct ls_cur *c, uint64_t was)
 {
-	uint64_t z = ls_cur_uv(c);
-
-	return was + (uint64_t)((int64_t)(z >> 1) ^ -(int64_t)(z & 1));
+	return was + ls_unzigzag(ls_cur_uv(c));
 }
 
 void
