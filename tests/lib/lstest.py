@@ -3,7 +3,8 @@
 
 A test is a function; main() runs the one named on the command line and
 exits 0 (pass), 1 (fail), 77 (skip) or 99 (harness error), as meson
-expects.  Victims run with a timeout, with and without the shim, and their
+expects; main() with --list prints their names, which is how meson
+learns them (tests/*/meson.build), so that none can drop out of CI.  Victims run with a timeout, with and without the shim, and their
 dumps are read back through leakspy-report --format json.
 """
 
@@ -135,8 +136,15 @@ def same_as_native(argv, **kw):
 
 
 def main(tests):
+    """Run the test named by the one argument; with --list, print the
+    names of all tests, one a line, in their order (meson reads them)."""
+    if sys.argv[1:] == ["--list"]:
+        for name in tests:
+            print(name)
+        return 0
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
-        print("usage: %s {%s}" % (sys.argv[0], ",".join(sorted(tests))))
+        print("usage: %s {--list,%s}" % (sys.argv[0],
+                                         ",".join(sorted(tests))))
         return 99
     try:
         tests[sys.argv[1]]()
