@@ -253,6 +253,20 @@ def boundaries(data):
     return out
 
 
+def snapshot_spans(data):
+    """For each snapshot whose SNAPSHOT_END record is whole in data: (the
+    offset of its SNAPSHOT record, the offset just past its SNAPSHOT_END
+    record).  A reader counts a snapshot from the end of its SNAPSHOT_END
+    on (leakspy-dump(5): a snapshot without its end is discarded)."""
+    out, start = [], None
+    for off, typ, p in records(data):
+        if typ == T["SNAPSHOT"]:
+            start = off
+        elif typ == T["SNAPSHOT_END"]:
+            out.append((start, off + 12 + len(p)))
+    return out
+
+
 def uvs(p):
     """A payload made of varints only (STACKS, SNAPSHOT, SITES, AGES,
     SNAPSHOT_END, MODULE_GONE, FINAL, LOST) as a list."""

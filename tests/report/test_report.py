@@ -102,37 +102,77 @@ def test_damaged():
 
 def test_truncated_cli():
     # Cut at every record boundary and in the middle of every record: exit
-    # 3, a message with the byte offset, and what came before is printed.
+    # 3, a message with the byte offset, and what came before is printed:
+    # the snapshots whose SNAPSHOT_END record is whole before the cut, the
+    # last of them as a cut right at its end shows it, with the figures
+    # lsdump.py reads for it.
     dump = fresh_dump()
     with open(dump, "rb") as f:
         data = f.read()
-    cuts = lsdump.boundaries(data)
-    cuts += [(a + b) // 2 for a, b in zip(cuts, cuts[1:])] + [0, 5]
+    bounds = lsdump.boundaries(data)
+    cuts = bounds + [(a + b) // 2 for a, b in zip(bounds, bounds[1:])] + \
+        [0, 5]
+    snaps = lsdump.snapshot_spans(data)
+    state = [s["sites"] for s in lsdump.parse(data)["snapshots"]]
     tmp = tempfile.mkdtemp(prefix="lst.")
+    path = os.path.join(tmp, "cut.lsd")
     whole = report(dump, binary=REPORT_SAN)
+    eq(whole["snapshots"], len(snaps), "snapshots of the whole dump")
+    check(len(snaps) >= 3, "snapshots to cut between: %d" % len(snaps))
+    at_end = {}     # snapshots -> the report of a cut right after the last
     for n in sorted(set(cuts)):
         if n >= len(data):
             continue
-        path = os.path.join(tmp, "cut.lsd")
+        what = "cut at %d of %d" % (n, len(data))
         with open(path, "wb") as f:
             f.write(data[:n])
         rc, out, err = tool(["--format", "json", path], binary=REPORT_SAN)
-        eq(rc, 3, "exit status for a dump cut at %d of %d" % (n, len(data)))
+        eq(rc, 3, what + ": exit status")
         check("runtime error" not in err and "Sanitizer" not in err,
-              "sanitizer report at cut %d: %s" % (n, err))
-        check(": %s: " % path in err, "message names the file "
-              "at cut %d: %r" % (n, err))
+              "%s: sanitizer report: %s" % (what, err))
+        check(": %s: " % path in err, "%s: message names the file: %r" %
+              (what, err))
         rep = json.loads(out)
-        eq(rep["complete"], False, "complete at cut %d" % n)
-        check(rep["snapshots"] <= whole["snapshots"], "snapshots")
-        if n in lsdump.boundaries(data)[1:] and n > 200:
-            check(rep["snapshots"] >= 0, "partial report")
+        eq(rep["complete"], False, what + ": complete")
+        # Where the reading stopped: in the first line, at the start of
+        # the record cut short, or at the cut inside an open snapshot.
+        if n < len(lsdump.MAGIC):
+            off = 0
+        elif n not in bounds:
+            off = max(b for b in bounds if b < n)
+        else:
+            off = n if any(s < n < e for s, e in snaps) else None
+        eq(rep["error"]["offset"], off, what + ": offset of the damage")
+        k = len([e for s, e in snaps if e <= n])
+        eq(rep["snapshots"], k, what + ": complete snapshots")
+        if k == 0:
+            eq((rep["snapshot"], rep["sites"]), (None, []),
+               what + ": no snapshot, no sites")
+            continue
+        sites = state[k - 1].values()
+        eq((rep["snapshot"]["index"], rep["totals"]["live_bytes"],
+            rep["totals"]["live_blocks"], rep["totals"]["allocated_bytes"],
+            rep["totals"]["allocated_blocks"]),
+           (k - 1, sum(v[0] for v in sites), sum(v[1] for v in sites),
+            sum(v[2] for v in sites), sum(v[3] for v in sites)),
+           what + ": the last snapshot's index and totals, as lsdump.py "
+           "reads them")
+        if n == snaps[k - 1][1]:
+            at_end[k] = rep
+            continue
+        eq((rep["snapshot"], rep["totals"], rep["sites"]),
+           (at_end[k]["snapshot"], at_end[k]["totals"], at_end[k]["sites"]),
+           "%s: the last snapshot as cut right after it, at %d" %
+           (what, snaps[k - 1][1]))
+    eq(sorted(at_end), list(range(1, len(snaps) + 1)),
+       "a cut right after each snapshot")
     # Inside a record: the message gives the record's offset.
-    mid = (cuts[3] + cuts[4]) // 2
+    mid = (bounds[3] + bounds[4]) // 2
     with open(path, "wb") as f:
         f.write(data[:mid])
     rc, out, err = tool([path], binary=REPORT_SAN)
-    check("offset %d: record cut short" % cuts[3] in err,
+    eq(rc, 3, "exit status for a dump cut inside a record")
+    check("offset %d: record cut short" % bounds[3] in err,
           "offset of the cut record in %r" % err)
 
 
