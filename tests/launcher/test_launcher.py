@@ -101,11 +101,7 @@ def test_death_by_signal():
 
 
 def test_sigterm_forwarded():
-    tmp = tempfile.mkdtemp(prefix="lst.")
-    p = subprocess.Popen([LAUNCHER, "--", victim("sleeper"), "8000"],
-                         cwd=tmp, env=env_for(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    wait_for_dump(tmp, p)
+    tmp, p = start_sleeper()
     t0 = time.monotonic()
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=TIMEOUT)
@@ -124,6 +120,17 @@ def wait_for_dump(tmp, p, n=1):
         check(p.poll() is None, "the command is still running")
         check(time.monotonic() < deadline, "no dump appeared")
         time.sleep(0.02)
+
+
+def start_sleeper():
+    """The launcher running sleeper (8 s) in a fresh directory, once the
+    sleeper's dump is there: (the directory, the launcher's Popen)."""
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    p = subprocess.Popen([LAUNCHER, "--", victim("sleeper"), "8000"],
+                         cwd=tmp, env=env_for(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    wait_for_dump(tmp, p)
+    return tmp, p
 
 
 def read_line(f, timeout=10):
@@ -192,11 +199,7 @@ def test_group_signal_from_command():
 
 
 def test_dies_with_launcher():
-    tmp = tempfile.mkdtemp(prefix="lst.")
-    p = subprocess.Popen([LAUNCHER, "--", victim("sleeper"), "8000"],
-                         cwd=tmp, env=env_for(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    wait_for_dump(tmp, p)
+    _, p = start_sleeper()
     with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
         child = int(f.read().split()[0])
     p.kill()

@@ -4,8 +4,9 @@
 A test is a function; main() runs the one named on the command line and
 exits 0 (pass), 1 (fail), 77 (skip) or 99 (harness error), as meson
 expects; main() with --list prints their names, which is how meson
-learns them (tests/*/meson.build), so that none can drop out of CI.  Victims run with a timeout, with and without the shim, and their
-dumps are read back through leakspy-report --format json.
+learns them (tests/*/meson.build), so that none can drop out of CI.
+Victims run with a timeout, with and without the shim, and their dumps
+are read back through leakspy-report --format json.
 """
 
 import json
@@ -148,7 +149,8 @@ def sites_of(rep, fn):
 
 
 def expect_site(rep, fn, nbytes, nblocks):
-    eq(by_function(rep, fn), (nbytes, nblocks), "live (bytes, blocks) of %s" % fn)
+    eq(by_function(rep, fn), (nbytes, nblocks),
+       "live (bytes, blocks) of %s" % fn)
 
 
 def one_dump(r):

@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
 import lsdump  # noqa: E402
+from lsdump import with_module, with_process, with_thread  # noqa: E402
 
 DATA = os.path.join(HERE, "data")
 FUZZ = os.path.join(HERE, "..", "fuzz")
@@ -420,37 +421,6 @@ def rewrite_uvs(data, typ, fn, nth=0):
     return out
 
 
-def with_process(data, **changes):
-    def fix(t, p):
-        if t != lsdump.T["PROCESS"]:
-            return p
-        pr = lsdump.parse_process(p)
-        pr.update(changes)
-        return lsdump.process_record(pr)
-    return lsdump.rewrite(data, fix)
-
-
-def with_module(data, **changes):
-    def fix(t, p):
-        if t != lsdump.T["MODULE"]:
-            return p
-        m = lsdump.parse_module(p)
-        if m["id"] == 0:
-            m.update(changes)
-        return lsdump.module_record(m)
-    return lsdump.rewrite(data, fix)
-
-
-def with_thread(data, **changes):
-    def fix(t, p):
-        if t != lsdump.T["THREADS"]:
-            return p
-        index, entries = lsdump.parse_threads(p)
-        entries[0].update(changes)
-        return lsdump.threads_record(index, entries)
-    return lsdump.rewrite(data, fix)
-
-
 def insert_after(data, typ, rec, nth=0):
     """data with record rec inserted after the nth record of type typ."""
     out, seen = bytearray(lsdump.MAGIC), 0
@@ -730,8 +700,7 @@ def test_final_signal():
 
 
 def without_final(data):
-    return lsdump.rewrite(data, lambda t, p: None if t == lsdump.T["FINAL"]
-                          else p)
+    return lsdump.edit(data, "FINAL", lambda p: None)
 
 
 def lost(reason, last, errno):

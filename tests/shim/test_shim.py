@@ -1131,33 +1131,40 @@ def near(got, want, what, tol=0.10):
           "%s: %.1f, want %.1f within %d%%" % (what, got, want, tol * 100))
 
 
+def growing_as_said(mode, fn, what, fixed=False):
+    """pattern MODE: fn's site grows at the rate the program said (and
+    with fixed, MODE-fixed grows nothing).  Returns the site's growth, the
+    site, the report and what the program said."""
+    rep, said = growth_run(mode)
+    g, site = verdict(rep, fn)
+    eq(g["verdict"], "growing", what)
+    near(g["bytes_per_second"], float(said["rate"]), fn + "'s rate")
+    if fixed:
+        eq(growing_functions(growth_run(mode + "-fixed")[0]), [],
+           "the fixed version grows nothing")
+    return g, site, rep, said
+
+
 def test_growth_seed1():
-    rep, said = growth_run("seed1")
-    g, site = verdict(rep, "event_new")
-    eq(g["verdict"], "growing", "event_new")
-    near(g["bytes_per_second"], float(said["rate"]), "event_new's rate")
+    g, site, rep, said = growing_as_said("seed1", "event_new", "event_new",
+                                         fixed=True)
     check(g["steadiness"] >= 0.9, "steady growth: %r" % g)
     eq(rep["sites"][0]["frames"][0]["function"], "event_new",
        "the fastest growing site comes first")
     eq(len(site["series"]), rep["snapshots"], "a series point a snapshot")
     eq(site["peak_bytes"], max(p["live_bytes"] for p in site["series"]),
        "peak_bytes")
-    rep, said = growth_run("seed1-fixed")
-    eq(growing_functions(rep), [], "the fixed version grows nothing")
 
 
 def test_growth_seed2():
-    rep, said = growth_run("seed2")
-    g, site = verdict(rep, "fetch_result")
-    eq(g["verdict"], "growing", "fetch_result, released at the end")
-    near(g["bytes_per_second"], float(said["rate"]), "fetch_result's rate")
+    g, site, rep, said = growing_as_said(
+        "seed2", "fetch_result", "fetch_result, released at the end",
+        fixed=True)
     check(g["released_at_s"] is not None, "released_at_s given")
     check(float(said["released"]) <= g["released_at_s"] <=
           float(said["released"]) + 0.35, "released at %r, program said %s"
           % (g["released_at_s"], said["released"]))
     eq(site["live_bytes"], 0, "nothing live at the end")
-    rep, said = growth_run("seed2-fixed")
-    eq(growing_functions(rep), [], "the fixed version grows nothing")
 
 
 def test_growth_plateau():
@@ -1176,10 +1183,8 @@ def test_growth_sawtooth():
 
 
 def test_growth_slowleak():
-    rep, said = growth_run("slowleak")
-    g, site = verdict(rep, "get_buffer")
-    eq(g["verdict"], "growing", "a slow leak among short-lived buffers")
-    near(g["bytes_per_second"], float(said["rate"]), "get_buffer's rate")
+    g, site, rep, said = growing_as_said(
+        "slowleak", "get_buffer", "a slow leak among short-lived buffers")
     eq(growing_functions(rep), ["get_buffer"], "only get_buffer grows")
 
 
