@@ -374,11 +374,8 @@ test_frame_pointer(void)
 static void
 test_no_frame_pointer(void)
 {
-	uint8_t *c;
-
 	reset();
-	c = cie(NULL);
-	FDE(c, 0x10, 0x3000,
+	FDE(cie(NULL), 0x10, 0x3000,
 	    ADV(1), DEF_CFA_OFF, 16, OFFSET(RBX), 2,	/* push %rbx */
 	    ADV(4), DEF_CFA_OFF, 48,			/* sub $0x20,%rsp */
 	    ADV2, 0x00, 0x10,				/* 0x1005 */
