@@ -35,7 +35,8 @@ def test_imports():
         check(bad not in undef, "libleakspy.so imports %s" % bad)
 
 
-TESTS = {"exports": test_exports, "imports": test_imports}
+TESTS = {name[5:]: fn for name, fn in list(globals().items())
+         if name.startswith("test_")}
 
 if __name__ == "__main__":
     sys.exit(main(TESTS))

@@ -14,29 +14,22 @@ static void leaf(size_t i);
 static void level_a(unsigned bits, int depth, size_t i);
 static void level_b(unsigned bits, int depth, size_t i);
 
-__attribute__((noinline)) static void
-level_a(unsigned bits, int depth, size_t i)
-{
-	if (depth == 0)
-		leaf(i);
-	else if (bits & 1)
-		level_a(bits >> 1, depth - 1, i);
-	else
-		level_b(bits >> 1, depth - 1, i);
-	__asm__ volatile("" ::: "memory");	/* no tail calls */
+/* The two functions of a level: the same code, two return addresses. */
+#define SITES_LEVEL(name)						\
+__attribute__((noinline)) static void					\
+name(unsigned bits, int depth, size_t i)				\
+{									\
+	if (depth == 0)							\
+		leaf(i);						\
+	else if (bits & 1)						\
+		level_a(bits >> 1, depth - 1, i);			\
+	else								\
+		level_b(bits >> 1, depth - 1, i);			\
+	__asm__ volatile("" ::: "memory");	/* no tail calls */	\
 }
 
-__attribute__((noinline)) static void
-level_b(unsigned bits, int depth, size_t i)
-{
-	if (depth == 0)
-		leaf(i);
-	else if (bits & 1)
-		level_a(bits >> 1, depth - 1, i);
-	else
-		level_b(bits >> 1, depth - 1, i);
-	__asm__ volatile("" ::: "memory");
-}
+SITES_LEVEL(level_a)
+SITES_LEVEL(level_b)
 
 /* Allocate at site number bits (0 .. 2^SITE_DEPTH - 1) for item i. */
 static void

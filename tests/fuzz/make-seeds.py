@@ -12,6 +12,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import lsdump  # noqa: E402
+from lsdump import with_process  # noqa: E402
 
 DATA = os.path.join(HERE, "..", "report", "data")
 
@@ -21,21 +22,10 @@ def load(name):
         return f.read()
 
 
-def with_process(data, **changes):
-    def fix(typ, p):
-        if typ != lsdump.T["PROCESS"]:
-            return p
-        pr = lsdump.parse_process(p)
-        pr.update(changes)
-        return lsdump.process_record(pr)
-    return lsdump.rewrite(data, fix)
-
-
 def replace_final(data, payload):
     """data with its FINAL record's payload replaced, or dropped (None),
     and records appended after the last snapshot's end."""
-    return lsdump.rewrite(data, lambda t, p: payload
-                          if t == lsdump.T["FINAL"] else p)
+    return lsdump.edit(data, "FINAL", lambda p: payload)
 
 
 def append(data, *recs):

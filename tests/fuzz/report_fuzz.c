@@ -235,20 +235,31 @@ LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max,
 	return nn ? nn : size;
 }
 
+/* Render with out into memory (malloc'd, *len bytes); abort if the
+ * stream fails. */
+static char *
+render(void (*out)(FILE *, struct lsr_report *, const struct lsr_out_opts *),
+    struct lsr_report *r, const struct lsr_out_opts *o, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+
+	if (f == NULL)
+		abort();
+	out(f, r, o);
+	if (fclose(f) != 0)
+		abort();
+	return buf;
+}
+
 /* Render as JSON into memory; abort unless it is one valid value. */
 static void
 check_json(struct lsr_report *r, const struct lsr_out_opts *o)
 {
-	char *out = NULL;
-	size_t len = 0, where;
+	size_t len, where;
 	const char *why;
-	FILE *f = open_memstream(&out, &len);
+	char *out = render(lsr_out_json, r, o, &len);
 
-	if (f == NULL)
-		abort();
-	lsr_out_json(f, r, o);
-	if (fclose(f) != 0)
-		abort();
 	if (!lst_json_valid(out, len, &where, &why)) {
 		fprintf(stderr, "invalid JSON at byte %zu: %s\n%.*s\n", where,
 		    why, (int)(len - where < 200 ? len - where : 200),
@@ -261,16 +272,9 @@ check_json(struct lsr_report *r, const struct lsr_out_opts *o)
 static void
 render_text(struct lsr_report *r, const struct lsr_out_opts *o)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
+	size_t len;
 
-	if (f == NULL)
-		abort();
-	lsr_out_text(f, r, o);
-	if (fclose(f) != 0)
-		abort();
-	free(out);
+	free(render(lsr_out_text, r, o, &len));
 }
 
 int

@@ -56,11 +56,8 @@ def pid_of(name):
 
 
 def process(tmp, name):
-    """The PROCESS record of a dump, whatever else it holds."""
-    p = subprocess.run([REPORT, "--format", "json", os.path.join(tmp, name)],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=TIMEOUT)
-    return json.loads(p.stdout)["process"]
+    """The PROCESS record of a dump (a whole one: leakspy-report exits 0)."""
+    return report(os.path.join(tmp, name))["process"]
 
 
 def dump_pid(tmp, name):
@@ -104,11 +101,7 @@ def test_death_by_signal():
 
 
 def test_sigterm_forwarded():
-    tmp = tempfile.mkdtemp(prefix="lst.")
-    p = subprocess.Popen([LAUNCHER, "--", victim("sleeper"), "8000"],
-                         cwd=tmp, env=env_for(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    wait_for_dump(tmp, p)
+    tmp, p = start_sleeper()
     t0 = time.monotonic()
     p.send_signal(signal.SIGTERM)
     out, err = p.communicate(timeout=TIMEOUT)
@@ -127,6 +120,17 @@ def wait_for_dump(tmp, p, n=1):
         check(p.poll() is None, "the command is still running")
         check(time.monotonic() < deadline, "no dump appeared")
         time.sleep(0.02)
+
+
+def start_sleeper():
+    """The launcher running sleeper (8 s) in a fresh directory, once the
+    sleeper's dump is there: (the directory, the launcher's Popen)."""
+    tmp = tempfile.mkdtemp(prefix="lst.")
+    p = subprocess.Popen([LAUNCHER, "--", victim("sleeper"), "8000"],
+                         cwd=tmp, env=env_for(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    wait_for_dump(tmp, p)
+    return tmp, p
 
 
 def read_line(f, timeout=10):
@@ -195,15 +199,12 @@ def test_group_signal_from_command():
 
 
 def test_dies_with_launcher():
-    tmp = tempfile.mkdtemp(prefix="lst.")
-    p = subprocess.Popen([LAUNCHER, "--", victim("sleeper"), "8000"],
-                         cwd=tmp, env=env_for(), stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE)
-    wait_for_dump(tmp, p)
+    _, p = start_sleeper()
     with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
         child = int(f.read().split()[0])
     p.kill()
     p.communicate(timeout=TIMEOUT)
+    eq(p.returncode, -signal.SIGKILL, "the launcher killed")
     deadline = time.monotonic() + 5
     while os.path.exists("/proc/%d" % child):
         with open("/proc/%d/stat" % child) as f:
@@ -230,6 +231,7 @@ def test_stdio_and_fds():
                             env=env_for({"LD_PRELOAD": LIB}),
                             cwd=tempfile.mkdtemp(prefix="lst."),
                             timeout=TIMEOUT)
+    eq((r.rc, native.returncode), (0, 0), "the shell's exit status")
     os.close(rfd)
     os.close(wfd)
     check(str(rfd).encode() in r.out.split(), "the passed fd is there")
@@ -253,6 +255,7 @@ def test_not_found():
 
 def test_tells_plain_run():
     r = launch(["--", victim("leaky_fp")])
+    eq(r.rc, 3, "leaky_fp's status")
     eq(len(r.dumps), 1, "one dump")
     pid = dump_pid(r.tmp, r.dumps[0])
     eq(r.dumps[0], "leakspy.leaky_fp.%d.lsd" % pid, "its name")
@@ -264,6 +267,7 @@ def test_tells_report_on_path():
     # by its name only.
     r = launch(["--", victim("leaky_fp")],
                env={"PATH": os.path.dirname(REPORT_PATH) + ":" + PATH})
+    eq(r.rc, 3, "leaky_fp's status")
     eq(lines(r.err), tell_one(r.dumps[0], "leaky_fp", pid_of(r.dumps[0]),
                               "leakspy-report"), "stderr")
     # Another one is first: the launcher's, by its path.
@@ -273,13 +277,14 @@ def test_tells_report_on_path():
         f.write("#!/bin/sh\n")
     os.chmod(other, 0o755)
     r = launch(["--", victim("leaky_fp")], env={"PATH": tmp + ":" + PATH})
+    eq(r.rc, 3, "leaky_fp's status")
     eq(lines(r.err), tell_one(r.dumps[0], "leaky_fp", pid_of(r.dumps[0])),
        "stderr")
 
 
 def test_tells_fork_child():
     r = launch(["--", victim("forker")])
-    eq(r.out, b"7 8 0\n", "forker's output")
+    eq((r.rc, r.out), (0, b"7 8 0\n"), "forker's status, output")
     eq(len(r.dumps), 2, "two dumps: %r" % r.dumps)
     pids = sorted(dump_pid(r.tmp, d) for d in r.dumps)
     names = ["leakspy.forker.%d.lsd" % p for p in pids]
@@ -312,6 +317,7 @@ def test_tells_wrapper_env():
 
 def test_tells_wrapper_sh():
     r = launch(["--", "/bin/sh", "-c", "exec %s" % victim("leaky_fp")])
+    eq(r.rc, 3, "leaky_fp's status")
     eq(len(r.dumps), 1, "only the shell's dump: %r" % r.dumps)
     pid = pid_of(r.dumps[0])
     prog = r.dumps[0].split(".")[1]
@@ -338,7 +344,8 @@ def test_tells_exec_images():
     # Four images under one template without %e: x.PID.lsd, x.PID.2.lsd,
     # ...
     r = launch(["-f", "-o", "x.%p.lsd", "--", victim("execer"), "3"])
-    eq(r.out, b"image 3\nimage 2\nimage 1\nimage 0\n", "output")
+    eq((r.rc, r.out), (0, b"image 3\nimage 2\nimage 1\nimage 0\n"),
+       "status, output")
     pid = dump_pid(r.tmp, r.dumps[0])
     names = ["x.%d%s.lsd" % (pid, k) for k in ("", ".2", ".3", ".4")]
     eq(sorted(r.dumps), sorted(names), "dump names")
@@ -351,11 +358,13 @@ def test_tells_exec_images():
         "stderr")
     # Five: one example command.
     r = launch(["-f", "-o", "x.%p.lsd", "--", victim("execer"), "4"])
+    eq(r.rc, 0, "five images: status")
     pid = dump_pid(r.tmp, r.dumps[0])
     check(lines(r.err)[-1] == "leakspy: read one with: %s x.%d.lsd (the "
           "others alike)" % (REPORT_PATH, pid), "stderr: %r" % r.err)
     # An exec that fails is no wrapper: the program goes on.
     r = launch(["--", victim("execer"), "fail"])
+    eq(r.rc, 0, "a failed exec: status")
     eq(lines(r.err), tell_one(r.dumps[0], "execer", pid_of(r.dumps[0])),
        "a failed exec: stderr")
 
@@ -368,13 +377,13 @@ def test_tells_only_new_dumps():
     # program the shell executed.
     tmp = tempfile.mkdtemp(prefix="lst.")
     first = launch(["--", victim("leaky_fp")], cwd=tmp)
-    eq(len(first.dumps), 1, "the first run's dump")
+    eq((first.rc, len(first.dumps)), (3, 1), "the first run's status, dump")
     other = subprocess.Popen([victim("sleeper"), "1500"], cwd=tmp,
                              env=env_for({"LD_PRELOAD": LIB}),
                              stdout=subprocess.DEVNULL)
     r = launch(["-f", "--", "/bin/sh", "-c",
                 "/bin/sleep 0.3; exec %s" % victim("leaky_fp")], cwd=tmp)
-    other.wait(timeout=TIMEOUT)
+    eq(other.wait(timeout=TIMEOUT), 0, "the other process's status")
     eq(r.rc, 3, "status")
     procs = {}
     for d in r.dumps:
@@ -420,6 +429,7 @@ def test_template_with_dir():
     os.mkdir(os.path.join(tmp, "out%d"))
     r = launch(["-o", "out%%d/%e-%%-%p", "--", victim("leaky_fp")],
                cwd=tmp)
+    eq(r.rc, 3, "leaky_fp's status")
     files = os.listdir(os.path.join(tmp, "out%d"))
     eq(len(files), 1, "one dump: %r" % files)
     pid = int(files[0].split("-")[-1])
@@ -430,6 +440,7 @@ def test_template_with_dir():
     sub = os.path.join(tmp, "a b")
     os.mkdir(sub)
     r = launch(["-o", sub + "/%e.%p.lsd", "--", victim("leaky_fp")])
+    eq(r.rc, 3, "absolute template: leaky_fp's status")
     files = os.listdir(sub)
     path = os.path.join(sub, files[0])
     pid = int(files[0].split(".")[1])
@@ -449,7 +460,8 @@ def test_quiet():
                           "echo $$"], cwd=tmp, env=env_for(),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = p.communicate(timeout=TIMEOUT)
-    eq((out, err), (b"%d\n" % p.pid, b""), "same pid, silent")
+    eq((p.returncode, out, err), (0, b"%d\n" % p.pid, b""),
+       "status, same pid, silent")
     r = launch(["-q", "--", "env", victim("leaky_fp")])
     eq((r.rc, r.err), (3, b""), "no wrapper message either")
 

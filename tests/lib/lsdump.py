@@ -102,9 +102,8 @@ def parse(data):
                           for a in pr["argv"]]
             d["process"] = pr
         elif typ == T["MODULE"]:
-            m = {"id": c.uv(), "gen": c.uv(), "bias": c.uv(),
-                 "path": c.str().decode(), "build_id": c.str().hex()}
-            m["segs"] = [(c.uv(), c.uv()) for _ in range(c.uv())]
+            m = parse_module(p)
+            m["path"] = m["path"].decode()
             d["modules"].append(m)
         elif typ == T["STACKS"]:
             for _ in range(c.uv()):
@@ -114,11 +113,7 @@ def parse(data):
                 d["stacks"].append({"gen": gen, "api": api, "flags": flags,
                                     "ips": [c.uv() for _ in range(n)]})
         elif typ == T["SNAPSHOT"]:
-            snap = {"index": c.uv(), "mono_ns": c.uv(), "real_ns": c.uv(),
-                    "reason": c.uv(), "changed": 0, "aged": 0}
-            snap["counters"] = [c.uv() for _ in range(c.uv())]
-            if c.left():
-                snap["epoch"], snap["ages_complete"] = c.uv(), c.uv()
+            snap = dict(parse_snapshot(p), changed=0, aged=0)
         elif typ == T["SITES"]:
             assert c.uv() == snap["index"]
             for _ in range(c.uv()):
@@ -237,6 +232,40 @@ def rewrite(data, fn):
     return bytes(out)
 
 
+def edit(data, typ, fn):
+    """data with each record of type typ (a name in T) re-encoded from
+    fn(payload): its new payload, or None to drop it."""
+    return rewrite(data, lambda t, p: fn(p) if t == T[typ] else p)
+
+
+def with_process(data, **changes):
+    """data with fields of its PROCESS record changed (parse_process's
+    names)."""
+    return edit(data, "PROCESS", lambda p: process_record(
+        dict(parse_process(p), **changes)))
+
+
+def with_module(data, **changes):
+    """data with fields of module 0's MODULE records changed
+    (parse_module's names)."""
+    def fix(p):
+        m = parse_module(p)
+        if m["id"] == 0:
+            m.update(changes)
+        return module_record(m)
+    return edit(data, "MODULE", fix)
+
+
+def with_thread(data, **changes):
+    """data with fields of the first entry of each THREADS record changed
+    (parse_threads's names)."""
+    def fix(p):
+        index, entries = parse_threads(p)
+        entries[0].update(changes)
+        return threads_record(index, entries)
+    return edit(data, "THREADS", fix)
+
+
 def module_record(m):
     p = uv(m["id"]) + uv(m["gen"]) + uv(m["bias"]) + string(m["path"]) + \
         string(bytes.fromhex(m["build_id"])) + uv(len(m["segs"]))
@@ -250,6 +279,20 @@ def boundaries(data):
     out = [len(MAGIC)]
     for off, typ, p in records(data):
         out.append(off + 12 + len(p))
+    return out
+
+
+def snapshot_spans(data):
+    """For each snapshot whose SNAPSHOT_END record is whole in data: (the
+    offset of its SNAPSHOT record, the offset just past its SNAPSHOT_END
+    record).  A reader counts a snapshot from the end of its SNAPSHOT_END
+    on (leakspy-dump(5): a snapshot without its end is discarded)."""
+    out, start = [], None
+    for off, typ, p in records(data):
+        if typ == T["SNAPSHOT"]:
+            start = off
+        elif typ == T["SNAPSHOT_END"]:
+            out.append((start, off + 12 + len(p)))
     return out
 
 

@@ -3,8 +3,10 @@
 
 A test is a function; main() runs the one named on the command line and
 exits 0 (pass), 1 (fail), 77 (skip) or 99 (harness error), as meson
-expects.  Victims run with a timeout, with and without the shim, and their
-dumps are read back through leakspy-report --format json.
+expects; main() with --list prints their names, which is how meson
+learns them (tests/*/meson.build), so that none can drop out of CI.
+Victims run with a timeout, with and without the shim, and their dumps
+are read back through leakspy-report --format json.
 """
 
 import json
@@ -50,14 +52,40 @@ def victim(name):
     return path
 
 
+# The runs of the test under way, to check that it looked at each one's
+# exit status.
+_runs = []
+
+
 class Run:
-    def __init__(self, rc, out, err, dumps, tmp):
-        self.rc, self.out, self.err, self.dumps, self.tmp = rc, out, err, dumps, tmp
+    """A finished run: its exit status rc, out, err, the dumps it left and
+    its directory.  A test must look at rc (or have run() or
+    same_as_native() check it): main() fails a test that leaves the exit
+    status of one of its runs unchecked."""
+
+    def __init__(self, rc, out, err, dumps, tmp, argv=None):
+        self._rc, self.out, self.err, self.dumps, self.tmp = \
+            rc, out, err, dumps, tmp
+        self.argv = argv
+        self.checked = False
+        _runs.append(self)
+
+    @property
+    def rc(self):
+        self.checked = True
+        return self._rc
 
 
-def run(argv, preload=True, env=None, cwd=None, timeout=TIMEOUT, stdin=None):
-    """Run argv in a fresh directory; return Run with the dumps it left."""
-    tmp = tempfile.mkdtemp(prefix="lst.")
+def tmpdir():
+    """A fresh directory (mode 0700), as run() makes them."""
+    return tempfile.mkdtemp(prefix="lst.")
+
+
+def run(argv, preload=True, env=None, cwd=None, timeout=TIMEOUT, stdin=None,
+        want_rc=None):
+    """Run argv in a fresh directory; return Run with the dumps it left.
+    With want_rc, its exit status must be that."""
+    tmp = tmpdir()
     e = dict(os.environ)
     for k in list(e):
         if k.startswith("LEAKSPY_") or k == "LD_PRELOAD":
@@ -72,7 +100,13 @@ def run(argv, preload=True, env=None, cwd=None, timeout=TIMEOUT, stdin=None):
                        timeout=timeout)
     dumps = sorted(os.path.join(tmp, f) for f in os.listdir(tmp)
                    if f.endswith(".lsd"))
-    return Run(p.returncode, p.stdout, p.stderr, dumps, tmp)
+    r = Run(p.returncode, p.stdout, p.stderr, dumps, tmp, argv)
+    if want_rc is not None:
+        err = r.err.decode(errors="replace")[-2000:]
+        eq(r.rc, want_rc, "exit status of %s%s%s" %
+           (os.path.basename(argv[0]), " under leakspy" if preload else "",
+            " (stderr: %s)" % err if err else ""))
+    return r
 
 
 def report(dump, *args, want_rc=0, binary=None):
@@ -115,7 +149,8 @@ def sites_of(rep, fn):
 
 
 def expect_site(rep, fn, nbytes, nblocks):
-    eq(by_function(rep, fn), (nbytes, nblocks), "live (bytes, blocks) of %s" % fn)
+    eq(by_function(rep, fn), (nbytes, nblocks),
+       "live (bytes, blocks) of %s" % fn)
 
 
 def one_dump(r):
@@ -125,9 +160,10 @@ def one_dump(r):
     return r.dumps[0]
 
 
-def same_as_native(argv, **kw):
-    """Run argv with and without the shim: same exit status and output."""
-    native = run(argv, preload=False, **kw)
+def same_as_native(argv, want_rc=None, **kw):
+    """Run argv with and without the shim: same exit status (want_rc, if
+    given) and output."""
+    native = run(argv, preload=False, want_rc=want_rc, **kw)
     traced = run(argv, preload=True, **kw)
     eq(traced.rc, native.rc, "exit status under leakspy")
     eq(traced.out, native.out, "standard output under leakspy")
@@ -135,11 +171,22 @@ def same_as_native(argv, **kw):
 
 
 def main(tests):
+    """Run the test named by the one argument; with --list, print the
+    names of all tests, one a line, in their order (meson reads them)."""
+    if sys.argv[1:] == ["--list"]:
+        for name in tests:
+            print(name)
+        return 0
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
-        print("usage: %s {%s}" % (sys.argv[0], ",".join(sorted(tests))))
+        print("usage: %s {--list,%s}" % (sys.argv[0],
+                                         ",".join(sorted(tests))))
         return 99
     try:
         tests[sys.argv[1]]()
+        unchecked = [r.argv for r in _runs if not r.checked]
+        if unchecked:
+            raise Fail("the exit status of %d runs never checked: %r" %
+                       (len(unchecked), unchecked[:5]))
     except Skip as ex:
         print("SKIP:", ex)
         return 77

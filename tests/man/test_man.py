@@ -54,9 +54,15 @@ def test_examples():
     check(ran >= 6, "examples found: %d" % ran)
 
 
-def help_options(prog):
-    out = subprocess.run([prog, "--help"], stdout=subprocess.PIPE,
-                         timeout=TIMEOUT).stdout.decode()
+def help_text(prog):
+    """What prog --help prints (it exits 0)."""
+    p = subprocess.run([prog, "--help"], stdout=subprocess.PIPE,
+                       timeout=TIMEOUT)
+    eq(p.returncode, 0, "%s --help: exit status" % os.path.basename(prog))
+    return p.stdout.decode()
+
+
+def help_options(out):
     return set(re.findall(r"^\s+-(\w), --([\w-]+)", out, re.M))
 
 
@@ -70,14 +76,13 @@ def man_options(page):
 
 def test_options():
     for prog, page in ((LAUNCHER, "leakspy.1"), (REPORT, "leakspy-report.1")):
-        opts = help_options(prog)
+        out = help_text(prog)
+        opts = help_options(out)
         short, longs = man_options(page)
         eq(sorted(short), sorted(s for s, _ in opts),
            "short options of %s in %s" % (os.path.basename(prog), page))
         eq(sorted(longs), sorted(l for _, l in opts),
            "long options of %s in %s" % (os.path.basename(prog), page))
-        out = subprocess.run([prog, "--help"], stdout=subprocess.PIPE,
-                             timeout=TIMEOUT).stdout.decode()
         usage = out.split("\n\n")[0]
         in_usage = set(re.findall(r"-(\w) \w", usage))
         for group in re.findall(r"\[-(\w+)\]", usage):

@@ -12,14 +12,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import lsdump  # noqa: E402
 
 
-def fix(typ, p):
-    if typ != lsdump.T["MODULE"]:
-        return p
-    c = lsdump.Cur(p)
-    m = {"id": c.uv(), "gen": c.uv(), "bias": c.uv(),
-         "path": c.str().decode(), "build_id": c.str().hex()}
-    m["segs"] = [(c.uv(), c.uv()) for _ in range(c.uv())]
-    m["path"] = "/nonexistent/" + os.path.basename(m["path"])
+def fix(p):
+    m = lsdump.parse_module(p)
+    m["path"] = b"/nonexistent/" + os.path.basename(m["path"])
     m["build_id"] = "00" * (len(m["build_id"]) // 2)
     return lsdump.module_record(m)
 
@@ -27,4 +22,4 @@ def fix(typ, p):
 with open(sys.argv[1], "rb") as f:
     data = f.read()
 with open(sys.argv[2], "wb") as f:
-    f.write(lsdump.rewrite(data, fix))
+    f.write(lsdump.edit(data, "MODULE", fix))

@@ -13,6 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
 import lsdump  # noqa: E402
+from lsdump import with_module, with_process, with_thread  # noqa: E402
 
 DATA = os.path.join(HERE, "data")
 FUZZ = os.path.join(HERE, "..", "fuzz")
@@ -85,8 +86,8 @@ def test_crosscheck():
 
 def fresh_dump():
     """A real dump with several snapshots, sites and modules."""
-    r = run([victim("sleeper"), "120"], env={"LEAKSPY_INTERVAL": "0.03"})
-    eq(r.rc, 0, "sleeper's exit status")
+    r = run([victim("sleeper"), "120"], env={"LEAKSPY_INTERVAL": "0.03"},
+            want_rc=0)
     return one_dump(r)
 
 
@@ -102,37 +103,77 @@ def test_damaged():
 
 def test_truncated_cli():
     # Cut at every record boundary and in the middle of every record: exit
-    # 3, a message with the byte offset, and what came before is printed.
+    # 3, a message with the byte offset, and what came before is printed:
+    # the snapshots whose SNAPSHOT_END record is whole before the cut, the
+    # last of them as a cut right at its end shows it, with the figures
+    # lsdump.py reads for it.
     dump = fresh_dump()
     with open(dump, "rb") as f:
         data = f.read()
-    cuts = lsdump.boundaries(data)
-    cuts += [(a + b) // 2 for a, b in zip(cuts, cuts[1:])] + [0, 5]
+    bounds = lsdump.boundaries(data)
+    cuts = bounds + [(a + b) // 2 for a, b in zip(bounds, bounds[1:])] + \
+        [0, 5]
+    snaps = lsdump.snapshot_spans(data)
+    state = [s["sites"] for s in lsdump.parse(data)["snapshots"]]
     tmp = tempfile.mkdtemp(prefix="lst.")
+    path = os.path.join(tmp, "cut.lsd")
     whole = report(dump, binary=REPORT_SAN)
+    eq(whole["snapshots"], len(snaps), "snapshots of the whole dump")
+    check(len(snaps) >= 3, "snapshots to cut between: %d" % len(snaps))
+    at_end = {}     # snapshots -> the report of a cut right after the last
     for n in sorted(set(cuts)):
         if n >= len(data):
             continue
-        path = os.path.join(tmp, "cut.lsd")
+        what = "cut at %d of %d" % (n, len(data))
         with open(path, "wb") as f:
             f.write(data[:n])
         rc, out, err = tool(["--format", "json", path], binary=REPORT_SAN)
-        eq(rc, 3, "exit status for a dump cut at %d of %d" % (n, len(data)))
+        eq(rc, 3, what + ": exit status")
         check("runtime error" not in err and "Sanitizer" not in err,
-              "sanitizer report at cut %d: %s" % (n, err))
-        check(": %s: " % path in err, "message names the file "
-              "at cut %d: %r" % (n, err))
+              "%s: sanitizer report: %s" % (what, err))
+        check(": %s: " % path in err, "%s: message names the file: %r" %
+              (what, err))
         rep = json.loads(out)
-        eq(rep["complete"], False, "complete at cut %d" % n)
-        check(rep["snapshots"] <= whole["snapshots"], "snapshots")
-        if n in lsdump.boundaries(data)[1:] and n > 200:
-            check(rep["snapshots"] >= 0, "partial report")
+        eq(rep["complete"], False, what + ": complete")
+        # Where the reading stopped: in the first line, at the start of
+        # the record cut short, or at the cut inside an open snapshot.
+        if n < len(lsdump.MAGIC):
+            off = 0
+        elif n not in bounds:
+            off = max(b for b in bounds if b < n)
+        else:
+            off = n if any(s < n < e for s, e in snaps) else None
+        eq(rep["error"]["offset"], off, what + ": offset of the damage")
+        k = len([e for s, e in snaps if e <= n])
+        eq(rep["snapshots"], k, what + ": complete snapshots")
+        if k == 0:
+            eq((rep["snapshot"], rep["sites"]), (None, []),
+               what + ": no snapshot, no sites")
+            continue
+        sites = state[k - 1].values()
+        eq((rep["snapshot"]["index"], rep["totals"]["live_bytes"],
+            rep["totals"]["live_blocks"], rep["totals"]["allocated_bytes"],
+            rep["totals"]["allocated_blocks"]),
+           (k - 1, sum(v[0] for v in sites), sum(v[1] for v in sites),
+            sum(v[2] for v in sites), sum(v[3] for v in sites)),
+           what + ": the last snapshot's index and totals, as lsdump.py "
+           "reads them")
+        if n == snaps[k - 1][1]:
+            at_end[k] = rep
+            continue
+        eq((rep["snapshot"], rep["totals"], rep["sites"]),
+           (at_end[k]["snapshot"], at_end[k]["totals"], at_end[k]["sites"]),
+           "%s: the last snapshot as cut right after it, at %d" %
+           (what, snaps[k - 1][1]))
+    eq(sorted(at_end), list(range(1, len(snaps) + 1)),
+       "a cut right after each snapshot")
     # Inside a record: the message gives the record's offset.
-    mid = (cuts[3] + cuts[4]) // 2
+    mid = (bounds[3] + bounds[4]) // 2
     with open(path, "wb") as f:
         f.write(data[:mid])
     rc, out, err = tool([path], binary=REPORT_SAN)
-    check("offset %d: record cut short" % cuts[3] in err,
+    eq(rc, 3, "exit status for a dump cut inside a record")
+    check("offset %d: record cut short" % bounds[3] in err,
           "offset of the cut record in %r" % err)
 
 
@@ -245,8 +286,8 @@ def test_snapshots_and_top():
        "the files that could be read")
     check(b"data/missing.lsd" in p.stderr, "missing file named")
     # One file: the object itself, as before.
-    eq(type(json.loads(tool(["-f", "json", "data/leaky.lsd"])[1])), dict,
-       "one object for one file")
+    rc, out, err = tool(["-f", "json", "data/leaky.lsd"])
+    eq((rc, type(json.loads(out))), (0, dict), "one object for one file")
 
 
 def san(path, *args, want_rc=None):
@@ -342,8 +383,14 @@ def test_corpus():
     names = sorted(os.listdir(corpus))
     check(len(names) >= 10, "seeds: %d" % len(names))
     for name in names:
-        rc, rep, err, text = san(os.path.join(corpus, name))
-        check(rc in (0, 3), "%s: exit status %d: %s" % (name, rc, err))
+        # Exit 0 for a whole dump (its last record FINAL, malloc bound to
+        # the shim), 3 for one cut short.
+        recs = list(lsdump.records(load(os.path.join(corpus, name))))
+        whole = recs[-1][1] == lsdump.T["FINAL"] and not \
+            lsdump.parse_process(recs[0][2])["flags"] & 1
+        rc, rep, err, text = san(os.path.join(corpus, name),
+                                 want_rc=0 if whole else 3)
+        eq(rep["complete"], whole, "%s: complete" % name)
         check(rep["snapshots"] >= 1 or rep["lost"], "%s: snapshots" % name)
     # Two written by the shim itself: a last write-out lost to a full
     # device, and a run ended by SIGTERM after its final snapshot.
@@ -372,37 +419,6 @@ def rewrite_uvs(data, typ, fn, nth=0):
     out = lsdump.rewrite(data, fix)
     check(seen[0] > nth, "a %s record to change" % typ)
     return out
-
-
-def with_process(data, **changes):
-    def fix(t, p):
-        if t != lsdump.T["PROCESS"]:
-            return p
-        pr = lsdump.parse_process(p)
-        pr.update(changes)
-        return lsdump.process_record(pr)
-    return lsdump.rewrite(data, fix)
-
-
-def with_module(data, **changes):
-    def fix(t, p):
-        if t != lsdump.T["MODULE"]:
-            return p
-        m = lsdump.parse_module(p)
-        if m["id"] == 0:
-            m.update(changes)
-        return lsdump.module_record(m)
-    return lsdump.rewrite(data, fix)
-
-
-def with_thread(data, **changes):
-    def fix(t, p):
-        if t != lsdump.T["THREADS"]:
-            return p
-        index, entries = lsdump.parse_threads(p)
-        entries[0].update(changes)
-        return lsdump.threads_record(index, entries)
-    return lsdump.rewrite(data, fix)
 
 
 def insert_after(data, typ, rec, nth=0):
@@ -596,6 +612,7 @@ def test_utf8_json():
     p = subprocess.run([REPORT_SAN, "-f", "json", os.path.join(tmp,
                         "utf8.lsd")], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=TIMEOUT)
+    eq(p.returncode, 0, "exit status")
     check(b"\\u0001\\u001b[31m\\u007f" in p.stdout, "control characters "
           "escaped")
     p.stdout.decode("utf-8")    # strict: raises if not UTF-8
@@ -625,14 +642,17 @@ def test_big_file():
     # Peak memory, measured on a child of our own: getrusage(CHILDREN)
     # of a fresh interpreter that runs only the report.
     code = ("import resource, subprocess, sys\n"
-            "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+            "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
             "stderr=subprocess.DEVNULL)\n"
-            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+            "print(p.returncode, "
+            "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
     for name in ("zeros.lsd", "text.lsd"):
         p = subprocess.run([sys.executable, "-c", code, REPORT,
                             os.path.join(tmp, name)], stdout=subprocess.PIPE,
                            timeout=TIMEOUT)
-        kib = int(p.stdout)
+        eq(p.returncode, 0, "the measuring interpreter's exit status")
+        rc, kib = map(int, p.stdout.split())
+        eq(rc, 3, "exit status for %s, measured" % name)
         check(kib < 64 * 1024, "peak RSS for a 1 GiB %s: %d KiB" % (name,
                                                                    kib))
 
@@ -680,8 +700,7 @@ def test_final_signal():
 
 
 def without_final(data):
-    return lsdump.rewrite(data, lambda t, p: None if t == lsdump.T["FINAL"]
-                          else p)
+    return lsdump.edit(data, "FINAL", lambda p: None)
 
 
 def lost(reason, last, errno):
