@@ -476,7 +476,7 @@ rule_read(uintptr_t ip)
 	if (_dl_find_object((void *)pc, &dlfo) != 0 || dlfo.dlfo_eh_frame == NULL)
 		return LSP_RULE_SLOW;
 	fde = find_fde(dlfo.dlfo_eh_frame, pc);
-	if (fde == NULL || !entry_bounds(fde, &body, &end))
+	if (fde == NULL || !entry_bounds(fde, &body, &end) || end - body < 4)
 		return LSP_RULE_SLOW;
 	memcpy(&cie_off, body, 4);
 	if (cie_off == 0 || cie_off > (uintptr_t)body)
