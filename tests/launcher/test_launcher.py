@@ -463,7 +463,7 @@ def test_bad_template():
                    ("", "the template is empty"),
                    ("dir/", "the template names a directory")):
         r = launch(["-o", t, "--", "true"])
-        eq((r.rc, lines(r.err)), (2, ["leakspy: --output '%s': %s" %
+        eq((r.rc, lines(r.err)), (2, ["leakspy: --output=%s: %s" %
                                       (t, why)]), "-o %r" % t)
         eq(r.dumps, [], "nothing run")
 
@@ -479,12 +479,12 @@ def test_bad_signal():
                    ("33", "the C library keeps it for its threads")):
         r = launch(["-s", s, "--", "true"])
         eq((r.rc, lines(r.err)),
-           (2, ["leakspy: --signal %s cannot be the snapshot signal: %s" %
+           (2, ["leakspy: --signal=%s: cannot be the snapshot signal: %s" %
                 (s, why)]), "-s %s" % s)
     for s in ("NOPE", "0", "65", "RTMIN+99"):
         r = launch(["-s", s, "--", "true"])
         eq((r.rc, lines(r.err)),
-           (2, ["leakspy: --signal: unknown signal '%s'" % s]), "-s %s" % s)
+           (2, ["leakspy: --signal=%s: unknown signal" % s]), "-s %s" % s)
 
 
 def test_good_signals():

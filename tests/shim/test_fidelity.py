@@ -255,15 +255,15 @@ def test_refused_signals():
         r = run([victim("leaky_fp")], env={"LEAKSPY_SIGNAL": name})
         eq(r.rc, 3, name + ": exit status")
         err = r.err.decode()
-        check(err.startswith("leakspy: ignoring LEAKSPY_SIGNAL=%s, no "
-                             "snapshot signal: " % name) and
-              err.count("\n") == 1, name + ": the message %r" % err)
+        check(err.startswith("leakspy: LEAKSPY_SIGNAL=%s: " % name) and
+              err.endswith("; using none\n") and err.count("\n") == 1,
+              name + ": the message %r" % err)
     t = check_death([prog, "default", str(int(signal.SIGTERM))],
                     signal.SIGTERM, "LEAKSPY_SIGNAL=TERM refused",
                     env={"LEAKSPY_SIGNAL": "TERM"},
-                    want_err=b"leakspy: ignoring LEAKSPY_SIGNAL=TERM, no "
+                    want_err=b"leakspy: LEAKSPY_SIGNAL=TERM: cannot be the "
                     b"snapshot signal: services and their managers rely on "
-                    b"it to stop or reload them\n")
+                    b"it to stop or reload them; using none\n")
 
 
 def test_sshd_child():
@@ -379,12 +379,13 @@ def test_settings_refused():
     """An output template with an unknown % escape, or a LEAKSPY_FOLLOW_EXEC
     that is neither yes nor no, is refused aloud: the default is used and
     leakspy says so once."""
-    for tmpl in ("%", "x.%q.lsd"):
+    for tmpl, why in (("%", "a % at the end (write %% for a percent sign)"),
+                      ("x.%q.lsd", "an unknown % escape (known: %p, %e, "
+                       "%%)")):
         r = run([victim("leaky_fp")], env={"LEAKSPY_OUTPUT": tmpl})
         eq(r.rc, 3, tmpl + ": exit status")
-        check(r.err.startswith(b"leakspy: ignoring LEAKSPY_OUTPUT; writing "
-                               b"to the default leakspy.%e.%p.lsd: ") and
-              r.err.count(b"\n") == 1, tmpl + ": message %r" % r.err)
+        eq(r.err.decode(), "leakspy: LEAKSPY_OUTPUT=%s: %s; using "
+           "leakspy.%%e.%%p.lsd\n" % (tmpl, why), tmpl + ": message")
         eq([os.path.basename(x).split(".")[1] for x in r.dumps],
            ["leaky_fp"], tmpl + ": the default dump")
         eq(sorted(os.listdir(r.tmp)), [os.path.basename(r.dumps[0])],
@@ -393,8 +394,8 @@ def test_settings_refused():
     r = run(["/bin/sh", "-c", script], env={"LEAKSPY_FOLLOW_EXEC": "yes"})
     eq((r.err, len(r.dumps)), (b"", 2), "FOLLOW_EXEC=yes follows")
     r = run(["/bin/sh", "-c", script], env={"LEAKSPY_FOLLOW_EXEC": "maybe"})
-    eq((r.err, len(r.dumps)), (b"leakspy: ignoring LEAKSPY_FOLLOW_EXEC "
-       b"(want 1 or 0, yes or no); not following: maybe\n", 1),
+    eq((r.err, len(r.dumps)), (b"leakspy: LEAKSPY_FOLLOW_EXEC=maybe: want "
+       b"yes or no (1 or 0, true or false, on or off); using no\n", 1),
        "FOLLOW_EXEC=maybe")
 
 
