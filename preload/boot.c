@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Start-up of libleakspy.so: resolves the next allocator, serves the
- * allocations made meanwhile, reads LEAKSPY_* and starts tracking.  Runs
- * in the library constructor or in the first interposed call, whichever
- * comes first; the destructor takes the final snapshot.
+ * allocations made meanwhile, has LEAKSPY_* read (config.c) and starts
+ * tracking.  Runs in the library constructor or in the first interposed
+ * call, whichever comes first; the destructor takes the final snapshot.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -22,7 +22,6 @@
 
 #include "arena.h"
 #include "fmt.h"
-#include "settings.h"
 #include "lsp.h"
 
 struct lsp_real lsp_real;
@@ -119,14 +118,16 @@ lsp_warn(const char *msg, const char *detail)
 	struct ls_fmt f;
 	int saved = errno;
 
-	ls_fmt_init(&f, buf, sizeof(buf));
+	/* One byte kept for the newline: a long detail is cut, the line
+	 * still ends. */
+	ls_fmt_init(&f, buf, sizeof(buf) - 1);
 	ls_fmt_str(&f, "leakspy: ");
 	ls_fmt_str(&f, msg);
 	if (detail != NULL) {
 		ls_fmt_str(&f, ": ");
 		ls_fmt_str(&f, detail);
 	}
-	ls_fmt_str(&f, "\n");
+	buf[f.len++] = '\n';
 	(void)lsp_write_quiet(2, buf, f.len);
 	errno = saved;
 }
@@ -172,10 +173,8 @@ initial_environ(void)
 	return argv[sp[0]] == NULL ? argv + sp[0] + 1 : NULL;
 }
 
-/* The value of name in the environment, or NULL.  Boot only: leakspy is
- * passive in secure-execution mode, so this is secure_getenv's answer. */
-static char *
-env(const char *name)
+char *
+lsp_env(const char *name)
 {
 	char **e = initial_environ();
 	size_t n = strlen(name);
@@ -271,54 +270,6 @@ find_name(void)
 }
 
 /*
- * Expand %p, %e and %% of tmpl into out, made absolute against the
- * starting directory.  Returns false if the result does not fit.
- */
-static bool
-expand_path(const char *tmpl, char *out, size_t cap, bool absolute_only)
-{
-	struct ls_fmt f;
-	const char *s;
-
-	ls_fmt_init(&f, out, cap);
-	if (tmpl[0] != '/') {
-		char cwd[LSP_PATH_MAX];
-
-		if (getcwd(cwd, sizeof(cwd)) == NULL)
-			return false;
-		ls_fmt_str(&f, cwd);
-		if (strcmp(cwd, "/") != 0)
-			ls_fmt_str(&f, "/");
-	}
-	if (absolute_only) {
-		ls_fmt_str(&f, tmpl);
-		return !f.overflow;
-	}
-	for (s = tmpl; *s != '\0'; s++) {
-		if (s[0] == '%' && s[1] == 'p') {
-			ls_fmt_u64(&f, (uint64_t)getpid());
-			s++;
-		} else if (s[0] == '%' && s[1] == 'e') {
-			ls_fmt_str(&f, lsp_name);
-			s++;
-		} else if (s[0] == '%' && s[1] == '%') {
-			ls_fmt_mem(&f, "%", 1);
-			s++;
-		} else {
-			ls_fmt_mem(&f, s, 1);
-		}
-	}
-	return !f.overflow;
-}
-
-bool
-lsp_config_repath(void)
-{
-	return expand_path(lsp_cfg.tmpl, lsp_cfg.path, sizeof(lsp_cfg.path),
-	    false);
-}
-
-/*
  * Remove leakspy's own entry from LD_PRELOAD, in place, so that programs
  * this one executes run without it (LEAKSPY_FOLLOW_EXEC=1 keeps it).
  * Entries are compared by inode, so relative and absolute spellings of the
@@ -331,7 +282,7 @@ drop_self_from_preload(void)
 {
 	Dl_info info;
 	struct stat self, st;
-	char *v = env("LD_PRELOAD");
+	char *v = lsp_env("LD_PRELOAD");
 	char *r, *w;
 
 	if (v == NULL || dladdr((void *)lsp_boot, &info) == 0 ||
@@ -370,95 +321,6 @@ drop_self_from_preload(void)
 		unsetenv("LD_PRELOAD");
 	else if (*v == '\0')
 		preload_emptied = true;
-}
-
-static void
-read_config(void)
-{
-	const char *s, *why;
-	unsigned long v;
-
-	lsp_cfg.depth = LSP_DEFAULT_DEPTH;
-	lsp_cfg.interval_ms = LSP_DEFAULT_INTERVAL_MS;
-
-	s = env("LEAKSPY_DEPTH");
-	if (s != NULL) {
-		if (ls_parse_uint(s, 1000000, &v) && v >= 1)
-			lsp_cfg.depth = v > LS_MAX_FRAMES - 8 ?
-			    LS_MAX_FRAMES - 8 : (unsigned)v;
-		else
-			lsp_warn("ignoring LEAKSPY_DEPTH (want 1-248)", s);
-	}
-	s = env("LEAKSPY_INTERVAL");
-	if (s != NULL) {
-		unsigned ms;
-
-		if (ls_parse_millis(s, &ms) && (ms == 0 || ms >= 10))
-			lsp_cfg.interval_ms = ms;
-		else
-			lsp_warn("ignoring LEAKSPY_INTERVAL (want seconds, "
-			    "0 or at least 0.01)", s);
-	}
-	s = env("LEAKSPY_SIGNAL");
-	if (s != NULL && *s != '\0') {
-		int signo = ls_parse_signal(s);
-
-		const char *no = signo > 0 ? ls_signal_refusal(signo) :
-		    "unknown signal";
-
-		if (no == NULL) {
-			lsp_cfg.signo = signo;
-		} else {
-			char msg[256];
-			struct ls_fmt f;
-
-			ls_fmt_init(&f, msg, sizeof(msg));
-			ls_fmt_str(&f, "ignoring LEAKSPY_SIGNAL=");
-			ls_fmt_str(&f, s);
-			ls_fmt_str(&f, ", no snapshot signal");
-			lsp_warn(msg, no);
-		}
-	}
-	s = env("LEAKSPY_SAMPLE");
-	if (s != NULL && *s != '\0') {
-		unsigned long long bytes;
-
-		if (ls_parse_bytes(s, &bytes))
-			lsp_cfg.sample = bytes;
-		else
-			lsp_warn("ignoring LEAKSPY_SAMPLE (want bytes, such as "
-			    "524288 or 512k)", s);
-	}
-	s = env("LEAKSPY_UNWIND");
-	if (s != NULL && *s != '\0') {
-		if (strcmp(s, "fast") == 0)
-			lsp_cfg.unwind = LSP_UNWIND_FAST;
-		else if (strcmp(s, "libunwind") == 0)
-			lsp_cfg.unwind = LSP_UNWIND_LIBUNWIND;
-		else if (strcmp(s, "check") == 0)
-			lsp_cfg.unwind = LSP_UNWIND_CHECK;
-		else
-			lsp_warn("ignoring LEAKSPY_UNWIND (want fast, "
-			    "libunwind or check)", s);
-	}
-	s = env("LEAKSPY_FOLLOW_EXEC");
-	if (s != NULL && *s != '\0' && !ls_parse_bool(s, &lsp_cfg.follow_exec))
-		lsp_warn("ignoring LEAKSPY_FOLLOW_EXEC (want 1 or 0, yes or "
-		    "no); not following", s);
-
-	s = env("LEAKSPY_OUTPUT");
-	if (s != NULL && *s != '\0' && (why = ls_check_template(s)) != NULL) {
-		lsp_warn("ignoring LEAKSPY_OUTPUT; writing to the default "
-		    "leakspy.%e.%p.lsd", why);
-		s = NULL;
-	}
-	if (s == NULL || *s == '\0')
-		s = "leakspy.%e.%p.lsd";
-	if (!expand_path(s, lsp_cfg.tmpl, sizeof(lsp_cfg.tmpl), true) ||
-	    !lsp_config_repath()) {
-		lsp_warn("output path too long; not writing a dump", s);
-		lsp_cfg.path[0] = '\0';
-	}
 }
 
 static void
@@ -519,7 +381,7 @@ lsp_boot(void)
 	find_name();
 	active = getauxval(AT_SECURE) == 0;
 	if (active) {
-		read_config();
+		lsp_config_read();
 		if (!lsp_cfg.follow_exec)
 			drop_self_from_preload();
 		lsp_modules_init();

@@ -17,8 +17,6 @@
 #include "leb128.h"
 
 #define LS_MAX_FRAMES		256
-#define LSP_DEFAULT_DEPTH	64
-#define LSP_DEFAULT_INTERVAL_MS	10000
 #define LSP_PATH_MAX		4096
 
 /* The next allocator, resolved with dlsym(RTLD_NEXT) by lsp_boot(). */
@@ -104,7 +102,7 @@ lsp_guard_own_end(void)
 	lsp_guard += LSP_GUARD_RECORD - 1;
 }
 
-/* Settings from LEAKSPY_*; written by lsp_boot() only. */
+/* Settings from LEAKSPY_*; written by lsp_config_read() only. */
 struct lsp_config {
 	char path[LSP_PATH_MAX];	/* absolute dump path, expanded */
 	char tmpl[LSP_PATH_MAX];	/* absolute template, for children */
@@ -185,11 +183,25 @@ lsp_is_boot_ptr(const void *p)
 /* Usable size of a bootstrap block. */
 size_t lsp_boot_size(const void *p);
 
-/* Expand the output template again with the current pid (fork child). */
-bool lsp_config_repath(void);
+/* The value of name in the environment, or NULL.  Boot only: leakspy is
+ * passive in secure-execution mode, so this is secure_getenv's answer. */
+char *lsp_env(const char *name);
 
 /* Write "leakspy: msg: detail" to fd 2.  Async-signal-safe. */
 void lsp_warn(const char *msg, const char *detail);
+
+/* config.c */
+
+/* Read every LEAKSPY_* setting into lsp_cfg (at boot, once); say on fd 2
+ * what is refused and what is used instead, and keep it for the dump. */
+void lsp_config_read(void);
+
+/* Expand the output template again with the current pid (fork child). */
+bool lsp_config_repath(void);
+
+/* Append a SETTING record for each setting lsp_config_read() refused
+ * (writer, under its lock, right after PROCESS). */
+void lsp_config_emit(struct ls_buf *b);
 
 /* unwind.c */
 

@@ -568,6 +568,7 @@ create_header(void)
 		b->err = 0;
 		ls_dump_header(b);
 		emit_process(b);
+		lsp_config_emit(b);
 		lsp_modules_emit(b);
 		r = lsp_dump_end(b);
 		lsp_modules_commit(r == 0);

@@ -81,6 +81,12 @@
  *	uv reason (LS_SNAP_* of the lost snapshot), uv last (1: it was the
  *	process's last write-out, at exit, exec, abort or a fatal signal),
  *	uv errno (of the failure, Linux numbering)
+ * SETTING (0x8005, optional): a LEAKSPY_* setting the shim refused, one
+ *	record each, right after PROCESS
+ *	str name ("LEAKSPY_DEPTH"), str given (the value in the
+ *	environment, cut to 252 bytes and "..." if longer), str used (the
+ *	value the process ran with instead, as the variable would give it),
+ *	str reason ("want 1 to 248")
  *
  * A stack's gen is the module generation when it was recorded; a module
  * record's gen is the generation it was noticed at.  An ip belongs to the
@@ -113,6 +119,7 @@ enum {
 	LS_REC_THREADS = 0x8002,
 	LS_REC_STACK_THREADS = 0x8003,
 	LS_REC_LOST = 0x8004,
+	LS_REC_SETTING = 0x8005,
 };
 
 /* THREADS states */

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * leakspy: run a command with libleakspy.so preloaded, its settings given
- * as options.  It sets LEAKSPY_* and LD_PRELOAD (with an absolute path),
+ * as options, which the table of src/settings.c defines, checks and
+ * describes in --help.  It sets LEAKSPY_* and LD_PRELOAD (absolute path),
  * runs the command and, when it ends, names the dumps the run wrote;
  * with -q it executes the command in its own place instead.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -16,52 +18,194 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "launch.h"
 #include "settings.h"
 
 #define EXIT_USAGE	2
+#define HELP_COL	25	/* where an option's help starts */
+#define HELP_WIDTH	79
+
+/* The launcher's own options, after the settings' in --help. */
+static const struct {
+	char opt;
+	const char *long_opt;
+	const char *help;
+} own[] = {
+	{ 'q', "quiet", "say nothing: execute the command in leakspy's "
+	    "place (same pid), for service managers" },
+	{ 'h', "help", "show this help and exit" },
+	{ 'V', "version", "show the version and exit" },
+};
+
+#define NOPTS	(LS_SET_COUNT + LS_ARRAY_SIZE(own))
+
+/* The setting whose option is opt, or NULL. */
+static const struct ls_setting *
+setting_of(int opt)
+{
+	size_t i;
+
+	for (i = 0; i < LS_SET_COUNT; i++)
+		if (ls_settings[i].opt == opt)
+			return &ls_settings[i];
+	return NULL;
+}
+
+/* Between two words that put_words() keeps on one line. */
+#define GLUE	'\x1f'
+
+/*
+ * Print the words of text, which sep separates, from column *col on; a
+ * line is broken before a word that would pass HELP_WIDTH, and goes on
+ * at column indent.  GLUE is printed as a space.
+ */
+static void
+put_words(FILE *f, size_t *col, size_t indent, const char *text, char sep)
+{
+	const char *w = text;
+
+	while (*w != '\0') {
+		const char *end = strchr(w, sep);
+		size_t n = end != NULL ? (size_t)(end - w) : strlen(w), k;
+
+		if (w != text && *col + 1 + n > HELP_WIDTH) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			*col = indent;
+		} else if (w != text) {
+			fputc(' ', f);
+			(*col)++;
+		}
+		for (k = 0; k < n; k++)
+			fputc(w[k] == GLUE ? ' ' : w[k], f);
+		*col += n;
+		w += n;
+		while (*w == sep)
+			w++;
+	}
+}
+
+/* Options in the order of a synopsis: by letter, a capital first. */
+static int
+by_letter(const void *a, const void *b)
+{
+	int x = *(const char *)a, y = *(const char *)b;
+
+	return (tolower(x) * 2 + !!islower(x)) -
+	    (tolower(y) * 2 + !!islower(y));
+}
+
+/* "usage: leakspy [-fhqV] [-d depth] ... [--] command [arg ...]", from
+ * the table. */
+static void
+usage_line(FILE *f)
+{
+	char flags[NOPTS + 1], args[NOPTS + 1], line[1024];
+	size_t nflags = 0, nargs = 0, i, col;
+	struct ls_fmt w;
+
+	for (i = 0; i < LS_SET_COUNT; i++) {
+		if (ls_settings[i].arg != NULL)
+			args[nargs++] = ls_settings[i].opt;
+		else
+			flags[nflags++] = ls_settings[i].opt;
+	}
+	for (i = 0; i < LS_ARRAY_SIZE(own); i++)
+		flags[nflags++] = own[i].opt;
+	qsort(flags, nflags, 1, by_letter);
+	qsort(args, nargs, 1, by_letter);
+	flags[nflags] = '\0';
+	ls_fmt_init(&w, line, sizeof(line));
+	ls_fmt_str(&w, "[-");
+	ls_fmt_str(&w, flags);
+	ls_fmt_str(&w, "]");
+	for (i = 0; i < nargs; i++) {
+		const struct ls_setting *st = setting_of(args[i]);
+
+		ls_fmt_str(&w, "\t[-");
+		ls_fmt_mem(&w, &st->opt, 1);
+		ls_fmt_str(&w, " ");
+		ls_fmt_str(&w, st->arg);
+		ls_fmt_str(&w, "]");
+	}
+	ls_fmt_str(&w, "\t[--]\tcommand\t[arg ...]");
+	fputs("usage: leakspy ", f);
+	col = strlen("usage: leakspy ");
+	put_words(f, &col, col, line, '\t');
+	fputc('\n', f);
+}
+
+/* "  -d, --depth DEPTH" and its help, wrapped; then, on a line of its
+ * own, more (or nothing). */
+static void
+option_line(FILE *f, char opt, const char *long_opt, const char *arg,
+    const char *help, const char *more)
+{
+	size_t col = 0, i;
+
+	col += (size_t)fprintf(f, "  -%c, --%s", opt, long_opt);
+	if (arg != NULL) {
+		fputc(' ', f);
+		for (i = 0; arg[i] != '\0'; i++)
+			fputc(toupper((unsigned char)arg[i]), f);
+		col += 1 + i;
+	}
+	fprintf(f, "%*s", col < HELP_COL ? (int)(HELP_COL - col) : 1, "");
+	col = HELP_COL;
+	put_words(f, &col, HELP_COL, help, ' ');
+	if (more != NULL) {
+		fprintf(f, "\n%*s", HELP_COL, "");
+		col = HELP_COL;
+		put_words(f, &col, HELP_COL, more, ' ');
+	}
+	fputc('\n', f);
+}
+
+/* A setting's help, then its variable, range and default from the
+ * table: "(LEAKSPY_DEPTH; 1 to 248; default 64)". */
+static void
+setting_line(FILE *f, const struct ls_setting *st)
+{
+	char text[256];
+	struct ls_fmt w;
+	struct ls_value def = ls_setting_default(st);
+	size_t mark;
+
+	ls_fmt_init(&w, text, sizeof(text));
+	ls_fmt_str(&w, "(");
+	ls_fmt_str(&w, st->name);
+	if (st->arg == NULL) {
+		ls_fmt_str(&w, "=1)");
+	} else {
+		ls_fmt_str(&w, "; ");
+		mark = w.len;
+		ls_setting_range(st, &w);
+		if (w.len != mark)
+			ls_fmt_str(&w, "; ");
+		ls_fmt_str(&w, "default");
+		ls_fmt_mem(&w, &(char){ GLUE }, 1);
+		ls_setting_show(st, &def, &w);
+		ls_fmt_str(&w, ")");
+	}
+	option_line(f, st->opt, st->long_opt, st->arg, st->help, text);
+}
 
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: leakspy [-fhqV] [-d depth] [-i seconds] [-o template] "
-	    "[-S bytes]\n"
-	    "               [-s signal] [-u mode] [--] command [arg ...]\n"
-	    "\n"
+	size_t i;
+
+	usage_line(f);
+	fputs("\n"
 	    "Run command with libleakspy.so preloaded; it writes a dump of\n"
 	    "its live memory by call site for leakspy-report(1).  When it\n"
 	    "ends, leakspy names the dumps of the run on stderr.\n"
-	    "\n"
-	    "  -o, --output TEMPLATE  dump path; %%p is the pid, %%e the "
-	    "program name\n"
-	    "                         (default leakspy.%%e.%%p.lsd)\n"
-	    "  -i, --interval SECS    snapshot every SECS seconds; 0 only at "
-	    "exit\n"
-	    "                         (default 10)\n"
-	    "  -s, --signal SIGNAL    also snapshot when SIGNAL arrives "
-	    "(e.g. USR2;\n"
-	    "                         not TERM, INT, HUP, CHLD, ...)\n"
-	    "  -d, --depth N          keep at most N frames a stack "
-	    "(default 64)\n"
-	    "  -S, --sample BYTES     record one allocation per BYTES on "
-	    "average (1M,\n"
-	    "                         suggested for production; 512k, 2M, "
-	    "...; 0: every\n"
-	    "                         one, the default); figures become "
-	    "estimates\n"
-	    "  -f, --follow-exec      programs the command executes are "
-	    "traced too\n"
-	    "  -q, --quiet            say nothing: execute the command in "
-	    "leakspy's\n"
-	    "                         place (same pid), for service "
-	    "managers\n"
-	    "  -u, --unwind MODE      fast (the default), libunwind, or "
-	    "check (compare\n"
-	    "                         both on every stack, abort on a "
-	    "difference)\n"
-	    "  -h, --help             show this help and exit\n"
-	    "  -V, --version          show the version and exit\n");
+	    "\n", f);
+	for (i = 0; i < LS_SET_COUNT; i++)
+		setting_line(f, &ls_settings[i]);
+	for (i = 0; i < LS_ARRAY_SIZE(own); i++)
+		option_line(f, own[i].opt, own[i].long_opt, NULL, own[i].help,
+		    NULL);
 }
 
 /* The shim next to this program (build tree), else the installed one. */
@@ -124,19 +268,33 @@ exec_in_place(char **cmd)
 	exit(e == ENOENT ? 127 : 126);
 }
 
+/* The value the shim will use for setting id: the environment's, as
+ * the options set it or leakspy found it, else the default.  A
+ * template points into the environment. */
+static struct ls_value
+value_in_env(unsigned id)
+{
+	const struct ls_setting *st = &ls_settings[id];
+	const char *s = getenv(st->name);
+	struct ls_parsed p;
+
+	if (s == NULL || *s == '\0')
+		return ls_setting_default(st);
+	(void)ls_setting_parse(st, s, &p);
+	return p.v;
+}
+
 /* Run the command as a child, name its dumps, end as it did. */
 static void __attribute__((noreturn))
 run(char **cmd)
 {
-	const char *tmpl = getenv("LEAKSPY_OUTPUT");
-	const char *follow = getenv("LEAKSPY_FOLLOW_EXEC");
+	struct ls_value tmpl = value_in_env(LS_SET_OUTPUT);
+	struct ls_value follow = value_in_env(LS_SET_FOLLOW_EXEC);
 	struct lsr_scan *scan;
 	pid_t pid;
 	int status;
 
-	if (tmpl == NULL || *tmpl == '\0')
-		tmpl = "leakspy.%e.%p.lsd";
-	scan = lsr_dumps_before(tmpl);
+	scan = lsr_dumps_before(tmpl.s);
 	pid = lsr_run_start(cmd);
 	if (pid < 0) {
 		errno = (int)-pid;
@@ -144,87 +302,71 @@ run(char **cmd)
 		exit(pid == -ENOENT ? 127 : 126);
 	}
 	status = lsr_run_wait(pid);
-	lsr_dumps_tell(scan, pid, follow != NULL && strcmp(follow, "1") == 0);
+	lsr_dumps_tell(scan, pid, follow.n != 0);
 	lsr_run_exit(status);
+}
+
+/* An option that sets st: checked as the shim will check it. */
+static void
+take(const struct ls_setting *st, const char *arg)
+{
+	struct ls_parsed p;
+
+	if (st->arg == NULL) {
+		set(st->name, "1");
+		return;
+	}
+	if (!ls_setting_parse(st, arg, &p))
+		errx(EXIT_USAGE, "--%s=%s: %s", st->long_opt, arg, p.reason);
+	set(st->name, arg);
+}
+
+/* getopt_long's tables, from the settings' and the launcher's own. */
+static void
+options(char *optstring, struct option *longopts)
+{
+	size_t i, k = 0;
+
+	/* "+": stop at the first operand, so the command's own options are
+	 * left alone even without "--". */
+	*optstring++ = '+';
+	for (i = 0; i < LS_SET_COUNT; i++, k++) {
+		const struct ls_setting *st = &ls_settings[i];
+
+		*optstring++ = st->opt;
+		if (st->arg != NULL)
+			*optstring++ = ':';
+		longopts[k] = (struct option){ st->long_opt, st->arg != NULL ?
+		    required_argument : no_argument, NULL, st->opt };
+	}
+	for (i = 0; i < LS_ARRAY_SIZE(own); i++, k++) {
+		*optstring++ = own[i].opt;
+		longopts[k] = (struct option){ own[i].long_opt, no_argument,
+		    NULL, own[i].opt };
+	}
+	*optstring = '\0';
+	longopts[k] = (struct option){ NULL, 0, NULL, 0 };
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "signal", required_argument, NULL, 's' },
-		{ "depth", required_argument, NULL, 'd' },
-		{ "sample", required_argument, NULL, 'S' },
-		{ "follow-exec", no_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "unwind", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *why;
+	struct option longopts[NOPTS + 1];
+	char optstring[2 * NOPTS + 2];
+	const struct ls_setting *st;
 	bool quiet = false;
-	unsigned ms;
-	unsigned long v;
-	int c, signo;
+	int c;
 
-	/* "+": stop at the first operand, so the command's own options are
-	 * left alone even without "--". */
-	while ((c = getopt_long(argc, argv, "+o:i:s:d:S:fqu:hV", longopts,
-	    NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if ((why = ls_check_template(optarg)) != NULL)
-				errx(EXIT_USAGE, "--output '%s': %s", optarg,
-				    why);
-			set("LEAKSPY_OUTPUT", optarg);
-			break;
-		case 'i':
-			if (!ls_parse_millis(optarg, &ms) ||
-			    (ms != 0 && ms < 10))
-				errx(EXIT_USAGE, "--interval wants seconds "
-				    "(0, or at least 0.01), not '%s'", optarg);
-			set("LEAKSPY_INTERVAL", optarg);
-			break;
-		case 's':
-			if ((signo = ls_parse_signal(optarg)) < 0)
-				errx(EXIT_USAGE, "--signal: unknown signal "
-				    "'%s'", optarg);
-			if ((why = ls_signal_refusal(signo)) != NULL)
-				errx(EXIT_USAGE, "--signal %s cannot be the "
-				    "snapshot signal: %s", optarg, why);
-			set("LEAKSPY_SIGNAL", optarg);
-			break;
-		case 'd':
-			if (!ls_parse_uint(optarg, 248, &v) || v == 0)
-				errx(EXIT_USAGE, "--depth wants 1 to 248, not "
-				    "'%s'", optarg);
-			set("LEAKSPY_DEPTH", optarg);
-			break;
-		case 'S': {
-			unsigned long long bytes;
-
-			if (!ls_parse_bytes(optarg, &bytes))
-				errx(EXIT_USAGE, "--sample wants bytes (such "
-				    "as 524288 or 512k), not '%s'", optarg);
-			set("LEAKSPY_SAMPLE", optarg);
-			break;
+	options(optstring, longopts);
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) !=
+	    -1) {
+		if ((st = setting_of(c)) != NULL) {
+			take(st, optarg);
+			continue;
 		}
-		case 'f':
-			set("LEAKSPY_FOLLOW_EXEC", "1");
-			break;
+		switch (c) {
 		case 'q':
 			quiet = true;
-			break;
-		case 'u':
-			if (strcmp(optarg, "fast") != 0 &&
-			    strcmp(optarg, "libunwind") != 0 &&
-			    strcmp(optarg, "check") != 0)
-				errx(EXIT_USAGE, "--unwind wants fast, "
-				    "libunwind or check, not '%s'", optarg);
-			set("LEAKSPY_UNWIND", optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -111,6 +111,14 @@ struct lsr_lost {
 	int errnum;		/* Linux errno of the failure */
 };
 
+/* A LEAKSPY_* setting the shim refused (SETTING record). */
+struct lsr_setting {
+	char *name;		/* "LEAKSPY_DEPTH" */
+	char *given;		/* the value in the environment */
+	char *used;		/* the value the process ran with instead */
+	char *reason;		/* why: "want 1 to 248" */
+};
+
 /*
  * Everything read from one dump file.  Whatever the file holds, counts
  * match their arrays, indexes are in range and enum values are known or
@@ -146,6 +154,8 @@ struct lsr_dump {
 
 	size_t nnotes;
 	char **notes;
+	size_t nsettings;
+	struct lsr_setting *settings;	/* refused, in file order */
 
 	size_t nthread_names;	/* [0] is "" (no name recorded) */
 	char **thread_names;

@@ -324,6 +324,32 @@ jcoverage(FILE *f, const struct lsr_dump *d, const struct lsr_snapshot *s)
 	fputc(']', f);
 }
 
+/* "refused_settings", only when the shim refused some: dumps without
+ * any keep the output they always had. */
+static void
+jsettings(FILE *f, const struct lsr_dump *d)
+{
+	size_t i;
+
+	if (d->nsettings == 0)
+		return;
+	fputs(",\n  \"refused_settings\": [", f);
+	for (i = 0; i < d->nsettings; i++) {
+		const struct lsr_setting *st = &d->settings[i];
+
+		fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+		jstr(f, st->name);
+		fputs(", \"given\": ", f);
+		jstr(f, st->given);
+		fputs(", \"used\": ", f);
+		jstr(f, st->used);
+		fputs(", \"reason\": ", f);
+		jstr(f, st->reason);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
 /* "snapshots", "snapshot", with --diff "diff", and "totals". */
 static void
 jsnapshot(FILE *f, const struct lsr_report *r, const struct lsr_snapshot *s)
@@ -377,6 +403,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	jstatus(f, d);
 	jprocess(f, d);
 	jcoverage(f, d, s);
+	jsettings(f, d);
 	jsnapshot(f, r, s);
 	fputs(",\n  \"sites\": [", f);
 	shown = o->top && o->top < r->nsites ? o->top : r->nsites;

@@ -363,6 +363,14 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	}
 	for (i = 0; i < d->nnotes; i++)
 		fprintf(f, "note:      %s\n", tx(d->notes[i]));
+	for (i = 0; i < d->nsettings; i++) {
+		const struct lsr_setting *st = &d->settings[i];
+
+		fprintf(f, "setting:   %s=%s was refused ", tx(st->name),
+		    tx(st->given));
+		fprintf(f, "(%s); the run used %s\n", tx(st->reason),
+		    tx(st->used));
+	}
 	if (d->sample_bytes != 0) {
 		char h[32];
 

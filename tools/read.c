@@ -367,6 +367,34 @@ rec_note(struct lsr_parser *P, struct ls_cur *c)
 	return 0;
 }
 
+/* A refused setting: four strings, kept whole or not at all. */
+static int
+rec_setting(struct lsr_parser *P, struct ls_cur *c)
+{
+	struct lsr_dump *d = P->d;
+	const char *s[4];
+	size_t n[4], i;
+	struct lsr_setting *st;
+
+	for (i = 0; i < 4; i++)
+		s[i] = ls_cur_str(c, &n[i]);
+	if (c->err)
+		return P->why = "SETTING record cut short", -1;
+	/* Room doubles at each power of two, so no capacity is kept. */
+	if ((d->nsettings & (d->nsettings - 1)) == 0) {
+		d->settings = reallocarray(d->settings, d->nsettings ?
+		    2 * d->nsettings : 1, sizeof(*d->settings));
+		if (d->settings == NULL)
+			err(3, "out of memory");
+	}
+	st = &d->settings[d->nsettings++];
+	st->name = lsr_xstrndup(s[0], n[0]);
+	st->given = lsr_xstrndup(s[1], n[1]);
+	st->used = lsr_xstrndup(s[2], n[2]);
+	st->reason = lsr_xstrndup(s[3], n[3]);
+	return 0;
+}
+
 /* Read record rec into P->d: 0, -1 with P->why set, or -2 when the
  * error is already recorded. */
 static int
@@ -401,6 +429,8 @@ one_record(struct lsr_parser *P, struct ls_rec *rec)
 		return lsr_rec_stack_threads(P, c);
 	case LS_REC_LOST:
 		return rec_lost(P, c, rec->offset);
+	case LS_REC_SETTING:
+		return rec_setting(P, c);
 	}
 	if (rec->type & LS_REC_OPTIONAL)
 		return 0;
@@ -569,6 +599,13 @@ lsr_dump_fini(struct lsr_dump *d)
 	for (i = 0; i < d->nnotes; i++)
 		free(d->notes[i]);
 	free(d->notes);
+	for (i = 0; i < d->nsettings; i++) {
+		free(d->settings[i].name);
+		free(d->settings[i].given);
+		free(d->settings[i].used);
+		free(d->settings[i].reason);
+	}
+	free(d->settings);
 	for (i = 0; i < d->nthread_names; i++)
 		free(d->thread_names[i]);
 	free(d->thread_names);

@@ -475,7 +475,7 @@ def test_bad_template():
                    ("", "the template is empty"),
                    ("dir/", "the template names a directory")):
         r = launch(["-o", t, "--", "true"])
-        eq((r.rc, lines(r.err)), (2, ["leakspy: --output '%s': %s" %
+        eq((r.rc, lines(r.err)), (2, ["leakspy: --output=%s: %s" %
                                       (t, why)]), "-o %r" % t)
         eq(r.dumps, [], "nothing run")
 
@@ -491,12 +491,12 @@ def test_bad_signal():
                    ("33", "the C library keeps it for its threads")):
         r = launch(["-s", s, "--", "true"])
         eq((r.rc, lines(r.err)),
-           (2, ["leakspy: --signal %s cannot be the snapshot signal: %s" %
+           (2, ["leakspy: --signal=%s: cannot be the snapshot signal: %s" %
                 (s, why)]), "-s %s" % s)
     for s in ("NOPE", "0", "65", "RTMIN+99"):
         r = launch(["-s", s, "--", "true"])
         eq((r.rc, lines(r.err)),
-           (2, ["leakspy: --signal: unknown signal '%s'" % s]), "-s %s" % s)
+           (2, ["leakspy: --signal=%s: unknown signal" % s]), "-s %s" % s)
 
 
 def test_good_signals():
@@ -511,6 +511,91 @@ def test_good_signals():
     reasons = [report(os.path.join(r.tmp, r.dumps[0]), "--snapshot",
                       str(i))["snapshot"]["reason"] for i in range(2)]
     eq(reasons, ["signal", "exit"], "snapshot reasons")
+
+
+# Values the shim refuses (tests/shim/test_fidelity.py REFUSALS, but for
+# LEAKSPY_FOLLOW_EXEC, which -f sets to 1): the launcher refuses them,
+# with the same reason.
+REFUSED = (
+    ("-d", "depth", "500", "want 1 to 248"),
+    ("-d", "depth", "0", "want 1 to 248"),
+    ("-d", "depth", "12x", "want 1 to 248"),
+    ("-i", "interval", "0.001", "want seconds: 0, or 0.01 to 4000000"),
+    ("-i", "interval", "5000000", "want seconds: 0, or 0.01 to 4000000"),
+    ("-i", "interval", "1s", "want seconds: 0, or 0.01 to 4000000"),
+    ("-s", "signal", "TERM", "cannot be the snapshot signal: services and "
+     "their managers rely on it to stop or reload them"),
+    ("-s", "signal", "nonsense", "unknown signal"),
+    ("-S", "sample", "1.5M", "want bytes (such as 524288, 512k or 2M): 0 "
+     "to 1024G"),
+    ("-S", "sample", "2048G", "want bytes (such as 524288, 512k or 2M): 0 "
+     "to 1024G"),
+    ("-u", "unwind", "slow", "want fast, libunwind or check"),
+    ("-o", "output", "x.%q.lsd", "an unknown % escape (known: %p, %e, %%)"),
+)
+
+
+def test_refused_like_shim():
+    """Each value the shim refuses is a usage error, with the shim's
+    reason, whether given short, long, or long with =; nothing runs."""
+    for opt, long_opt, value, why in REFUSED:
+        for args in ([opt, value], ["--" + long_opt, value],
+                     ["--%s=%s" % (long_opt, value)]):
+            r = launch(args + ["--", "touch", "ran"])
+            eq((r.rc, r.out, lines(r.err)),
+               (2, b"", ["leakspy: --%s=%s: %s" % (long_opt, value, why)]),
+               " ".join(args))
+            eq(os.listdir(r.tmp), [], " ".join(args) + ": nothing ran")
+    # The largest depth is taken, and is what the dump has.
+    r = launch(["-d", "248", "--", victim("leaky_fp")])
+    eq((r.rc, process(r.tmp, r.dumps[0])["max_depth"]), (3, 248),
+       "-d 248: status, max_depth")
+
+
+def test_help_from_table():
+    """--help gives each setting's variable, range and default, as the
+    shim has them; the usage line lists every option."""
+    out = subprocess.run([LAUNCHER, "--help"], stdout=subprocess.PIPE,
+                         timeout=TIMEOUT).stdout.decode()
+    flat = " ".join(out.split())
+    for line in ("-d, --depth DEPTH keep at most DEPTH frames a stack "
+                 "(LEAKSPY_DEPTH; 1 to 248; default 64)",
+                 "-i, --interval SECONDS snapshot every SECONDS seconds; 0 "
+                 "only at exit (LEAKSPY_INTERVAL; 0, or 0.01 to 4000000; "
+                 "default 10)",
+                 "(LEAKSPY_SIGNAL; default none)",
+                 "(LEAKSPY_SAMPLE; 0 to 1024G; default 0)",
+                 "-f, --follow-exec programs the command executes are "
+                 "traced too (LEAKSPY_FOLLOW_EXEC=1)",
+                 "(LEAKSPY_UNWIND; fast, libunwind or check; default fast)",
+                 "(LEAKSPY_OUTPUT; default leakspy.%e.%p.lsd)"):
+        check(line in flat, "--help has %r:\n%s" % (line, out))
+    eq(out.split("\n\n")[0], "usage: leakspy [-fhqV] [-d depth] "
+       "[-i seconds] [-o template] [-S bytes]\n               [-s signal] "
+       "[-u mode] [--] command [arg ...]", "the usage line")
+    check(max(len(x) for x in out.splitlines()) < 80, "79 columns at most")
+
+
+def test_env_settings():
+    """The launcher reads LEAKSPY_OUTPUT and LEAKSPY_FOLLOW_EXEC from its
+    environment as the shim does: a refused template means the default
+    one, any yes word follows."""
+    r = launch(["--", victim("leaky_fp")], env={"LEAKSPY_OUTPUT": "x.%q"})
+    pid = pid_of(r.dumps[0])
+    eq(r.dumps, ["leakspy.leaky_fp.%d.lsd" % pid], "the default dump")
+    eq(lines(r.err), ["leakspy: LEAKSPY_OUTPUT=x.%q: an unknown % escape "
+                      "(known: %p, %e, %%); using leakspy.%e.%p.lsd"] +
+       tell_one(r.dumps[0], "leaky_fp", pid), "stderr")
+    # Followed (yes is 1): the program env executes without LD_PRELOAD
+    # is said to be untraceable, not to be traced with -f.
+    r = launch(["--", "env", "-u", "LD_PRELOAD", victim("leaky_fp")],
+               env={"LEAKSPY_FOLLOW_EXEC": "yes"})
+    pid = pid_of(r.dumps[0])
+    eq(r.dumps, ["leakspy.env.%d.lsd" % pid], "env's dump only")
+    eq(lines(r.err), tell_one(r.dumps[0], "env", pid) + [
+        "leakspy: the program that env (pid %d) executed wrote no dump (a "
+        "static or set-user-ID program, or one run without LD_PRELOAD, is "
+        "not traced)" % pid], "stderr")
 
 
 TESTS = {name[5:]: fn for name, fn in list(globals().items())

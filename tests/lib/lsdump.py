@@ -10,7 +10,7 @@ MAGIC = b"leakspy-dump 1\n"
 T = {"PROCESS": 1, "MODULE": 2, "MODULE_GONE": 3, "STACKS": 4,
      "SNAPSHOT": 5, "SITES": 6, "SNAPSHOT_END": 7, "FINAL": 8, "AGES": 9,
      "NOTE": 0x8001, "THREADS": 0x8002, "STACK_THREADS": 0x8003,
-     "LOST": 0x8004}
+     "LOST": 0x8004, "SETTING": 0x8005}
 FINAL_HOW = {0: "exit", 1: "exec", 2: "abort", 3: "signal"}
 FINAL_SIGNAL = 3
 SNAP_REASON = {0: "exit", 1: "interval", 2: "signal", 3: "exec", 4: "abort",
@@ -151,6 +151,8 @@ def parse(data):
         elif typ == T["LOST"]:
             d.setdefault("lost", []).append(
                 {"reason": c.uv(), "last": c.uv(), "errno": c.uv()})
+        elif typ == T["SETTING"]:
+            d.setdefault("settings", []).append(parse_setting(p))
     return d
 
 
@@ -198,6 +200,18 @@ def final_record(how, signo=None):
 def lost_record(reason, last, errno):
     """A LOST payload."""
     return uv(reason) + uv(last) + uv(errno)
+
+
+def parse_setting(p):
+    """A SETTING payload as a dict of its four strings, decoded."""
+    c = Cur(p)
+    return {k: c.str().decode(errors="surrogateescape")
+            for k in ("name", "given", "used", "reason")}
+
+
+def setting_record(name, given, used, reason):
+    """A SETTING payload."""
+    return string(name) + string(given) + string(used) + string(reason)
 
 
 def snapshot_record(snap):

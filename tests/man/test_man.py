@@ -91,20 +91,70 @@ def test_options():
            "options in the usage line of %s" % os.path.basename(prog))
 
 
+def rendered_items(page, section):
+    """The items of a section of page as mandoc renders it: {head: body},
+    whitespace made single spaces; None without mandoc."""
+    if not shutil.which("mandoc"):
+        return None
+    out = subprocess.run(["mandoc", "-Tascii", os.path.join(MAN, page)],
+                         stdout=subprocess.PIPE, timeout=TIMEOUT)
+    text = re.sub(".\b", "", out.stdout.decode())
+    text = text.split("\n" + section + "\n")[1]
+    text = re.split(r"\n[A-Z][A-Z ]+\n", text)[0]
+    items, head = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^     (\S.*)$", line)
+        if m:
+            head = m.group(1)
+            items[head] = ""
+        elif head is not None:
+            items[head] += " " + line
+    return {k: " ".join(v.split()) for k, v in items.items()}
+
+
 def test_environment():
-    used = set()
+    # The settings are those of the table in src/settings.c; the shim
+    # reads none but through it.
+    with open(os.path.join(SRC, "src", "settings.c")) as f:
+        table = set(re.findall(r'\.name = "(LEAKSPY_\w+)"', f.read()))
+    check(len(table) >= 7, "settings in the table: %r" % table)
     for path in glob.glob(os.path.join(SRC, "preload", "*.c")):
         with open(path) as f:
-            used |= set(re.findall(r'\benv\("(LEAKSPY_\w+)"\)',
-                                   f.read()))
+            eq(re.findall(r'\benv\("(LEAKSPY_\w+)"\)', f.read()), [],
+               "variables %s reads past the table" % path)
     with open(os.path.join(MAN, "leakspy.7")) as f:
         text = f.read()
     env = text.split(".Sh ENVIRONMENT")[1].split(".Sh ")[0]
     documented = set(re.findall(r"^\.It Ev (LEAKSPY_\w+)", env, re.M))
-    eq(sorted(documented), sorted(used), "LEAKSPY_* variables")
-    with open(os.path.join(SRC, "tools", "leakspy.c")) as f:
-        set_by_launcher = set(re.findall(r'set\("(LEAKSPY_\w+)"', f.read()))
-    eq(sorted(set_by_launcher), sorted(used), "variables the launcher sets")
+    eq(sorted(documented), sorted(table), "LEAKSPY_* variables")
+    # --help names each one with its option, range and default, from
+    # the same table; both man pages give the same range and default.
+    out = subprocess.run([LAUNCHER, "--help"], stdout=subprocess.PIPE,
+                         timeout=TIMEOUT).stdout.decode()
+    flat = " ".join(out.split())
+    eq(sorted(set(re.findall(r"\((LEAKSPY_\w+)[;=]", flat))), sorted(table),
+       "variables the launcher's options set")
+    man7 = rendered_items("leakspy.7", "ENVIRONMENT")
+    man1 = rendered_items("leakspy.1", "DESCRIPTION")
+    if man7 is None:
+        return
+    for opt, name, more in re.findall(
+            r"-(\w), --[\w-]+ [A-Z]+ .*?\((LEAKSPY_\w+); ([^)]*)\)", flat):
+        *ranges, default = more.split("; ")
+        check(default.startswith("default "), "%s: %r" % (name, more))
+        default = default[len("default "):]
+        body7 = man7.get(name, "")
+        for r in ranges:
+            check(r in body7, "leakspy(7) %s: %r in %r" % (name, r, body7))
+        check(("default: " + default).lower() in body7.lower(),
+              "leakspy(7) %s: default %r in %r" % (name, default, body7))
+        body1 = [v for k, v in man1.items() if k.startswith("-%s " % opt)]
+        eq(len(body1), 1, "leakspy(1) -%s" % opt)
+        for r in ranges:
+            check(r in body1[0], "leakspy(1) -%s: %r in %r" % (opt, r,
+                                                              body1[0]))
+        check("default " + default in body1[0],
+              "leakspy(1) -%s: default %r in %r" % (opt, default, body1[0]))
 
 
 def test_diagnostics():

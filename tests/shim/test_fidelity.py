@@ -256,15 +256,15 @@ def test_refused_signals():
         r = run([victim("leaky_fp")], env={"LEAKSPY_SIGNAL": name})
         eq(r.rc, 3, name + ": exit status")
         err = r.err.decode()
-        check(err.startswith("leakspy: ignoring LEAKSPY_SIGNAL=%s, no "
-                             "snapshot signal: " % name) and
-              err.count("\n") == 1, name + ": the message %r" % err)
+        check(err.startswith("leakspy: LEAKSPY_SIGNAL=%s: " % name) and
+              err.endswith("; using none\n") and err.count("\n") == 1,
+              name + ": the message %r" % err)
     t = check_death([prog, "default", str(int(signal.SIGTERM))],
                     signal.SIGTERM, "LEAKSPY_SIGNAL=TERM refused",
                     env={"LEAKSPY_SIGNAL": "TERM"},
-                    want_err=b"leakspy: ignoring LEAKSPY_SIGNAL=TERM, no "
+                    want_err=b"leakspy: LEAKSPY_SIGNAL=TERM: cannot be the "
                     b"snapshot signal: services and their managers rely on "
-                    b"it to stop or reload them\n")
+                    b"it to stop or reload them; using none\n")
 
 
 def test_sshd_child():
@@ -380,12 +380,13 @@ def test_settings_refused():
     """An output template with an unknown % escape, or a LEAKSPY_FOLLOW_EXEC
     that is neither yes nor no, is refused aloud: the default is used and
     leakspy says so once."""
-    for tmpl in ("%", "x.%q.lsd"):
+    for tmpl, why in (("%", "a % at the end (write %% for a percent sign)"),
+                      ("x.%q.lsd", "an unknown % escape (known: %p, %e, "
+                       "%%)")):
         r = run([victim("leaky_fp")], env={"LEAKSPY_OUTPUT": tmpl})
         eq(r.rc, 3, tmpl + ": exit status")
-        check(r.err.startswith(b"leakspy: ignoring LEAKSPY_OUTPUT; writing "
-                               b"to the default leakspy.%e.%p.lsd: ") and
-              r.err.count(b"\n") == 1, tmpl + ": message %r" % r.err)
+        eq(r.err.decode(), "leakspy: LEAKSPY_OUTPUT=%s: %s; using "
+           "leakspy.%%e.%%p.lsd\n" % (tmpl, why), tmpl + ": message")
         eq([os.path.basename(x).split(".")[1] for x in r.dumps],
            ["leaky_fp"], tmpl + ": the default dump")
         eq(sorted(os.listdir(r.tmp)), [os.path.basename(r.dumps[0])],
@@ -396,9 +397,123 @@ def test_settings_refused():
     eq((r.err, len(r.dumps)), (b"", 2), "FOLLOW_EXEC=yes follows")
     r = run(["/bin/sh", "-c", script], env={"LEAKSPY_FOLLOW_EXEC": "maybe"},
             want_rc=0)
-    eq((r.err, len(r.dumps)), (b"leakspy: ignoring LEAKSPY_FOLLOW_EXEC "
-       b"(want 1 or 0, yes or no); not following: maybe\n", 1),
+    eq((r.err, len(r.dumps)), (b"leakspy: LEAKSPY_FOLLOW_EXEC=maybe: want "
+       b"yes or no (1 or 0, true or false, on or off); using no\n", 1),
        "FOLLOW_EXEC=maybe")
+
+
+# A refused value of each setting: (variable, value, reason, the value
+# used, the PROCESS field that shows it in the report's JSON and its
+# value there, or None).
+DEPTH_WHY = "want 1 to 248"
+SECONDS_WHY = "want seconds: 0, or 0.01 to 4000000"
+BYTES_WHY = "want bytes (such as 524288, 512k or 2M): 0 to 1024G"
+REFUSALS = (
+    ("LEAKSPY_DEPTH", "500", DEPTH_WHY, "248", ("max_depth", 248)),
+    ("LEAKSPY_DEPTH", "0", DEPTH_WHY, "64", ("max_depth", 64)),
+    ("LEAKSPY_DEPTH", "12x", DEPTH_WHY, "64", ("max_depth", 64)),
+    ("LEAKSPY_INTERVAL", "0.001", SECONDS_WHY, "0.01",
+     ("interval_s", 0.01)),
+    ("LEAKSPY_INTERVAL", "5000000", SECONDS_WHY, "4000000",
+     ("interval_s", 4000000.0)),
+    ("LEAKSPY_INTERVAL", "1s", SECONDS_WHY, "10", ("interval_s", 10.0)),
+    ("LEAKSPY_SIGNAL", "TERM", "cannot be the snapshot signal: services "
+     "and their managers rely on it to stop or reload them", "none", None),
+    ("LEAKSPY_SIGNAL", "nonsense", "unknown signal", "none", None),
+    ("LEAKSPY_SAMPLE", "1.5M", BYTES_WHY, "0", ("sample_bytes", 0)),
+    ("LEAKSPY_SAMPLE", "2048G", BYTES_WHY, "1024G",
+     ("sample_bytes", 1 << 40)),
+    ("LEAKSPY_UNWIND", "slow", "want fast, libunwind or check", "fast",
+     None),
+    ("LEAKSPY_FOLLOW_EXEC", "maybe", "want yes or no (1 or 0, true or "
+     "false, on or off)", "no", None),
+    ("LEAKSPY_OUTPUT", "x.%q.lsd", "an unknown % escape (known: %p, %e, "
+     "%%)", "leakspy.%e.%p.lsd", None),
+)
+
+
+def refused_in_dump(dump, name, value, why, used, what):
+    """The dump's SETTING record, right after PROCESS, and the report's
+    text line and JSON entry for it."""
+    with open(dump, "rb") as f:
+        data = f.read()
+    types = [t for _, t, _ in lsdump.records(data)]
+    eq(types[:3], [lsdump.T["PROCESS"], lsdump.T["SETTING"],
+                   lsdump.T["MODULE"]], what + ": records at the start")
+    eq(lsdump.parse(data).get("settings"), [{"name": name, "given": value,
+       "used": used, "reason": why}], what + ": the SETTING record")
+    text, _ = report_text(dump)
+    eq([x for x in text.splitlines() if x.startswith("setting:")],
+       ["setting:   %s=%s was refused (%s); the run used %s" %
+        (name, value, why, used)], what + ": the text report")
+    rep = report(dump)
+    eq(rep.get("refused_settings"), [{"name": name, "given": value,
+       "used": used, "reason": why}], what + ": the JSON report")
+    return rep
+
+
+def test_depth_refused():
+    """LEAKSPY_DEPTH=500: one line on stderr, the run at 248 frames, and
+    the dump and both reports say so."""
+    r = run([victim("leaky_fp")], env={"LEAKSPY_DEPTH": "500"})
+    eq((r.rc, r.err), (3, b"leakspy: LEAKSPY_DEPTH=500: want 1 to 248; "
+       b"using 248\n"), "exit status, the message")
+    rep = refused_in_dump(one_dump(r), "LEAKSPY_DEPTH", "500", DEPTH_WHY,
+                          "248", "DEPTH=500")
+    eq(rep["process"]["max_depth"], 248, "max_depth")
+    expect_site(rep, "leak_malloc", 3000, 3)
+
+
+def test_each_setting_refused():
+    """A refused value of every setting: one message, exactly; what was
+    used instead is what the dump shows; the SETTING record, the text
+    and the JSON report say the same.  Empty is unset: no message."""
+    for name, value, why, used, field in REFUSALS:
+        what = "%s=%s" % (name, value)
+        r = run([victim("leaky_fp")], env={name: value})
+        eq((r.rc, r.err.decode()), (3, "leakspy: %s: %s; using %s\n" %
+           (what, why, used)), what + ": exit status, the message")
+        rep = refused_in_dump(one_dump(r), name, value, why, used, what)
+        if field is not None:
+            eq(rep["process"][field[0]], field[1], what + ": " + field[0])
+        r = run([victim("leaky_fp")], env={name: ""})
+        eq((r.rc, r.err), (3, b""), name + "=: no message")
+        eq(report(one_dump(r)).get("refused_settings"), None,
+           name + "=: nothing refused")
+
+
+def test_refused_once():
+    """Two refused settings, a fork child: two messages, said once, and
+    both dumps (the parent's, the child's) record both."""
+    env = {"LEAKSPY_DEPTH": "500", "LEAKSPY_UNWIND": "slow"}
+    r = run([victim("forker")], env=env)
+    eq(r.err, b"leakspy: LEAKSPY_DEPTH=500: want 1 to 248; using 248\n"
+       b"leakspy: LEAKSPY_UNWIND=slow: want fast, libunwind or check; "
+       b"using fast\n", "the messages")
+    eq(len(r.dumps), 2, "the parent's dump and the child's")
+    for dump in r.dumps:
+        rep = report(dump)
+        eq([(x["name"], x["used"]) for x in rep["refused_settings"]],
+           [("LEAKSPY_DEPTH", "248"), ("LEAKSPY_UNWIND", "fast")],
+           "refused settings in %s" % os.path.basename(dump))
+        eq(rep["process"]["max_depth"], 248, "max_depth")
+
+
+def test_setting_record_damaged():
+    """A dump with SETTING records, cut at every byte and with every bit
+    flipped, read under ASan and UBSan (tests/unit/test_reader)."""
+    reader = os.path.join(BUILD, "tests", "unit", "test_reader")
+    if not os.path.exists(reader):
+        raise Skip("test_reader not built")
+    r = run([victim("sleeper"), "120"], env={"LEAKSPY_INTERVAL": "0.03",
+            "LEAKSPY_DEPTH": "500", "LEAKSPY_UNWIND": "slow"})
+    eq(r.rc, 0, "sleeper's exit status")
+    dump = one_dump(r)
+    with open(dump, "rb") as f:
+        eq(len(lsdump.parse(f.read())["settings"]), 2, "SETTING records")
+    p = subprocess.run([reader, dump], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=TIMEOUT * 2)
+    eq(p.returncode, 0, "test_reader: %s" % p.stderr.decode()[-3000:])
 
 
 def test_descriptors():

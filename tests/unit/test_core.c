@@ -192,25 +192,122 @@ test_uv_overflow(void)
 	LST_TRUE(c.err);
 }
 
+/* Parse s for setting id: whether it is used as given, the value used
+ * as text, and the reason ("" when used). */
+static void
+setting_is(unsigned id, const char *s, bool ok, const char *used,
+    const char *reason)
+{
+	const struct ls_setting *st = &ls_settings[id];
+	struct ls_parsed p, back;
+
+	if (ls_setting_parse(st, s, &p) != ok)
+		LST_FAIL("%s=%s: %s, want %s", st->name, s, ok ? "refused" :
+		    "taken", ok ? "taken" : "refused");
+	LST_EQ_STR(p.used, used);
+	LST_EQ_STR(p.reason, reason);
+	/* What was used reads back as itself. */
+	LST_TRUE(ls_setting_parse(st, p.used, &back));
+	LST_EQ_U64(back.v.n, p.v.n);
+	LST_EQ_STR(back.used, p.used);
+}
+
 static void
 test_settings(void)
 {
-	unsigned ms = 0;
-	unsigned long v = 0;
+	const char *depth = "want 1 to 248";
+	const char *secs = "want seconds: 0, or 0.01 to 4000000";
+	const char *bytes = "want bytes (such as 524288, 512k or 2M): 0 to "
+	    "1024G";
+	const char *hup = "cannot be the snapshot signal: services and their "
+	    "managers rely on it to stop or reload them";
+	const char *yesno = "want yes or no (1 or 0, true or false, on or off)";
+	struct ls_parsed p;
+	unsigned i;
 
-	LST_TRUE(ls_parse_millis("10", &ms));
-	LST_EQ_U64(ms, 10000);
-	LST_TRUE(ls_parse_millis("0.25", &ms));
-	LST_EQ_U64(ms, 250);
-	LST_TRUE(ls_parse_millis("1.0005", &ms));
-	LST_EQ_U64(ms, 1000);
-	LST_TRUE(!ls_parse_millis("", &ms));
-	LST_TRUE(!ls_parse_millis("1s", &ms));
-	LST_TRUE(!ls_parse_millis("-1", &ms));
-	LST_TRUE(!ls_parse_millis("99999999999", &ms));
-	LST_TRUE(ls_parse_uint("64", 248, &v));
-	LST_EQ_U64(v, 64);
-	LST_TRUE(!ls_parse_uint("249", 248, &v));
+	setting_is(LS_SET_DEPTH, "64", true, "64", "");
+	setting_is(LS_SET_DEPTH, "248", true, "248", "");
+	setting_is(LS_SET_DEPTH, "1", true, "1", "");
+	setting_is(LS_SET_DEPTH, "500", false, "248", depth);
+	setting_is(LS_SET_DEPTH, "99999999999999999999999", false, "248",
+	    depth);
+	setting_is(LS_SET_DEPTH, "0", false, "64", depth);
+	setting_is(LS_SET_DEPTH, "12x", false, "64", depth);
+	setting_is(LS_SET_DEPTH, "-1", false, "64", depth);
+	setting_is(LS_SET_DEPTH, "", false, "64", depth);
+	setting_is(LS_SET_INTERVAL, "10", true, "10", "");
+	setting_is(LS_SET_INTERVAL, "0", true, "0", "");
+	setting_is(LS_SET_INTERVAL, "0.25", true, "0.25", "");
+	setting_is(LS_SET_INTERVAL, ".5", true, "0.5", "");
+	setting_is(LS_SET_INTERVAL, "1.0005", true, "1", "");
+	setting_is(LS_SET_INTERVAL, "0.01", true, "0.01", "");
+	setting_is(LS_SET_INTERVAL, "4000000", true, "4000000", "");
+	setting_is(LS_SET_INTERVAL, "0.001", false, "0.01", secs);
+	setting_is(LS_SET_INTERVAL, "0.0001", false, "0.01", secs);
+	setting_is(LS_SET_INTERVAL, "4000000.5", false, "4000000", secs);
+	setting_is(LS_SET_INTERVAL, "99999999999", false, "4000000", secs);
+	setting_is(LS_SET_INTERVAL, "1s", false, "10", secs);
+	setting_is(LS_SET_INTERVAL, "-1", false, "10", secs);
+	setting_is(LS_SET_INTERVAL, ".", false, "10", secs);
+	setting_is(LS_SET_SAMPLE, "0", true, "0", "");
+	setting_is(LS_SET_SAMPLE, "524288", true, "512k", "");
+	setting_is(LS_SET_SAMPLE, "1M", true, "1M", "");
+	setting_is(LS_SET_SAMPLE, "4g", true, "4G", "");
+	setting_is(LS_SET_SAMPLE, "1000", true, "1000", "");
+	setting_is(LS_SET_SAMPLE, "1024G", true, "1024G", "");
+	setting_is(LS_SET_SAMPLE, "1025G", false, "1024G", bytes);
+	setting_is(LS_SET_SAMPLE, "99999999999999999999", false, "1024G",
+	    bytes);
+	setting_is(LS_SET_SAMPLE, "1.5M", false, "0", bytes);
+	setting_is(LS_SET_SAMPLE, "1T", false, "0", bytes);
+	setting_is(LS_SET_SAMPLE, "M", false, "0", bytes);
+	setting_is(LS_SET_SIGNAL, "USR2", true, "USR2", "");
+	setting_is(LS_SET_SIGNAL, "SIGUSR1", true, "USR1", "");
+	setting_is(LS_SET_SIGNAL, "12", true, "USR2", "");
+	setting_is(LS_SET_SIGNAL, "none", true, "none", "");
+	setting_is(LS_SET_SIGNAL, "TERM", false, "none", hup);
+	setting_is(LS_SET_SIGNAL, "1", false, "none", hup);
+	setting_is(LS_SET_SIGNAL, "KILL", false, "none", "cannot be the "
+	    "snapshot signal: it cannot be caught");
+	setting_is(LS_SET_SIGNAL, "32", false, "none", "cannot be the "
+	    "snapshot signal: the C library keeps it for its threads");
+	setting_is(LS_SET_SIGNAL, "nonsense", false, "none", "unknown signal");
+	setting_is(LS_SET_SIGNAL, "0", false, "none", "unknown signal");
+	setting_is(LS_SET_SIGNAL, "65", false, "none", "unknown signal");
+	setting_is(LS_SET_SIGNAL, "RTMIN+99", false, "none", "unknown signal");
+	setting_is(LS_SET_FOLLOW_EXEC, "1", true, "yes", "");
+	setting_is(LS_SET_FOLLOW_EXEC, "on", true, "yes", "");
+	setting_is(LS_SET_FOLLOW_EXEC, "false", true, "no", "");
+	setting_is(LS_SET_FOLLOW_EXEC, "maybe", false, "no", yesno);
+	setting_is(LS_SET_UNWIND, "check", true, "check", "");
+	setting_is(LS_SET_UNWIND, "slow", false, "fast", "want fast, "
+	    "libunwind or check");
+	setting_is(LS_SET_OUTPUT, "a%%b.%e.%p", true, "a%%b.%e.%p", "");
+	setting_is(LS_SET_OUTPUT, "x.%q", false, "leakspy.%e.%p.lsd",
+	    "an unknown % escape (known: %p, %e, %%)");
+	setting_is(LS_SET_OUTPUT, "%", false, "leakspy.%e.%p.lsd",
+	    "a % at the end (write %% for a percent sign)");
+	setting_is(LS_SET_OUTPUT, "dir/", false, "leakspy.%e.%p.lsd",
+	    "the template names a directory");
+	setting_is(LS_SET_OUTPUT, "", false, "leakspy.%e.%p.lsd",
+	    "the template is empty");
+
+	/* Every entry: named, with an option; its default taken as it is
+	 * shown. */
+	for (i = 0; i < LS_SET_COUNT; i++) {
+		const struct ls_setting *st = &ls_settings[i];
+		struct ls_value def = ls_setting_default(st);
+		char buf[64];
+		struct ls_fmt f;
+
+		LST_TRUE(strncmp(st->name, "LEAKSPY_", 8) == 0);
+		LST_TRUE(st->opt != 0 && st->long_opt != NULL &&
+		    st->help != NULL);
+		ls_fmt_init(&f, buf, sizeof(buf));
+		ls_setting_show(st, &def, &f);
+		LST_TRUE(ls_setting_parse(st, buf, &p));
+		LST_EQ_U64(p.v.n, def.n);
+	}
 	LST_EQ_U64(ls_parse_signal("USR2"), SIGUSR2);
 	LST_EQ_U64(ls_parse_signal("SIGUSR1"), SIGUSR1);
 	LST_EQ_U64(ls_parse_signal("12"), 12);
@@ -237,19 +334,6 @@ test_settings(void)
 	LST_TRUE(ls_signal_refusal(SIGUSR1) == NULL);
 	LST_TRUE(ls_signal_refusal(SIGRTMIN + 3) == NULL);
 	LST_TRUE(ls_signal_refusal(SIGWINCH) == NULL);
-	{
-		bool b = false;
-
-		LST_TRUE(ls_parse_bool("yes", &b) && b);
-		LST_TRUE(ls_parse_bool("0", &b) && !b);
-		LST_TRUE(!ls_parse_bool("maybe", &b));
-	}
-	LST_TRUE(ls_check_template("leakspy.%e.%p.lsd") == NULL);
-	LST_TRUE(ls_check_template("a%%b") == NULL);
-	LST_TRUE(ls_check_template("%") != NULL);
-	LST_TRUE(ls_check_template("x.%q") != NULL);
-	LST_TRUE(ls_check_template("") != NULL);
-	LST_TRUE(ls_check_template("dir/") != NULL);
 }
 
 static void
