@@ -581,6 +581,7 @@ def test_env_settings():
     environment as the shim does: a refused template means the default
     one, any yes word follows."""
     r = launch(["--", victim("leaky_fp")], env={"LEAKSPY_OUTPUT": "x.%q"})
+    eq(r.rc, 3, "leaky_fp's exit status")
     pid = pid_of(r.dumps[0])
     eq(r.dumps, ["leakspy.leaky_fp.%d.lsd" % pid], "the default dump")
     eq(lines(r.err), ["leakspy: LEAKSPY_OUTPUT=x.%q: an unknown % escape "
@@ -590,6 +591,7 @@ def test_env_settings():
     # is said to be untraceable, not to be traced with -f.
     r = launch(["--", "env", "-u", "LD_PRELOAD", victim("leaky_fp")],
                env={"LEAKSPY_FOLLOW_EXEC": "yes"})
+    eq(r.rc, 3, "leaky_fp's exit status through env")
     pid = pid_of(r.dumps[0])
     eq(r.dumps, ["leakspy.env.%d.lsd" % pid], "env's dump only")
     eq(lines(r.err), tell_one(r.dumps[0], "env", pid) + [
