@@ -11,6 +11,7 @@
 
 #include "leb128.h"
 #include "read.h"
+#include "xalloc.h"
 
 static void
 put_uv(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "read.h"
+#include "xalloc.h"
 
 /* Epochs stop at 65535 (leakspy-dump(5)); group.c relies on it. */
 #define MAX_EPOCH	0xffff

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "read.h"
+#include "xalloc.h"
 
 /* The index of thread name s (length n) in d->thread_names. */
 static uint32_t

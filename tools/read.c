@@ -18,47 +18,11 @@
 #include <unistd.h>
 
 #include "read.h"
+#include "xalloc.h"
 
 /* Read before the rest of a file, to see that it is a dump: more than the
  * first line (23 bytes at most). */
 #define HEAD_BYTES 4096
-
-void *
-lsr_xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		err(3, "out of memory");
-	return p;
-}
-
-void *
-lsr_xgrow(void *p, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-
-	if (need <= *cap)
-		return p;
-	while (n < need)
-		n *= 2;
-	p = reallocarray(p, n, size);
-	if (p == NULL)
-		err(3, "out of memory");
-	memset((char *)p + *cap * size, 0, (n - *cap) * size);
-	*cap = n;
-	return p;
-}
-
-char *
-lsr_xstrndup(const char *s, size_t n)
-{
-	char *p = lsr_xcalloc(1, n + 1);
-
-	if (n)
-		memcpy(p, s, n);
-	return p;
-}
 
 static char *
 cur_strdup(struct ls_cur *c)

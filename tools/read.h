@@ -31,17 +31,6 @@ struct lsr_parser {
 	const char *why;	/* set by a record parser that returns -1 */
 };
 
-/* calloc that exits 3 when out of memory; a size of 0 gets 1 byte.
- * Allocates. */
-void *lsr_xcalloc(size_t n, size_t size);
-
-/* Grow array p (*cap elements of size bytes) to hold need elements, the
- * new ones zeroed; exits 3 when out of memory.  Allocates. */
-void *lsr_xgrow(void *p, size_t *cap, size_t need, size_t size);
-
-/* A NUL-terminated copy of s[0..n-1].  Allocates. */
-char *lsr_xstrndup(const char *s, size_t n);
-
 /* Remaining payload bytes: an upper bound for any count that follows. */
 static inline size_t
 lsr_left(const struct ls_cur *c)
