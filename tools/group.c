@@ -6,12 +6,12 @@
  * stacks that become the same.
  */
 #define _GNU_SOURCE
-#include <err.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "lsr.h"
+#include "xalloc.h"
 
 static struct ls_arena group_arena;
 #define LS_HASH_ARENA (&group_arena)
@@ -94,7 +94,7 @@ short_name(const char *sym)
 		n = sizeof(buf) - 1;
 	memcpy(buf, sym, n);
 	buf[n] = '\0';
-	return strdup(buf);
+	return lsr_xstrdup(buf);
 }
 
 static unsigned
@@ -205,12 +205,7 @@ lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
 				continue;
 			}
 			if (slot[e] == 0) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 16;
-					v = reallocarray(v, cap, sizeof(*v));
-					if (v == NULL)
-						err(3, "out of memory");
-				}
+				v = lsr_xgrow(v, &cap, n + 1, sizeof(*v));
 				v[n].epoch = it.epoch;
 				slot[e] = (uint32_t)(++n - first);
 			}
@@ -364,9 +359,7 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 	if (snap >= d->nsnaps)
 		return 0;
 	r->ages_ok = from != SIZE_MAX && d->snaps[snap].ages_complete;
-	site_of = calloc(d->nstacks + 1, sizeof(*site_of));
-	if (site_of == NULL)
-		err(3, "out of memory");
+	site_of = lsr_xcalloc(d->nstacks + 1, sizeof(*site_of));
 	ls_arena_init(&group_arena, 1 << 20);
 	for (i = 0; i < d->nstacks; i++) {
 		const struct lsr_stack *s = &d->stacks[i];
@@ -388,7 +381,7 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 			    keylen + sizeof(uint64_t));
 
 			if (k == NULL)
-				err(3, "out of memory");
+				lsr_nomem();
 			memcpy(k, key, keylen);
 			k[s->nframes - skip] = s->thread;
 			key = k;
@@ -399,21 +392,16 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 			site = &r->sites[g->index];
 			free((void *)via);
 		} else {
-			if (r->nsites == cap) {
-				cap = cap ? cap * 2 : 64;
-				r->sites = reallocarray(r->sites, cap,
-				    sizeof(*r->sites));
-				if (r->sites == NULL)
-					err(3, "out of memory");
-			}
+			r->sites = lsr_xgrow(r->sites, &cap, r->nsites + 1,
+			    sizeof(*r->sites));
 			site = &r->sites[r->nsites];
 			memset(site, 0, sizeof(*site));
 			site->stack = (uint32_t)i;
 			site->skip = skip;
-			site->via = via ? via : strdup(lsr_api_name(s->api));
+			site->via = via ? via : lsr_xstrdup(lsr_api_name(s->api));
 			g = ls_arena_zalloc(&group_arena, sizeof(*g));
-			if (g == NULL || site->via == NULL)
-				err(3, "out of memory");
+			if (g == NULL)
+				lsr_nomem();
 			if (r->by_thread)
 				site->thread = d->thread_names &&
 				    s->thread < d->nthread_names ?
@@ -433,10 +421,8 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 
 	/* The members of each site, in stack order. */
 	for (i = 0; i < r->nsites; i++) {
-		r->sites[i].members = calloc(r->sites[i].nmembers,
+		r->sites[i].members = lsr_xcalloc(r->sites[i].nmembers,
 		    sizeof(uint32_t));
-		if (r->sites[i].members == NULL)
-			err(3, "out of memory");
 		r->sites[i].nmembers = 0;
 	}
 	for (i = 0; i < d->nstacks; i++)
@@ -448,9 +434,7 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 	free(site_of);
 
 	/* Series, verdicts, and the figures at the snapshot. */
-	series = calloc(snap + 1, sizeof(*series));
-	if (series == NULL)
-		err(3, "out of memory");
+	series = lsr_xcalloc(snap + 1, sizeof(*series));
 	for (i = 0, kept = 0; i < r->nsites; i++) {
 		struct lsr_site *site = &r->sites[i];
 

@@ -5,7 +5,6 @@
  * (the layout is at struct lsr_stack in lsr.h).
  */
 #define _GNU_SOURCE
-#include <err.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +15,7 @@
 static void
 put_uv(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)
 {
-	if (*cap - *len < LS_UV_MAX) {
-		*cap = *cap ? *cap + *cap / 2 + 16 : 32;
-		*buf = realloc(*buf, *cap);
-		if (*buf == NULL)
-			err(3, "out of memory");
-	}
+	*buf = lsr_xgrow(*buf, cap, *len + LS_UV_MAX, 1);
 	*len += ls_uv_put(*buf + *len, v);
 }
 

@@ -4,7 +4,6 @@
  * symbolized stack indented below (memprof2's shape, for native code).
  */
 #define _GNU_SOURCE
-#include <err.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include <time.h>
 
 #include "lsr.h"
+#include "xalloc.h"
 
 #define MAX_EXPANDED 64
 
@@ -39,9 +39,7 @@ tx(const char *s)
 	k = (k + 1) % 4;
 	if (cap[k] < n + 1) {
 		free(ring[k]);
-		ring[k] = malloc(n + 1);
-		if (ring[k] == NULL)
-			err(3, "out of memory");
+		ring[k] = lsr_xcalloc(1, n + 1);
 		cap[k] = n + 1;
 	}
 	for (b = ring[k], p = (const unsigned char *)s; *p; p++) {
@@ -409,9 +407,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		return;
 	}
 	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
-	series = calloc(r->snap + 1, sizeof(*series));
-	if (series == NULL)
-		err(3, "out of memory");
+	series = lsr_xcalloc(r->snap + 1, sizeof(*series));
 	if (r->from != SIZE_MAX)
 		fprintf(f, "\n%14s %10s %12s  %s\n", "NEW BYTES", "BLOCKS",
 		    "LIVE CHANGE", "SITE");

@@ -37,15 +37,12 @@ static void
 fail(struct lsr_dump *d, uint64_t off, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	if (d->error != NULL)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	d->error = lsr_xvasprintf(fmt, ap);
 	va_end(ap);
-	d->error = msg ? msg : lsr_xstrndup("unreadable record", 17);
 	d->error_offset = off;
 }
 
@@ -453,9 +450,7 @@ slurp(int fd, size_t size_hint, uint8_t **data, size_t *len)
 	int r;
 
 	*len = 0;
-	*data = malloc(cap);
-	if (*data == NULL)
-		err(3, "out of memory");
+	*data = lsr_xrealloc(NULL, cap, 1);
 	r = fill(fd, *data, len, cap);
 	if (r <= 0)
 		return r < 0 ? -1 : 1;
@@ -463,9 +458,7 @@ slurp(int fd, size_t size_hint, uint8_t **data, size_t *len)
 		return 0;
 	for (;;) {
 		cap = cap < size_hint + 65536 ? size_hint + 65536 : cap * 2;
-		*data = realloc(*data, cap);
-		if (*data == NULL)
-			err(3, "out of memory");
+		*data = lsr_xrealloc(*data, cap, 1);
 		r = fill(fd, *data, len, cap);
 		if (r <= 0)
 			return r < 0 ? -1 : 1;

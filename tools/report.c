@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lsr.h"
+#include "xalloc.h"
 
 #define EXIT_USAGE	2
 #define EXIT_DATA	3
@@ -180,9 +181,7 @@ main(int argc, char **argv)
 			if (dots == NULL)
 				errx(EXIT_USAGE, "--diff wants A..B, not '%s'",
 				    optarg);
-			a = strndup(optarg, (size_t)(dots - optarg));
-			if (a == NULL)
-				err(EXIT_USAGE, "strndup");
+			a = lsr_xstrndup(optarg, (size_t)(dots - optarg));
 			ok = parse_point(a, &from) &&
 			    parse_point(dots + 2, &to);
 			free(a);

@@ -21,6 +21,7 @@
 
 #include "arena.h"
 #include "lsr.h"
+#include "xalloc.h"
 
 static struct ls_arena sym_arena;
 #define LS_HASH_ARENA (&sym_arena)
@@ -71,7 +72,7 @@ intern(const char *s)
 	n = strlen(s);
 	p = ls_arena_alloc(&sym_arena, n + 1);
 	if (p == NULL)
-		err(3, "out of memory");
+		lsr_nomem();
 	memcpy(p, s, n + 1);
 	return p;
 }
@@ -215,9 +216,7 @@ module_open(struct lsr_module *m)
 			    "as module+offset", m->path);
 		return;
 	}
-	ms = calloc(1, sizeof(*ms));
-	if (ms == NULL)
-		err(3, "out of memory");
+	ms = lsr_xcalloc(1, sizeof(*ms));
 	ms->dwfl = dwfl_begin(&callbacks);
 	if (ms->dwfl == NULL) {
 		free(ms);
@@ -326,7 +325,7 @@ lookup(struct lsr_dump *d, uint64_t ip, uint32_t gen)
 		return c;
 	c = ls_arena_zalloc(&sym_arena, sizeof(*c));
 	if (c == NULL)
-		err(3, "out of memory");
+		lsr_nomem();
 	c->key = key.key;
 	if (m != NULL && m->sym_state == 0)
 		module_open(m);

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,9 @@
 void
 lsr_nomem(void)
 {
+	/* An ls_arena that runs out leaves errno as mmap or earlier calls
+	 * did: the message is the same whatever the allocator. */
+	errno = ENOMEM;
 	err(LSR_EXIT_NOMEM, "out of memory");
 }
 

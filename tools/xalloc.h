@@ -13,7 +13,7 @@
  * see leakspy-report(1), EXIT STATUS). */
 #define LSR_EXIT_NOMEM	3
 
-/* Say "out of memory" (with errno's text) on stderr and exit
+/* Say "out of memory: Cannot allocate memory" on stderr and exit
  * LSR_EXIT_NOMEM.  For allocators that are not wrapped here, such as an
  * ls_arena. */
 void lsr_nomem(void) __attribute__((noreturn));
@@ -21,7 +21,8 @@ void lsr_nomem(void) __attribute__((noreturn));
 /* calloc(n, size), where a size of 0 gets 1 byte.  Allocates. */
 void *lsr_xcalloc(size_t n, size_t size);
 
-/* reallocarray(p, n, size); the new bytes are not zeroed.  Allocates. */
+/* reallocarray(p, n, size): p may be NULL, the new bytes are not zeroed.
+ * Allocates. */
 void *lsr_xrealloc(void *p, size_t n, size_t size);
 
 /* Grow array p (*cap elements of size bytes) to hold need elements, the
