@@ -190,14 +190,3 @@ lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c)
 	}
 	return 0;
 }
-
-const struct lsr_thread_ver *
-lsr_thread_at(const struct lsr_thread *t, size_t snap)
-{
-	size_t i;
-
-	for (i = t->nver; i > 0; i--)
-		if (t->ver[i - 1].snap <= snap)
-			return &t->ver[i - 1];
-	return NULL;
-}
