@@ -169,6 +169,7 @@ index_site(struct merge *m, const uint64_t *key, size_t keylen,
     size_t index)
 {
 	struct gsite *g = ls_arena_zalloc(&group_arena, sizeof(*g));
+	unsigned long oom = ls_hash_oom_count;
 
 	if (g == NULL)
 		lsr_nomem();
@@ -176,6 +177,10 @@ index_site(struct merge *m, const uint64_t *key, size_t keylen,
 	g->keylen = keylen;
 	g->index = index;
 	HASH_ADD_KEYPTR(hh, m->table, g->key, g->keylen, g);
+	/* Left out of the table, the site would be split in two by its
+	 * next stack. */
+	if (ls_hash_oom_count != oom)
+		lsr_nomem();
 }
 
 /* Merge stack st into the site of its key, adding the site if new.
