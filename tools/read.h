@@ -55,6 +55,15 @@ int lsr_rec_snapshot(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_sites(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_ages(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_snapshot_end(struct lsr_parser *P, struct ls_cur *c);
+/*
+ * The head of a record that belongs to the open snapshot (SITES, AGES,
+ * THREADS): the snapshot's index, then a count of entries that take at
+ * least min_bytes each.  Returns 0 with *count, or -1 with P->why set to
+ * outside (no such snapshot is open) or to range (more entries than the
+ * bytes left could hold).
+ */
+int lsr_snap_head(struct lsr_parser *P, struct ls_cur *c, size_t min_bytes,
+    const char *outside, const char *range, uint64_t *count);
 /* read-threads.c */
 int lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_stack_threads(struct lsr_parser *P, struct ls_cur *c);
