@@ -2,7 +2,8 @@
 /*
  * Each stack's history, kept compact: the figures of the snapshots in
  * which they changed, and its live blocks by epoch, as varint deltas
- * (the layout is at struct lsr_stack in lsr.h).
+ * (the layout is at struct lsr_stack in lsr.h); written as the reader
+ * goes, read back by iterators and lsr_state_at.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>

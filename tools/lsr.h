@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * leakspy-report's model of a dump and the stages over it: read,
- * symbolize, group, render.
+ * symbolize, group into sites and judge their trends, render.
  */
 #ifndef LS_LSR_H
 #define LS_LSR_H
@@ -167,7 +167,8 @@ struct lsr_dump {
  */
 int lsr_read(const char *path, struct lsr_dump *d);
 
-/* Parse a dump already in memory (used by the fuzzer). */
+/* Parse a dump already in memory into d, as lsr_read does (used by the
+ * fuzzer and the unit tests).  Allocates. */
 void lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d);
 
 /* Release what lsr_read allocated. */
@@ -175,8 +176,8 @@ void lsr_dump_fini(struct lsr_dump *d);
 
 /* history.c */
 
-/* Figures of every stack at snapshot k: an array of d->nstacks (at least
- * one element), to free.  Allocates. */
+/* Figures of every stack at snapshot k: an array of d->nstacks, to
+ * free.  Allocates. */
 struct lsr_vals *lsr_state_at(const struct lsr_dump *d, size_t k);
 
 /* Reading a stack's history, oldest first. */
@@ -227,6 +228,8 @@ unsigned lsr_symbolize(struct lsr_dump *d, uint64_t ip, uint32_t gen,
 /* The symbol name (demangled) at ip, or NULL; used to spot wrappers. */
 const char *lsr_symbol_name(struct lsr_dump *d, uint64_t ip, uint32_t gen);
 
+/* Release the symbolization state of d's modules and every string the
+ * two functions above returned. */
 void lsr_symbolize_fini(struct lsr_dump *d);
 
 /* trend.c */
@@ -265,6 +268,7 @@ struct lsr_growth {
 
 /* Judge the series p[0..n-1] (definitions in leakspy-report(1)). */
 void lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g);
+/* "growing", ...; "unknown" for LSR_V_UNKNOWN and any unknown value. */
 const char *lsr_verdict_name(unsigned verdict);
 
 /* group.c */
@@ -390,14 +394,12 @@ struct lsr_out_opts {
 	size_t top;		/* 0: all */
 };
 
+/* Print report r to f, at most o->top sites (0: all), symbolizing their
+ * stacks and filling their age figures. */
 void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
-/* One JSON object, without a newline after its closing brace. */
+/* The same as one JSON object, without a newline after its closing
+ * brace. */
 void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
-
-/* out-text.c, shared with out-json.c */
-
-/* "+6.3 MiB/s", "+120 KiB/h": a rate in the unit that reads best. */
-void lsr_format_rate(char *buf, size_t n, double bytes_per_second);
 
 /* threads.c */
 

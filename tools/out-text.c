@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The text report: a header, then one line a site, biggest first, with its
- * symbolized stack indented below (memprof2's shape, for native code).
+ * The text report: a header, then one line a site in the report's order
+ * with its symbolized stack indented below (memprof2's shape, for native
+ * code), then the thread leaks.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -69,8 +70,9 @@ human(char *buf, size_t n, uint64_t bytes)
 		snprintf(buf, n, "%.1f %s", v, unit[u]);
 }
 
-void
-lsr_format_rate(char *buf, size_t n, double r)
+/* "+6.3 MiB/s", "+120 KiB/h": a rate in the unit that reads best. */
+static void
+format_rate(char *buf, size_t n, double r)
 {
 	static const struct {
 		const char *per;
@@ -130,7 +132,7 @@ print_growth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 	fprintf(f, "        %s", lsr_verdict_name(g->verdict));
 	switch (g->verdict) {
 	case LSR_V_GROWING:
-		lsr_format_rate(rate, sizeof(rate), g->bytes_per_second);
+		format_rate(rate, sizeof(rate), g->bytes_per_second);
 		fprintf(f, " %s, steadiness %.2f", rate, g->steadiness);
 		break;
 	case LSR_V_SAWTOOTH:
@@ -394,7 +396,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	if (r->ngrowing > 0) {
 		char rate[48];
 
-		lsr_format_rate(rate, sizeof(rate), r->growing_rate);
+		format_rate(rate, sizeof(rate), r->growing_rate);
 		fprintf(f, "growing:   %zu site%s, %s in all\n", r->ngrowing,
 		    r->ngrowing == 1 ? "" : "s", rate);
 	} else {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading the records of a snapshot: SNAPSHOT opens it, SITES and AGES
- * stage its entries, SNAPSHOT_END adds them to the stacks' histories.  A
- * snapshot that does not end is not used.
+ * stage its entries (lsr_snap_head checks their head, and THREADS'),
+ * SNAPSHOT_END adds them to the stacks' histories.  A snapshot that does
+ * not end is not used.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -11,7 +12,8 @@
 #include "read.h"
 #include "xalloc.h"
 
-/* Epochs stop at 65535 (leakspy-dump(5)); group.c relies on it. */
+/* Epochs stop at 65535 (leakspy-dump(5)); lsr_site_ages (site.c) relies
+ * on it. */
 #define MAX_EPOCH	0xffff
 
 int

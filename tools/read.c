@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reading a dump into memory.  Every count is checked against the bytes
- * that remain before anything is allocated for it, so memory stays within
- * a small multiple of the file's size whatever the file says, and every
- * other field against what it refers to (leakspy-dump(5), "Reading").
- * The reader stops at the first bad record and keeps what came before,
- * nothing of the record itself.
+ * Reading a dump into memory: the file, the loop over its records, and
+ * the records outside a snapshot (read-snap.c and read-threads.c read the
+ * others).  Every count is checked against the bytes that remain before
+ * anything is allocated for it, so memory stays within a small multiple
+ * of the file's size whatever the file says, and every other field
+ * against what it refers to (leakspy-dump(5), "Reading"); the reader
+ * stops at the first bad record and keeps what came before, nothing of
+ * the record itself.
  */
 #define _GNU_SOURCE
 #include <err.h>

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The dump reader's internals, shared by read.c (the file, the process
- * and module records), read-snap.c (the snapshot records), read-threads.c
- * (the thread records) and history.c (each stack's history).
+ * The dump reader's internals, shared by read.c (the file, and the
+ * records outside a snapshot), read-snap.c (the snapshot records),
+ * read-threads.c (the thread records) and history.c (each stack's
+ * history).
  */
 #ifndef LS_READ_H
 #define LS_READ_H
