@@ -2,21 +2,24 @@
 /*
  * From stacks to call sites: strip the frames that belong to the
  * allocator (libc, the allocator leakspy forwarded to, operator new), so
- * that the first frame is the code that asked for memory, then merge the
- * stacks that become the same.
+ * that the first frame is the code that asked for memory, merge the
+ * stacks that become the same, then judge each site, keep those worth
+ * showing and sort them.
  */
 #define _GNU_SOURCE
-#include <err.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
 #include "lsr.h"
+#include "xalloc.h"
 
 static struct ls_arena group_arena;
 #define LS_HASH_ARENA (&group_arena)
 #include "ls_hash.h"
 
+/* A site by its key: the stack's frames once stripped (and with
+ * LSR_BY_THREAD the thread's name). */
 struct gsite {
 	const uint64_t *key;
 	size_t keylen;
@@ -24,23 +27,12 @@ struct gsite {
 	UT_hash_handle hh;
 };
 
-bool
-lsr_thread_at_exit(const struct lsr_report *r)
-{
-	const struct lsr_snapshot *s = lsr_report_snap(r);
-
-	/* A process a signal ended had no chance to join its threads. */
-	return s != NULL && r->snap == r->d->nsnaps - 1 && r->d->final &&
-	    r->d->final_how != LS_FINAL_SIGNAL &&
-	    s->reason != LS_SNAP_INTERVAL && s->reason != LS_SNAP_SIGNAL;
-}
-
-bool
-lsr_thread_leaked(const struct lsr_report *r, const struct lsr_thread_ver *v)
-{
-	return v->state == LS_THREAD_EXITED_UNJOINED ||
-	    (v->state == LS_THREAD_RUNNING && lsr_thread_at_exit(r));
-}
+/* merge_stacks' state: the sites so far, by key, in group_arena. */
+struct merge {
+	struct lsr_report *r;
+	struct gsite *table;
+	size_t cap;		/* of r->sites */
+};
 
 static bool
 is_alloc_module(struct lsr_dump *d, const struct lsr_module *m)
@@ -67,11 +59,11 @@ is_wrapper_symbol(const char *sym)
 	    strncmp(sym, "_Znw", 4) == 0 || strncmp(sym, "_Zna", 4) == 0);
 }
 
-/* The name to show for a stripped frame: "operator new[]", "strdup". */
+/* The name to show for a stripped frame: "operator new[]", "strdup"
+ * (malloc'd, at most 255 bytes). */
 static const char *
 short_name(const char *sym)
 {
-	static char buf[256];
 	const char *paren;
 	size_t n;
 
@@ -90,13 +82,11 @@ short_name(const char *sym)
 	}
 	paren = strchr(sym, '(');
 	n = paren ? (size_t)(paren - sym) : strlen(sym);
-	if (n >= sizeof(buf))
-		n = sizeof(buf) - 1;
-	memcpy(buf, sym, n);
-	buf[n] = '\0';
-	return strdup(buf);
+	return lsr_xstrndup(sym, n < 255 ? n : 255);
 }
 
+/* How many leading frames of s are the allocator's (the last frame
+ * stays); *via: the name of the last of them (malloc'd), or NULL. */
 static unsigned
 strip(struct lsr_dump *d, const struct lsr_stack *s, const char **via)
 {
@@ -114,6 +104,251 @@ strip(struct lsr_dump *d, const struct lsr_stack *s, const char **via)
 	}
 	*via = last ? short_name(last) : NULL;
 	return k;
+}
+
+/* Was stack st live at some snapshot up to k? */
+static bool
+ever_live(const struct lsr_dump *d, uint32_t st, size_t k)
+{
+	struct lsr_chg_iter it;
+
+	lsr_chg_begin(&d->stacks[st], &it);
+	while (lsr_chg_next(&it) && it.snap <= k)
+		if (it.v.live_blocks != 0 || it.v.live_bytes != 0)
+			return true;
+	return false;
+}
+
+/* The key of stack s once its first skip frames are stripped: the rest of
+ * its frames, then with LSR_BY_THREAD the index of its thread's name (the
+ * names are interned). */
+static const uint64_t *
+site_key(const struct lsr_report *r, const struct lsr_stack *s,
+    unsigned skip, size_t *keylen)
+{
+	size_t n = s->nframes - skip;
+	uint64_t *k;
+
+	*keylen = n * sizeof(uint64_t);
+	if (!r->by_thread)
+		return s->ip + skip;
+	k = ls_arena_alloc(&group_arena, *keylen + sizeof(uint64_t));
+	if (k == NULL)
+		lsr_nomem();
+	memcpy(k, s->ip + skip, *keylen);
+	k[n] = s->thread;
+	*keylen += sizeof(uint64_t);
+	return k;
+}
+
+/* A new site at the end of r->sites, represented by stack st; via is the
+ * allocation function strip() found (NULL: the stack's own API). */
+static void
+site_add(struct merge *m, uint32_t st, unsigned skip, const char *via)
+{
+	struct lsr_report *r = m->r;
+	const struct lsr_dump *d = r->d;
+	const struct lsr_stack *s = &d->stacks[st];
+	struct lsr_site *site;
+
+	r->sites = lsr_xgrow(r->sites, &m->cap, r->nsites + 1,
+	    sizeof(*r->sites));
+	site = &r->sites[r->nsites++];
+	memset(site, 0, sizeof(*site));
+	site->stack = st;
+	site->skip = skip;
+	site->via = via ? via : lsr_xstrdup(lsr_api_name(s->api));
+	if (r->by_thread)
+		site->thread = d->thread_names && s->thread < d->nthread_names ?
+		    d->thread_names[s->thread] : "";
+}
+
+/* Find site index by key from now on. */
+static void
+index_site(struct merge *m, const uint64_t *key, size_t keylen,
+    size_t index)
+{
+	struct gsite *g = ls_arena_zalloc(&group_arena, sizeof(*g));
+	unsigned long oom = ls_hash_oom_count;
+
+	if (g == NULL)
+		lsr_nomem();
+	g->key = key;
+	g->keylen = keylen;
+	g->index = index;
+	HASH_ADD_KEYPTR(hh, m->table, g->key, g->keylen, g);
+	/* Left out of the table, the site would be split in two by its
+	 * next stack. */
+	if (ls_hash_oom_count != oom)
+		lsr_nomem();
+}
+
+/* Merge stack st into the site of its key, adding the site if new.
+ * Returns the site's index in r->sites. */
+static size_t
+merge_stack(struct merge *m, uint32_t st)
+{
+	const struct lsr_stack *s = &m->r->d->stacks[st];
+	const char *via;
+	unsigned skip = strip(m->r->d, s, &via);
+	size_t keylen, index;
+	const uint64_t *key = site_key(m->r, s, skip, &keylen);
+	struct lsr_site *site;
+	struct gsite *g;
+
+	HASH_FIND(hh, m->table, key, keylen, g);
+	if (g != NULL) {
+		index = g->index;
+		free((void *)via);
+	} else {
+		index = m->r->nsites;
+		site_add(m, st, skip, via);
+		index_site(m, key, keylen, index);
+	}
+	site = &m->r->sites[index];
+	site->truncated |= (s->flags & LS_SF_TRUNCATED) != 0;
+	site->nmembers++;
+	return index;
+}
+
+/* Merge the stacks live at some snapshot up to r->snap into r->sites;
+ * site_of[i] is stack i's site, or SIZE_MAX. */
+static void
+merge_stacks(struct lsr_report *r, size_t *site_of)
+{
+	struct merge m = { .r = r };
+	struct gsite *g, *tmp;
+	size_t i;
+
+	ls_arena_init(&group_arena, 1 << 20);
+	for (i = 0; i < r->d->nstacks; i++)
+		site_of[i] = ever_live(r->d, (uint32_t)i, r->snap) ?
+		    merge_stack(&m, (uint32_t)i) : SIZE_MAX;
+	HASH_ITER(hh, m.table, g, tmp)
+		HASH_DEL(m.table, g);
+	ls_arena_fini(&group_arena);
+}
+
+/* The members of each site, in stack order. */
+static void
+fill_members(struct lsr_report *r, const size_t *site_of)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsites; i++) {
+		r->sites[i].members = lsr_xcalloc(r->sites[i].nmembers,
+		    sizeof(uint32_t));
+		r->sites[i].nmembers = 0;
+	}
+	for (i = 0; i < r->d->nstacks; i++)
+		if (site_of[i] != SIZE_MAX) {
+			struct lsr_site *s = &r->sites[site_of[i]];
+
+			s->members[s->nmembers++] = (uint32_t)i;
+		}
+}
+
+/* Site s's verdict over its series, its figures at r->snap and, with
+ * --diff, its change since r->from. */
+static void
+site_figures(const struct lsr_report *r, struct lsr_site *s,
+    const struct lsr_point *series)
+{
+	const struct lsr_point *p = &series[r->snap];
+
+	lsr_trend(series, r->snap + 1, &s->growth);
+	s->v.live_bytes = p->bytes;
+	s->v.live_blocks = p->blocks;
+	s->v.alloc_bytes = p->alloc_bytes;
+	s->v.alloc_blocks = p->alloc_blocks;
+	if (r->d->inherited_epoch != 0 && s->v.live_blocks != 0)
+		lsr_site_age_profile(r, s);
+	if (r->from != SIZE_MAX)
+		lsr_site_diff(r, s, series);
+}
+
+/* Add site s to the report's totals, which count every site, shown or
+ * not. */
+static void
+add_to_totals(struct lsr_report *r, const struct lsr_site *s,
+    const struct lsr_point *series)
+{
+	r->totals.live_bytes += s->v.live_bytes;
+	r->totals.live_blocks += s->v.live_blocks;
+	/* Zero unless site_figures found blocks from the parent. */
+	r->inherited_bytes += s->inherited_bytes;
+	r->inherited_blocks += s->inherited_blocks;
+	if (r->from == SIZE_MAX)
+		return;
+	r->from_totals.live_bytes += series[r->from].bytes;
+	r->from_totals.live_blocks += series[r->from].blocks;
+	r->new_bytes += s->diff.new_bytes;
+	r->new_blocks += s->diff.new_blocks;
+}
+
+/* Shown: what is live now, and growth even if released; in a diff, what
+ * changed. */
+static bool
+site_shown(const struct lsr_report *r, const struct lsr_site *s)
+{
+	if (r->from != SIZE_MAX)
+		return s->diff.new_blocks != 0 || s->diff.live_bytes != 0 ||
+		    s->diff.live_blocks != 0;
+	return s->v.live_blocks != 0 || s->v.live_bytes != 0 ||
+	    s->growth.verdict == LSR_V_GROWING;
+}
+
+/* Count shown site s in the report's nlive, ngrowing and growing_rate. */
+static void
+count_shown(struct lsr_report *r, const struct lsr_site *s)
+{
+	if (s->v.live_blocks != 0 || s->v.live_bytes != 0)
+		r->nlive++;
+	if (s->growth.verdict == LSR_V_GROWING) {
+		r->ngrowing++;
+		r->growing_rate += s->growth.bytes_per_second;
+	}
+}
+
+/* Judge every site and add it to the totals; keep in r->sites only the
+ * ones shown, in the same order. */
+static void
+judge_sites(struct lsr_report *r)
+{
+	struct lsr_point *series = lsr_xcalloc(r->snap + 1, sizeof(*series));
+	size_t i, kept = 0;
+
+	for (i = 0; i < r->nsites; i++) {
+		struct lsr_site *s = &r->sites[i];
+
+		lsr_site_series(r, s, series);
+		site_figures(r, s, series);
+		add_to_totals(r, s, series);
+		if (!site_shown(r, s)) {
+			free(s->members);
+			free((void *)s->via);
+			continue;
+		}
+		count_shown(r, s);
+		r->sites[kept++] = *s;
+	}
+	r->nsites = kept;
+	free(series);
+}
+
+/* Add the allocated figures at snapshot k of every stack, live or not,
+ * to t. */
+static void
+add_alloc_totals(const struct lsr_dump *d, size_t k, struct lsr_vals *t)
+{
+	struct lsr_vals *all = lsr_state_at(d, k);
+	size_t i;
+
+	for (i = 0; i < d->nstacks; i++) {
+		t->alloc_bytes += all[i].alloc_bytes;
+		t->alloc_blocks += all[i].alloc_blocks;
+	}
+	free(all);
 }
 
 /* Growing sites first, fastest first; then by live bytes. */
@@ -136,190 +371,6 @@ by_interest(const void *a, const void *b)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-void
-lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
-    struct lsr_point *p)
-{
-	const struct lsr_dump *d = r->d;
-	size_t k = r->snap, j, m;
-	struct lsr_chg_iter it;
-
-	for (j = 0; j <= k; j++) {
-		memset(&p[j], 0, sizeof(p[j]));
-		p[j].t = (double)d->snaps[j].mono_ns / 1e9;
-	}
-	for (m = 0; m < s->nmembers; m++) {
-		struct lsr_vals v = { 0 };
-		size_t from = 0;
-
-		/* Each figure holds from its snapshot to the next change. */
-		lsr_chg_begin(&d->stacks[s->members[m]], &it);
-		for (;;) {
-			bool more = lsr_chg_next(&it) && it.snap <= k;
-			size_t to = more ? it.snap : k + 1;
-
-			for (j = from; j < to; j++) {
-				p[j].bytes += v.live_bytes;
-				p[j].blocks += v.live_blocks;
-				p[j].alloc_bytes += v.alloc_bytes;
-				p[j].alloc_blocks += v.alloc_blocks;
-			}
-			if (!more)
-				break;
-			v = it.v;
-			from = it.snap;
-		}
-	}
-}
-
-static int
-by_epoch(const void *a, const void *b)
-{
-	const struct lsr_epoch_live *x = a, *y = b;
-
-	return x->epoch < y->epoch ? -1 : x->epoch > y->epoch;
-}
-
-size_t
-lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
-    size_t k, struct lsr_epoch_live **out)
-{
-	/* slot[e]: 1 + where epoch e is in v for the current stack. */
-	static uint32_t slot[65536];
-	const struct lsr_dump *d = r->d;
-	struct lsr_epoch_live *v = NULL;
-	struct lsr_age_iter it;
-	size_t n = 0, cap = 0, m, i, w, first;
-
-	for (m = 0; m < s->nmembers; m++) {
-		/* Later entries overwrite: an epoch's figure at snapshot k is
-		 * its last entry up to k. */
-		first = n;
-		lsr_age_begin(&d->stacks[s->members[m]], &it);
-		while (lsr_age_next(&it) && it.snap <= k) {
-			uint32_t e = it.epoch & 0xffff;
-
-			if (it.clear) {
-				for (i = first; i < n; i++)
-					v[i].blocks = v[i].bytes = 0;
-				continue;
-			}
-			if (slot[e] == 0) {
-				if (n == cap) {
-					cap = cap ? cap * 2 : 16;
-					v = reallocarray(v, cap, sizeof(*v));
-					if (v == NULL)
-						err(3, "out of memory");
-				}
-				v[n].epoch = it.epoch;
-				slot[e] = (uint32_t)(++n - first);
-			}
-			v[first + slot[e] - 1].blocks = it.blocks;
-			v[first + slot[e] - 1].bytes = it.bytes;
-		}
-		for (i = first; i < n; i++)
-			slot[v[i].epoch & 0xffff] = 0;
-	}
-	if (n > 1)
-		qsort(v, n, sizeof(*v), by_epoch);
-	/* Merge equal epochs of different stacks; drop empty ones. */
-	for (i = 0, w = 0; i < n; i++) {
-		if (v[i].blocks == 0 && v[i].bytes == 0)
-			continue;
-		if (w > 0 && v[w - 1].epoch == v[i].epoch) {
-			v[w - 1].blocks += v[i].blocks;
-			v[w - 1].bytes += v[i].bytes;
-		} else {
-			v[w++] = v[i];
-		}
-	}
-	*out = v;
-	return w;
-}
-
-/* When blocks of epoch ep were allocated, as (from, to) in seconds. */
-static void
-epoch_time(const struct lsr_dump *d, uint32_t ep, double *from, double *to)
-{
-	size_t i;
-
-	*from = 0;
-	*to = d->nsnaps ? (double)d->snaps[0].mono_ns / 1e9 : 0;
-	for (i = 0; i < d->nsnaps; i++) {
-		if (d->snaps[i].epoch > ep)
-			break;
-		*from = (double)d->snaps[i].mono_ns / 1e9;
-		*to = i + 1 < d->nsnaps ?
-		    (double)d->snaps[i + 1].mono_ns / 1e9 : *from;
-	}
-}
-
-void
-lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s)
-{
-	const struct lsr_dump *d = r->d;
-	struct lsr_epoch_live *v;
-	size_t n = lsr_site_ages(r, s, r->snap, &v), i;
-	double now = (double)d->snaps[r->snap].mono_ns / 1e9, from, to;
-	uint64_t total = 0, acc = 0;
-	bool median = false, p90 = false;
-
-	s->has_age = n > 0 && d->snaps[r->snap].ages_complete;
-	s->inherited_blocks = s->inherited_bytes = 0;
-	for (i = 0; i < n; i++) {
-		total += v[i].blocks;
-		if (v[i].epoch < d->inherited_epoch) {
-			s->inherited_blocks += v[i].blocks;
-			s->inherited_bytes += v[i].bytes;
-		}
-	}
-	/* Oldest first: ages fall as epochs rise. */
-	for (i = 0; s->has_age && i < n; i++) {
-		double age;
-
-		epoch_time(d, v[i].epoch, &from, &to);
-		age = now - (from + to) / 2;
-		if (age < 0)
-			age = 0;
-		if (i == 0)
-			s->age_oldest = age;
-		acc += v[i].blocks;
-		/* The age below which the youngest half (10%) lie. */
-		if (!median && (total - acc) * 2 < total) {
-			s->age_median = age;
-			median = true;
-		}
-		if (!p90 && (total - acc) * 10 < total * 9) {
-			s->age_p90 = age;
-			p90 = true;
-		}
-	}
-	free(v);
-}
-
-/* Compare site s at r->snap with snapshot r->from. */
-static void
-site_diff(const struct lsr_report *r, struct lsr_site *s,
-    const struct lsr_point *series)
-{
-	const struct lsr_point *a = &series[r->from], *b = &series[r->snap];
-	uint32_t since = r->d->snaps[r->from].epoch;
-	struct lsr_epoch_live *v;
-	size_t n = lsr_site_ages(r, s, r->snap, &v), i;
-
-	for (i = 0; i < n; i++)
-		if (v[i].epoch >= since) {
-			s->diff.new_blocks += v[i].blocks;
-			s->diff.new_bytes += v[i].bytes;
-		}
-	free(v);
-	/* Wrapping differences: any figures a dump holds are defined. */
-	s->diff.live_bytes = (int64_t)(b->bytes - a->bytes);
-	s->diff.live_blocks = (int64_t)(b->blocks - a->blocks);
-	s->diff.alloc_bytes = b->alloc_bytes - a->alloc_bytes;
-	s->diff.alloc_blocks = b->alloc_blocks - a->alloc_blocks;
-}
-
 /* --diff order: what was allocated in the window and stays, then the
  * change in live bytes. */
 static int
@@ -335,26 +386,11 @@ by_new(const void *a, const void *b)
 	return x->stack < y->stack ? -1 : x->stack > y->stack;
 }
 
-/* Was stack st live at some snapshot up to k? */
-static bool
-ever_live(const struct lsr_dump *d, uint32_t st, size_t k)
-{
-	struct lsr_chg_iter it;
-
-	lsr_chg_begin(&d->stacks[st], &it);
-	while (lsr_chg_next(&it) && it.snap <= k)
-		if (it.v.live_blocks != 0 || it.v.live_bytes != 0)
-			return true;
-	return false;
-}
-
-int
+void
 lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
     struct lsr_report *r)
 {
-	struct gsite *table = NULL, *g, *tmp;
-	struct lsr_point *series;
-	size_t i, cap = 0, kept, *site_of;
+	size_t *site_of;
 
 	memset(r, 0, sizeof(*r));
 	r->d = d;
@@ -362,161 +398,19 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 	r->snap = snap;
 	r->from = from;
 	if (snap >= d->nsnaps)
-		return 0;
+		return;
 	r->ages_ok = from != SIZE_MAX && d->snaps[snap].ages_complete;
-	site_of = calloc(d->nstacks + 1, sizeof(*site_of));
-	if (site_of == NULL)
-		err(3, "out of memory");
-	ls_arena_init(&group_arena, 1 << 20);
-	for (i = 0; i < d->nstacks; i++) {
-		const struct lsr_stack *s = &d->stacks[i];
-		struct lsr_site *site;
-		const char *via;
-		const uint64_t *key;
-		unsigned skip;
-		size_t keylen;
-
-		site_of[i] = SIZE_MAX;
-		if (!ever_live(d, (uint32_t)i, snap))
-			continue;
-		skip = strip(d, s, &via);
-		keylen = (s->nframes - skip) * sizeof(uint64_t);
-		key = s->ip + skip;
-		if (r->by_thread) {
-			/* The thread's name is part of the key. */
-			uint64_t *k = ls_arena_alloc(&group_arena,
-			    keylen + sizeof(uint64_t));
-
-			if (k == NULL)
-				err(3, "out of memory");
-			memcpy(k, key, keylen);
-			k[s->nframes - skip] = s->thread;
-			key = k;
-			keylen += sizeof(uint64_t);
-		}
-		HASH_FIND(hh, table, key, keylen, g);
-		if (g != NULL) {
-			site = &r->sites[g->index];
-			free((void *)via);
-		} else {
-			if (r->nsites == cap) {
-				cap = cap ? cap * 2 : 64;
-				r->sites = reallocarray(r->sites, cap,
-				    sizeof(*r->sites));
-				if (r->sites == NULL)
-					err(3, "out of memory");
-			}
-			site = &r->sites[r->nsites];
-			memset(site, 0, sizeof(*site));
-			site->stack = (uint32_t)i;
-			site->skip = skip;
-			site->via = via ? via : strdup(lsr_api_name(s->api));
-			g = ls_arena_zalloc(&group_arena, sizeof(*g));
-			if (g == NULL || site->via == NULL)
-				err(3, "out of memory");
-			if (r->by_thread)
-				site->thread = d->thread_names &&
-				    s->thread < d->nthread_names ?
-				    d->thread_names[s->thread] : "";
-			g->key = key;
-			g->keylen = keylen;
-			g->index = r->nsites++;
-			HASH_ADD_KEYPTR(hh, table, g->key, g->keylen, g);
-		}
-		site->truncated |= (s->flags & LS_SF_TRUNCATED) != 0;
-		site->nmembers++;
-		site_of[i] = g->index;
-	}
-	HASH_ITER(hh, table, g, tmp)
-		HASH_DEL(table, g);
-	ls_arena_fini(&group_arena);
-
-	/* The members of each site, in stack order. */
-	for (i = 0; i < r->nsites; i++) {
-		r->sites[i].members = calloc(r->sites[i].nmembers,
-		    sizeof(uint32_t));
-		if (r->sites[i].members == NULL)
-			err(3, "out of memory");
-		r->sites[i].nmembers = 0;
-	}
-	for (i = 0; i < d->nstacks; i++)
-		if (site_of[i] != SIZE_MAX) {
-			struct lsr_site *site = &r->sites[site_of[i]];
-
-			site->members[site->nmembers++] = (uint32_t)i;
-		}
+	site_of = lsr_xcalloc(d->nstacks + 1, sizeof(*site_of));
+	merge_stacks(r, site_of);
+	fill_members(r, site_of);
 	free(site_of);
-
-	/* Series, verdicts, and the figures at the snapshot. */
-	series = calloc(snap + 1, sizeof(*series));
-	if (series == NULL)
-		err(3, "out of memory");
-	for (i = 0, kept = 0; i < r->nsites; i++) {
-		struct lsr_site *site = &r->sites[i];
-
-		lsr_site_series(r, site, series);
-		lsr_trend(series, snap + 1, &site->growth);
-		site->v.live_bytes = series[snap].bytes;
-		site->v.live_blocks = series[snap].blocks;
-		site->v.alloc_bytes = series[snap].alloc_bytes;
-		site->v.alloc_blocks = series[snap].alloc_blocks;
-		r->totals.live_bytes += site->v.live_bytes;
-		r->totals.live_blocks += site->v.live_blocks;
-		if (d->inherited_epoch != 0 && site->v.live_blocks != 0) {
-			lsr_site_age_profile(r, site);
-			r->inherited_bytes += site->inherited_bytes;
-			r->inherited_blocks += site->inherited_blocks;
-		}
-		if (from != SIZE_MAX) {
-			site_diff(r, site, series);
-			r->from_totals.live_bytes += series[from].bytes;
-			r->from_totals.live_blocks += series[from].blocks;
-			r->new_bytes += site->diff.new_bytes;
-			r->new_blocks += site->diff.new_blocks;
-		}
-		/* Shown: what is live now, and growth even if released; in a
-		 * diff, what changed. */
-		if (from != SIZE_MAX ? site->diff.new_blocks == 0 &&
-		    site->diff.live_bytes == 0 && site->diff.live_blocks == 0 :
-		    site->v.live_blocks == 0 && site->v.live_bytes == 0 &&
-		    site->growth.verdict != LSR_V_GROWING) {
-			free(site->members);
-			free((void *)site->via);
-			continue;
-		}
-		if (site->v.live_blocks != 0 || site->v.live_bytes != 0)
-			r->nlive++;
-		if (site->growth.verdict == LSR_V_GROWING) {
-			r->ngrowing++;
-			r->growing_rate += site->growth.bytes_per_second;
-		}
-		r->sites[kept++] = *site;
-	}
-	r->nsites = kept;
-	free(series);
-	{
-		/* Allocated totals over every stack, live or not. */
-		struct lsr_vals *all = lsr_state_at(d, snap);
-
-		for (i = 0; i < d->nstacks; i++) {
-			r->totals.alloc_bytes += all[i].alloc_bytes;
-			r->totals.alloc_blocks += all[i].alloc_blocks;
-		}
-		free(all);
-		if (from != SIZE_MAX) {
-			all = lsr_state_at(d, from);
-			for (i = 0; i < d->nstacks; i++) {
-				r->from_totals.alloc_bytes += all[i].alloc_bytes;
-				r->from_totals.alloc_blocks +=
-				    all[i].alloc_blocks;
-			}
-			free(all);
-		}
-	}
+	judge_sites(r);
+	add_alloc_totals(d, snap, &r->totals);
+	if (from != SIZE_MAX)
+		add_alloc_totals(d, from, &r->from_totals);
 	if (r->nsites > 1)
 		qsort(r->sites, r->nsites, sizeof(*r->sites),
 		    from != SIZE_MAX ? by_new : by_interest);
-	return 0;
 }
 
 void

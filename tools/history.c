@@ -2,25 +2,21 @@
 /*
  * Each stack's history, kept compact: the figures of the snapshots in
  * which they changed, and its live blocks by epoch, as varint deltas
- * (the layout is at struct lsr_stack in lsr.h).
+ * (the layout is at struct lsr_stack in lsr.h); written as the reader
+ * goes, read back by iterators and lsr_state_at.
  */
 #define _GNU_SOURCE
-#include <err.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "leb128.h"
 #include "read.h"
+#include "xalloc.h"
 
 static void
 put_uv(uint8_t **buf, size_t *len, size_t *cap, uint64_t v)
 {
-	if (*cap - *len < LS_UV_MAX) {
-		*cap = *cap ? *cap + *cap / 2 + 16 : 32;
-		*buf = realloc(*buf, *cap);
-		if (*buf == NULL)
-			err(3, "out of memory");
-	}
+	*buf = lsr_xgrow(*buf, cap, *len + LS_UV_MAX, 1);
 	*len += ls_uv_put(*buf + *len, v);
 }
 
@@ -36,20 +32,38 @@ get_sv(struct ls_cur *c, uint64_t was)
 	return was + ls_unzigzag(ls_cur_uv(c));
 }
 
+/* A cursor over history buf[0..len-1] (buf NULL: empty). */
+static struct ls_cur
+hist_cur(const uint8_t *buf, size_t len)
+{
+	struct ls_cur c = { .p = buf, .end = buf ? buf + len : NULL };
+
+	return c;
+}
+
+/* Start the next entry at c: false at the end, else *snap moved on to
+ * the entry's snapshot. */
+static bool
+hist_step(struct ls_cur *c, uint32_t *snap)
+{
+	if (c->p >= c->end)
+		return false;
+	*snap += (uint32_t)ls_cur_uv(c);
+	return true;
+}
+
 void
 lsr_chg_begin(const struct lsr_stack *s, struct lsr_chg_iter *it)
 {
 	memset(it, 0, sizeof(*it));
-	it->c.p = s->chg;
-	it->c.end = s->chg ? s->chg + s->chg_len : NULL;
+	it->c = hist_cur(s->chg, s->chg_len);
 }
 
 bool
 lsr_chg_next(struct lsr_chg_iter *it)
 {
-	if (it->c.p >= it->c.end)
+	if (!hist_step(&it->c, &it->snap))
 		return false;
-	it->snap += (uint32_t)ls_cur_uv(&it->c);
 	it->v.live_bytes = get_sv(&it->c, it->v.live_bytes);
 	it->v.live_blocks = get_sv(&it->c, it->v.live_blocks);
 	it->v.alloc_bytes = get_sv(&it->c, it->v.alloc_bytes);
@@ -61,8 +75,7 @@ void
 lsr_age_begin(const struct lsr_stack *s, struct lsr_age_iter *it)
 {
 	memset(it, 0, sizeof(*it));
-	it->c.p = s->age;
-	it->c.end = s->age ? s->age + s->age_len : NULL;
+	it->c = hist_cur(s->age, s->age_len);
 }
 
 bool
@@ -70,9 +83,8 @@ lsr_age_next(struct lsr_age_iter *it)
 {
 	uint64_t code;
 
-	if (it->c.p >= it->c.end)
+	if (!hist_step(&it->c, &it->snap))
 		return false;
-	it->snap += (uint32_t)ls_cur_uv(&it->c);
 	code = ls_cur_uv(&it->c);
 	it->clear = code == 0;
 	it->epoch = code ? (uint32_t)(code - 1) : 0;

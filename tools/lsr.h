@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * leakspy-report's model of a dump and the stages over it: read,
- * symbolize, group, render.
+ * symbolize, group into sites and judge their trends, render.
  */
 #ifndef LS_LSR_H
 #define LS_LSR_H
@@ -177,18 +177,17 @@ struct lsr_dump {
  */
 int lsr_read(const char *path, struct lsr_dump *d);
 
-/* Parse a dump already in memory (used by the fuzzer). */
+/* Parse a dump already in memory into d, as lsr_read does (used by the
+ * fuzzer and the unit tests).  Allocates. */
 void lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d);
 
 /* Release what lsr_read allocated. */
 void lsr_dump_fini(struct lsr_dump *d);
 
-/* Thread t's state at snapshot snap, or NULL if no snapshot up to snap
- * saw it. */
-const struct lsr_thread_ver *lsr_thread_at(const struct lsr_thread *t,
-    size_t snap);
+/* history.c */
 
-/* Figures of every stack at snapshot k (an array of d->nstacks). */
+/* Figures of every stack at snapshot k: an array of d->nstacks, to
+ * free.  Allocates. */
 struct lsr_vals *lsr_state_at(const struct lsr_dump *d, size_t k);
 
 /* Reading a stack's history, oldest first. */
@@ -239,6 +238,8 @@ unsigned lsr_symbolize(struct lsr_dump *d, uint64_t ip, uint32_t gen,
 /* The symbol name (demangled) at ip, or NULL; used to spot wrappers. */
 const char *lsr_symbol_name(struct lsr_dump *d, uint64_t ip, uint32_t gen);
 
+/* Release the symbolization state of d's modules and every string the
+ * two functions above returned. */
 void lsr_symbolize_fini(struct lsr_dump *d);
 
 /* trend.c */
@@ -277,6 +278,7 @@ struct lsr_growth {
 
 /* Judge the series p[0..n-1] (definitions in leakspy-report(1)). */
 void lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g);
+/* "growing", ...; "unknown" for LSR_V_UNKNOWN and any unknown value. */
 const char *lsr_verdict_name(unsigned verdict);
 
 /* group.c */
@@ -309,13 +311,6 @@ struct lsr_site {
 	} diff;
 };
 
-/* A site's live blocks allocated in one epoch. */
-struct lsr_epoch_live {
-	uint32_t epoch;
-	uint64_t blocks;
-	uint64_t bytes;
-};
-
 struct lsr_report {
 	struct lsr_dump *d;
 	size_t snap;		/* index into d->snaps, or SIZE_MAX */
@@ -331,7 +326,8 @@ struct lsr_report {
 	double growing_rate;	/* sum of the growing sites' rates */
 	size_t nsites;
 	struct lsr_site *sites;	/* growing first (fastest first), then by
-				 * live bytes */
+				 * live bytes; with --diff by new bytes,
+				 * then by the change in live bytes */
 };
 
 /* The report's snapshot, or NULL if there is none. */
@@ -341,32 +337,52 @@ lsr_report_snap(const struct lsr_report *r)
 	return r->snap < r->d->nsnaps ? &r->d->snaps[r->snap] : NULL;
 }
 
+/*
+ * Group the stacks of d into the sites of report r at snapshot snap, with
+ * verdicts over snapshots 0..snap.  With from != SIZE_MAX (from < snap),
+ * compare with snapshot from: only sites that changed are kept, sorted by
+ * what they allocated after from and still hold.  With snap >= d->nsnaps,
+ * r has no sites.  Release r with lsr_report_fini.  Allocates.
+ */
+#define LSR_BY_THREAD	0x1	/* split sites by the allocating thread's
+				 * name */
+void lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
+    struct lsr_report *r);
+
+/* Release what lsr_group allocated. */
+void lsr_report_fini(struct lsr_report *r);
+
+/* site.c: a site's figures, from its stacks' histories; r->snap must be
+ * a snapshot of r->d. */
+
+/* A site's live blocks allocated in one epoch. */
+struct lsr_epoch_live {
+	uint32_t epoch;
+	uint64_t blocks;
+	uint64_t bytes;
+};
+
 /* Fill p[0..r->snap] with the series of site s.  Hot for big dumps. */
 void lsr_site_series(const struct lsr_report *r, const struct lsr_site *s,
     struct lsr_point *p);
 
 /*
- * Group the stacks of snapshot snap into sites, with verdicts over
- * snapshots 0..snap.  With from != SIZE_MAX, compare with snapshot from:
- * only sites that changed are kept, sorted by what they allocated after
- * from and still hold.  Allocates.
- */
-#define LSR_BY_THREAD	0x1	/* split sites by the allocating thread's
-				 * name */
-int lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
-    struct lsr_report *r);
-
-/*
  * The live blocks of site s at snapshot k by epoch, in *out (sorted by
- * epoch, malloc'd); returns how many epochs.
+ * epoch, malloc'd, NULL when there are none); returns how many epochs.
+ * Allocates.
  */
 size_t lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
     size_t k, struct lsr_epoch_live **out);
 
-/* Fill s->has_age and its age figures (median, 90%, oldest) at r->snap;
- * the renderers call it for the sites they show. */
+/* Fill s->has_age and its age figures (median, 90%, oldest) at r->snap,
+ * and the blocks it inherited at fork; lsr_group calls it for a fork
+ * child's sites, the renderers for the sites they show. */
 void lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s);
-void lsr_report_fini(struct lsr_report *r);
+
+/* Fill s->diff: site s at r->snap against snapshot r->from (not
+ * SIZE_MAX), from its series (as lsr_site_series fills it). */
+void lsr_site_diff(const struct lsr_report *r, struct lsr_site *s,
+    const struct lsr_point *series);
 
 /* names.c: words for numbers in a dump, for any value (unknown ones are
  * "unknown"); the strings are static, some overwritten by the next call */
@@ -388,14 +404,19 @@ struct lsr_out_opts {
 	size_t top;		/* 0: all */
 };
 
+/* Print report r to f, at most o->top sites (0: all), symbolizing their
+ * stacks and filling their age figures. */
 void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
-/* One JSON object, without a newline after its closing brace. */
+/* The same as one JSON object, without a newline after its closing
+ * brace. */
 void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
 
-/* out-text.c, shared with out-json.c */
+/* threads.c */
 
-/* "+6.3 MiB/s", "+120 KiB/h": a rate in the unit that reads best. */
-void lsr_format_rate(char *buf, size_t n, double bytes_per_second);
+/* Thread t's state at snapshot snap, or NULL if no snapshot up to snap
+ * saw it. */
+const struct lsr_thread_ver *lsr_thread_at(const struct lsr_thread *t,
+    size_t snap);
 
 /* Whether r shows the final snapshot, taken at exit or exec (not at a
  * signal, nor before one that ended the process). */

@@ -4,13 +4,13 @@
  * dump file (report.c makes several an array).
  */
 #define _GNU_SOURCE
-#include <err.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lsr.h"
+#include "xalloc.h"
 
 #define MAX_EXPANDED 64
 
@@ -407,9 +407,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	jsnapshot(f, r, s);
 	fputs(",\n  \"sites\": [", f);
 	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
-	series = calloc(s != NULL ? r->snap + 1 : 1, sizeof(*series));
-	if (series == NULL)
-		err(3, "out of memory");
+	series = lsr_xcalloc(s != NULL ? r->snap + 1 : 1, sizeof(*series));
 	for (i = 0; i < shown; i++) {
 		struct lsr_site *site = &r->sites[i];
 		const struct lsr_stack *st = &d->stacks[site->stack];

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The text report: a header, then one line a site, biggest first, with its
- * symbolized stack indented below (memprof2's shape, for native code).
+ * The text report: a header, then one line a site in the report's order
+ * with its symbolized stack indented below (memprof2's shape, for native
+ * code), then the thread leaks.
  */
 #define _GNU_SOURCE
-#include <err.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "lsr.h"
+#include "xalloc.h"
 
 #define MAX_EXPANDED 64
 
@@ -39,9 +40,7 @@ tx(const char *s)
 	k = (k + 1) % 4;
 	if (cap[k] < n + 1) {
 		free(ring[k]);
-		ring[k] = malloc(n + 1);
-		if (ring[k] == NULL)
-			err(3, "out of memory");
+		ring[k] = lsr_xcalloc(1, n + 1);
 		cap[k] = n + 1;
 	}
 	for (b = ring[k], p = (const unsigned char *)s; *p; p++) {
@@ -71,8 +70,9 @@ human(char *buf, size_t n, uint64_t bytes)
 		snprintf(buf, n, "%.1f %s", v, unit[u]);
 }
 
-void
-lsr_format_rate(char *buf, size_t n, double r)
+/* "+6.3 MiB/s", "+120 KiB/h": a rate in the unit that reads best. */
+static void
+format_rate(char *buf, size_t n, double r)
 {
 	static const struct {
 		const char *per;
@@ -132,7 +132,7 @@ print_growth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 	fprintf(f, "        %s", lsr_verdict_name(g->verdict));
 	switch (g->verdict) {
 	case LSR_V_GROWING:
-		lsr_format_rate(rate, sizeof(rate), g->bytes_per_second);
+		format_rate(rate, sizeof(rate), g->bytes_per_second);
 		fprintf(f, " %s, steadiness %.2f", rate, g->steadiness);
 		break;
 	case LSR_V_SAWTOOTH:
@@ -334,17 +334,13 @@ print_program(FILE *f, const struct lsr_dump *d)
 		    "this reader does not know\n");
 }
 
-void
-lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+/* When the process started and how long it ran, its notes, and whether
+ * the figures are sampled. */
+static void
+print_run(FILE *f, const struct lsr_dump *d)
 {
-	struct lsr_dump *d = r->d;
-	const struct lsr_snapshot *s = lsr_report_snap(r);
-	struct lsr_point *series;
-	char h1[32], h2[32];
-	size_t i, shown;
+	size_t i;
 
-	fprintf(f, "leakspy report: %s\n", tx(d->path));
-	print_program(f, d);
 	if (d->start_real_ns != 0) {
 		time_t t = (time_t)(d->start_real_ns / 1000000000u);
 		struct tm tm;
@@ -378,11 +374,16 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		fprintf(f, "sampling:  one allocation per %s on average: "
 		    "figures are estimates\n", h);
 	}
-	if (s == NULL) {
-		fprintf(f, "snapshot:  none in this dump\n");
-		print_coverage(f, d, NULL);
-		return;
-	}
+}
+
+/* The report's snapshot s, with --diff the window, and the totals. */
+static void
+print_totals(FILE *f, const struct lsr_report *r,
+    const struct lsr_snapshot *s)
+{
+	const struct lsr_dump *d = r->d;
+	char h1[32], h2[32];
+
 	fprintf(f, "snapshot:  #%" PRIu32 " of %zu (%s, at %.3f s)\n",
 	    s->index, d->nsnaps, lsr_reason_name(s->reason),
 	    (double)s->mono_ns / 1e9);
@@ -404,60 +405,88 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	if (r->ngrowing > 0) {
 		char rate[48];
 
-		lsr_format_rate(rate, sizeof(rate), r->growing_rate);
+		format_rate(rate, sizeof(rate), r->growing_rate);
 		fprintf(f, "growing:   %zu site%s, %s in all\n", r->ngrowing,
 		    r->ngrowing == 1 ? "" : "s", rate);
 	} else {
 		fprintf(f, "growing:   none over %zu snapshot%s\n",
 		    r->snap + 1, r->snap ? "s" : "");
 	}
-	print_coverage(f, d, s);
-	if (r->nsites == 0) {
-		fprintf(f, "\nno live blocks\n");
-		return;
-	}
-	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
-	series = calloc(r->snap + 1, sizeof(*series));
-	if (series == NULL)
-		err(3, "out of memory");
+}
+
+/* Site s: its line, its growth and its stack; series is scratch for
+ * r->snap + 1 points. */
+static void
+print_site(FILE *f, struct lsr_report *r, struct lsr_site *s,
+    struct lsr_point *series)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_stack *st = &d->stacks[s->stack];
+	struct lsr_frame fr[MAX_EXPANDED];
+	unsigned n;
+
+	n = st->nframes > s->skip ? lsr_symbolize(d, st->ip[s->skip], st->gen,
+	    fr, MAX_EXPANDED) : 0;
+	if (r->from != SIZE_MAX)
+		fprintf(f, "%14" PRIu64 " %10" PRIu64 " %+12" PRId64,
+		    s->diff.new_bytes, s->diff.new_blocks, s->diff.live_bytes);
+	else
+		fprintf(f, "%14" PRIu64 " %10" PRIu64, s->v.live_bytes,
+		    s->v.live_blocks);
+	fprintf(f, "  %s", n && fr[0].function ? tx(fr[0].function) : "??");
+	if (n && fr[0].file)
+		fprintf(f, " (%s:%u)", tx(fr[0].file), fr[0].line);
+	fprintf(f, " via %s", tx(s->via));
+	if (r->by_thread)
+		fprintf(f, " in thread \"%s\"", tx(s->thread));
+	fputc('\n', f);
+	print_growth(f, r, s, series);
+	print_frames(f, d, st->ip + s->skip, st->nframes - s->skip, st->gen);
+	if (s->truncated)
+		fprintf(f, "        ... (stack cut at depth %" PRIu64 ")\n",
+		    d->max_depth);
+}
+
+/* The first o->top sites (0: all) under their column heads. */
+static void
+print_sites(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	size_t shown = o->top && o->top < r->nsites ? o->top : r->nsites, i;
+	struct lsr_point *series = lsr_xcalloc(r->snap + 1, sizeof(*series));
+
 	if (r->from != SIZE_MAX)
 		fprintf(f, "\n%14s %10s %12s  %s\n", "NEW BYTES", "BLOCKS",
 		    "LIVE CHANGE", "SITE");
 	else
 		fprintf(f, "\n%14s %10s  %s\n", "LIVE BYTES", "BLOCKS", "SITE");
-	for (i = 0; i < shown; i++) {
-		struct lsr_site *site = &r->sites[i];
-		const struct lsr_stack *st = &d->stacks[site->stack];
-		struct lsr_frame fr[MAX_EXPANDED];
-		unsigned n;
-
-		n = st->nframes > site->skip ? lsr_symbolize(d,
-		    st->ip[site->skip], st->gen, fr, MAX_EXPANDED) : 0;
-		if (r->from != SIZE_MAX)
-			fprintf(f, "%14" PRIu64 " %10" PRIu64 " %+12" PRId64,
-			    site->diff.new_bytes, site->diff.new_blocks,
-			    site->diff.live_bytes);
-		else
-			fprintf(f, "%14" PRIu64 " %10" PRIu64, site->v.live_bytes,
-			    site->v.live_blocks);
-		fprintf(f, "  %s", n && fr[0].function ? tx(fr[0].function) :
-		    "??");
-		if (n && fr[0].file)
-			fprintf(f, " (%s:%u)", tx(fr[0].file), fr[0].line);
-		fprintf(f, " via %s", tx(site->via));
-		if (r->by_thread)
-			fprintf(f, " in thread \"%s\"", tx(site->thread));
-		fputc('\n', f);
-		print_growth(f, r, site, series);
-		print_frames(f, d, st->ip + site->skip, st->nframes -
-		    site->skip, st->gen);
-		if (site->truncated)
-			fprintf(f, "        ... (stack cut at depth %" PRIu64
-			    ")\n", d->max_depth);
-	}
+	for (i = 0; i < shown; i++)
+		print_site(f, r, &r->sites[i], series);
 	free(series);
 	if (shown < r->nsites)
 		fprintf(f, "\n... %zu more sites (--top 0 shows all)\n",
 		    r->nsites - shown);
+}
+
+void
+lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_snapshot *s = lsr_report_snap(r);
+
+	fprintf(f, "leakspy report: %s\n", tx(d->path));
+	print_program(f, d);
+	print_run(f, d);
+	if (s == NULL) {
+		fprintf(f, "snapshot:  none in this dump\n");
+		print_coverage(f, d, NULL);
+		return;
+	}
+	print_totals(f, r, s);
+	print_coverage(f, d, s);
+	if (r->nsites == 0) {
+		fprintf(f, "\nno live blocks\n");
+		return;
+	}
+	print_sites(f, r, o);
 	print_threads(f, r);
 }

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reading the records of a snapshot: SNAPSHOT opens it, SITES and AGES
- * stage its entries, SNAPSHOT_END adds them to the stacks' histories.  A
- * snapshot that does not end is not used.
+ * stage its entries (lsr_snap_head checks their head, and THREADS'),
+ * SNAPSHOT_END adds them to the stacks' histories.  A snapshot that does
+ * not end is not used.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 
 #include "read.h"
+#include "xalloc.h"
 
-/* Epochs stop at 65535 (leakspy-dump(5)); group.c relies on it. */
+/* Epochs stop at 65535 (leakspy-dump(5)); lsr_site_ages (site.c) relies
+ * on it. */
 #define MAX_EPOCH	0xffff
 
 int
@@ -62,15 +65,29 @@ lsr_rec_snapshot(struct lsr_parser *P, struct ls_cur *c)
 }
 
 int
+lsr_snap_head(struct lsr_parser *P, struct ls_cur *c, size_t min_bytes,
+    const char *outside, const char *range, uint64_t *count)
+{
+	uint64_t index = ls_cur_uv(c);
+
+	*count = ls_cur_uv(c);
+	if (c->err || !P->snap_open || index != P->cur.index)
+		return P->why = outside, -1;
+	if (*count > lsr_left(c) / min_bytes)
+		return P->why = range, -1;
+	return 0;
+}
+
+int
 lsr_rec_sites(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_snapshot *s = &P->cur;
-	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
+	uint64_t count, k;
 
-	if (c->err || !P->snap_open || index != s->index)
-		return P->why = "SITES outside its snapshot", -1;
-	if (count > lsr_left(c) / 5)
-		return P->why = "site count out of range", -1;
+	/* Five fields an entry. */
+	if (lsr_snap_head(P, c, 5, "SITES outside its snapshot",
+	    "site count out of range", &count) != 0)
+		return -1;
 	P->changes = lsr_xgrow(P->changes, &P->cap_changes,
 	    s->nchanges + (size_t)count, sizeof(*P->changes));
 	for (k = 0; k < count; k++) {
@@ -121,12 +138,12 @@ int
 lsr_rec_ages(struct lsr_parser *P, struct ls_cur *c)
 {
 	struct lsr_snapshot *s = &P->cur;
-	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), g;
+	uint64_t count, g;
 
-	if (c->err || !P->snap_open || index != s->index)
-		return P->why = "AGES outside its snapshot", -1;
-	if (count > lsr_left(c) / 3)
-		return P->why = "age count out of range", -1;
+	/* Three fields a group at least. */
+	if (lsr_snap_head(P, c, 3, "AGES outside its snapshot",
+	    "age count out of range", &count) != 0)
+		return -1;
 	for (g = 0; g < count; g++) {
 		uint64_t stack = ls_cur_uv(c), replace = ls_cur_uv(c);
 		uint64_t n = ls_cur_uv(c);

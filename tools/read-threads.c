@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "read.h"
+#include "xalloc.h"
 
 /* The index of thread name s (length n) in d->thread_names. */
 static uint32_t
@@ -175,28 +176,17 @@ add_entry(struct lsr_parser *P, struct entry *e)
 int
 lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c)
 {
-	uint64_t index = ls_cur_uv(c), count = ls_cur_uv(c), k;
+	uint64_t count, k;
 	struct entry e;
 
-	if (c->err || !P->snap_open || index != P->cur.index)
-		return P->why = "THREADS outside its snapshot", -1;
-	if (count > lsr_left(c) / 11)	/* eleven fields at least */
-		return P->why = "thread count out of range", -1;
+	/* Eleven fields an entry at least. */
+	if (lsr_snap_head(P, c, 11, "THREADS outside its snapshot",
+	    "thread count out of range", &count) != 0)
+		return -1;
 	for (k = 0; k < count; k++) {
 		if (read_entry(P, c, &e) != 0)
 			return -1;
 		add_entry(P, &e);
 	}
 	return 0;
-}
-
-const struct lsr_thread_ver *
-lsr_thread_at(const struct lsr_thread *t, size_t snap)
-{
-	size_t i;
-
-	for (i = t->nver; i > 0; i--)
-		if (t->ver[i - 1].snap <= snap)
-			return &t->ver[i - 1];
-	return NULL;
 }

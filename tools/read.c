@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Reading a dump into memory.  Every count is checked against the bytes
- * that remain before anything is allocated for it, so memory stays within
- * a small multiple of the file's size whatever the file says, and every
- * other field against what it refers to (leakspy-dump(5), "Reading").
- * The reader stops at the first bad record and keeps what came before,
- * nothing of the record itself.
+ * Reading a dump into memory: the file, the loop over its records, and
+ * the records outside a snapshot (read-snap.c and read-threads.c read the
+ * others).  Every count is checked against the bytes that remain before
+ * anything is allocated for it, so memory stays within a small multiple
+ * of the file's size whatever the file says, and every other field
+ * against what it refers to (leakspy-dump(5), "Reading"); the reader
+ * stops at the first bad record and keeps what came before, nothing of
+ * the record itself.
  */
 #define _GNU_SOURCE
 #include <err.h>
@@ -18,47 +20,11 @@
 #include <unistd.h>
 
 #include "read.h"
+#include "xalloc.h"
 
 /* Read before the rest of a file, to see that it is a dump: more than the
  * first line (23 bytes at most). */
 #define HEAD_BYTES 4096
-
-void *
-lsr_xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		err(3, "out of memory");
-	return p;
-}
-
-void *
-lsr_xgrow(void *p, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-
-	if (need <= *cap)
-		return p;
-	while (n < need)
-		n *= 2;
-	p = reallocarray(p, n, size);
-	if (p == NULL)
-		err(3, "out of memory");
-	memset((char *)p + *cap * size, 0, (n - *cap) * size);
-	*cap = n;
-	return p;
-}
-
-char *
-lsr_xstrndup(const char *s, size_t n)
-{
-	char *p = lsr_xcalloc(1, n + 1);
-
-	if (n)
-		memcpy(p, s, n);
-	return p;
-}
 
 static char *
 cur_strdup(struct ls_cur *c)
@@ -73,15 +39,12 @@ static void
 fail(struct lsr_dump *d, uint64_t off, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
 
 	if (d->error != NULL)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	d->error = lsr_xvasprintf(fmt, ap);
 	va_end(ap);
-	d->error = msg ? msg : lsr_xstrndup("unreadable record", 17);
 	d->error_offset = off;
 }
 
@@ -519,9 +482,7 @@ slurp(int fd, size_t size_hint, uint8_t **data, size_t *len)
 	int r;
 
 	*len = 0;
-	*data = malloc(cap);
-	if (*data == NULL)
-		err(3, "out of memory");
+	*data = lsr_xrealloc(NULL, cap, 1);
 	r = fill(fd, *data, len, cap);
 	if (r <= 0)
 		return r < 0 ? -1 : 1;
@@ -529,9 +490,7 @@ slurp(int fd, size_t size_hint, uint8_t **data, size_t *len)
 		return 0;
 	for (;;) {
 		cap = cap < size_hint + 65536 ? size_hint + 65536 : cap * 2;
-		*data = realloc(*data, cap);
-		if (*data == NULL)
-			err(3, "out of memory");
+		*data = lsr_xrealloc(*data, cap, 1);
 		r = fill(fd, *data, len, cap);
 		if (r <= 0)
 			return r < 0 ? -1 : 1;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The dump reader's internals, shared by read.c (the file, the process
- * and module records), read-snap.c (the snapshot records), read-threads.c
- * (the thread records) and history.c (each stack's history).
+ * The dump reader's internals, shared by read.c (the file, and the
+ * records outside a snapshot), read-snap.c (the snapshot records),
+ * read-threads.c (the thread records) and history.c (each stack's
+ * history).
  */
 #ifndef LS_READ_H
 #define LS_READ_H
@@ -31,17 +32,6 @@ struct lsr_parser {
 	const char *why;	/* set by a record parser that returns -1 */
 };
 
-/* calloc that exits 3 when out of memory; a size of 0 gets 1 byte.
- * Allocates. */
-void *lsr_xcalloc(size_t n, size_t size);
-
-/* Grow array p (*cap elements of size bytes) to hold need elements, the
- * new ones zeroed; exits 3 when out of memory.  Allocates. */
-void *lsr_xgrow(void *p, size_t *cap, size_t need, size_t size);
-
-/* A NUL-terminated copy of s[0..n-1].  Allocates. */
-char *lsr_xstrndup(const char *s, size_t n);
-
 /* Remaining payload bytes: an upper bound for any count that follows. */
 static inline size_t
 lsr_left(const struct ls_cur *c)
@@ -66,6 +56,15 @@ int lsr_rec_snapshot(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_sites(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_ages(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_snapshot_end(struct lsr_parser *P, struct ls_cur *c);
+/*
+ * The head of a record that belongs to the open snapshot (SITES, AGES,
+ * THREADS): the snapshot's index, then a count of entries that take at
+ * least min_bytes each.  Returns 0 with *count, or -1 with P->why set to
+ * outside (no such snapshot is open) or to range (more entries than the
+ * bytes left could hold).
+ */
+int lsr_snap_head(struct lsr_parser *P, struct ls_cur *c, size_t min_bytes,
+    const char *outside, const char *range, uint64_t *count);
 /* read-threads.c */
 int lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_stack_threads(struct lsr_parser *P, struct ls_cur *c);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lsr.h"
+#include "xalloc.h"
 
 #define EXIT_USAGE	2
 #define EXIT_DATA	3
@@ -128,8 +129,42 @@ parse_long(const char *s, long min, long max, long *out)
 	return true;
 }
 
-int
-main(int argc, char **argv)
+/* What the options asked for. */
+struct opts {
+	struct lsr_out_opts o;
+	struct point_spec at;		/* --snapshot */
+	struct point_spec from, to;	/* --diff */
+	bool diff;
+	bool json;
+	bool array;		/* JSON for several files: an array */
+	bool by_thread;
+};
+
+/* --diff A..B into op. */
+static void
+parse_diff(const char *arg, struct opts *op)
+{
+	const char *dots = strstr(arg, "..");
+	char *a;
+	bool ok;
+
+	if (dots == NULL)
+		errx(EXIT_USAGE, "--diff wants A..B, not '%s'", arg);
+	a = lsr_xstrndup(arg, (size_t)(dots - arg));
+	ok = parse_point(a, &op->from) && parse_point(dots + 2, &op->to);
+	free(a);
+	if (!ok)
+		errx(EXIT_USAGE, "--diff wants A..B with snapshot numbers or "
+		    "times, not '%s'", arg);
+	op->diff = true;
+}
+
+/*
+ * Parse the options into op.  Returns the index in argv of the first
+ * file; exits after -h or -V, and with EXIT_USAGE on a usage error.
+ */
+static int
+parse_options(int argc, char **argv, struct opts *op)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
@@ -141,22 +176,18 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lsr_out_opts o = { 0 };
-	struct point_spec at = { 0 }, from = { 0 }, to = { 0 };
-	bool json = false, top_set = false, diff = false, by_thread = false;
-	bool array;
-	unsigned shown = 0;
+	bool top_set = false;
 	long top = 20;
-	int c, i, status = 0;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "d:f:n:s:thV", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "json") == 0)
-				json = true;
+				op->json = true;
 			else if (strcmp(optarg, "text") == 0)
-				json = false;
+				op->json = false;
 			else
 				errx(EXIT_USAGE, "unknown format '%s' (want "
 				    "text or json)", optarg);
@@ -168,112 +199,146 @@ main(int argc, char **argv)
 			top_set = true;
 			break;
 		case 's':
-			if (!parse_point(optarg, &at) || !at.set)
+			if (!parse_point(optarg, &op->at) || !op->at.set)
 				errx(EXIT_USAGE, "--snapshot wants a number or "
 				    "a time (30s, 5m, 2h, 1d), not '%s'",
 				    optarg);
 			break;
-		case 'd': {
-			char *dots = strstr(optarg, ".."), *a;
-			bool ok;
-
-			if (dots == NULL)
-				errx(EXIT_USAGE, "--diff wants A..B, not '%s'",
-				    optarg);
-			a = strndup(optarg, (size_t)(dots - optarg));
-			if (a == NULL)
-				err(EXIT_USAGE, "strndup");
-			ok = parse_point(a, &from) &&
-			    parse_point(dots + 2, &to);
-			free(a);
-			if (!ok)
-				errx(EXIT_USAGE, "--diff wants A..B with "
-				    "snapshot numbers or times, not '%s'",
-				    optarg);
-			diff = true;
+		case 'd':
+			parse_diff(optarg, op);
 			break;
-		}
 		case 't':
-			by_thread = true;
+			op->by_thread = true;
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			exit(0);
 		case 'V':
 			printf("leakspy-report %s\n", LS_VERSION);
-			return 0;
+			exit(0);
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			exit(EXIT_USAGE);
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (op->diff && op->at.set)
+		errx(EXIT_USAGE, "--diff and --snapshot cannot be combined");
+	op->o.top = op->json && !top_set ? 0 : (size_t)top;
+	/* Several files: one JSON value all the same, an array. */
+	op->array = op->json && argc - optind > 1;
+	return optind;
+}
+
+/*
+ * The snapshots to report in dump d: *k, and with --diff *a (else
+ * SIZE_MAX).  False, with a message, when d has snapshots but not the
+ * ones asked for.
+ */
+static bool
+pick_snapshots(const struct lsr_dump *d, const struct opts *op, size_t *k,
+    size_t *a)
+{
+	*k = resolve_point(d, op->diff ? &op->to : &op->at, d->nsnaps ?
+	    d->nsnaps - 1 : SIZE_MAX);
+	*a = op->diff ? resolve_point(d, &op->from, 0) : SIZE_MAX;
+	if (d->nsnaps > 0 && (*k == SIZE_MAX || (op->diff &&
+	    (*a == SIZE_MAX || *a >= *k)))) {
+		warnx("%s: %s (it has %zu snapshots)", d->path, op->diff ?
+		    "--diff wants two snapshots, the first before the second" :
+		    "no such snapshot", d->nsnaps);
+		return false;
+	}
+	return true;
+}
+
+/* Print report r on stdout; *shown counts the reports printed so far. */
+static void
+render(struct lsr_report *r, const struct opts *op, unsigned *shown)
+{
+	if (op->json) {
+		if ((*shown)++ > 0)
+			fputs(",\n", stdout);
+		lsr_out_json(stdout, r, &op->o);
+		if (!op->array)
+			putchar('\n');
+	} else {
+		if ((*shown)++ > 0)
+			putchar('\n');
+		lsr_out_text(stdout, r, &op->o);
+	}
+}
+
+/* Say on stderr what is wrong with dump d.  Returns EXIT_DATA if
+ * anything is, else 0. */
+static int
+dump_status(const struct lsr_dump *d)
+{
+	int status = 0;
+
+	if (d->error != NULL) {
+		warnx("%s: offset %llu: %s", d->path,
+		    (unsigned long long)d->error_offset, d->error);
+		status = EXIT_DATA;
+	} else if (d->incomplete) {
+		warnx("%s: incomplete: %s", d->path, lsr_incomplete_why(d));
+		status = EXIT_DATA;
+	}
+	if (d->pflags & LS_PF_INTERPOSE_FAILED) {
+		warnx("%s: %s: the figures are incomplete", d->path,
+		    d->interpose_note);
+		status = EXIT_DATA;
+	}
+	return status;
+}
+
+/* Report on the dump at path.  Returns its exit status: 0, EXIT_USAGE
+ * (unreadable, or no such snapshot) or EXIT_DATA. */
+static int
+report_file(const char *path, const struct opts *op, unsigned *shown)
+{
+	struct lsr_dump d;
+	struct lsr_report r;
+	size_t k, a;
+	int status;
+
+	if (lsr_read(path, &d) != 0)
+		return EXIT_USAGE;
+	if (!pick_snapshots(&d, op, &k, &a)) {
+		lsr_dump_fini(&d);
 		return EXIT_USAGE;
 	}
-	if (diff && at.set)
-		errx(EXIT_USAGE, "--diff and --snapshot cannot be combined");
-	o.top = json && !top_set ? 0 : (size_t)top;
-	/* Several files: one JSON value all the same, an array. */
-	array = json && argc - optind > 1;
-	if (array)
+	lsr_group(&d, k, a, op->by_thread ? LSR_BY_THREAD : 0, &r);
+	render(&r, op, shown);
+	/* The report before what is said about it on stderr. */
+	fflush(stdout);
+	status = dump_status(&d);
+	lsr_report_fini(&r);
+	lsr_symbolize_fini(&d);
+	lsr_dump_fini(&d);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts op = { 0 };
+	unsigned shown = 0;
+	int i, status = 0;
+
+	i = parse_options(argc, argv, &op);
+	if (op.array)
 		fputs("[\n", stdout);
+	for (; i < argc; i++) {
+		int s = report_file(argv[i], &op, &shown);
 
-	for (i = optind; i < argc; i++) {
-		struct lsr_dump d;
-		struct lsr_report r;
-		size_t k, a = SIZE_MAX;
-
-		if (lsr_read(argv[i], &d) != 0) {
-			status = status > EXIT_USAGE ? status : EXIT_USAGE;
-			continue;
-		}
-		k = resolve_point(&d, diff ? &to : &at, d.nsnaps ?
-		    d.nsnaps - 1 : SIZE_MAX);
-		if (diff)
-			a = resolve_point(&d, &from, 0);
-		if (d.nsnaps > 0 && (k == SIZE_MAX || (diff &&
-		    (a == SIZE_MAX || a >= k)))) {
-			warnx("%s: %s (it has %zu snapshots)", argv[i],
-			    diff ? "--diff wants two snapshots, the first "
-			    "before the second" : "no such snapshot",
-			    d.nsnaps);
-			lsr_dump_fini(&d);
-			status = status > EXIT_USAGE ? status : EXIT_USAGE;
-			continue;
-		}
-		lsr_group(&d, k, a, by_thread ? LSR_BY_THREAD : 0, &r);
-		if (json) {
-			if (shown++ > 0)
-				fputs(",\n", stdout);
-			lsr_out_json(stdout, &r, &o);
-			if (!array)
-				putchar('\n');
-		} else {
-			if (shown++ > 0)
-				putchar('\n');
-			lsr_out_text(stdout, &r, &o);
-		}
-		fflush(stdout);
-		if (d.error != NULL) {
-			warnx("%s: offset %llu: %s", argv[i],
-			    (unsigned long long)d.error_offset, d.error);
-			status = EXIT_DATA;
-		} else if (d.incomplete) {
-			warnx("%s: incomplete: %s", argv[i],
-			    lsr_incomplete_why(&d));
-			status = EXIT_DATA;
-		}
-		if (d.pflags & LS_PF_INTERPOSE_FAILED) {
-			warnx("%s: %s: the figures are incomplete", argv[i],
-			    d.interpose_note);
-			status = EXIT_DATA;
-		}
-		lsr_report_fini(&r);
-		lsr_symbolize_fini(&d);
-		lsr_dump_fini(&d);
+		if (s > status)
+			status = s;
 	}
-	if (array)
+	if (op.array)
 		fputs(shown > 0 ? "\n]\n" : "]\n", stdout);
 	if (ferror(stdout))
 		errx(EXIT_USAGE, "write error on standard output");

@@ -21,6 +21,7 @@
 
 #include "arena.h"
 #include "lsr.h"
+#include "xalloc.h"
 
 static struct ls_arena sym_arena;
 #define LS_HASH_ARENA (&sym_arena)
@@ -71,7 +72,7 @@ intern(const char *s)
 	n = strlen(s);
 	p = ls_arena_alloc(&sym_arena, n + 1);
 	if (p == NULL)
-		err(3, "out of memory");
+		lsr_nomem();
 	memcpy(p, s, n + 1);
 	return p;
 }
@@ -178,46 +179,65 @@ base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Where the debug file of a module with build id m->build_id would be,
+ * under /usr/lib/debug/.build-id. */
+static void
+debug_path(const struct lsr_module *m, char *buf, size_t size)
+{
+	size_t i, n;
+
+	n = (size_t)snprintf(buf, size, "/usr/lib/debug/.build-id/%02x/",
+	    m->build_id[0]);
+	for (i = 1; i < m->build_id_len && n + 3 < size; i++)
+		n += (size_t)snprintf(buf + n, size - n, "%02x",
+		    m->build_id[i]);
+	snprintf(buf + n, size - n, ".debug");
+}
+
+/*
+ * The file to read module m's symbols from: its own path if the file's
+ * build id is the one recorded, else its debug file by build id (in
+ * alt[0..size-1]).  NULL, with a warning, when there is neither.
+ */
+static const char *
+module_file(const struct lsr_module *m, char *alt, size_t size)
+{
+	bool exists = false, e2;
+
+	if (file_build_id_matches(m->path, m, &exists))
+		return m->path;
+	if (m->build_id_len > 0) {
+		debug_path(m, alt, size);
+		if (file_build_id_matches(alt, m, &e2))
+			return alt;
+	}
+	if (exists)
+		warnx("warning: %s: build id differs from the one recorded "
+		    "(the file changed since the run); its frames are shown "
+		    "as module+offset", m->path);
+	else
+		warnx("warning: %s: not found; its frames are shown as "
+		    "module+offset", m->path);
+	return NULL;
+}
+
+/* Make module m ready for lookups (sym_state 1), or mark it unavailable
+ * (-1). */
 static void
 module_open(struct lsr_module *m)
 {
 	struct msym *ms;
 	char alt[4096];
-	const char *use = NULL;
-	bool exists = false;
-	size_t i, n;
+	const char *use;
 
 	m->sym_state = -1;
 	if (m->path[0] == '\0' || strncmp(m->path, "linux-vdso", 10) == 0 ||
 	    strncmp(m->path, "linux-gate", 10) == 0)
 		return;
-	if (file_build_id_matches(m->path, m, &exists)) {
-		use = m->path;
-	} else if (m->build_id_len > 0) {
-		bool e2;
-
-		n = (size_t)snprintf(alt, sizeof(alt),
-		    "/usr/lib/debug/.build-id/%02x/", m->build_id[0]);
-		for (i = 1; i < m->build_id_len && n + 3 < sizeof(alt); i++)
-			n += (size_t)snprintf(alt + n, sizeof(alt) - n, "%02x",
-			    m->build_id[i]);
-		snprintf(alt + n, sizeof(alt) - n, ".debug");
-		if (file_build_id_matches(alt, m, &e2))
-			use = alt;
-	}
-	if (use == NULL) {
-		if (exists)
-			warnx("warning: %s: build id differs from the one "
-			    "recorded (the file changed since the run); its "
-			    "frames are shown as module+offset", m->path);
-		else
-			warnx("warning: %s: not found; its frames are shown "
-			    "as module+offset", m->path);
+	use = module_file(m, alt, sizeof(alt));
+	if (use == NULL)
 		return;
-	}
-	ms = calloc(1, sizeof(*ms));
-	if (ms == NULL)
-		err(3, "out of memory");
+	ms = lsr_xcalloc(1, sizeof(*ms));
 	ms->dwfl = dwfl_begin(&callbacks);
 	if (ms->dwfl == NULL) {
 		free(ms);
@@ -326,7 +346,7 @@ lookup(struct lsr_dump *d, uint64_t ip, uint32_t gen)
 		return c;
 	c = ls_arena_zalloc(&sym_arena, sizeof(*c));
 	if (c == NULL)
-		err(3, "out of memory");
+		lsr_nomem();
 	c->key = key.key;
 	if (m != NULL && m->sym_state == 0)
 		module_open(m);

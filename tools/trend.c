@@ -232,67 +232,75 @@ count_drops(const struct lsr_point *p, size_t a, size_t b, uint64_t peak)
 	return rises >= 4 * falls ? drops : 0;
 }
 
-void
-lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g)
+/* Where the window of p[0..b] starts: at the last snapshot before the
+ * site first had live blocks. */
+static size_t
+window_start(const struct lsr_point *p, size_t b)
 {
-	size_t a = 0, b = n - 1, i, peak_i;
-	double slope = 0, tau = 0, rise;
-	uint64_t alloc;
+	size_t a = 0;
 
-	memset(g, 0, sizeof(*g));
-	g->verdict = LSR_V_UNKNOWN;
-	g->released_at = -1;
-	if (n == 0)
-		return;
-	/* The window starts at the last snapshot before the site first had
-	 * live blocks. */
 	while (a < b && p[a].bytes == 0 && p[a].blocks == 0 &&
 	    p[a + 1].bytes == 0 && p[a + 1].blocks == 0)
 		a++;
+	return a;
+}
+
+/* The peak of p[a..b] (the first of equal ones) into g. */
+static void
+find_peak(const struct lsr_point *p, size_t a, size_t b,
+    struct lsr_growth *g)
+{
+	size_t i, peak_i;
+
 	for (peak_i = a, i = a + 1; i <= b; i++)
 		if (p[i].bytes > p[peak_i].bytes)
 			peak_i = i;
 	g->peak_bytes = p[peak_i].bytes;
 	g->peak_blocks = p[peak_i].blocks;
 	g->peak_time = p[peak_i].t;
-	g->since = p[a].t;
-	if (b - a + 1 < MIN_POINTS)
-		return;
+}
 
-	/* Released at the end (seed case 2: the source is disposed of):
-	 * the release is where the series falls to half of its peak or less
-	 * and stays low (under 60%) to the end; a snapshot may catch it half
-	 * done.  Judge the growth before it. */
-	if ((double)p[b].bytes <= RELEASE_TO * (double)g->peak_bytes) {
-		size_t r = b;
+/*
+ * Released at the end (seed case 2: the source is disposed of): the
+ * release is where the series falls to half of its peak or less and stays
+ * low (under 60%) to the end; a snapshot may catch it half done.  Judge
+ * the growth before it: true, with g filled, if it was growing.
+ */
+static bool
+grew_then_released(const struct lsr_point *p, size_t a, size_t b,
+    struct lsr_growth *g)
+{
+	double peak = (double)g->peak_bytes, slope, tau;
+	size_t r = b;
 
-		while (r > a + 1 && (double)p[r - 1].bytes <=
-		    (RELEASE_TO + 0.1) * (double)g->peak_bytes)
-			r--;
-		while (r < b && (double)p[r].bytes > RELEASE_TO *
-		    (double)g->peak_bytes)
-			r++;
-		if (r > a + 1 && p[r - 1].t - p[a].t >= 0.5 *
-		    (p[b].t - p[a].t) && is_growing(p, a, r - 1,
-		    g->peak_bytes, &slope, &tau)) {
-			g->verdict = LSR_V_GROWING;
-			g->bytes_per_second = slope;
-			g->steadiness = tau;
-			g->released_at = p[r].t;
-			return;
-		}
-	}
-	if (is_growing(p, a, b, g->peak_bytes, &slope, &tau)) {
-		g->verdict = LSR_V_GROWING;
-		g->bytes_per_second = slope;
-		g->steadiness = tau;
-		return;
-	}
+	if ((double)p[b].bytes > RELEASE_TO * peak)
+		return false;
+	while (r > a + 1 && (double)p[r - 1].bytes <= (RELEASE_TO + 0.1) * peak)
+		r--;
+	while (r < b && (double)p[r].bytes > RELEASE_TO * peak)
+		r++;
+	if (r <= a + 1 || p[r - 1].t - p[a].t < 0.5 * (p[b].t - p[a].t) ||
+	    !is_growing(p, a, r - 1, g->peak_bytes, &slope, &tau))
+		return false;
+	g->verdict = LSR_V_GROWING;
+	g->bytes_per_second = slope;
+	g->steadiness = tau;
+	g->released_at = p[r].t;
+	return true;
+}
+
+/* The verdict on p[a..b] when it is not growing. */
+static void
+judge_other(const struct lsr_point *p, size_t a, size_t b,
+    struct lsr_growth *g)
+{
+	double slope, tau, rise;
+	uint64_t alloc = p[b].alloc_bytes - p[a].alloc_bytes;
+
 	floor_fit(p, a, b, &slope, &tau, &rise);
 	g->bytes_per_second = slope;
 	g->steadiness = tau > 0 ? tau : 0;
 	g->drops = count_drops(p, a, b, g->peak_bytes);
-	alloc = p[b].alloc_bytes - p[a].alloc_bytes;
 	if (g->drops >= 2)
 		g->verdict = LSR_V_SAWTOOTH;
 	else if (tau <= -STEADY_TAU && -rise >= 0.2 * (double)g->peak_bytes)
@@ -305,4 +313,29 @@ lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g)
 		g->verdict = LSR_V_CHURN;
 	else
 		g->verdict = LSR_V_STEADY;
+}
+
+void
+lsr_trend(const struct lsr_point *p, size_t n, struct lsr_growth *g)
+{
+	size_t a, b = n - 1;
+	double slope, tau;
+
+	memset(g, 0, sizeof(*g));
+	g->verdict = LSR_V_UNKNOWN;
+	g->released_at = -1;
+	if (n == 0)
+		return;
+	a = window_start(p, b);
+	find_peak(p, a, b, g);
+	g->since = p[a].t;
+	if (b - a + 1 < MIN_POINTS || grew_then_released(p, a, b, g))
+		return;
+	if (is_growing(p, a, b, g->peak_bytes, &slope, &tau)) {
+		g->verdict = LSR_V_GROWING;
+		g->bytes_per_second = slope;
+		g->steadiness = tau;
+		return;
+	}
+	judge_other(p, a, b, g);
 }
