@@ -42,8 +42,7 @@ is_alloc_module(struct lsr_dump *d, const struct lsr_module *m)
 
 	if (m == NULL)
 		return false;
-	base = strrchr(m->path, '/');
-	base = base ? base + 1 : m->path;
+	base = lsr_base_name(m->path);
 	if (strncmp(base, "libleakspy.so", 13) == 0)
 		return true;
 	for (i = 0; i < d->nalloc_addrs; i++)

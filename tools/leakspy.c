@@ -18,11 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "compiler.h"
 #include "launch.h"
 #include "settings.h"
 
-#define EXIT_USAGE	2
 #define HELP_COL	25	/* where an option's help starts */
 #define HELP_WIDTH	79
 
@@ -232,7 +232,7 @@ find_library(void)
 	}
 	if ((real = realpath(LS_LIBDIR "/libleakspy.so", NULL)) != NULL)
 		return real;
-	errx(EXIT_USAGE, "cannot find libleakspy.so (looked next to this "
+	errx(LSR_EXIT_USAGE, "cannot find libleakspy.so (looked next to this "
 	    "program and in %s)", LS_LIBDIR);
 }
 
@@ -240,7 +240,7 @@ static void
 set(const char *name, const char *value)
 {
 	if (setenv(name, value, 1) != 0)
-		err(EXIT_USAGE, "setenv %s", name);
+		err(LSR_EXIT_USAGE, "setenv %s", name);
 }
 
 /* The shim first in LD_PRELOAD, by its absolute path. */
@@ -252,7 +252,7 @@ set_preload(void)
 
 	if (old != NULL && *old != '\0' &&
 	    asprintf(&preload, "%s:%s", lib, old) < 0)
-		err(EXIT_USAGE, "asprintf");
+		err(LSR_EXIT_USAGE, "asprintf");
 	set("LD_PRELOAD", preload);
 }
 
@@ -317,7 +317,7 @@ take(const struct ls_setting *st, const char *arg)
 		return;
 	}
 	if (!ls_setting_parse(st, arg, &p))
-		errx(EXIT_USAGE, "--%s=%s: %s", st->long_opt, arg, p.reason);
+		errx(LSR_EXIT_USAGE, "--%s=%s: %s", st->long_opt, arg, p.reason);
 	set(st->name, arg);
 }
 
@@ -370,18 +370,18 @@ main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			lsr_exit_printed();
 		case 'V':
 			printf("leakspy %s\n", LS_VERSION);
-			return 0;
+			lsr_exit_printed();
 		default:
 			usage(stderr);
-			return EXIT_USAGE;
+			return LSR_EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		return EXIT_USAGE;
+		return LSR_EXIT_USAGE;
 	}
 	set_preload();
 	if (quiet)

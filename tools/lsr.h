@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "dump.h"
 
@@ -384,6 +385,15 @@ void lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s);
 void lsr_site_diff(const struct lsr_report *r, struct lsr_site *s,
     const struct lsr_point *series);
 
+/* The last component of path (after its last '/'). */
+static inline const char *
+lsr_base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
 /* names.c: words for numbers in a dump, for any value (unknown ones are
  * "unknown"); the strings are static, some overwritten by the next call */
 
@@ -411,7 +421,7 @@ void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
  * brace. */
 void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
 
-/* threads.c */
+/* read-threads.c: the threads as of a snapshot */
 
 /* Thread t's state at snapshot snap, or NULL if no snapshot up to snap
  * saw it. */

@@ -189,9 +189,8 @@ print_diff_header(FILE *f, const struct lsr_report *r)
 static void
 print_frame(FILE *f, const struct lsr_frame *fr, unsigned no)
 {
-	const char *mod = fr->module ? strrchr(fr->module, '/') : NULL;
+	const char *mod = fr->module ? lsr_base_name(fr->module) : NULL;
 
-	mod = mod ? mod + 1 : fr->module;
 	fprintf(f, "        #%-2u %s", no, fr->function ? tx(fr->function) :
 	    "??");
 	if (fr->file != NULL)
@@ -310,10 +309,9 @@ static void
 print_program(FILE *f, const struct lsr_dump *d)
 {
 	const char *exe = d->exe && d->exe[0] ? d->exe : "?";
-	const char *base = strrchr(exe, '/');
+	const char *base = lsr_base_name(exe);
 	size_t i;
 
-	base = base ? base + 1 : exe;
 	if (d->name != NULL && d->name[0] && strcmp(d->name, base) != 0)
 		fprintf(f, "program:   %s (%s, pid %" PRIu64 ", parent %"
 		    PRIu64 ")\n", tx(d->name), tx(exe), d->pid, d->ppid);

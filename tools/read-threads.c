@@ -2,7 +2,8 @@
 /*
  * Reading the thread records of a dump: THREADS (each thread's versions,
  * one per snapshot that listed it) and STACK_THREADS (the name of the
- * thread that allocated from each stack).
+ * thread that allocated from each stack); and what they say as of a
+ * snapshot: each thread's state, and which are thread leaks.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -189,4 +190,33 @@ lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c)
 		add_entry(P, &e);
 	}
 	return 0;
+}
+
+const struct lsr_thread_ver *
+lsr_thread_at(const struct lsr_thread *t, size_t snap)
+{
+	size_t i;
+
+	for (i = t->nver; i > 0; i--)
+		if (t->ver[i - 1].snap <= snap)
+			return &t->ver[i - 1];
+	return NULL;
+}
+
+bool
+lsr_thread_at_exit(const struct lsr_report *r)
+{
+	const struct lsr_snapshot *s = lsr_report_snap(r);
+
+	/* A process a signal ended had no chance to join its threads. */
+	return s != NULL && r->snap == r->d->nsnaps - 1 && r->d->final &&
+	    r->d->final_how != LS_FINAL_SIGNAL &&
+	    s->reason != LS_SNAP_INTERVAL && s->reason != LS_SNAP_SIGNAL;
+}
+
+bool
+lsr_thread_leaked(const struct lsr_report *r, const struct lsr_thread_ver *v)
+{
+	return v->state == LS_THREAD_EXITED_UNJOINED ||
+	    (v->state == LS_THREAD_RUNNING && lsr_thread_at_exit(r));
 }

@@ -70,15 +70,6 @@ process_undo(struct lsr_dump *d)
 	d->inherited_epoch = 0;
 }
 
-/* The last component of path. */
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /* PROCESS: the fields up to the note.  Counts bound what is allocated;
  * argc and nalloc_addrs only ever count filled entries. */
 static int
@@ -145,8 +136,8 @@ rec_process(struct lsr_parser *P, struct ls_cur *c)
 		}
 		d->name = lsr_xstrndup(name, n);
 	} else {
-		d->name = lsr_xstrndup(base_name(d->exe),
-		    strlen(base_name(d->exe)));
+		d->name = lsr_xstrndup(lsr_base_name(d->exe),
+		    strlen(lsr_base_name(d->exe)));
 	}
 	d->have_process = true;
 	return 0;

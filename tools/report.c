@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "lsr.h"
 #include "xalloc.h"
 
-#define EXIT_USAGE	2
 #define EXIT_DATA	3
 
 static void
@@ -46,8 +46,9 @@ usage(FILE *f)
 	    "  -h, --help          show this help and exit\n"
 	    "  -V, --version       show the version and exit\n"
 	    "\n"
-	    "Exit status: 0 ok, 2 usage or unreadable file, 3 incomplete or\n"
-	    "corrupt dump (what could be read is still reported).\n");
+	    "Exit status: 0 ok, 1 out of memory, 2 usage or unreadable file,\n"
+	    "3 incomplete or corrupt dump (what could be read is still "
+	    "reported).\n");
 }
 
 /*
@@ -149,19 +150,19 @@ parse_diff(const char *arg, struct opts *op)
 	bool ok;
 
 	if (dots == NULL)
-		errx(EXIT_USAGE, "--diff wants A..B, not '%s'", arg);
+		errx(LSR_EXIT_USAGE, "--diff wants A..B, not '%s'", arg);
 	a = lsr_xstrndup(arg, (size_t)(dots - arg));
 	ok = parse_point(a, &op->from) && parse_point(dots + 2, &op->to);
 	free(a);
 	if (!ok)
-		errx(EXIT_USAGE, "--diff wants A..B with snapshot numbers or "
+		errx(LSR_EXIT_USAGE, "--diff wants A..B with snapshot numbers or "
 		    "times, not '%s'", arg);
 	op->diff = true;
 }
 
 /*
  * Parse the options into op.  Returns the index in argv of the first
- * file; exits after -h or -V, and with EXIT_USAGE on a usage error.
+ * file; exits after -h or -V, and with LSR_EXIT_USAGE on a usage error.
  */
 static int
 parse_options(int argc, char **argv, struct opts *op)
@@ -189,18 +190,18 @@ parse_options(int argc, char **argv, struct opts *op)
 			else if (strcmp(optarg, "text") == 0)
 				op->json = false;
 			else
-				errx(EXIT_USAGE, "unknown format '%s' (want "
+				errx(LSR_EXIT_USAGE, "unknown format '%s' (want "
 				    "text or json)", optarg);
 			break;
 		case 'n':
 			if (!parse_long(optarg, 0, 100000000, &top))
-				errx(EXIT_USAGE, "--top wants a number >= 0, "
+				errx(LSR_EXIT_USAGE, "--top wants a number >= 0, "
 				    "not '%s'", optarg);
 			top_set = true;
 			break;
 		case 's':
 			if (!parse_point(optarg, &op->at) || !op->at.set)
-				errx(EXIT_USAGE, "--snapshot wants a number or "
+				errx(LSR_EXIT_USAGE, "--snapshot wants a number or "
 				    "a time (30s, 5m, 2h, 1d), not '%s'",
 				    optarg);
 			break;
@@ -212,21 +213,21 @@ parse_options(int argc, char **argv, struct opts *op)
 			break;
 		case 'h':
 			usage(stdout);
-			exit(0);
+			lsr_exit_printed();
 		case 'V':
 			printf("leakspy-report %s\n", LS_VERSION);
-			exit(0);
+			lsr_exit_printed();
 		default:
 			usage(stderr);
-			exit(EXIT_USAGE);
+			exit(LSR_EXIT_USAGE);
 		}
 	}
 	if (optind >= argc) {
 		usage(stderr);
-		exit(EXIT_USAGE);
+		exit(LSR_EXIT_USAGE);
 	}
 	if (op->diff && op->at.set)
-		errx(EXIT_USAGE, "--diff and --snapshot cannot be combined");
+		errx(LSR_EXIT_USAGE, "--diff and --snapshot cannot be combined");
 	op->o.top = op->json && !top_set ? 0 : (size_t)top;
 	/* Several files: one JSON value all the same, an array. */
 	op->array = op->json && argc - optind > 1;
@@ -295,7 +296,7 @@ dump_status(const struct lsr_dump *d)
 	return status;
 }
 
-/* Report on the dump at path.  Returns its exit status: 0, EXIT_USAGE
+/* Report on the dump at path.  Returns its exit status: 0, LSR_EXIT_USAGE
  * (unreadable, or no such snapshot) or EXIT_DATA. */
 static int
 report_file(const char *path, const struct opts *op, unsigned *shown)
@@ -306,10 +307,10 @@ report_file(const char *path, const struct opts *op, unsigned *shown)
 	int status;
 
 	if (lsr_read(path, &d) != 0)
-		return EXIT_USAGE;
+		return LSR_EXIT_USAGE;
 	if (!pick_snapshots(&d, op, &k, &a)) {
 		lsr_dump_fini(&d);
-		return EXIT_USAGE;
+		return LSR_EXIT_USAGE;
 	}
 	lsr_group(&d, k, a, op->by_thread ? LSR_BY_THREAD : 0, &r);
 	render(&r, op, shown);
@@ -341,6 +342,6 @@ main(int argc, char **argv)
 	if (op.array)
 		fputs(shown > 0 ? "\n]\n" : "]\n", stdout);
 	if (ferror(stdout))
-		errx(EXIT_USAGE, "write error on standard output");
+		errx(LSR_EXIT_USAGE, "write error on standard output");
 	return status;
 }

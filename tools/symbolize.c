@@ -171,14 +171,6 @@ file_build_id_matches(const char *path, const struct lsr_module *m,
 	return ok;
 }
 
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /* Where the debug file of a module with build id m->build_id would be,
  * under /usr/lib/debug/.build-id. */
 static void
@@ -244,7 +236,7 @@ module_open(struct lsr_module *m)
 		return;
 	}
 	dwfl_report_begin(ms->dwfl);
-	ms->mod = dwfl_report_elf(ms->dwfl, base_name(m->path), use, -1,
+	ms->mod = dwfl_report_elf(ms->dwfl, lsr_base_name(m->path), use, -1,
 	    m->bias, false);
 	dwfl_report_end(ms->dwfl, NULL, NULL);
 	if (ms->mod == NULL) {

@@ -9,9 +9,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-/* The exit status when memory runs out (the same as for a damaged dump,
- * see leakspy-report(1), EXIT STATUS). */
-#define LSR_EXIT_NOMEM	3
+/* The exit status when memory runs out: an error of leakspy-report's own,
+ * not a damaged dump's 3 (leakspy-report(1), EXIT STATUS). */
+#define LSR_EXIT_NOMEM	1
 
 /* Say "out of memory: Cannot allocate memory" on stderr and exit
  * LSR_EXIT_NOMEM.  For allocators that are not wrapped here, such as an

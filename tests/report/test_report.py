@@ -91,6 +91,45 @@ def fresh_dump():
     return one_dump(r)
 
 
+def test_help_write_error():
+    """--help and --version that cannot be written (a full device) are an
+    error, for the report and the launcher alike."""
+    for prog in (REPORT, LAUNCHER):
+        for opt in ("--help", "--version"):
+            with open("/dev/full", "w") as full:
+                p = subprocess.run([prog, opt], stdout=full,
+                                   stderr=subprocess.PIPE, timeout=TIMEOUT)
+            eq((p.returncode, p.stderr.decode()),
+               (2, "%s: write error on standard output\n" %
+                os.path.basename(prog)), "%s %s to /dev/full" % (prog, opt))
+
+
+def test_out_of_memory():
+    """Memory that runs out is leakspy-report's own error (exit 1, one
+    message), not a damaged dump (3): a dump of 16,384 stacks under a
+    35 MiB address-space limit that a small dump reads within."""
+    import resource
+    r = run([victim("manystacks"), "16384", "4"], want_rc=0)
+    limit = 35 << 20
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    for dump, want in ((os.path.join(DATA, "seed1.lsd"), 0),
+                       (one_dump(r), 1)):
+        p = subprocess.run([REPORT, "--format", "json", dump],
+                           preexec_fn=limited, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=TIMEOUT)
+        eq(p.returncode, want, "exit status of %s under %d MiB (stderr: %s)"
+           % (os.path.basename(dump), limit >> 20, p.stderr[-300:]))
+    # Where libdw (symbolizing) runs out first, it says so itself, and
+    # exits 1 too.
+    last = p.stderr.decode().splitlines()[-1]
+    check(last in ("leakspy-report: out of memory: Cannot allocate memory",
+                   REPORT + ": libdw: Cannot allocate memory"),
+          "the message: %r" % last)
+
+
 def test_damaged():
     # Every cut and every flipped bit, in-process under ASan and UBSan.
     if not os.path.exists(TEST_READER):
