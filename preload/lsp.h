@@ -237,13 +237,47 @@ void lsp_cfi_flush(void);
  * first lookup.  Lock-free; async-signal-safe. */
 uint32_t lsp_rule_lookup(uintptr_t ip);
 
-/* record.c */
+/* blocks.c: the live-block table and the record entry points. */
 
-/* Allocate the tables; returns 0 or -ENOMEM. */
+/* Allocate the site and live-block tables; returns 0 or -ENOMEM. */
 int lsp_record_init(void);
 
 /* Record a new block p of n bytes from entry point api.  Hot path. */
 void lsp_record_alloc(void *p, size_t n, unsigned api);
+
+/* Forget block p; returns false if it was unknown.  Hot path. */
+bool lsp_record_free(void *p);
+
+/*
+ * Remove block p and return its site, size and epoch, so that a failed
+ * realloc can put it back with lsp_record_restore().  Hot path.
+ */
+bool lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep);
+void lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep);
+
+/*
+ * Start a new epoch: blocks allocated from now on carry the returned
+ * number (it stops at 65535).  Called by the writer as a snapshot begins.
+ */
+unsigned lsp_epoch_next(void);
+
+/*
+ * Call fn for every live block, shard by shard (each shard locked while
+ * it is copied; fn is called after), with the bytes and blocks it stands
+ * for (itself, or in sampled mode its estimate).  Callers hold the
+ * writer's lock.  Lock order: shard, then big-block table (taken under
+ * a shard's lock only when no copy of the shard could be mapped).
+ */
+void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
+    uint64_t bytes, uint64_t blocks), void *ctx);
+
+/* fork handling for the tables' locks (the site table's, then the
+ * live-block table's). */
+void lsp_record_lock_all(void);
+void lsp_record_unlock_all(void);
+void lsp_record_reset_locks(void);
+
+/* sample.c: sampled mode (lsp_weigh and the filter's counts: sample.h). */
 
 /* Sampled mode: bytes this thread has left to its next sample point
  * (drawn from an exponential distribution with mean lsp_cfg.sample, so
@@ -318,36 +352,7 @@ lsp_unrecorded(const void *p)
 	    (i % 64)) & 1;
 }
 
-/* Forget block p; returns false if it was unknown.  Hot path. */
-bool lsp_record_free(void *p);
-
-/*
- * Remove block p and return its site, size and epoch, so that a failed
- * realloc can put it back with lsp_record_restore().  Hot path.
- */
-bool lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep);
-void lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep);
-
-/*
- * Start a new epoch: blocks allocated from now on carry the returned
- * number (it stops at 65535).  Called by the writer as a snapshot begins.
- */
-unsigned lsp_epoch_next(void);
-
-/*
- * Call fn for every live block, shard by shard (each shard locked while
- * it is copied; fn is called after), with the bytes and blocks it stands
- * for (itself, or in sampled mode its estimate).  Callers hold the
- * writer's lock.  Lock order: shard, then big-block table (taken under
- * a shard's lock only when no copy of the shard could be mapped).
- */
-void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
-    uint64_t bytes, uint64_t blocks), void *ctx);
-
-/* fork handling for the tables' locks. */
-void lsp_record_lock_all(void);
-void lsp_record_unlock_all(void);
-void lsp_record_reset_locks(void);
+/* sites.c: the site as the writer sees it (the table's inside: sites.h). */
 
 /*
  * A site keeps its frames delta-coded: each frame's difference from the
