@@ -285,9 +285,13 @@ void lsp_record_reset_locks(void);
 extern __thread uint64_t lsp_sample_left
     __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
-/* The sample point was reached (or the thread is new): draw the next one;
- * true if this allocation is to be recorded. */
-bool lsp_sample_reached(void);
+/*
+ * This thread's allocation reached its sample point, or the thread has
+ * none yet: draw the next one into lsp_sample_left.  True if the
+ * allocation is to be recorded; false for a thread's first, whose point
+ * is only drawn.
+ */
+bool lsp_sample_draw_next(void);
 
 /*
  * The fast path of sampled mode: true if an allocation of n bytes falls
@@ -312,7 +316,7 @@ lsp_sample_skip(size_t n)
 static inline bool
 lsp_sample_due(size_t n)
 {
-	return !lsp_sample_skip(n) && lsp_sample_reached();
+	return !lsp_sample_skip(n) && lsp_sample_draw_next();
 }
 
 /*

@@ -91,7 +91,7 @@ sample_draw(void)
 }
 
 bool
-lsp_sample_reached(void)
+lsp_sample_draw_next(void)
 {
 	if (LS_UNLIKELY(sample_rng == 0)) {
 		/* A new thread: seeded in thread order, so that a run repeats
