@@ -549,6 +549,47 @@ uint32_t lsp_ages_emit(struct ls_buf *b, const struct lsp_agemap *cur,
     const struct lsp_agemap *old, const struct lsp_ages_plan *p,
     uint32_t index);
 
+/* emit.c: the records of a write-out, appended to b.  Under the writer's
+ * lock. */
+
+/* PROCESS: this process, its command line, whether interposition took,
+ * where allocation is implemented and the settings; start_real_ns is
+ * when it (or the fork child) started, by the wall clock. */
+void lsp_emit_process(struct ls_buf *b, uint64_t start_real_ns);
+
+/* STACKS and STACK_THREADS records of the sites from id from on; returns
+ * the number of sites whose stacks b now covers. */
+uint32_t lsp_emit_stacks(struct ls_buf *b, uint32_t from);
+
+/* What one snapshot is made of. */
+struct lsp_snapshot {
+	uint32_t index;
+	uint64_t run_ns;	/* lsp_run_ns() */
+	uint64_t real_ns;	/* by the wall clock */
+	unsigned reason;	/* LS_SNAP_* */
+	unsigned epoch;		/* the epoch it began (lsp_epoch_next) */
+	uint32_t nsites;	/* sites whose stacks are written */
+	bool resync;		/* every site's figures, not only changes */
+	const struct lsp_agemap *ages;		/* of this scan */
+	const struct lsp_agemap *written;	/* as last written */
+	const struct lsp_ages_plan *plan;
+};
+
+/*
+ * A snapshot's records: SNAPSHOT, SITES for the sites below s->nsites
+ * whose figures changed since they were last written (each one's
+ * figures are kept for the next), AGES, THREADS and SNAPSHOT_END.
+ */
+void lsp_emit_snapshot(struct ls_buf *b, const struct lsp_snapshot *s);
+
+/* FINAL: how (LS_FINAL_*) the process ends, and for LS_FINAL_SIGNAL
+ * signo. */
+void lsp_emit_final(struct ls_buf *b, unsigned how, int signo);
+
+/* LOST: the write-out of snapshot reason (final: the last) failed with
+ * err. */
+void lsp_emit_lost(struct ls_buf *b, unsigned reason, bool final, int err);
+
 /* dumpfile.c: the dump file.  All but lsp_write_quiet() and
  * lsp_dump_keep() under the writer's lock. */
 
