@@ -191,6 +191,12 @@ bool lsp_config_repath(void);
 /* Write "leakspy: msg: detail" to fd 2.  Async-signal-safe. */
 void lsp_warn(const char *msg, const char *detail);
 
+/* The next definition of name (dlsym RTLD_NEXT); aborts if none.  Only
+ * for the allocator's functions, without which nothing can run. */
+void *lsp_need_sym(const char *name);
+/* The same, or NULL: the interposer then fails with ENOSYS. */
+void *lsp_next_sym(const char *name);
+
 /* unwind.c */
 
 /* Set up stack capture; call from lsp_boot(). */
@@ -209,8 +215,10 @@ const void *lsp_unwind_addr(void);
 /* Drop cached unwind information (after dlclose). */
 void lsp_unwind_flush(void);
 
+/* cfi.c */
+
 /*
- * Unwind rules (cfi.c), one per return address, as a u32: kind in bits
+ * Unwind rules, one per return address, as a u32: kind in bits
  * 0-1; rbp's save slot as CFA - 8k, k in bits 2-7 (0: rbp unchanged);
  * the CFA's offset from rsp or rbp in bits 8-31.
  */
@@ -424,12 +432,6 @@ void lsp_threads_postfork_child(void);
 int lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg);
 
-/* The next definition of name (dlsym RTLD_NEXT); aborts if none.  Only
- * for the allocator's functions, without which nothing can run. */
-void *lsp_need_sym(const char *name);
-/* The same, or NULL: the interposer then fails with ENOSYS. */
-void *lsp_next_sym(const char *name);
-
 /* signals.c */
 
 /* Watch the snapshot signal signo (0: none; note runs in its handler)
@@ -511,6 +513,12 @@ void lsp_writer_keep(void);
  * "sandbox", then lsp_sandboxed; lsp_writer_unsandbox() if it did not. */
 void lsp_writer_sandbox(void);
 void lsp_writer_unsandbox(void);
+
+/* fork handling: the writer's lock, and in the child its own dump and
+ * writer thread. */
+void lsp_writer_prefork(void);
+void lsp_writer_postfork_parent(void);
+void lsp_writer_postfork_child(void);
 
 /* ages.c: live blocks and bytes by (site, epoch), under the writer's
  * lock. */
@@ -597,11 +605,6 @@ void lsp_emit_lost(struct ls_buf *b, unsigned reason, bool final, int err);
  * SIGXFSZ: past RLIMIT_FSIZE the write fails with EFBIG.  0 or -errno. */
 int lsp_write_quiet(int fd, const void *p, size_t n);
 
-/* fd moved to a high number (near 1024, or the soft descriptor limit if
- * lower), close-on-exec, away from the numbers the host's next open()s
- * take; fd itself if that fails. */
-int lsp_fd_high(int fd);
-
 /* A write-out hands its records over in pieces of this size. */
 #define LSP_SPILL_AT	(64u << 10)
 
@@ -623,15 +626,17 @@ void lsp_dump_keep(void);
 /* In a fork child: its dump is not yet created. */
 void lsp_dump_postfork_child(void);
 
+/* fds.c */
+
+/* fd moved to a high number (near 1024, or the soft descriptor limit if
+ * lower), close-on-exec, away from the numbers the host's next open()s
+ * take; fd itself if that fails. */
+int lsp_fd_high(int fd);
+
 /* sandbox.c: call before the host's call that installs a seccomp filter;
  * true if leakspy stopped for it, and then lsp_sandbox_after() with the
  * call's result (keeps errno). */
 bool lsp_sandbox_enter(void);
 void lsp_sandbox_after(bool entered, long r);
-
-/* fork handling. */
-void lsp_writer_prefork(void);
-void lsp_writer_postfork_parent(void);
-void lsp_writer_postfork_child(void);
 
 #endif /* LS_LSP_H */
