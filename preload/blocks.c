@@ -23,7 +23,7 @@
 #include "ls_hash.h"
 
 #define NSHARD		256
-#define SHARD_MIN	32	/* slots; small, so a small heap stays in cache */
+#define SHARD_MIN	32	/* slots: few, so a small heap stays in cache */
 
 /*
  * A live block in 16 bytes: its address in the low 48 bits of key and the

@@ -195,7 +195,8 @@ emit_sites(struct ls_buf *b, const struct lsp_snapshot *s)
 		now.live_blocks = v.live_blocks;
 		now.alloc_bytes = v.alloc_bytes;
 		now.alloc_blocks = v.alloc_blocks;
-		if (p != NULL && !s->resync && memcmp(p, &now, sizeof(now)) == 0)
+		if (p != NULL && !s->resync &&
+		    memcmp(p, &now, sizeof(now)) == 0)
 			continue;
 		if (p != NULL)
 			*p = now;
