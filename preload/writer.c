@@ -104,6 +104,13 @@ errno_name(int e)
 	}
 }
 
+/* The PROCESS record, with this process's (or fork child's) start. */
+static void
+emit_process(struct ls_buf *b)
+{
+	lsp_emit_process(b, start_real_ns);
+}
+
 /*
  * After a failed write-out: say so in the dump, where a record this small
  * still fits (a full device has the failed write-out's room again).
@@ -167,7 +174,7 @@ write_out(unsigned reason, bool final)
 	b->grow_fn = buf_grow;
 	if (!ws.header_done) {
 		ls_dump_header(b);
-		lsp_emit_process(b, start_real_ns);
+		emit_process(b);
 	}
 	lsp_modules_scan();
 	lsp_modules_emit(b);
@@ -345,7 +352,7 @@ create_header(void)
 		b->len = 0;
 		b->err = 0;
 		ls_dump_header(b);
-		lsp_emit_process(b, start_real_ns);
+		emit_process(b);
 		lsp_modules_emit(b);
 		r = lsp_dump_end(b);
 		lsp_modules_commit(r == 0);
