@@ -163,6 +163,12 @@ lsp_count(unsigned which)
  * Safe to call from any interposer; runs once. */
 void lsp_boot(void);
 
+/* The next definition of name (dlsym RTLD_NEXT); aborts if none.  Only
+ * for the allocator's functions, without which nothing can run. */
+void *lsp_need_sym(const char *name);
+/* The same, or NULL: the interposer then fails with ENOSYS. */
+void *lsp_next_sym(const char *name);
+
 /* Serve an allocation while lsp_boot() runs, from a static pool. */
 void *lsp_boot_alloc(size_t n, size_t align);
 
@@ -190,12 +196,6 @@ bool lsp_config_repath(void);
 
 /* Write "leakspy: msg: detail" to fd 2.  Async-signal-safe. */
 void lsp_warn(const char *msg, const char *detail);
-
-/* The next definition of name (dlsym RTLD_NEXT); aborts if none.  Only
- * for the allocator's functions, without which nothing can run. */
-void *lsp_need_sym(const char *name);
-/* The same, or NULL: the interposer then fails with ENOSYS. */
-void *lsp_next_sym(const char *name);
 
 /* unwind.c */
 
