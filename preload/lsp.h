@@ -161,6 +161,12 @@ lsp_count(unsigned which)
  * Safe to call from any interposer; runs once. */
 void lsp_boot(void);
 
+/* The next definition of name (dlsym RTLD_NEXT); aborts if none.  Only
+ * for the allocator's functions, without which nothing can run. */
+void *lsp_need_sym(const char *name);
+/* The same, or NULL: the interposer then fails with ENOSYS. */
+void *lsp_next_sym(const char *name);
+
 /* Serve an allocation while lsp_boot() runs, from a static pool. */
 void *lsp_boot_alloc(size_t n, size_t align);
 
@@ -221,8 +227,10 @@ const void *lsp_unwind_addr(void);
 /* Drop cached unwind information (after dlclose). */
 void lsp_unwind_flush(void);
 
+/* cfi.c */
+
 /*
- * Unwind rules (cfi.c), one per return address, as a u32: kind in bits
+ * Unwind rules, one per return address, as a u32: kind in bits
  * 0-1; rbp's save slot as CFA - 8k, k in bits 2-7 (0: rbp unchanged);
  * the CFA's offset from rsp or rbp in bits 8-31.
  */
@@ -249,13 +257,47 @@ void lsp_cfi_flush(void);
  * first lookup.  Lock-free; async-signal-safe. */
 uint32_t lsp_rule_lookup(uintptr_t ip);
 
-/* record.c */
+/* blocks.c: the live-block table and the record entry points. */
 
-/* Allocate the tables; returns 0 or -ENOMEM. */
+/* Allocate the site and live-block tables; returns 0 or -ENOMEM. */
 int lsp_record_init(void);
 
 /* Record a new block p of n bytes from entry point api.  Hot path. */
 void lsp_record_alloc(void *p, size_t n, unsigned api);
+
+/* Forget block p; returns false if it was unknown.  Hot path. */
+bool lsp_record_free(void *p);
+
+/*
+ * Remove block p and return its site, size and epoch, so that a failed
+ * realloc can put it back with lsp_record_restore().  Hot path.
+ */
+bool lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep);
+void lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep);
+
+/*
+ * Start a new epoch: blocks allocated from now on carry the returned
+ * number (it stops at 65535).  Called by the writer as a snapshot begins.
+ */
+unsigned lsp_epoch_next(void);
+
+/*
+ * Call fn for every live block, shard by shard (each shard locked while
+ * it is copied; fn is called after), with the bytes and blocks it stands
+ * for (itself, or in sampled mode its estimate).  Callers hold the
+ * writer's lock.  Lock order: shard, then big-block table (taken under
+ * a shard's lock only when no copy of the shard could be mapped).
+ */
+void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
+    uint64_t bytes, uint64_t blocks), void *ctx);
+
+/* fork handling for the tables' locks (the site table's, then the
+ * live-block table's). */
+void lsp_record_lock_all(void);
+void lsp_record_unlock_all(void);
+void lsp_record_reset_locks(void);
+
+/* sample.c: sampled mode (lsp_weigh and the filter's counts: sample.h). */
 
 /* Sampled mode: bytes this thread has left to its next sample point
  * (drawn from an exponential distribution with mean lsp_cfg.sample, so
@@ -263,9 +305,13 @@ void lsp_record_alloc(void *p, size_t n, unsigned api);
 extern __thread uint64_t lsp_sample_left
     __attribute__((tls_model("initial-exec"), visibility("hidden")));
 
-/* The sample point was reached (or the thread is new): draw the next one;
- * true if this allocation is to be recorded. */
-bool lsp_sample_reached(void);
+/*
+ * This thread's allocation reached its sample point, or the thread has
+ * none yet: draw the next one into lsp_sample_left.  True if the
+ * allocation is to be recorded; false for a thread's first, whose point
+ * is only drawn.
+ */
+bool lsp_sample_draw_next(void);
 
 /*
  * The fast path of sampled mode: true if an allocation of n bytes falls
@@ -290,7 +336,7 @@ lsp_sample_skip(size_t n)
 static inline bool
 lsp_sample_due(size_t n)
 {
-	return !lsp_sample_skip(n) && lsp_sample_reached();
+	return !lsp_sample_skip(n) && lsp_sample_draw_next();
 }
 
 /*
@@ -330,36 +376,7 @@ lsp_unrecorded(const void *p)
 	    (i % 64)) & 1;
 }
 
-/* Forget block p; returns false if it was unknown.  Hot path. */
-bool lsp_record_free(void *p);
-
-/*
- * Remove block p and return its site, size and epoch, so that a failed
- * realloc can put it back with lsp_record_restore().  Hot path.
- */
-bool lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep);
-void lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep);
-
-/*
- * Start a new epoch: blocks allocated from now on carry the returned
- * number (it stops at 65535).  Called by the writer as a snapshot begins.
- */
-unsigned lsp_epoch_next(void);
-
-/*
- * Call fn for every live block, shard by shard (each shard locked while
- * it is copied; fn is called after), with the bytes and blocks it stands
- * for (itself, or in sampled mode its estimate).  Callers hold the
- * writer's lock.  Lock order: shard, then big-block table (taken under
- * a shard's lock only when no copy of the shard could be mapped).
- */
-void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
-    uint64_t bytes, uint64_t blocks), void *ctx);
-
-/* fork handling for the tables' locks. */
-void lsp_record_lock_all(void);
-void lsp_record_unlock_all(void);
-void lsp_record_reset_locks(void);
+/* sites.c: the site as the writer sees it (the table's inside: sites.h). */
 
 /*
  * A site keeps its frames delta-coded: each frame's difference from the
@@ -426,12 +443,6 @@ void lsp_threads_unlock(void);
 void lsp_threads_postfork_child(void);
 int lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg);
-
-/* The next definition of name (dlsym RTLD_NEXT); aborts if none.  Only
- * for the allocator's functions, without which nothing can run. */
-void *lsp_need_sym(const char *name);
-/* The same, or NULL: the interposer then fails with ENOSYS. */
-void *lsp_next_sym(const char *name);
 
 /* signals.c */
 
@@ -515,6 +526,12 @@ void lsp_writer_keep(void);
 void lsp_writer_sandbox(void);
 void lsp_writer_unsandbox(void);
 
+/* fork handling: the writer's lock, and in the child its own dump and
+ * writer thread. */
+void lsp_writer_prefork(void);
+void lsp_writer_postfork_parent(void);
+void lsp_writer_postfork_child(void);
+
 /* ages.c: live blocks and bytes by (site, epoch), under the writer's
  * lock. */
 struct age_entry;
@@ -552,17 +569,53 @@ uint32_t lsp_ages_emit(struct ls_buf *b, const struct lsp_agemap *cur,
     const struct lsp_agemap *old, const struct lsp_ages_plan *p,
     uint32_t index);
 
+/* emit.c: the records of a write-out, appended to b.  Under the writer's
+ * lock. */
+
+/* PROCESS: this process, its command line, whether interposition took,
+ * where allocation is implemented and the settings; start_real_ns is
+ * when it (or the fork child) started, by the wall clock. */
+void lsp_emit_process(struct ls_buf *b, uint64_t start_real_ns);
+
+/* STACKS and STACK_THREADS records of the sites from id from on; returns
+ * the number of sites whose stacks b now covers. */
+uint32_t lsp_emit_stacks(struct ls_buf *b, uint32_t from);
+
+/* What one snapshot is made of. */
+struct lsp_snapshot {
+	uint32_t index;
+	uint64_t run_ns;	/* lsp_run_ns() */
+	uint64_t real_ns;	/* by the wall clock */
+	unsigned reason;	/* LS_SNAP_* */
+	unsigned epoch;		/* the epoch it began (lsp_epoch_next) */
+	uint32_t nsites;	/* sites whose stacks are written */
+	bool resync;		/* every site's figures, not only changes */
+	const struct lsp_agemap *ages;		/* of this scan */
+	const struct lsp_agemap *written;	/* as last written */
+	const struct lsp_ages_plan *plan;
+};
+
+/*
+ * A snapshot's records: SNAPSHOT, SITES for the sites below s->nsites
+ * whose figures changed since they were last written (each one's
+ * figures are kept for the next), AGES, THREADS and SNAPSHOT_END.
+ */
+void lsp_emit_snapshot(struct ls_buf *b, const struct lsp_snapshot *s);
+
+/* FINAL: how (LS_FINAL_*) the process ends, and for LS_FINAL_SIGNAL
+ * signo. */
+void lsp_emit_final(struct ls_buf *b, unsigned how, int signo);
+
+/* LOST: the write-out of snapshot reason (final: the last) failed with
+ * err. */
+void lsp_emit_lost(struct ls_buf *b, unsigned reason, bool final, int err);
+
 /* dumpfile.c: the dump file.  All but lsp_write_quiet() and
  * lsp_dump_keep() under the writer's lock. */
 
 /* Write all of p to fd, retrying on EINTR and short writes, without
  * SIGXFSZ: past RLIMIT_FSIZE the write fails with EFBIG.  0 or -errno. */
 int lsp_write_quiet(int fd, const void *p, size_t n);
-
-/* fd moved to a high number (near 1024, or the soft descriptor limit if
- * lower), close-on-exec, away from the numbers the host's next open()s
- * take; fd itself if that fails. */
-int lsp_fd_high(int fd);
 
 /* A write-out hands its records over in pieces of this size. */
 #define LSP_SPILL_AT	(64u << 10)
@@ -585,15 +638,17 @@ void lsp_dump_keep(void);
 /* In a fork child: its dump is not yet created. */
 void lsp_dump_postfork_child(void);
 
+/* fds.c */
+
+/* fd moved to a high number (near 1024, or the soft descriptor limit if
+ * lower), close-on-exec, away from the numbers the host's next open()s
+ * take; fd itself if that fails. */
+int lsp_fd_high(int fd);
+
 /* sandbox.c: call before the host's call that installs a seccomp filter;
  * true if leakspy stopped for it, and then lsp_sandbox_after() with the
  * call's result (keeps errno). */
 bool lsp_sandbox_enter(void);
 void lsp_sandbox_after(bool entered, long r);
-
-/* fork handling. */
-void lsp_writer_prefork(void);
-void lsp_writer_postfork_parent(void);
-void lsp_writer_postfork_child(void);
 
 #endif /* LS_LSP_H */

@@ -221,8 +221,13 @@ lsp_signals_postfork_child(void)
 	fatal_kill = false;
 }
 
+/*
+ * leakspy's handler of every watched signal: the snapshot signal (the
+ * snapshot is noted, then the program's handler runs) and SIGTERM, SIGINT
+ * or SIGHUP left at SIG_DFL (the final snapshot, then death by it).
+ */
 static void
-on_signal(int sig, siginfo_t *si, void *uc)
+on_watched_signal(int sig, siginfo_t *si, void *uc)
 {
 	struct view *v = &views[sig];
 	union handler fn, dfl = { .h = SIG_DFL };
@@ -273,7 +278,7 @@ install_ours(int sig)
 	struct sigaction sa, now;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_signal;
+	sa.sa_sigaction = on_watched_signal;
 	sa.sa_flags = SA_SIGINFO | (v->act.sa_flags & (SA_RESTART |
 	    SA_NODEFER | SA_ONSTACK));
 	if (v->act.sa_handler == SIG_DFL || v->act.sa_handler == SIG_IGN)
@@ -297,7 +302,7 @@ ours_installed(int sig)
 	struct sigaction k;
 
 	return real_sigaction(sig, NULL, &k) == 0 &&
-	    (k.sa_flags & SA_SIGINFO) && k.sa_sigaction == on_signal;
+	    (k.sa_flags & SA_SIGINFO) && k.sa_sigaction == on_watched_signal;
 }
 
 /* Put the kernel's disposition of watched signal sig in line with the

@@ -1,49 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Snapshots and the dump file.  Runs in the writer thread (interval and
- * signal snapshots, all signals blocked), in the library destructor (the
- * final snapshot) and in lsp_boot() (the first records).  The signal
- * handler only posts a semaphore.
- *
- * The dump is opened for each write-out and closed again, so that leakspy
- * never holds a descriptor the host could close and reuse.  A write-out
- * that fails is cut off again with ftruncate, so the file stays a sequence
- * of complete records.
+ * When the dump is written, and what a failed write-out leaves: the
+ * writer thread (interval and signal snapshots, all signals blocked), the
+ * final snapshot (library destructor, exec, abort, a fatal signal), the
+ * sandbox and fork hooks, and the first records (lsp_boot()).  The signal
+ * handler only posts a semaphore.  What the records hold is emit.c's; the
+ * file itself, dumpfile.c's.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/auxv.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "arena.h"
-#include "fmt.h"
-#include "hash.h"
 #include "lsp.h"
 
-#define PREV_SHIFT	12
-#define PREV_CHUNKS	4096
-#define SITES_PER_REC	2048	/* records of some 25 KiB */
-#define STACKS_PER_REC	256	/* some 30 KiB at depth 16 */
 #define EXIT_WAIT_MS	1000
 #define LSP_STRETCH	1000
-
-/* Figures of a site as last written, to write only what changed. */
-struct prev {
-	int64_t live_bytes;
-	int64_t live_blocks;
-	uint64_t alloc_bytes;
-	uint64_t alloc_blocks;
-};
 
 /* Everything below is guarded by write_lock. */
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -57,7 +35,6 @@ static struct {
 	uint32_t stacks_written;
 	uint32_t snap_index;
 	struct ls_buf buf;
-	struct prev *prev[PREV_CHUNKS];
 	struct lsp_agemap ages;	/* as last written */
 } ws;
 
@@ -127,213 +104,11 @@ errno_name(int e)
 	}
 }
 
+/* The PROCESS record, with this process's (or fork child's) start. */
 static void
 emit_process(struct ls_buf *b)
 {
-	char cmdline[4096];
-	const char *note = "";
-	char notebuf[LSP_PATH_MAX + 64];
-	uint64_t flags = 0;
-	ssize_t n;
-	int fd, argc = 0, i;
-	size_t r;
-	Dl_info info, self;
-	void *bound = dlsym(RTLD_DEFAULT, "malloc");
-
-	n = 0;
-	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, cmdline, sizeof(cmdline));
-		close(fd);
-	}
-	if (n < 0)
-		n = 0;
-	for (i = 0; i < n; i++)
-		argc += cmdline[i] == '\0';
-
-	/* The program's calls reach leakspy only if "malloc" resolves into
-	 * this library (an executable that defines malloc wins). */
-	if (bound == NULL || dladdr(bound, &info) == 0 ||
-	    dladdr((void *)lsp_writer_start, &self) == 0 ||
-	    info.dli_fbase != self.dli_fbase) {
-		struct ls_fmt f;
-
-		flags |= LS_PF_INTERPOSE_FAILED;
-		ls_fmt_init(&f, notebuf, sizeof(notebuf));
-		ls_fmt_str(&f, "interposition failed: malloc bound to ");
-		ls_fmt_str(&f, bound && info.dli_fname && info.dli_fname[0] ?
-		    info.dli_fname : "the executable");
-		note = notebuf;
-	}
-
-	r = ls_rec_begin(b, LS_REC_PROCESS);
-	ls_buf_uv(b, (uint64_t)getpid());
-	ls_buf_uv(b, (uint64_t)getppid());
-	ls_buf_uv(b, start_real_ns);
-	ls_buf_str(b, lsp_exe, strlen(lsp_exe));
-	ls_buf_uv(b, (uint64_t)argc);
-	for (i = 0; i < n;) {
-		size_t len = strnlen(cmdline + i, (size_t)(n - i));
-
-		ls_buf_str(b, cmdline + i, len);
-		i += (int)len + 1;
-		if (--argc == 0)
-			break;
-	}
-	ls_buf_uv(b, flags);
-	ls_buf_str(b, note, strlen(note));
-	/* Where allocation is implemented: the next allocator, libc (strdup,
-	 * stdio) and the dynamic loader (thread and TLS set-up). */
-	ls_buf_uv(b, 3);
-	ls_buf_uv(b, (uintptr_t)lsp_real.malloc);
-	ls_buf_uv(b, (uintptr_t)getpid);
-	ls_buf_uv(b, getauxval(AT_BASE));
-	ls_buf_uv(b, lsp_cfg.depth);
-	ls_buf_uv(b, lsp_cfg.interval_ms);
-	ls_buf_uv(b, lsp_cfg.sample);
-	ls_buf_uv(b, lsp_fork_epoch);
-	ls_buf_str(b, lsp_name, strlen(lsp_name));
-	ls_rec_end(b, r);
-}
-
-/* Append STACKS records for sites from ws.stacks_written; returns the
- * number of sites whose stacks the buffer now covers. */
-static uint32_t
-emit_stacks(struct ls_buf *b)
-{
-	uint32_t n = lsp_site_count(), id = ws.stacks_written;
-
-	while (id < n) {
-		size_t r = ls_rec_begin(b, LS_REC_STACKS);
-		uint32_t first = id, cnt = n - id;
-		struct lsp_site_view v;
-		unsigned i;
-
-		if (cnt > STACKS_PER_REC)
-			cnt = STACKS_PER_REC;
-		/* A site is counted before its slot is filled; stop there. */
-		for (i = 0; i < cnt; i++)
-			if (!lsp_site_get(first + i, &v))
-				break;
-		cnt = i;
-		ls_buf_uv(b, cnt);
-		for (i = 0; i < cnt; i++) {
-			const uint8_t *c;
-			uintptr_t frame = 0;
-			unsigned k;
-
-			lsp_site_get(first + i, &v);
-			ls_buf_uv(b, first + i);
-			ls_buf_uv(b, v.gen);
-			ls_buf_uv(b, v.api);
-			ls_buf_uv(b, v.flags);
-			ls_buf_uv(b, v.nframes);
-			for (k = 0, c = v.code; k < v.nframes; k++) {
-				frame = lsp_frame_next(&c, frame);
-				ls_buf_uv(b, frame);
-			}
-		}
-		ls_rec_end(b, r);
-		lsp_dump_spill(b);
-		if (cnt > 0) {
-			r = ls_rec_begin(b, LS_REC_STACK_THREADS);
-			ls_buf_uv(b, first);
-			ls_buf_uv(b, cnt);
-			for (i = 0; i < cnt; i++) {
-				char name[16];
-
-				lsp_site_get(first + i, &v);
-				lsp_thread_name(v.thread, name);
-				ls_buf_str(b, name, strlen(name));
-			}
-			ls_rec_end(b, r);
-			lsp_dump_spill(b);
-		}
-		id = first + cnt;
-		if (cnt == 0 || (id < n && cnt < STACKS_PER_REC))
-			break;
-	}
-	return id;
-}
-
-static struct prev *
-prev_of(uint32_t id)
-{
-	struct prev **chunk = &ws.prev[id >> PREV_SHIFT];
-
-	if (*chunk == NULL)
-		*chunk = ls_map(sizeof(struct prev) << PREV_SHIFT);
-	return *chunk ? &(*chunk)[id & ((1u << PREV_SHIFT) - 1)] : NULL;
-}
-
-static uint64_t
-clamp0(int64_t v)
-{
-	return v < 0 ? 0 : (uint64_t)v;
-}
-
-static void
-emit_snapshot(struct ls_buf *b, uint32_t nsites, unsigned reason,
-    unsigned ep, const struct lsp_agemap *ages, const struct lsp_ages_plan *plan)
-{
-	size_t r = 0;
-	uint32_t id, written = 0, in_rec = 0, nages;
-	unsigned i;
-
-	r = ls_rec_begin(b, LS_REC_SNAPSHOT);
-	ls_buf_uv(b, ws.snap_index);
-	ls_buf_uv(b, lsp_run_ns());
-	ls_buf_uv(b, now_ns(CLOCK_REALTIME));
-	ls_buf_uv(b, reason);
-	ls_buf_uv(b, LS_CNT_COUNT);
-	for (i = 0; i < LS_CNT_COUNT; i++)
-		ls_buf_uv(b, __atomic_load_n(&lsp_counters[i],
-		    __ATOMIC_RELAXED));
-	ls_buf_uv(b, ep);
-	ls_buf_uv(b, ages->failed ? 0 : 1);
-	ls_rec_end(b, r);
-
-	for (id = 0; id < nsites; id++) {
-		struct lsp_site_view v;
-		struct prev *p = prev_of(id);
-		struct prev now;
-
-		if (!lsp_site_get(id, &v))
-			continue;
-		now.live_bytes = v.live_bytes;
-		now.live_blocks = v.live_blocks;
-		now.alloc_bytes = v.alloc_bytes;
-		now.alloc_blocks = v.alloc_blocks;
-		if (p != NULL && !ws.resync && memcmp(p, &now, sizeof(now)) == 0)
-			continue;
-		if (p != NULL)
-			*p = now;
-		if (in_rec == 0) {
-			r = ls_rec_begin_counted(b, LS_REC_SITES,
-			    ws.snap_index);
-		}
-		ls_buf_uv(b, id);
-		ls_buf_uv(b, clamp0(now.live_bytes));
-		ls_buf_uv(b, clamp0(now.live_blocks));
-		ls_buf_uv(b, now.alloc_bytes);
-		ls_buf_uv(b, now.alloc_blocks);
-		written++;
-		if (++in_rec == SITES_PER_REC) {
-			ls_rec_end_counted(b, r, in_rec);
-			in_rec = 0;
-			lsp_dump_spill(b);
-		}
-	}
-	if (in_rec != 0)
-		ls_rec_end_counted(b, r, in_rec);
-	nages = ages->failed ? 0 : lsp_ages_emit(b, ages, &ws.ages, plan,
-	    ws.snap_index);
-	lsp_threads_emit(b, ws.snap_index);
-	r = ls_rec_begin(b, LS_REC_SNAPSHOT_END);
-	ls_buf_uv(b, ws.snap_index);
-	ls_buf_uv(b, written);
-	ls_buf_uv(b, nages);
-	ls_rec_end(b, r);
+	lsp_emit_process(b, start_real_ns);
 }
 
 /*
@@ -344,16 +119,33 @@ static void
 write_lost(unsigned reason, bool final, int err)
 {
 	struct ls_buf *b = &ws.buf;
-	size_t r;
 
 	b->len = 0;
 	b->err = 0;
-	r = ls_rec_begin(b, LS_REC_LOST);
-	ls_buf_uv(b, reason);
-	ls_buf_uv(b, final);
-	ls_buf_uv(b, (uint64_t)err);
-	ls_rec_end(b, r);
+	lsp_emit_lost(b, reason, final, err);
 	(void)lsp_dump_end(b);
+}
+
+/* Write-out error r (-errno) of snapshot reason: count it, say so in the
+ * dump if it has a header, and on fd 2 once. */
+static void
+write_failed(unsigned reason, bool final, int r)
+{
+	ws.resync = true;
+	lsp_count(LS_CNT_WRITE_ERRORS);
+	if (ws.header_done && r != -ESTALE)
+		write_lost(reason, final, -r);
+	if (!lsp_dump_created()) {
+		ws.disabled = true;
+		lsp_warn("cannot create the dump; not writing one",
+		    errno_name(-r));
+		lsp_warn("dump path", lsp_cfg.path);
+	} else if (!ws.warned_write) {
+		ws.warned_write = true;
+		lsp_warn("cannot write a snapshot to the dump", errno_name(-r));
+	}
+	if (r == -ESTALE)
+		ws.disabled = true;
 }
 
 /* Build and append one snapshot.  Caller holds write_lock and the guard. */
@@ -367,6 +159,7 @@ write_out(unsigned reason, bool final)
 	struct ls_buf *b = &ws.buf;
 	struct lsp_agemap ages = { 0 };
 	struct lsp_ages_plan plan = { 0 };
+	struct lsp_snapshot snap;
 	uint32_t covered;
 	unsigned ep;
 	int r;
@@ -385,22 +178,28 @@ write_out(unsigned reason, bool final)
 	}
 	lsp_modules_scan();
 	lsp_modules_emit(b);
-	covered = emit_stacks(b);
+	covered = lsp_emit_stacks(b, ws.stacks_written);
 	ages.covered = covered;
 	lsp_ages_reserve(&ages, ws.ages.count + ws.ages.count / 4 + 1024);
 	lsp_record_scan(lsp_ages_count, &ages);
 	if (!ages.failed && !lsp_ages_plan(&plan, &ages, &ws.ages))
 		ages.failed = true;
-	emit_snapshot(b, covered, reason, ep, &ages, &plan);
+	snap = (struct lsp_snapshot){
+		.index = ws.snap_index,
+		.run_ns = lsp_run_ns(),
+		.real_ns = now_ns(CLOCK_REALTIME),
+		.reason = reason,
+		.epoch = ep,
+		.nsites = covered,
+		.resync = ws.resync,
+		.ages = &ages,
+		.written = &ws.ages,
+		.plan = &plan,
+	};
+	lsp_emit_snapshot(b, &snap);
 	lsp_ages_plan_free(&plan);
-	if (final) {
-		size_t rec = ls_rec_begin(b, LS_REC_FINAL);
-
-		ls_buf_uv(b, how);
-		if (how == LS_FINAL_SIGNAL)
-			ls_buf_uv(b, (uint64_t)ws.fatal_signo);
-		ls_rec_end(b, rec);
-	}
+	if (final)
+		lsp_emit_final(b, how, ws.fatal_signo);
 	r = lsp_dump_end(b);
 	lsp_modules_commit(r == 0);
 	lsp_threads_commit(r == 0);
@@ -418,21 +217,7 @@ write_out(unsigned reason, bool final)
 		return;
 	}
 	lsp_ages_free(&ages);
-	ws.resync = true;
-	lsp_count(LS_CNT_WRITE_ERRORS);
-	if (ws.header_done && r != -ESTALE)
-		write_lost(reason, final, -r);
-	if (!lsp_dump_created()) {
-		ws.disabled = true;
-		lsp_warn("cannot create the dump; not writing one",
-		    errno_name(-r));
-		lsp_warn("dump path", lsp_cfg.path);
-	} else if (!ws.warned_write) {
-		ws.warned_write = true;
-		lsp_warn("cannot write a snapshot to the dump", errno_name(-r));
-	}
-	if (r == -ESTALE)
-		ws.disabled = true;
+	write_failed(reason, final, r);
 }
 
 /* LEAKSPY_SIGNAL arrived (signal handler). */

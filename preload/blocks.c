@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live-block table and the record entry points: every recorded
+ * block's site, size and epoch, in 256 independently locked
+ * open-addressing shards, so that threads only meet when their blocks hash
+ * to the same shard; sizes of 4 GiB and more in a table of their own.
+ * The interposers (host threads, hot path) record and forget blocks here;
+ * the writer thread starts epochs and scans the table (lsp_record_scan).
+ * Nothing here calls the allocator it observes: memory comes from mmap.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "arena.h"
+#include "hash.h"
+#include "lsp.h"
+#include "sample.h"
+#include "sites.h"
+
+#define LS_HASH_ARENA (&big_arena)
+#include "ls_hash.h"
+
+#define NSHARD		256
+#define SHARD_MIN	32	/* slots: few, so a small heap stays in cache */
+
+/*
+ * A live block in 16 bytes: its address in the low 48 bits of key and the
+ * epoch it was allocated in (lsp_epoch_next, saturating) in the top 16;
+ * key 0 marks an empty slot.  size UINT32_MAX means the real size is in
+ * the big table.
+ */
+struct blk {
+	uint64_t key;
+	uint32_t site;
+	uint32_t size;
+};
+
+#define PTR_BITS	48
+#define PTR_MASK	((UINT64_C(1) << PTR_BITS) - 1)
+#define EPOCH_MAX	0xffffu
+
+static inline uintptr_t
+blk_ptr(const struct blk *b)
+{
+	return (uintptr_t)(b->key & PTR_MASK);
+}
+
+/* Written by the writer (lsp_epoch_next), read on every allocation. */
+static uint32_t epoch;
+
+/* The filter's counts are kept per shard (sample.h): a shard owns whole
+ * bitmap words. */
+_Static_assert((1u << (LSP_FILTER_BITS - 6)) % NSHARD == 0,
+    "a shard must own whole bitmap words");
+
+/* Each shard's table and count are guarded by its lock. */
+struct shard {
+	pthread_mutex_t lock;
+	struct blk *tab;
+	size_t mask;
+	size_t count;
+} __attribute__((aligned(LS_CACHELINE)));
+
+static struct shard shards[NSHARD];
+
+/* Every shard's first table, side by side: a mapping each would cost a
+ * page each (1 MiB for 256 shards of 512 bytes). */
+static struct blk *first_tabs;
+
+/* The tables that outgrow it, while smaller than a page, come from one
+ * arena for the same reason (a heap of 8,192 blocks grows most shards to
+ * 1 or 2 KiB); larger ones are mapped, so that they can be given back.
+ * tab_lock is taken under a shard's lock, never the other way. */
+#define TAB_ARENA_MAX	2048	/* bytes */
+static struct ls_arena tab_arena;
+static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct blk *
+tab_alloc(size_t slots)
+{
+	struct blk *t;
+
+	if (slots * sizeof(*t) > TAB_ARENA_MAX)
+		return ls_map(slots * sizeof(*t));
+	pthread_mutex_lock(&tab_lock);
+	t = ls_arena_zalloc(&tab_arena, slots * sizeof(*t));
+	pthread_mutex_unlock(&tab_lock);
+	return t;
+}
+
+static void
+tab_free(struct blk *t, size_t slots)
+{
+	if (slots * sizeof(*t) > TAB_ARENA_MAX) {
+		ls_unmap(t, slots * sizeof(*t));
+		return;
+	}
+	pthread_mutex_lock(&tab_lock);
+	ls_arena_free(&tab_arena, t);
+	pthread_mutex_unlock(&tab_lock);
+}
+
+/* Blocks of 4 GiB and more; under big_lock. */
+struct big {
+	uintptr_t ptr;
+	size_t size;
+	UT_hash_handle hh;
+};
+static struct big *bigs;
+static struct ls_arena big_arena;
+static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Shard locks are held briefly: spin a little before sleeping, which
+ * spares a waiter the futex wake-up (the snapshot scan takes each). */
+static void
+init_shard_locks(void)
+{
+	pthread_mutexattr_t attr;
+	unsigned i;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	for (i = 0; i < NSHARD; i++)
+		pthread_mutex_init(&shards[i].lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+int
+lsp_record_init(void)
+{
+	int r = lsp_sites_init();
+
+	first_tabs = ls_map(NSHARD * SHARD_MIN * sizeof(struct blk));
+	if (r != 0 || first_tabs == NULL)
+		return -ENOMEM;
+	ls_arena_init(&big_arena, 64 << 10);
+	ls_arena_init(&tab_arena, 64 << 10);
+	init_shard_locks();
+	return 0;
+}
+
+/* A block's shard is picked by the filter's bitmap word of its slot, and
+ * *h, its hash, places it in the shard's table. */
+static inline struct shard *
+shard_of(uintptr_t p, uint64_t *h)
+{
+	*h = ls_hash_ptr(p);
+	return &shards[(lsp_filter_slot((const void *)p) / 64) % NSHARD];
+}
+
+static int
+shard_grow(struct shard *sh)
+{
+	size_t cap = sh->tab ? (sh->mask + 1) * 2 : SHARD_MIN;
+	struct blk *first = &first_tabs[(size_t)(sh - shards) * SHARD_MIN];
+	struct blk *nt = sh->tab ? tab_alloc(cap) : first;
+	size_t i;
+
+	if (nt == NULL)
+		return -ENOMEM;
+	for (i = 0; sh->tab && i <= sh->mask; i++) {
+		struct blk *b = &sh->tab[i];
+		size_t j;
+
+		if (b->key == 0)
+			continue;
+		j = ls_hash_ptr(blk_ptr(b)) & (cap - 1);
+		while (nt[j].key != 0)
+			j = (j + 1) & (cap - 1);
+		nt[j] = *b;
+	}
+	if (sh->tab && sh->tab != first)
+		tab_free(sh->tab, sh->mask + 1);
+	sh->tab = nt;
+	sh->mask = cap - 1;
+	return 0;
+}
+
+/*
+ * Insert p, allocated in epoch ep.  Returns 0, 1 if p was already there
+ * (its old entry is copied to *old and replaced), or -ENOMEM.  Caller
+ * holds sh->lock.
+ */
+static int
+shard_insert(struct shard *sh, uint64_t h, uintptr_t p, uint32_t site,
+    uint32_t size, unsigned ep, struct blk *old)
+{
+	uint64_t key = (uint64_t)p | (uint64_t)ep << PTR_BITS;
+
+	size_t i;
+
+	if ((sh->count + 1) * 4 > (sh->mask + 1) * 3 || sh->tab == NULL) {
+		if (shard_grow(sh) != 0 &&
+		    (sh->tab == NULL || sh->count + 1 > sh->mask))
+			return -ENOMEM;
+	}
+	for (i = h & sh->mask; sh->tab[i].key != 0; i = (i + 1) & sh->mask) {
+		if (blk_ptr(&sh->tab[i]) == p) {
+			*old = sh->tab[i];
+			sh->tab[i].key = key;
+			sh->tab[i].site = site;
+			sh->tab[i].size = size;
+			return 1;
+		}
+	}
+	sh->tab[i].key = key;
+	sh->tab[i].site = site;
+	sh->tab[i].size = size;
+	sh->count++;
+	return 0;
+}
+
+/* Remove p into *out; false if absent.  Caller holds sh->lock. */
+static bool
+shard_remove(struct shard *sh, uint64_t h, uintptr_t p, struct blk *out)
+{
+	size_t i, j;
+
+	if (sh->tab == NULL)
+		return false;
+	for (i = h & sh->mask; blk_ptr(&sh->tab[i]) != p;
+	    i = (i + 1) & sh->mask)
+		if (sh->tab[i].key == 0)
+			return false;
+	*out = sh->tab[i];
+	/* Backward-shift deletion keeps every probe chain unbroken. */
+	for (j = (i + 1) & sh->mask; sh->tab[j].key != 0;
+	    j = (j + 1) & sh->mask) {
+		size_t home = ls_hash_ptr(blk_ptr(&sh->tab[j])) & sh->mask;
+
+		if (((j - home) & sh->mask) >= ((j - i) & sh->mask)) {
+			sh->tab[i] = sh->tab[j];
+			i = j;
+		}
+	}
+	sh->tab[i].key = 0;
+	sh->count--;
+	return true;
+}
+
+static int
+big_put(uintptr_t p, size_t size)
+{
+	struct big *b;
+	int r = 0;
+
+	pthread_mutex_lock(&big_lock);
+	HASH_FIND(hh, bigs, &p, sizeof(p), b);
+	if (b == NULL) {
+		unsigned long oom = ls_hash_oom_count;
+
+		b = ls_arena_alloc(&big_arena, sizeof(*b));
+		if (b == NULL) {
+			r = -ENOMEM;
+			goto out;
+		}
+		b->ptr = p;
+		HASH_ADD(hh, bigs, ptr, sizeof(b->ptr), b);
+		if (ls_hash_oom_count != oom) {
+			ls_arena_free(&big_arena, b);
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+	b->size = size;
+out:
+	pthread_mutex_unlock(&big_lock);
+	return r;
+}
+
+/* The size of big block p (UINT32_MAX if unknown); remove drops it. */
+static size_t
+big_size(uintptr_t p, bool remove)
+{
+	struct big *b;
+	size_t size = UINT32_MAX;
+
+	pthread_mutex_lock(&big_lock);
+	HASH_FIND(hh, bigs, &p, sizeof(p), b);
+	if (b != NULL) {
+		size = b->size;
+		if (remove) {
+			HASH_DEL(bigs, b);
+			ls_arena_free(&big_arena, b);
+		}
+	}
+	pthread_mutex_unlock(&big_lock);
+	return size;
+}
+
+static inline size_t
+blk_size(const struct blk *b)
+{
+	return b->size == UINT32_MAX ? big_size(blk_ptr(b), true) : b->size;
+}
+
+/* Enter block p of site s, allocated in epoch ep; on failure count it as
+ * dropped. */
+static void
+add_block(uintptr_t p, struct lsp_site *s, size_t n, unsigned ep)
+{
+	uint32_t sz = n >= UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	struct blk old;
+	uint64_t h, wb, wn;
+	struct shard *sh;
+	int r;
+
+	if (LS_UNLIKELY((uint64_t)p > PTR_MASK)) {
+		lsp_count(LS_CNT_DROPPED);	/* beyond 48-bit addresses */
+		return;
+	}
+	sh = shard_of(p, &h);
+	pthread_mutex_lock(&sh->lock);
+	r = shard_insert(sh, h, p, s->id, sz, ep, &old);
+	if (r == 0)
+		lsp_filter_add(p, 1);
+	pthread_mutex_unlock(&sh->lock);
+	if (r < 0) {
+		lsp_count(LS_CNT_DROPPED);
+		return;
+	}
+	if (r == 1) {
+		/* p was freed where leakspy could not see it (inside
+		 * leakspy, or by a path that bypassed free). */
+		struct lsp_site *os = lsp_site_by_id(old.site);
+		uint64_t ob, on;
+
+		lsp_weigh(p, blk_size(&old), &ob, &on);
+		lsp_count(LS_CNT_MISSED_FREES);
+		if (os != NULL)
+			lsp_site_add(os, -(int64_t)ob, -(int64_t)on);
+	}
+	if (sz == UINT32_MAX && big_put(p, n) != 0)
+		lsp_count(LS_CNT_DROPPED);
+	lsp_weigh(p, n, &wb, &wn);
+	lsp_site_add(s, (int64_t)wb, (int64_t)wn);
+	lsp_site_alloc_add(s, wb, wn);
+}
+
+void
+lsp_record_alloc(void *p, size_t n, unsigned api)
+{
+	uintptr_t f[LS_MAX_FRAMES];
+	bool truncated = false;
+	unsigned nf;
+	struct lsp_site *s;
+
+	lsp_guard_enter_record();
+	nf = lsp_unwind(f, &truncated);
+	if (truncated)
+		lsp_count(LS_CNT_TRUNCATED);
+	s = lsp_site_intern(f, nf, api, truncated ? LS_SF_TRUNCATED : 0,
+	    lsp_thread_name_id());
+	if (LS_LIKELY(s != NULL))
+		add_block((uintptr_t)p, s, n, __atomic_load_n(&epoch,
+		    __ATOMIC_RELAXED));
+	else
+		lsp_count(LS_CNT_DROPPED);
+	lsp_guard_leave_record();
+}
+
+bool
+lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
+{
+	struct blk b;
+	uint64_t h;
+	struct shard *sh = shard_of((uintptr_t)p, &h);
+	struct lsp_site *s;
+	bool found;
+
+	lsp_guard_enter_record();
+	pthread_mutex_lock(&sh->lock);
+	found = shard_remove(sh, h, (uintptr_t)p, &b);
+	if (found)
+		lsp_filter_add((uintptr_t)p, -1);
+	pthread_mutex_unlock(&sh->lock);
+	if (found) {
+		uint64_t wb, wn;
+
+		*site = b.site;
+		*size = blk_size(&b);
+		*ep = (unsigned)(b.key >> PTR_BITS);
+		lsp_weigh((uintptr_t)p, *size, &wb, &wn);
+		if ((s = lsp_site_by_id(b.site)) != NULL)
+			lsp_site_add(s, -(int64_t)wb, -(int64_t)wn);
+	}
+	lsp_guard_leave_record();
+	return found;
+}
+
+bool
+lsp_record_free(void *p)
+{
+	uint32_t site;
+	size_t size;
+	unsigned ep;
+
+	return lsp_record_take(p, &site, &size, &ep);
+}
+
+void
+lsp_record_restore(void *p, uint32_t site, size_t size, unsigned ep)
+{
+	struct lsp_site *s = lsp_site_by_id(site);
+
+	lsp_guard_enter_record();
+	if (s != NULL) {
+		uint64_t wb, wn;
+
+		add_block((uintptr_t)p, s, size, ep);
+		/* A failed realloc allocated nothing: undo the totals. */
+		lsp_weigh((uintptr_t)p, size, &wb, &wn);
+		lsp_site_alloc_add(s, -wb, -wn);	/* modulo 2^64 */
+	}
+	lsp_guard_leave_record();
+}
+
+unsigned
+lsp_epoch_next(void)
+{
+	unsigned e = __atomic_load_n(&epoch, __ATOMIC_RELAXED);
+
+	if (e < EPOCH_MAX)
+		e++;
+	__atomic_store_n(&epoch, e, __ATOMIC_RELAXED);
+	return e;
+}
+
+/* Count block b of a shard's table (or a copy of it) for
+ * lsp_record_scan. */
+static inline void
+scan_one(const struct blk *b, void (*fn)(void *ctx, uint32_t site,
+    unsigned ep, uint64_t bytes, uint64_t blocks), void *ctx)
+{
+	uint64_t wb, wn;
+	size_t size;
+
+	if (b->key == 0)
+		return;
+	size = b->size;
+	if (b->size == UINT32_MAX) {
+		/* 4 GiB or more: its size is in the big-block table, unless
+		 * it was freed since the copy, which the scan then misses
+		 * as a scan a moment later would. */
+		size = big_size(blk_ptr(b), false);
+		if (size == UINT32_MAX)
+			return;
+	}
+	lsp_weigh(blk_ptr(b), size, &wb, &wn);
+	fn(ctx, b->site, (unsigned)(b->key >> PTR_BITS), wb, wn);
+}
+
+void
+lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
+    uint64_t bytes, uint64_t blocks), void *ctx)
+{
+	/* The scan's copy of one shard (callers hold the writer's lock). */
+	static struct blk *copy;
+	static size_t copy_cap;
+	unsigned i;
+	size_t j, k, n;
+
+	/* Downwards: a program that allocates upwards through its heap
+	 * walks the shards upwards, and would otherwise follow the scan
+	 * from shard to shard, waiting at each. */
+	for (i = NSHARD; i-- > 0;) {
+		struct shard *sh = &shards[i];
+		size_t slots;
+
+		/* One shard at a time, and only copied under its lock, whole
+		 * with its empty slots (a memcpy, with no branch per slot):
+		 * an allocating thread waits at most for the copy of one
+		 * shard, not for the counting. */
+		pthread_mutex_lock(&sh->lock);
+		slots = sh->tab != NULL ? sh->mask + 1 : 0;
+		if (slots > copy_cap) {
+			struct blk *nc = ls_map(slots * sizeof(*nc));
+
+			if (nc != NULL) {
+				if (copy != NULL)
+					ls_unmap(copy, copy_cap * sizeof(*copy));
+				copy = nc;
+				copy_cap = slots;
+			}
+		}
+		if (slots <= copy_cap) {
+			if (slots != 0)
+				memcpy(copy, sh->tab, slots * sizeof(*copy));
+			n = slots;
+		} else {
+			/* No room for a copy: count under the lock. */
+			n = 0;
+			for (j = 0; j < slots; j++)
+				scan_one(&sh->tab[j], fn, ctx);
+		}
+		pthread_mutex_unlock(&sh->lock);
+		for (k = 0; k < n; k++)
+			scan_one(&copy[k], fn, ctx);
+	}
+}
+
+void
+lsp_record_lock_all(void)
+{
+	unsigned i;
+
+	lsp_sites_lock();
+	for (i = 0; i < NSHARD; i++)
+		pthread_mutex_lock(&shards[i].lock);
+	pthread_mutex_lock(&tab_lock);	/* shard, then tab: as shard_grow */
+	pthread_mutex_lock(&big_lock);	/* shard, then big: as the scan */
+}
+
+void
+lsp_record_unlock_all(void)
+{
+	unsigned i;
+
+	pthread_mutex_unlock(&big_lock);
+	pthread_mutex_unlock(&tab_lock);
+	for (i = NSHARD; i-- > 0;)
+		pthread_mutex_unlock(&shards[i].lock);
+	lsp_sites_unlock();
+}
+
+void
+lsp_record_reset_locks(void)
+{
+	lsp_sites_reset_lock();
+	pthread_mutex_init(&big_lock, NULL);
+	pthread_mutex_init(&tab_lock, NULL);
+	init_shard_locks();
+}

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The site table: one site per call stack (with its entry point, flags
+ * and thread name), its frames delta-coded, with per-slice counters.
+ * Sites are found lock-free by the interposers (host threads, hot path:
+ * lsp_site_intern in sites.h) and created here under site_lock; the
+ * writer thread reads them (lsp_site_get).  Nothing here calls the
+ * allocator it observes: memory comes from mmap.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "arena.h"
+#include "lsp.h"
+#include "sites.h"
+
+/* Written under site_lock with the directory chunk, read lock-free. */
+struct lsp_counters *lsp_site_slices[LSP_NSLICE][LSP_SITE_DIR_CHUNKS];
+
+/* Written under site_lock; read lock-free with acquire loads. */
+struct lsp_chains *lsp_site_chains;
+struct lsp_site **lsp_site_dir[LSP_SITE_DIR_CHUNKS];
+static uint32_t nsites;
+static pthread_mutex_t site_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ls_arena site_arena;	/* under site_lock */
+
+__thread unsigned lsp_slice_plus1 __attribute__((tls_model("initial-exec")));
+unsigned lsp_slices_given;
+
+/* Delta-code n frames into out (NULL: only count); returns the length. */
+static size_t
+frames_encode(uint8_t *out, const uintptr_t *f, unsigned n)
+{
+	uintptr_t prev = 0;
+	size_t len = 0;
+	unsigned k;
+
+	for (k = 0; k < n; k++) {
+		uint64_t z = ls_zigzag((uint64_t)(f[k] - prev));
+
+		prev = f[k];
+		len += out != NULL ? ls_uv_put(out + len, z) : ls_uv_len(z);
+	}
+	return len;
+}
+
+int
+lsp_sites_init(void)
+{
+	struct lsp_chains *t = ls_map(sizeof(*t) +
+	    (sizeof(t->slot[0]) << LSP_SITE_CHAINS0));
+
+	if (t == NULL)
+		return -ENOMEM;
+	t->bits = LSP_SITE_CHAINS0;
+	lsp_site_chains = t;
+	ls_arena_init(&site_arena, 1 << 20);
+	return 0;
+}
+
+/* Double the chains, if they can be mapped.  Under site_lock. */
+static void
+chains_grow(void)
+{
+	struct lsp_chains *old = lsp_site_chains, *nt;
+	size_t len = sizeof(*nt) + (sizeof(nt->slot[0]) << (old->bits + 1));
+	uint32_t id, mask;
+
+	nt = ls_map(len);
+	if (nt == NULL)
+		return;
+	nt->bits = old->bits + 1;
+	mask = (1u << nt->bits) - 1;
+	for (id = 0; id < nsites; id++) {
+		struct lsp_site *s = lsp_site_by_id(id);
+		uint32_t j = (uint32_t)s->hash & mask;
+
+		__atomic_store_n(&s->next, nt->slot[j], __ATOMIC_RELEASE);
+		nt->slot[j] = s;
+	}
+	__atomic_store_n(&lsp_site_chains, nt, __ATOMIC_RELEASE);
+	/* Not in a sandbox, whose filter may not allow madvise. */
+	if (!lsp_in_sandbox())
+		madvise(old, sizeof(*old) + (sizeof(old->slot[0]) << old->bits),
+		    MADV_DONTNEED);
+}
+
+/* Map directory chunk c and each slice's counters for it (counters
+ * first: a site is found only after its chunk).  Under site_lock. */
+static bool
+dir_chunk_map(uint32_t c)
+{
+	struct lsp_site **chunk = ls_map(sizeof(*chunk) << LSP_SITE_DIR_SHIFT);
+	unsigned k;
+
+	if (chunk == NULL)
+		return false;
+	for (k = 0; k < LSP_NSLICE; k++) {
+		if (lsp_site_slices[k][c] != NULL)
+			continue;
+		lsp_site_slices[k][c] = ls_map(sizeof(struct lsp_counters) <<
+		    LSP_SITE_DIR_SHIFT);
+		if (lsp_site_slices[k][c] == NULL) {
+			ls_unmap(chunk, sizeof(*chunk) << LSP_SITE_DIR_SHIFT);
+			return false;
+		}
+	}
+	__atomic_store_n(&lsp_site_dir[c], chunk, __ATOMIC_RELEASE);
+	return true;
+}
+
+LS_NOINLINE struct lsp_site *
+lsp_site_create(uint64_t h, const uintptr_t *f, unsigned n, unsigned api,
+    unsigned flags, unsigned thread)
+{
+	struct lsp_chains *t;
+	struct lsp_site *s, **bucket;
+	uint32_t id;
+
+	pthread_mutex_lock(&site_lock);
+	/* Another thread may have created it meanwhile, or a reader on an
+	 * old table missed it. */
+	s = lsp_site_find(lsp_site_chains, h, f, n, api, flags, thread);
+	if (s != NULL)
+		goto out;
+	id = nsites;
+	if ((id >> LSP_SITE_DIR_SHIFT) >= LSP_SITE_DIR_CHUNKS)
+		goto out;	/* s is NULL: too many sites */
+	if (lsp_site_dir[id >> LSP_SITE_DIR_SHIFT] == NULL &&
+	    !dir_chunk_map(id >> LSP_SITE_DIR_SHIFT))
+		goto out;
+	s = ls_arena_carve(&site_arena, sizeof(*s) + frames_encode(NULL, f, n));
+	if (s == NULL)
+		goto out;
+	memset(s, 0, sizeof(*s));
+	s->hash = h;
+	s->id = id;
+	s->gen = lsp_modgen();
+	s->nframes = (uint16_t)n;
+	s->api = (uint8_t)api;
+	s->flags = (uint8_t)flags;
+	s->thread = (uint16_t)thread;
+	frames_encode(s->code, f, n);
+	t = lsp_site_chains;
+	bucket = &t->slot[h & ((1u << t->bits) - 1)];
+	s->next = *bucket;
+	__atomic_store_n(&lsp_site_dir[id >> LSP_SITE_DIR_SHIFT][id &
+	    ((1u << LSP_SITE_DIR_SHIFT) - 1)], s, __ATOMIC_RELEASE);
+	__atomic_store_n(bucket, s, __ATOMIC_RELEASE);
+	__atomic_store_n(&nsites, id + 1, __ATOMIC_RELEASE);
+	if (id + 1 > 1u << t->bits && t->bits < 31)
+		chains_grow();
+out:
+	pthread_mutex_unlock(&site_lock);
+	return s;
+}
+
+uint32_t
+lsp_site_count(void)
+{
+	return __atomic_load_n(&nsites, __ATOMIC_ACQUIRE);
+}
+
+bool
+lsp_site_get(uint32_t id, struct lsp_site_view *v)
+{
+	struct lsp_site *s = lsp_site_by_id(id);
+	unsigned i;
+
+	if (s == NULL)
+		return false;
+	v->code = s->code;
+	v->nframes = s->nframes;
+	v->api = s->api;
+	v->flags = s->flags;
+	v->thread = s->thread;
+	v->gen = s->gen;
+	v->live_bytes = v->live_blocks = 0;
+	v->alloc_bytes = v->alloc_blocks = 0;
+	for (i = 0; i < LSP_NSLICE; i++) {
+		const struct lsp_counters *c = lsp_site_counters(s, i);
+
+		v->live_bytes += __atomic_load_n(&c->live_bytes,
+		    __ATOMIC_RELAXED);
+		v->live_blocks += __atomic_load_n(&c->live_blocks,
+		    __ATOMIC_RELAXED);
+		v->alloc_bytes += __atomic_load_n(&c->alloc_bytes,
+		    __ATOMIC_RELAXED);
+		v->alloc_blocks += __atomic_load_n(&c->alloc_blocks,
+		    __ATOMIC_RELAXED);
+	}
+	return true;
+}
+
+void
+lsp_sites_lock(void)
+{
+	pthread_mutex_lock(&site_lock);
+}
+
+void
+lsp_sites_unlock(void)
+{
+	pthread_mutex_unlock(&site_lock);
+}
+
+void
+lsp_sites_reset_lock(void)
+{
+	pthread_mutex_init(&site_lock, NULL);
+}
