@@ -270,12 +270,13 @@ out:
 	return r;
 }
 
-/* The size of big block p (UINT32_MAX if unknown); remove drops it. */
+/* The size of big block p (SIZE_MAX if unknown: no block is that big);
+ * remove drops it. */
 static size_t
 big_size(uintptr_t p, bool remove)
 {
 	struct big *b;
-	size_t size = UINT32_MAX;
+	size_t size = SIZE_MAX;
 
 	pthread_mutex_lock(&big_lock);
 	HASH_FIND(hh, bigs, &p, sizeof(p), b);
@@ -293,7 +294,12 @@ big_size(uintptr_t p, bool remove)
 static inline size_t
 blk_size(const struct blk *b)
 {
-	return b->size == UINT32_MAX ? big_size(blk_ptr(b), true) : b->size;
+	size_t size;
+
+	if (b->size != UINT32_MAX)
+		return b->size;
+	size = big_size(blk_ptr(b), true);
+	return size != SIZE_MAX ? size : UINT32_MAX;
 }
 
 /* Enter block p of site s, allocated in epoch ep; on failure count it as
@@ -445,7 +451,7 @@ scan_one(const struct blk *b, void (*fn)(void *ctx, uint32_t site,
 		 * it was freed since the copy, which the scan then misses
 		 * as a scan a moment later would. */
 		size = big_size(blk_ptr(b), false);
-		if (size == UINT32_MAX)
+		if (size == SIZE_MAX)
 			return;
 	}
 	lsp_weigh(blk_ptr(b), size, &wb, &wn);

@@ -90,7 +90,7 @@ rd_u(struct rd *r, unsigned n)
 	return v;
 }
 
-/* LEB128; sign-extended if is_signed. */
+/* DWARF's ULEB128 and SLEB128 (src/leb128.h); a bad one sets r->bad. */
 static uint64_t
 rd_uleb(struct rd *r)
 {

@@ -376,16 +376,15 @@ test_restore(void)
 }
 
 /*
- * Blocks of 4 GiB and more keep their size in the big-block table.  (A
- * block of exactly UINT32_MAX bytes, the slot's marker, goes there too,
- * but lsp_record_scan takes that size for "freed since the copy" and
- * leaves the block out: not tested here.)
+ * Blocks of 4 GiB and more keep their size in the big-block table, and so
+ * does a block of exactly UINT32_MAX bytes, the slot's marker.
  */
 static void
 test_big(void)
 {
 	const size_t big = (size_t)5 << 30, four = (size_t)UINT32_MAX + 1;
 	const size_t below = UINT32_MAX - 1;	/* the largest in a slot */
+	const size_t marker = UINT32_MAX;
 	uint32_t site;
 	size_t size;
 	unsigned ep;
@@ -395,10 +394,13 @@ test_big(void)
 	lsp_record_alloc(addr(100), big, LS_API_MALLOC);
 	lsp_record_alloc(addr(101), four, LS_API_MALLOC);
 	lsp_record_alloc(addr(102), below, LS_API_MALLOC);
+	lsp_record_alloc(addr(103), marker, LS_API_MALLOC);
 	scan(&t);
-	LST_EQ_U64(t.bytes[22], big + four + below);
-	LST_EQ_U64(t.blocks[22], 3);
-	LST_EQ_U64(live_bytes(22), big + four + below);
+	LST_EQ_U64(t.bytes[22], big + four + below + marker);
+	LST_EQ_U64(t.blocks[22], 4);
+	LST_EQ_U64(live_bytes(22), big + four + below + marker);
+	LST_TRUE(lsp_record_take(addr(103), &site, &size, &ep));
+	LST_EQ_U64(size, marker);
 
 	LST_TRUE(lsp_record_take(addr(100), &site, &size, &ep));
 	LST_EQ_U64(site, 22);
