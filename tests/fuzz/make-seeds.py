@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """Write the synthetic seeds of tests/fuzz/corpus/ (syn-*) from the
 stored fixtures: records real runs do not always have (a PROCESS name,
-FINAL by a signal, LOST, NOTE, bytes that are not UTF-8), so that the
+FINAL by a signal, LOST, NOTE, SETTING, bytes that are not UTF-8), so that the
 fuzzer starts from them.  The other seeds are dumps of victims, copied as
 they were written.  Usage: make-seeds.py"""
 
@@ -32,6 +32,17 @@ def append(data, *recs):
     return data + b"".join(lsdump.record(lsdump.T[t], p) for t, p in recs)
 
 
+def after_process(data, *recs):
+    """data with records inserted right after its PROCESS record, where
+    the shim writes its SETTING records."""
+    out = bytearray(lsdump.MAGIC)
+    for off, typ, p in lsdump.records(data):
+        out += lsdump.record(typ, p)
+        if typ == lsdump.T["PROCESS"]:
+            out += b"".join(lsdump.record(lsdump.T[t], q) for t, q in recs)
+    return bytes(out)
+
+
 def main():
     leaky, seed1 = load("leaky.lsd"), load("seed1.lsd")
     out = {
@@ -43,6 +54,13 @@ def main():
         "syn-lost-mid": append(replace_final(seed1, None),
                                ("LOST", lsdump.lost_record(1, 0, 28)),
                                ("NOTE", lsdump.string(b"note \xff\xfe"))),
+        "syn-settings": after_process(
+            seed1,
+            ("SETTING", lsdump.setting_record(
+                b"LEAKSPY_DEPTH", b"500", b"248", b"want 1 to 248")),
+            ("SETTING", lsdump.setting_record(
+                b"LEAKSPY_SIGNAL", b"TERM\xff", b"none",
+                b"cannot be the snapshot signal"))),
         "syn-bytes": with_process(leaky, argv=[b"a\xff\xfeb", b"\xc0\xaf",
                                                b"\xed\xa0\x80\x1b[31m"],
                                   name=b"\xe2\x82", exe=b"/x/\xf5y"),
