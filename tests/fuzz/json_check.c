@@ -134,30 +134,37 @@ escape(struct jc *j)
 	return true;
 }
 
-/* One UTF-8 sequence of two or more bytes (RFC 3629, section 4). */
+/*
+ * One UTF-8 sequence of two or more bytes, checked by what it decodes to
+ * rather than by the table of RFC 3629 section 4 that the report uses:
+ * continuation bytes, then the code point in the range its length may
+ * hold (no overlong form), no surrogate, nothing above U+10FFFF.
+ */
 static bool
 utf8(struct jc *j)
 {
-	unsigned c = *j->p, lo = 0x80, hi = 0xbf;
+	static const unsigned long least[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned c = *j->p;
+	unsigned long cp;
 	size_t n, i;
 
-	if (c < 0xc2 || c > 0xf4)
+	if ((c & 0xe0) == 0xc0)
+		n = 2, cp = c & 0x1f;
+	else if ((c & 0xf0) == 0xe0)
+		n = 3, cp = c & 0x0f;
+	else if ((c & 0xf8) == 0xf0)
+		n = 4, cp = c & 0x07;
+	else
 		return bad(j, "not UTF-8");
-	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
 	if ((size_t)(j->end - j->p) < n)
 		return bad(j, "UTF-8 cut short");
-	for (i = 1; i < n; i++)
-		if (j->p[i] < (i == 1 ? lo : 0x80) ||
-		    j->p[i] > (i == 1 ? hi : 0xbf))
+	for (i = 1; i < n; i++) {
+		if ((j->p[i] & 0xc0) != 0x80)
 			return bad(j, "not UTF-8");
+		cp = cp << 6 | (j->p[i] & 0x3f);
+	}
+	if (cp < least[n] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return bad(j, "not UTF-8");
 	j->p += n;
 	return true;
 }
