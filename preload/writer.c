@@ -104,11 +104,14 @@ errno_name(int e)
 	}
 }
 
-/* The PROCESS record, with this process's (or fork child's) start. */
+/* A dump's head: its first line, the PROCESS record (with this
+ * process's, or fork child's, start) and the settings refused. */
 static void
-emit_process(struct ls_buf *b)
+emit_head(struct ls_buf *b)
 {
+	ls_dump_header(b);
 	lsp_emit_process(b, start_real_ns);
+	lsp_config_emit(b);
 }
 
 /*
@@ -172,10 +175,8 @@ write_out(unsigned reason, bool final)
 	b->len = 0;
 	b->err = 0;
 	b->grow_fn = buf_grow;
-	if (!ws.header_done) {
-		ls_dump_header(b);
-		emit_process(b);
-	}
+	if (!ws.header_done)
+		emit_head(b);
 	lsp_modules_scan();
 	lsp_modules_emit(b);
 	covered = lsp_emit_stacks(b, ws.stacks_written);
@@ -351,9 +352,7 @@ create_header(void)
 		b->grow_fn = buf_grow;
 		b->len = 0;
 		b->err = 0;
-		ls_dump_header(b);
-		emit_process(b);
-		lsp_config_emit(b);
+		emit_head(b);
 		lsp_modules_emit(b);
 		r = lsp_dump_end(b);
 		lsp_modules_commit(r == 0);

@@ -336,10 +336,8 @@ rec_setting(struct lsr_parser *P, struct ls_cur *c)
 		return P->why = "SETTING record cut short", -1;
 	/* Room doubles at each power of two, so no capacity is kept. */
 	if ((d->nsettings & (d->nsettings - 1)) == 0) {
-		d->settings = reallocarray(d->settings, d->nsettings ?
+		d->settings = lsr_xrealloc(d->settings, d->nsettings ?
 		    2 * d->nsettings : 1, sizeof(*d->settings));
-		if (d->settings == NULL)
-			err(3, "out of memory");
 	}
 	st = &d->settings[d->nsettings++];
 	st->name = lsr_xstrndup(s[0], n[0]);
