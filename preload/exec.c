@@ -179,38 +179,21 @@ list_exec(int kind, const char *path, const char *arg0, va_list *ap)
 	return r;
 }
 
-LS_EXPORT int
-execl(const char *path, const char *arg0, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, arg0);
-	r = list_exec('l', path, arg0, &ap);
-	va_end(ap);
-	return r;
+/* The interposer of a list form: its arguments gathered into an argv,
+ * then kind's vector form called. */
+#define LIST_EXEC(name, kind) \
+LS_EXPORT int \
+name(const char *path, const char *arg0, ...) \
+{ \
+	va_list ap; \
+	int r; \
+\
+	va_start(ap, arg0); \
+	r = list_exec(kind, path, arg0, &ap); \
+	va_end(ap); \
+	return r; \
 }
 
-LS_EXPORT int
-execlp(const char *file, const char *arg0, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, arg0);
-	r = list_exec('p', file, arg0, &ap);
-	va_end(ap);
-	return r;
-}
-
-LS_EXPORT int
-execle(const char *path, const char *arg0, ...)
-{
-	va_list ap;
-	int r;
-
-	va_start(ap, arg0);
-	r = list_exec('e', path, arg0, &ap);
-	va_end(ap);
-	return r;
-}
+LIST_EXEC(execl, 'l')
+LIST_EXEC(execlp, 'p')
+LIST_EXEC(execle, 'e')

@@ -53,62 +53,22 @@ nosys(void)
 	return fn_ != NULL ? fn_(__VA_ARGS__) : nosys(); \
 } while (0)
 
-LS_EXPORT int
-chroot(const char *path)
-{
-	CALL(chroot, path);
+/* The interposer of name, given its parameters and the arguments it
+ * passes on. */
+#define INTERPOSE(name, params, ...) \
+LS_EXPORT int \
+name params \
+{ \
+	CALL(name, __VA_ARGS__); \
 }
 
-LS_EXPORT int
-setuid(uid_t uid)
-{
-	CALL(setuid, uid);
-}
-
-LS_EXPORT int
-seteuid(uid_t uid)
-{
-	CALL(seteuid, uid);
-}
-
-LS_EXPORT int
-setreuid(uid_t r, uid_t e)
-{
-	CALL(setreuid, r, e);
-}
-
-LS_EXPORT int
-setresuid(uid_t r, uid_t e, uid_t s)
-{
-	CALL(setresuid, r, e, s);
-}
-
-LS_EXPORT int
-setgid(gid_t gid)
-{
-	CALL(setgid, gid);
-}
-
-LS_EXPORT int
-setegid(gid_t gid)
-{
-	CALL(setegid, gid);
-}
-
-LS_EXPORT int
-setregid(gid_t r, gid_t e)
-{
-	CALL(setregid, r, e);
-}
-
-LS_EXPORT int
-setresgid(gid_t r, gid_t e, gid_t s)
-{
-	CALL(setresgid, r, e, s);
-}
-
-LS_EXPORT int
-setgroups(size_t n, const gid_t *list)
-{
-	CALL(setgroups, n, list);
-}
+INTERPOSE(chroot, (const char *path), path)
+INTERPOSE(setuid, (uid_t uid), uid)
+INTERPOSE(seteuid, (uid_t uid), uid)
+INTERPOSE(setreuid, (uid_t r, uid_t e), r, e)
+INTERPOSE(setresuid, (uid_t r, uid_t e, uid_t s), r, e, s)
+INTERPOSE(setgid, (gid_t gid), gid)
+INTERPOSE(setegid, (gid_t gid), gid)
+INTERPOSE(setregid, (gid_t r, gid_t e), r, e)
+INTERPOSE(setresgid, (gid_t r, gid_t e, gid_t s), r, e, s)
+INTERPOSE(setgroups, (size_t n, const gid_t *list), n, list)
