@@ -259,12 +259,22 @@ def test_fork_while_allocating():
     for env in MODES:
         r = run([victim("stress"), "fork"], timeout=60, env=env)
         eq((r.rc, r.out), (0, b"ok\n"), "every child finished")
+        eq(len(r.dumps), 101, "the parent's dump and one per child")
+        # Each dump whole (every record's crc, a FINAL last), its own pid;
+        # the report reads two of them (the parent's among them).
         pids = set()
         for d in r.dumps:
+            with open(d, "rb") as f:
+                recs = list(lsdump.records(f.read()))
+            eq(recs[-1][1], lsdump.T["FINAL"], "the last record of " + d)
+            pr = lsdump.parse_process(recs[0][2])
+            pids.add(pr["pid"])
+            eq(pr["sample_bytes"] > 0, bool(env), "sampled, in " + d)
+        for d in r.dumps[:2]:
             rep = report(d)
-            pids.add(rep["process"]["pid"])
-            eq(rep["estimated"], bool(env), "estimated")
-        eq(len(r.dumps), 101, "the parent's dump and one per child")
+            check(rep["process"]["pid"] in pids, "the pid the report reads")
+            eq((rep["complete"], rep["estimated"]), (True, bool(env)),
+               "complete, estimated")
         eq(len(pids), 101, "each with its own pid")
 
 
