@@ -12,6 +12,7 @@
 #include "dump.h"
 #include "fmt.h"
 #include "hash.h"
+#include "leb128.h"
 #include "lst.h"
 #include "settings.h"
 
@@ -190,6 +191,81 @@ test_uv_overflow(void)
 	c = (struct ls_cur){ big10, big10 + sizeof(big10), 0 };
 	ls_cur_uv(&c);
 	LST_TRUE(c.err);
+}
+
+/* src/leb128.h beyond the dump's uv fields: every boundary value through
+ * put, get, get_own and match; the padded form; zigzag; DWARF's sleb. */
+static void
+test_leb128(void)
+{
+	static const uint64_t vals[] = { 0, 1, 63, 64, 127, 128, 16383,
+	    16384, UINT32_MAX, (uint64_t)1 << 63, UINT64_MAX };
+	static const int64_t svals[] = { 0, 1, -1, 63, -64, 64, -65,
+	    INT64_MAX, INT64_MIN };
+	uint8_t buf[LS_UV_MAX + 1];
+	const uint8_t *p;
+	uint64_t v = 0;
+	int64_t sv = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		unsigned n = ls_uv_put(buf, vals[i]);
+
+		LST_EQ_U64(n, ls_uv_len(vals[i]));
+		p = buf;
+		LST_TRUE(ls_uv_get(&p, buf + n, &v));
+		LST_EQ_U64(v, vals[i]);
+		LST_EQ_U64(p - buf, n);
+		p = buf;
+		LST_TRUE(!ls_uv_get(&p, buf + n - 1, &v));	/* cut short */
+		LST_TRUE(p == buf);
+		p = buf;
+		LST_EQ_U64(ls_uv_get_own(&p), vals[i]);
+		LST_EQ_U64(p - buf, n);
+		p = buf;
+		LST_TRUE(ls_uv_match(&p, vals[i]));
+		LST_EQ_U64(p - buf, n);
+		p = buf;
+		LST_TRUE(!ls_uv_match(&p, vals[i] ^ 1));
+		LST_TRUE(p == buf);
+		LST_EQ_U64(ls_unzigzag(ls_zigzag(vals[i])), vals[i]);
+	}
+	LST_EQ_U64(ls_uv_len(UINT64_MAX), LS_UV_MAX);
+	LST_EQ_U64(ls_zigzag(0), 0);
+	LST_EQ_U64(ls_zigzag((uint64_t)-1), 1);
+	LST_EQ_U64(ls_zigzag(1), 2);
+	LST_EQ_U64(ls_zigzag((uint64_t)INT64_MIN), UINT64_MAX);
+
+	/* Padded: 300 in 5 bytes reads as 300 and takes all 5. */
+	ls_uv_put_padded(buf, 300, 5);
+	LST_EQ_U64(buf[4] & 0x80, 0);
+	p = buf;
+	LST_TRUE(ls_uv_get(&p, buf + 5, &v));
+	LST_EQ_U64(v, 300);
+	LST_EQ_U64(p - buf, 5);
+
+	for (i = 0; i < sizeof(svals) / sizeof(svals[0]); i++) {
+		/* DWARF's sleb128 of svals[i], written here by its rule. */
+		int64_t x = svals[i];
+		size_t n = 0;
+		bool more = true;
+
+		while (more) {
+			uint8_t byte = (uint8_t)(x & 0x7f);
+
+			x >>= 7;	/* arithmetic with gcc and clang */
+			more = !((x == 0 && !(byte & 0x40)) ||
+			    (x == -1 && (byte & 0x40)));
+			buf[n++] = (uint8_t)(byte | (more ? 0x80 : 0));
+		}
+		p = buf;
+		LST_TRUE(ls_sv_get(&p, buf + n, &sv));
+		LST_EQ_U64((uint64_t)sv, (uint64_t)svals[i]);
+		LST_EQ_U64(p - buf, n);
+		p = buf;
+		LST_TRUE(!ls_sv_get(&p, buf + n - 1, &sv));
+		LST_TRUE(p == buf);
+	}
 }
 
 /* Parse s for setting id: whether it is used as given, the value used
@@ -407,6 +483,7 @@ main(void)
 	test_varint_bytes();
 	test_header();
 	test_uv_overflow();
+	test_leb128();
 	test_settings();
 	test_arena();
 	test_fmt();
