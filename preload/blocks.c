@@ -507,6 +507,42 @@ lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
 	}
 }
 
+/* The size of big block p for lsp_record_each_block: the table is read
+ * without its lock, as no thread changes it meanwhile. */
+static uint64_t
+big_size_unlocked(uintptr_t p)
+{
+	struct big *b;
+
+	HASH_FIND(hh, bigs, &p, sizeof(p), b);
+	return b != NULL ? b->size : UINT64_MAX;
+}
+
+void
+lsp_record_each_block(void (*fn)(void *ctx, uintptr_t addr, uint64_t size,
+    uint32_t site), void *ctx)
+{
+	unsigned i;
+	size_t j;
+
+	for (i = 0; i < NSHARD; i++) {
+		const struct shard *sh = &shards[i];
+
+		for (j = 0; sh->tab != NULL && j <= sh->mask; j++) {
+			const struct blk *b = &sh->tab[j];
+			uint64_t size = b->size;
+
+			if (b->key == 0)
+				continue;
+			if (b->size == UINT32_MAX &&
+			    (size = big_size_unlocked(blk_ptr(b))) ==
+			    UINT64_MAX)
+				continue;
+			fn(ctx, blk_ptr(b), size, b->site);
+		}
+	}
+}
+
 void
 lsp_record_lock_all(void)
 {

@@ -291,6 +291,17 @@ unsigned lsp_epoch_next(void);
 void lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
     uint64_t bytes, uint64_t blocks), void *ctx);
 
+/*
+ * Call fn for every live block with its address, its real size (never a
+ * sampled estimate) and its site, reading the tables without their
+ * locks: for the heap scan, which runs where no other thread can change
+ * them (a raw clone's child, or at exit with the other threads
+ * stopped).  A thread stopped inside an insert or a remove may leave one
+ * entry of its shard missing or stale.  Async-signal-safe.
+ */
+void lsp_record_each_block(void (*fn)(void *ctx, uintptr_t addr,
+    uint64_t size, uint32_t site), void *ctx);
+
 /* fork handling for the tables' locks (the site table's, then the
  * live-block table's). */
 void lsp_record_lock_all(void);

@@ -1,0 +1,802 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The heap scan's marking and classification (definitions: scan.h): the
+ * blocks sorted by address for lookup by binary search, three
+ * breadth-first passes (reachable, interior-only, lost cliques), then the
+ * totals per site and who retains them.  Runs in the scan's child or at
+ * exit with the other threads stopped: system calls and its own mappings
+ * only, no allocator, no locks, no recursion.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "compiler.h"
+#include "hash.h"
+#include "scan.h"
+
+#define WORD		8u
+#define PAGE		4096u	/* skip unit past unreadable memory */
+#define BATCH		64u	/* blocks per read */
+#define RET_MIN		1024u	/* retained-by slots at first */
+
+/* A block's state: one of these in the low 3 bits, LSP_SCAN_F_* above. */
+#define ST_UNSEEN	0	/* not reached (yet) */
+#define ST_REACH	1	/* reachable */
+#define ST_CAND		2	/* pass 1: reached by an interior pointer */
+#define ST_INTERIOR	3	/* interior-only */
+#define ST_INDIRECT	4
+#define ST_DEFINITE	5	/* definitely lost: a clique leader */
+#define ST_MASK		7
+
+_Static_assert(LSP_SCAN_BYTES_PER_BLOCK == 3 * 8 + 4 * 4 + 1,
+    "bytes per block as mapped by lsp_scan_init");
+
+static inline uintptr_t
+align_up(uintptr_t a)
+{
+	return (a + WORD - 1) & ~(uintptr_t)(WORD - 1);
+}
+
+static inline uintptr_t
+align_down(uintptr_t a)
+{
+	return a & ~(uintptr_t)(WORD - 1);
+}
+
+static void *
+scan_map(struct lsp_scan *s, size_t len)
+{
+	void *p = ls_map(len);
+
+	if (p != NULL) {
+		s->mapped_now += len;
+		if (s->mapped_now > s->st.mapped)
+			s->st.mapped = s->mapped_now;
+	}
+	return p;
+}
+
+static void
+scan_unmap(struct lsp_scan *s, void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	ls_unmap(p, len);
+	s->mapped_now -= len;
+}
+
+ssize_t
+lsp_scan_read_self(void *ctx, const struct iovec *src, unsigned n, void *dst)
+{
+	struct iovec local;
+	size_t total = 0;
+	unsigned i;
+	int saved = errno;
+	ssize_t r;
+
+	(void)ctx;
+	for (i = 0; i < n; i++)
+		total += src[i].iov_len;
+	local.iov_base = dst;
+	local.iov_len = total;
+	r = process_vm_readv(getpid(), &local, 1, src, n, 0);
+	if (r < 0)	/* EFAULT: the first byte is unreadable */
+		r = errno == EFAULT ? 0 : -errno;
+	errno = saved;
+	return r;
+}
+
+int
+lsp_scan_init(struct lsp_scan *s, size_t max_blocks)
+{
+	char *p;
+
+	*s = (struct lsp_scan){ 0 };
+	if (max_blocks == 0 || max_blocks >= LSP_SCAN_ROOT_BIT)
+		return -EINVAL;
+	s->map_len = max_blocks * LSP_SCAN_BYTES_PER_BLOCK;
+	p = scan_map(s, s->map_len);
+	if (p == NULL)
+		return -ENOMEM;
+	/* 8-byte arrays first, then 4-byte ones: each stays aligned. */
+	s->addr = (uintptr_t *)p;
+	s->size = (uint64_t *)(s->addr + max_blocks);
+	s->via = (uintptr_t *)(s->size + max_blocks);
+	s->site = (uint32_t *)(s->via + max_blocks);
+	s->owner = s->site + max_blocks;
+	s->q = s->owner + max_blocks;
+	s->pq = s->q + max_blocks;
+	s->state = (uint8_t *)(s->pq + max_blocks);
+	s->cap = max_blocks;
+	return 0;
+}
+
+void
+lsp_scan_fini(struct lsp_scan *s)
+{
+	scan_unmap(s, s->addr, s->map_len);
+	scan_unmap(s, s->buf, LSP_SCAN_BUF);
+	scan_unmap(s, s->per_site, (size_t)s->nsites * LSP_REACH_NCLASS *
+	    sizeof(*s->per_site));
+	scan_unmap(s, s->ret, s->ret_cap * sizeof(*s->ret));
+	*s = (struct lsp_scan){ 0 };
+}
+
+int
+lsp_scan_add(struct lsp_scan *s, uintptr_t addr, uint64_t size,
+    uint32_t site)
+{
+	if (s->n >= s->cap)
+		return -ENOSPC;
+	if (site >= LSP_SCAN_ROOT_BIT || addr + (size ? size : 1) <= addr)
+		return -EINVAL;
+	s->addr[s->n] = addr;
+	s->size[s->n] = size;
+	s->site[s->n] = site;
+	s->n++;
+	return 0;
+}
+
+void
+lsp_scan_add_cb(void *ctx, uintptr_t addr, uint64_t size, uint32_t site)
+{
+	struct lsp_scan *s = ctx;
+
+	if (lsp_scan_add(s, addr, size, site) != 0)
+		s->st.refused++;
+}
+
+/* --- sorting and lookup --- */
+
+static inline void
+swap_blocks(struct lsp_scan *s, size_t i, size_t j)
+{
+	uintptr_t a = s->addr[i];
+	uint64_t z = s->size[i];
+	uint32_t t = s->site[i];
+
+	s->addr[i] = s->addr[j];
+	s->size[i] = s->size[j];
+	s->site[i] = s->site[j];
+	s->addr[j] = a;
+	s->size[j] = z;
+	s->site[j] = t;
+}
+
+static void
+sift_blocks(struct lsp_scan *s, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && s->addr[c + 1] > s->addr[c])
+			c++;
+		if (s->addr[i] >= s->addr[c])
+			return;
+		swap_blocks(s, i, c);
+		i = c;
+	}
+}
+
+/* Heapsort (no allocation, no recursion), then drop repeated addresses
+ * (a stale entry) keeping the first, and find the range to look up. */
+static void
+sort_blocks(struct lsp_scan *s)
+{
+	size_t i, j, n = s->n;
+
+	for (i = n / 2; i-- > 0;)
+		sift_blocks(s, i, n);
+	for (i = n; i-- > 1;) {
+		swap_blocks(s, 0, i);
+		sift_blocks(s, 0, i);
+	}
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && s->addr[i] == s->addr[j - 1]) {
+			s->st.duplicates++;
+			continue;
+		}
+		s->addr[j] = s->addr[i];
+		s->size[j] = s->size[i];
+		s->site[j] = s->site[i];
+		j++;
+	}
+	s->n = j;
+	s->lo = j > 0 ? s->addr[0] : 0;	/* none: an empty range */
+	s->hi = s->lo;
+	for (i = 0; i < j; i++) {
+		uintptr_t end = s->addr[i] + (s->size[i] ? s->size[i] : 1);
+
+		if (end > s->hi)
+			s->hi = end;
+		s->owner[i] = LSP_SCAN_NONE;
+	}
+}
+
+/* The block whose [addr, addr + size) holds p (a zero-size block's is
+ * [addr, addr + 1)), or SIZE_MAX.  Overlapping blocks (stale entries)
+ * resolve to the last one starting at or below p. */
+static inline size_t
+find(const struct lsp_scan *s, uintptr_t p)
+{
+	size_t lo = 0, hi = s->n, i;
+	uint64_t len;
+
+	if (p - s->lo >= s->hi - s->lo)
+		return SIZE_MAX;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->addr[mid] <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	i = lo - 1;	/* lo >= 1: p >= addr[0] */
+	len = s->size[i] ? s->size[i] : 1;
+	return p - s->addr[i] < len ? i : SIZE_MAX;
+}
+
+size_t
+lsp_scan_find(const struct lsp_scan *s, uintptr_t p)
+{
+	return s->n > 0 ? find(s, p) : SIZE_MAX;
+}
+
+/* --- marking --- */
+
+static inline void
+own(struct lsp_scan *s, size_t i, uint32_t src, uintptr_t at)
+{
+	s->owner[i] = src;
+	s->via[i] = at;
+}
+
+/* Word v, read at address at in src (a root or a block), in the current
+ * pass: what it reaches changes state and joins a queue. */
+static inline void
+visit(struct lsp_scan *s, uintptr_t v, uintptr_t at, uint32_t src)
+{
+	size_t i = find(s, v);
+	unsigned st, cls;
+	bool start;
+
+	if (i == SIZE_MAX)
+		return;
+	start = v == s->addr[i];
+	st = s->state[i] | (start ? LSP_SCAN_F_START : LSP_SCAN_F_INTERIOR);
+	cls = st & ST_MASK;
+	switch (s->pass) {
+	case 1:		/* from a root or a reachable block */
+		if (cls == ST_REACH)
+			break;
+		if (start) {
+			st = (st & ~ST_MASK) | ST_REACH;
+			own(s, i, src, at);
+			s->q[s->nq++] = (uint32_t)i;
+		} else if (cls == ST_UNSEEN) {
+			st |= ST_CAND;
+			own(s, i, src, at);
+			s->pq[s->npq++] = (uint32_t)i;
+		}
+		break;
+	case 2:		/* from an interior-only block */
+		if (cls == ST_UNSEEN) {
+			st |= ST_INTERIOR;
+			own(s, i, src, at);
+			s->pq[s->npq++] = (uint32_t)i;
+		}
+		break;
+	default:	/* from a lost block of s->leader's clique */
+		if (i == s->leader)
+			break;
+		if (cls == ST_UNSEEN) {
+			st |= ST_INDIRECT;
+			own(s, i, src, at);
+			s->q[s->nq++] = (uint32_t)i;
+		} else if (cls == ST_DEFINITE) {
+			/* An earlier leader joins this clique; what it
+			 * reaches is in its own clique already. */
+			st = (st & ~ST_MASK) | ST_INDIRECT;
+			own(s, i, src, at);
+		}
+		break;
+	}
+	s->state[i] = (uint8_t)st;
+}
+
+static void
+scan_words(struct lsp_scan *s, const uintptr_t *w, size_t nw, uintptr_t base,
+    uint32_t src)
+{
+	uintptr_t lo = s->lo, span = s->hi - s->lo;
+	size_t k;
+
+	s->st.words += nw;
+	for (k = 0; k < nw; k++)
+		if (w[k] - lo < span)
+			visit(s, w[k], base + k * WORD, src);
+}
+
+/* Scan [start, end) of src through the buffer, a chunk at a time; what
+ * cannot be read is skipped to the next page and added to *lost. */
+static void
+scan_range(struct lsp_scan *s, uintptr_t start, uintptr_t end, uint32_t src,
+    uint64_t *lost)
+{
+	uintptr_t a = align_up(start), e = align_down(end);
+
+	while (a < e && s->err == 0) {
+		size_t len = e - a < LSP_SCAN_BUF ? e - a : LSP_SCAN_BUF;
+		struct iovec iov = { (void *)a, len };
+		ssize_t r = s->rd.read(s->rd.ctx, &iov, 1, s->buf);
+		uintptr_t bad, next;
+
+		if (r < 0) {
+			s->err = (int)r;
+			return;
+		}
+		if ((size_t)r > len)
+			r = (ssize_t)len;
+		s->st.read_bytes += (uint64_t)r;
+		scan_words(s, (const uintptr_t *)s->buf, (size_t)r / WORD, a,
+		    src);
+		if ((size_t)r == len) {
+			a += len;
+			continue;
+		}
+		bad = a + (size_t)r;
+		next = (bad & ~(uintptr_t)(PAGE - 1)) + PAGE;
+		if (next > e || next < bad)
+			next = e;
+		*lost += next - bad;
+		a = next;
+	}
+}
+
+/* Block i's words: [align_up(addr), align_down(addr + size)). */
+static inline size_t
+block_words(const struct lsp_scan *s, size_t i, uintptr_t *a)
+{
+	uintptr_t e = align_down(s->addr[i] + s->size[i]);
+
+	*a = align_up(s->addr[i]);
+	return e > *a ? (e - *a) / WORD : 0;
+}
+
+/* Scan a batch of k blocks read with one call; from the first one that
+ * could not be read whole, each is scanned on its own. */
+static void
+scan_batch(struct lsp_scan *s, const struct iovec *iov, const uint32_t *idx,
+    unsigned k)
+{
+	ssize_t r = s->rd.read(s->rd.ctx, iov, k, s->buf);
+	size_t off = 0;
+	unsigned j;
+
+	if (r < 0) {
+		s->err = (int)r;
+		return;
+	}
+	for (j = 0; j < k; j++) {
+		uintptr_t a = (uintptr_t)iov[j].iov_base;
+		size_t len = iov[j].iov_len;
+
+		if (off + len > (size_t)r)
+			break;
+		s->st.read_bytes += len;
+		scan_words(s, (const uintptr_t *)(s->buf + off), len / WORD,
+		    a, idx[j]);
+		off += len;
+	}
+	for (; j < k; j++)
+		scan_range(s, (uintptr_t)iov[j].iov_base,
+		    (uintptr_t)iov[j].iov_base + iov[j].iov_len, idx[j],
+		    &s->st.block_unreadable);
+}
+
+/* Scan the blocks of queue[0, *tail) in order, while scanning them adds
+ * to it: breadth-first.  Blocks are read up to BATCH at a time, which
+ * keeps the order (a batch's blocks are scanned in queue order, and what
+ * they add goes behind them).  In pass 2 a candidate becomes
+ * interior-only as it is scanned, unless it turned out reachable. */
+static void
+drain(struct lsp_scan *s, uint32_t *queue, size_t *tail)
+{
+	struct iovec iov[BATCH];
+	uint32_t idx[BATCH];
+	size_t head = 0;
+
+	while (head < *tail && s->err == 0) {
+		size_t total = 0;
+		unsigned k = 0;
+
+		while (head < *tail && k < BATCH) {
+			uint32_t i = queue[head];
+			uintptr_t a;
+			size_t len = block_words(s, i, &a) * WORD;
+
+			if (s->pass == 2) {
+				if ((s->state[i] & ST_MASK) == ST_REACH) {
+					head++;
+					continue;
+				}
+				s->state[i] = (uint8_t)((s->state[i] &
+				    ~ST_MASK) | ST_INTERIOR);
+			}
+			if (len > LSP_SCAN_BUF - total && k > 0)
+				break;
+			head++;
+			if (len == 0)
+				continue;
+			if (len > LSP_SCAN_BUF) {
+				scan_range(s, a, a + len, i,
+				    &s->st.block_unreadable);
+				break;
+			}
+			iov[k].iov_base = (void *)a;
+			iov[k].iov_len = len;
+			idx[k++] = i;
+			total += len;
+		}
+		if (k > 0)
+			scan_batch(s, iov, idx, k);
+	}
+}
+
+/* Root r less the scan's own memory, which is never a root: its arrays
+ * hold every block's address, its buffer the words being scanned. */
+static void
+scan_root(struct lsp_scan *s, size_t r)
+{
+	uintptr_t ex[2][2] = {
+		{ (uintptr_t)s->addr, (uintptr_t)s->addr + s->map_len },
+		{ (uintptr_t)s->buf, (uintptr_t)s->buf + LSP_SCAN_BUF },
+	};
+	uintptr_t cur = s->roots[r].start, end = s->roots[r].end, t;
+	uint32_t src = LSP_SCAN_ROOT_BIT | (uint32_t)r;
+	unsigned k;
+
+	if (ex[1][0] < ex[0][0]) {
+		for (k = 0; k < 2; k++) {
+			t = ex[0][k];
+			ex[0][k] = ex[1][k];
+			ex[1][k] = t;
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		if (ex[k][1] <= cur || ex[k][0] >= end)
+			continue;
+		if (ex[k][0] > cur)
+			scan_range(s, cur, ex[k][0], src,
+			    &s->st.root_unreadable);
+		s->st.root_own += (ex[k][1] < end ? ex[k][1] : end) -
+		    (ex[k][0] > cur ? ex[k][0] : cur);
+		cur = ex[k][1];
+	}
+	if (cur < end)
+		scan_range(s, cur, end, src, &s->st.root_unreadable);
+}
+
+static void
+mark_roots(struct lsp_scan *s)
+{
+	size_t r;
+
+	for (r = 0; r < s->nroots && s->err == 0; r++)
+		scan_root(s, r);
+}
+
+/* Lost blocks in address order: each one not yet in a clique leads one
+ * (memcheck's cliques), and every lost block it reaches joins it. */
+static void
+mark_lost(struct lsp_scan *s)
+{
+	size_t i;
+
+	s->pass = 3;
+	for (i = 0; i < s->n && s->err == 0; i++) {
+		if ((s->state[i] & ST_MASK) != ST_UNSEEN)
+			continue;
+		s->state[i] |= ST_DEFINITE;
+		s->leader = (uint32_t)i;
+		s->q[0] = (uint32_t)i;
+		s->nq = 1;
+		drain(s, s->q, &s->nq);
+	}
+}
+
+/* --- results --- */
+
+static const unsigned class_of_state[8] = {
+	[ST_UNSEEN] = LSP_REACH_DEFINITE,
+	[ST_REACH] = LSP_REACH_REACHABLE,
+	[ST_CAND] = LSP_REACH_INTERIOR,
+	[ST_INTERIOR] = LSP_REACH_INTERIOR,
+	[ST_INDIRECT] = LSP_REACH_INDIRECT,
+	[ST_DEFINITE] = LSP_REACH_DEFINITE,
+	[6] = LSP_REACH_DEFINITE,
+	[7] = LSP_REACH_DEFINITE,
+};
+
+unsigned
+lsp_scan_class(const struct lsp_scan *s, size_t i)
+{
+	return class_of_state[s->state[i] & ST_MASK];
+}
+
+unsigned
+lsp_scan_flags(const struct lsp_scan *s, size_t i)
+{
+	return s->state[i] & (LSP_SCAN_F_START | LSP_SCAN_F_INTERIOR);
+}
+
+uint32_t
+lsp_scan_owner_of(const struct lsp_scan *s, size_t i)
+{
+	return s->owner[i];
+}
+
+uintptr_t
+lsp_scan_via(const struct lsp_scan *s, size_t i)
+{
+	return s->via[i];
+}
+
+static int
+total_sites(struct lsp_scan *s)
+{
+	uint32_t max = 0;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->site[i] > max)
+			max = s->site[i];
+	s->nsites = s->n > 0 ? max + 1 : 0;
+	if (s->nsites == 0)
+		return 0;
+	s->per_site = scan_map(s, (size_t)s->nsites * LSP_REACH_NCLASS *
+	    sizeof(*s->per_site));
+	if (s->per_site == NULL) {
+		s->nsites = 0;
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n; i++) {
+		struct lsp_scan_totals *t = &s->per_site[(size_t)s->site[i] *
+		    LSP_REACH_NCLASS + lsp_scan_class(s, i)];
+
+		t->bytes += s->size[i];
+		t->blocks++;
+	}
+	return 0;
+}
+
+const struct lsp_scan_totals *
+lsp_scan_site(const struct lsp_scan *s, uint32_t site)
+{
+	const struct lsp_scan_totals *t;
+	unsigned c;
+
+	if (site >= s->nsites)
+		return NULL;
+	t = &s->per_site[(size_t)site * LSP_REACH_NCLASS];
+	for (c = 0; c < LSP_REACH_NCLASS; c++)
+		if (t[c].blocks != 0)
+			return t;
+	return NULL;
+}
+
+/* The retained-by key of block i's owner. */
+static inline uint32_t
+owner_key(const struct lsp_scan *s, size_t i)
+{
+	uint32_t o = s->owner[i];
+	const struct lsp_scan_root *r;
+
+	if (!LSP_SCAN_OWNER_IS_ROOT(o))
+		return s->site[o];
+	r = &s->roots[o & ~LSP_SCAN_ROOT_BIT];
+	return LSP_SCAN_OWNER_ROOT(r->kind, r->tag);
+}
+
+static inline uint64_t
+ret_key(const struct lsp_scan_owner *e)
+{
+	return (uint64_t)e->site << 32 | e->owner;
+}
+
+/* An empty table of cap slots (a power of two); empty slots have site
+ * UINT32_MAX, which no site has. */
+static struct lsp_scan_owner *
+ret_table(struct lsp_scan *s, size_t cap)
+{
+	struct lsp_scan_owner *t = scan_map(s, cap * sizeof(*t));
+	size_t i;
+
+	for (i = 0; t != NULL && i < cap; i++)
+		t[i].site = UINT32_MAX;
+	return t;
+}
+
+static struct lsp_scan_owner *
+ret_slot(struct lsp_scan_owner *t, size_t cap, uint64_t key)
+{
+	size_t j = ls_hash_ptr((uintptr_t)key) & (cap - 1);
+
+	while (t[j].site != UINT32_MAX && ret_key(&t[j]) != key)
+		j = (j + 1) & (cap - 1);
+	return &t[j];
+}
+
+static int
+ret_grow(struct lsp_scan *s)
+{
+	size_t cap = s->ret_cap * 2, i;
+	struct lsp_scan_owner *t = ret_table(s, cap);
+
+	if (t == NULL)
+		return -ENOMEM;
+	for (i = 0; i < s->ret_cap; i++)
+		if (s->ret[i].site != UINT32_MAX)
+			*ret_slot(t, cap, ret_key(&s->ret[i])) = s->ret[i];
+	scan_unmap(s, s->ret, s->ret_cap * sizeof(*s->ret));
+	s->ret = t;
+	s->ret_cap = cap;
+	return 0;
+}
+
+static void
+sift_ret(struct lsp_scan_owner *t, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		struct lsp_scan_owner x;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && ret_key(&t[c + 1]) > ret_key(&t[c]))
+			c++;
+		if (ret_key(&t[i]) >= ret_key(&t[c]))
+			return;
+		x = t[i];
+		t[i] = t[c];
+		t[c] = x;
+		i = c;
+	}
+}
+
+/* The table's entries to its front, sorted by (site, owner). */
+static void
+ret_finish(struct lsp_scan *s)
+{
+	struct lsp_scan_owner *t = s->ret, x;
+	size_t i, n = 0;
+
+	for (i = 0; i < s->ret_cap; i++)
+		if (t[i].site != UINT32_MAX)
+			t[n++] = t[i];
+	for (i = n / 2; i-- > 0;)
+		sift_ret(t, i, n);
+	for (i = n; i-- > 1;) {
+		x = t[0];
+		t[0] = t[i];
+		t[i] = x;
+		sift_ret(t, 0, i);
+	}
+	s->nret = n;
+}
+
+/* Who holds the reached blocks, by (site, owner key). */
+static int
+total_retained(struct lsp_scan *s)
+{
+	size_t i;
+
+	s->ret = ret_table(s, RET_MIN);
+	if (s->ret == NULL)
+		return -ENOMEM;
+	s->ret_cap = RET_MIN;
+	for (i = 0; i < s->n; i++) {
+		unsigned c = lsp_scan_class(s, i);
+		uint64_t key;
+		struct lsp_scan_owner *e;
+
+		if (c != LSP_REACH_REACHABLE && c != LSP_REACH_INTERIOR)
+			continue;
+		key = (uint64_t)s->site[i] << 32 | owner_key(s, i);
+		e = ret_slot(s->ret, s->ret_cap, key);
+		if (e->site == UINT32_MAX) {
+			if ((s->nret + 1) * 4 > s->ret_cap * 3) {
+				if (ret_grow(s) != 0)
+					return -ENOMEM;
+				e = ret_slot(s->ret, s->ret_cap, key);
+			}
+			*e = (struct lsp_scan_owner){ .site = s->site[i],
+			    .owner = (uint32_t)key, .via = s->via[i] };
+			s->nret++;
+		}
+		e->bytes += s->size[i];
+		e->blocks++;
+	}
+	ret_finish(s);
+	return 0;
+}
+
+const struct lsp_scan_owner *
+lsp_scan_retained(const struct lsp_scan *s, uint32_t site, size_t *n)
+{
+	size_t lo = 0, hi = s->nret, j;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->ret[mid].site < site)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (j = lo; j < s->nret && s->ret[j].site == site; j++)
+		;
+	*n = j - lo;
+	return *n > 0 ? &s->ret[lo] : NULL;
+}
+
+/* --- the run --- */
+
+static int
+check_roots(const struct lsp_scan_root *roots, size_t nroots)
+{
+	size_t r;
+
+	if (nroots >= LSP_SCAN_ROOT_BIT)
+		return -EINVAL;
+	for (r = 0; r < nroots; r++)
+		if (roots[r].kind >= LSP_ROOT_NKIND ||
+		    roots[r].tag >= LSP_SCAN_TAG_MAX ||
+		    roots[r].start > roots[r].end)
+			return -EINVAL;
+	return 0;
+}
+
+static int
+mark(struct lsp_scan *s)
+{
+	s->pass = 1;
+	mark_roots(s);
+	drain(s, s->q, &s->nq);
+	s->pass = 2;
+	drain(s, s->pq, &s->npq);
+	mark_lost(s);
+	return s->err;
+}
+
+int
+lsp_scan_run(struct lsp_scan *s, const struct lsp_scan_root *roots,
+    size_t nroots, const struct lsp_scan_reader *rd)
+{
+	int r = check_roots(roots, nroots);
+
+	if (r != 0)
+		return r;
+	s->roots = roots;
+	s->nroots = nroots;
+	s->rd = *rd;
+	sort_blocks(s);
+	s->buf = scan_map(s, LSP_SCAN_BUF);
+	if (s->buf == NULL)
+		return -ENOMEM;
+	r = mark(s);
+	scan_unmap(s, s->buf, LSP_SCAN_BUF);
+	s->buf = NULL;
+	if (r == 0)
+		r = total_sites(s);
+	if (r == 0)
+		r = total_retained(s);
+	return r;
+}
