@@ -324,6 +324,64 @@ scan_words(struct lsp_scan *s, const uintptr_t *w, size_t nw, uintptr_t base,
 			visit(s, w[k], base + k * WORD, src);
 }
 
+/* --- direct reads: pages probed through the reader, then read --- */
+
+static inline bool
+page_known(const struct lsp_scan *s, uintptr_t pg)
+{
+	return s->pcache[pg & (LSP_SCAN_PCACHE - 1)] == pg + 1;
+}
+
+/* Probe pages pg to last (up to BATCH of them, a word each, in one call)
+ * and remember those that answered; returns how many did from pg on. */
+static size_t
+probe_pages(struct lsp_scan *s, uintptr_t pg, uintptr_t last)
+{
+	struct iovec iov[BATCH];
+	unsigned k, n;
+	ssize_t r;
+
+	for (k = 0; k < BATCH && pg + k <= last; k++) {
+		iov[k].iov_base = (void *)((pg + k) * PAGE);
+		iov[k].iov_len = WORD;
+	}
+	r = s->rd.read(s->rd.ctx, iov, k, s->buf);
+	if (r < 0) {
+		s->err = (int)r;
+		return 0;
+	}
+	n = (unsigned)((size_t)r / WORD);
+	for (k = 0; k < n; k++)
+		s->pcache[(pg + k) & (LSP_SCAN_PCACHE - 1)] = pg + k + 1;
+	return n;
+}
+
+/* Scan [a, e) (aligned) of src in place, page by page; an unreadable
+ * page is skipped and added to *lost. */
+static void
+scan_direct(struct lsp_scan *s, uintptr_t a, uintptr_t e, uint32_t src,
+    uint64_t *lost)
+{
+	while (a < e && s->err == 0) {
+		uintptr_t pg = a / PAGE, stop = (pg + 1) * PAGE;
+
+		if (!page_known(s, pg) &&
+		    probe_pages(s, pg, (e - 1) / PAGE) == 0) {
+			stop = stop < e ? stop : e;
+			if (s->err == 0)
+				*lost += stop - a;
+			a = stop;
+			continue;
+		}
+		while (stop < e && page_known(s, stop / PAGE))
+			stop += PAGE;
+		stop = stop < e ? stop : e;
+		s->st.read_bytes += stop - a;
+		scan_words(s, (const uintptr_t *)a, (stop - a) / WORD, a, src);
+		a = stop;
+	}
+}
+
 /* Scan [start, end) of src through the buffer, a chunk at a time; what
  * cannot be read is skipped to the next page and added to *lost. */
 static void
@@ -332,6 +390,10 @@ scan_range(struct lsp_scan *s, uintptr_t start, uintptr_t end, uint32_t src,
 {
 	uintptr_t a = align_up(start), e = align_down(end);
 
+	if (s->rd.direct) {
+		scan_direct(s, a, e, src, lost);
+		return;
+	}
 	while (a < e && s->err == 0) {
 		size_t len = e - a < LSP_SCAN_BUF ? e - a : LSP_SCAN_BUF;
 		struct iovec iov = { (void *)a, len };
@@ -435,7 +497,7 @@ drain(struct lsp_scan *s, uint32_t *queue, size_t *tail)
 			head++;
 			if (len == 0)
 				continue;
-			if (len > LSP_SCAN_BUF) {
+			if (len > LSP_SCAN_BUF || s->rd.direct) {
 				scan_range(s, a, a + len, i,
 				    &s->st.block_unreadable);
 				break;
@@ -789,11 +851,12 @@ lsp_scan_run(struct lsp_scan *s, const struct lsp_scan_root *roots,
 	s->rd = *rd;
 	sort_blocks(s);
 	s->buf = scan_map(s, LSP_SCAN_BUF);
-	if (s->buf == NULL)
-		return -ENOMEM;
-	r = mark(s);
+	s->pcache = scan_map(s, LSP_SCAN_PCACHE * sizeof(*s->pcache));
+	r = s->buf != NULL && s->pcache != NULL ? mark(s) : -ENOMEM;
 	scan_unmap(s, s->buf, LSP_SCAN_BUF);
+	scan_unmap(s, s->pcache, LSP_SCAN_PCACHE * sizeof(*s->pcache));
 	s->buf = NULL;
+	s->pcache = NULL;
 	if (r == 0)
 		r = total_sites(s);
 	if (r == 0)

@@ -41,6 +41,7 @@
 #ifndef LS_SCAN_H
 #define LS_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -80,6 +81,12 @@ struct lsp_scan_reader {
 	ssize_t (*read)(void *ctx, const struct iovec *src, unsigned n,
 	    void *dst);
 	void *ctx;
+	/* The ranges are this process's own memory, whose mappings do not
+	 * change while the scan runs (a clone's child, the world stopped):
+	 * the scan then only probes a word of each page through read (a
+	 * call for up to 64 pages, remembered in a cache) and reads the
+	 * pages that answered directly, without copying. */
+	bool direct;
 };
 
 /* The reader for this process's own memory: process_vm_readv on getpid(),
@@ -133,6 +140,7 @@ struct lsp_scan_stats {
 
 #define LSP_SCAN_BYTES_PER_BLOCK	41
 #define LSP_SCAN_BUF			(256u << 10)
+#define LSP_SCAN_PCACHE			16384u
 
 /*
  * A scan.  Invariant after lsp_scan_run: addr[] is sorted, without
@@ -153,6 +161,7 @@ struct lsp_scan {
 	size_t mapped_now;
 	uintptr_t lo, hi;		/* lowest address, highest end */
 	char *buf;
+	uintptr_t *pcache;		/* direct reads: pages known readable */
 	const struct lsp_scan_root *roots;
 	size_t nroots;
 	struct lsp_scan_reader rd;

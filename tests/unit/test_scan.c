@@ -50,8 +50,10 @@ lsp_modgen(void)
 
 /* --- helpers --- */
 
-static const struct lsp_scan_reader self_reader = { lsp_scan_read_self,
-    NULL };
+/* This process's memory, copied or (direct) read in place: every test
+ * on real memory runs both ways. */
+static struct lsp_scan_reader self_reader = { lsp_scan_read_self, NULL,
+    false };
 
 static void *
 block(size_t n)
@@ -504,7 +506,7 @@ fake_read(void *ctx, const struct iovec *src, unsigned n, void *dst)
 static void
 test_synthetic(void)
 {
-	static const struct lsp_scan_reader rd = { fake_read, NULL };
+	static const struct lsp_scan_reader rd = { fake_read, NULL, false };
 	struct lsp_scan s;
 	struct lsp_scan_root r = { FAKE(0), FAKE(2), LSP_ROOT_REGISTER, 3 };
 	struct lsp_scan_root bad = { FAKE(2), FAKE(0), LSP_ROOT_GLOBAL, 0 };
@@ -700,9 +702,10 @@ test_scale(void)
 	LST_EQ_U64(tot[LSP_REACH_INTERIOR], 0);
 	LST_EQ_U64(tot[LSP_REACH_DEFINITE], nlists / 2);
 	LST_EQ_U64(tot[LSP_REACH_INDIRECT], SCALE_N / 2 - nlists / 2);
-	printf("scale: %u blocks of %u bytes: add %.3f s, scan %.3f s "
+	printf("scale (%s reads): %u blocks of %u bytes: add %.3f s, scan %.3f s "
 	    "(sort, mark, classify, totals); mapped %.1f MiB at peak "
-	    "(%.1f bytes per block), %" PRIu64 " words read\n", SCALE_N,
+	    "(%.1f bytes per block), %" PRIu64 " words read\n",
+	    self_reader.direct ? "direct" : "copied", SCALE_N,
 	    SCALE_BLOCK, t1 - t0, t2 - t1, (double)s.st.mapped / 1048576,
 	    (double)s.st.mapped / SCALE_N, s.st.words);
 	lsp_scan_fini(&s);
@@ -713,12 +716,17 @@ test_scale(void)
 int
 main(void)
 {
-	test_classes();
-	test_bfs();
-	test_unreadable();
-	test_own_memory();
+	int direct;
+
+	for (direct = 0; direct < 2; direct++) {
+		self_reader.direct = direct;
+		test_classes();
+		test_bfs();
+		test_unreadable();
+		test_own_memory();
+		test_scale();
+	}
 	test_synthetic();
 	test_each_block();
-	test_scale();
 	return LST_DONE();
 }
