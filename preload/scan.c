@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The heap scan's marking and classification (definitions: scan.h): the
- * blocks sorted by address for lookup by binary search, three
+ * blocks radix-sorted by address for lookup by binary search, three
  * breadth-first passes (reachable, interior-only, lost cliques), then the
  * totals per site and who retains them.  Runs in the scan's child or at
  * exit with the other threads stopped: system calls and its own mappings
@@ -106,11 +106,13 @@ lsp_scan_init(struct lsp_scan *s, size_t max_blocks)
 	s->addr = (uintptr_t *)p;
 	s->size = (uint64_t *)(s->addr + max_blocks);
 	s->via = (uintptr_t *)(s->size + max_blocks);
-	s->site = (uint32_t *)(s->via + max_blocks);
-	s->owner = s->site + max_blocks;
+	/* owner and q side by side, 8-aligned: the sort's scratch for
+	 * sizes. */
+	s->owner = (uint32_t *)(s->via + max_blocks);
 	s->q = s->owner + max_blocks;
 	s->pq = s->q + max_blocks;
-	s->state = (uint8_t *)(s->pq + max_blocks);
+	s->site = s->pq + max_blocks;
+	s->state = (uint8_t *)(s->site + max_blocks);
 	s->cap = max_blocks;
 	return 0;
 }
@@ -152,51 +154,85 @@ lsp_scan_add_cb(void *ctx, uintptr_t addr, uint64_t size, uint32_t site)
 
 /* --- sorting and lookup --- */
 
-static inline void
-swap_blocks(struct lsp_scan *s, size_t i, size_t j)
-{
-	uintptr_t a = s->addr[i];
-	uint64_t z = s->size[i];
-	uint32_t t = s->site[i];
+#define RADIX_BITS	12
+#define RADIX		(1u << RADIX_BITS)
 
-	s->addr[i] = s->addr[j];
-	s->size[i] = s->size[j];
-	s->site[i] = s->site[j];
-	s->addr[j] = a;
-	s->size[j] = z;
-	s->site[j] = t;
+/* One stable pass of the radix sort on the digit at shift, from a's
+ * arrays to b's; cnt has RADIX counters.  False (nothing moved) if every
+ * key has the same digit there. */
+static bool
+radix_pass(size_t n, unsigned shift, size_t *cnt, const uintptr_t *ka,
+    const uint64_t *za, const uint32_t *ta, uintptr_t *kb, uint64_t *zb,
+    uint32_t *tb)
+{
+	size_t i, sum = 0;
+
+	for (i = 0; i < RADIX; i++)
+		cnt[i] = 0;
+	for (i = 0; i < n; i++)
+		cnt[(ka[i] >> shift) & (RADIX - 1)]++;
+	if (cnt[(ka[0] >> shift) & (RADIX - 1)] == n)
+		return false;
+	for (i = 0; i < RADIX; i++) {
+		size_t c = cnt[i];
+
+		cnt[i] = sum;
+		sum += c;
+	}
+	for (i = 0; i < n; i++) {
+		size_t j = cnt[(ka[i] >> shift) & (RADIX - 1)]++;
+
+		kb[j] = ka[i];
+		zb[j] = za[i];
+		tb[j] = ta[i];
+	}
+	return true;
 }
 
+/*
+ * LSD radix sort by address (no allocation, no recursion, linear), its
+ * scratch the arrays marking fills later: via for addresses, owner and q
+ * together for sizes, pq for sites (20 bytes each way).  The counters
+ * are in the read buffer.
+ */
 static void
-sift_blocks(struct lsp_scan *s, size_t i, size_t n)
+radix_sort(struct lsp_scan *s)
 {
-	for (;;) {
-		size_t c = 2 * i + 1;
+	uintptr_t *ka = s->addr, *kb = s->via, *kt, bits = 0;
+	uint64_t *za = s->size, *zb = (uint64_t *)(void *)s->owner, *zt;
+	uint32_t *ta = s->site, *tb = s->pq, *tt;
+	size_t i, n = s->n;
+	unsigned shift;
 
-		if (c >= n)
-			return;
-		if (c + 1 < n && s->addr[c + 1] > s->addr[c])
-			c++;
-		if (s->addr[i] >= s->addr[c])
-			return;
-		swap_blocks(s, i, c);
-		i = c;
+	for (i = 0; i < n; i++)
+		bits |= s->addr[i];
+	for (shift = 0; shift < 64 && bits >> shift != 0;
+	    shift += RADIX_BITS) {
+		if (!radix_pass(n, shift, (size_t *)(void *)s->buf, ka, za, ta,
+		    kb, zb, tb))
+			continue;
+		kt = ka, ka = kb, kb = kt;
+		zt = za, za = zb, zb = zt;
+		tt = ta, ta = tb, tb = tt;
+	}
+	if (ka != s->addr) {
+		for (i = 0; i < n; i++) {
+			s->addr[i] = ka[i];
+			s->size[i] = za[i];
+			s->site[i] = ta[i];
+		}
 	}
 }
 
-/* Heapsort (no allocation, no recursion), then drop repeated addresses
- * (a stale entry) keeping the first, and find the range to look up. */
+/* Sort, then drop repeated addresses (a stale entry) keeping the first,
+ * find the range to look up and clear the scratch. */
 static void
 sort_blocks(struct lsp_scan *s)
 {
 	size_t i, j, n = s->n;
 
-	for (i = n / 2; i-- > 0;)
-		sift_blocks(s, i, n);
-	for (i = n; i-- > 1;) {
-		swap_blocks(s, 0, i);
-		sift_blocks(s, 0, i);
-	}
+	if (n > 1)
+		radix_sort(s);
 	for (i = j = 0; i < n; i++) {
 		if (j > 0 && s->addr[i] == s->addr[j - 1]) {
 			s->st.duplicates++;
@@ -216,6 +252,7 @@ sort_blocks(struct lsp_scan *s)
 		if (end > s->hi)
 			s->hi = end;
 		s->owner[i] = LSP_SCAN_NONE;
+		s->via[i] = 0;
 	}
 }
 
@@ -849,10 +886,13 @@ lsp_scan_run(struct lsp_scan *s, const struct lsp_scan_root *roots,
 	s->roots = roots;
 	s->nroots = nroots;
 	s->rd = *rd;
-	sort_blocks(s);
 	s->buf = scan_map(s, LSP_SCAN_BUF);
 	s->pcache = scan_map(s, LSP_SCAN_PCACHE * sizeof(*s->pcache));
-	r = s->buf != NULL && s->pcache != NULL ? mark(s) : -ENOMEM;
+	r = -ENOMEM;
+	if (s->buf != NULL && s->pcache != NULL) {
+		sort_blocks(s);
+		r = mark(s);
+	}
 	scan_unmap(s, s->buf, LSP_SCAN_BUF);
 	scan_unmap(s, s->pcache, LSP_SCAN_PCACHE * sizeof(*s->pcache));
 	s->buf = NULL;

@@ -692,6 +692,10 @@ test_scale(void)
 	r = root(g_heads, nlists / 2 * sizeof(*g_heads), LSP_ROOT_GLOBAL, 0);
 	LST_EQ_U64(lsp_scan_run(&s, &r, 1, &self_reader), 0);
 	t2 = now();
+	for (i = 1, c = 0; i < s.n; i++)
+		c += s.addr[i - 1] >= s.addr[i];
+	LST_EQ_U64(c, 0);		/* sorted, no repeats */
+	LST_EQ_U64(s.n, SCALE_N);
 	for (site = 0; site < 64; site++) {
 		const struct lsp_scan_totals *t = lsp_scan_site(&s, site);
 
