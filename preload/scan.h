@@ -33,6 +33,10 @@
  *   block from the lost block that reached it from its clique leader.
  *   Definitely lost blocks have none.
  *
+ * Marking keeps two breadth-first queues of block indexes, each sized
+ * for every block (a block enters each at most once), so it never
+ * allocates while it runs and needs no recursion.
+ *
  * Memory: LSP_SCAN_BYTES_PER_BLOCK bytes per block of capacity, mapped by
  * lsp_scan_init; lsp_scan_run adds a read buffer (LSP_SCAN_BUF), 64 bytes
  * per site id up to the largest seen, and the retained-by table: 32 bytes

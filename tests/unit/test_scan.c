@@ -167,7 +167,7 @@ static uintptr_t g_interior;		/* root 1: global, tag 2 */
 
 enum {
 	S_LOST, S_HEAD, S_NODE, S_INNER, S_INNER_CHILD, S_CYCLE, S_ARR,
-	S_ARR_CHILD, S_STACK,
+	S_ARR_CHILD, S_STACK, S_P6,
 };
 
 static void
@@ -177,11 +177,13 @@ test_classes(void)
 	struct lsp_scan_root roots[3];
 	uintptr_t stk[2] = { 0, 0 };		/* root 2: stack, tag 5 */
 	uintptr_t *lost = block(48), *head = block(32), *n[3], *inner,
-	    *inner_child, *ca, *cb, *g[4], *d, *sb, *lo_c, *hi_c;
+	    *inner_child, *ca, *cb, *g[4], *d, *sb, *lo_c, *hi_c, *e, *f;
 	unsigned i;
 
 	for (i = 0; i < 3; i++)
 		n[i] = block(24);
+	e = block(8);
+	f = block(24);
 	inner = block(64);
 	inner_child = block(40);
 	ca = block(16);
@@ -195,6 +197,7 @@ test_classes(void)
 	head[1] = (uintptr_t)n[0];
 	n[0][0] = (uintptr_t)n[1];
 	n[1][0] = (uintptr_t)n[2];
+	n[2][2] = (uintptr_t)f + 8;	/* lost -?-> f: indirectly lost */
 	/* Held 16 bytes in, and what that block points to. */
 	g_interior = (uintptr_t)inner + 16;
 	inner[3] = (uintptr_t)inner_child;
@@ -206,6 +209,8 @@ test_classes(void)
 		g_arr[i] = (uintptr_t)g[i];
 	g[0][5] = (uintptr_t)d;
 	d[0] = (uintptr_t)g[0];		/* back pointer */
+	g[1][3] = (uintptr_t)e + 4;	/* root -> g1 -?-> e: interior-only */
+	lost[2] = (uintptr_t)g[2];	/* lost blocks change nothing */
 	stk[1] = (uintptr_t)sb;
 
 	LST_EQ_U64(lsp_scan_init(&s, 64), 0);
@@ -222,11 +227,13 @@ test_classes(void)
 	add(&s, inner_child, 40, S_INNER_CHILD);
 	add(&s, ca, 16, S_CYCLE);
 	add(&s, sb, 24, S_STACK);
+	add(&s, e, 8, S_P6);
+	add(&s, f, 24, S_NODE);
 	roots[0] = root(g_arr, sizeof(g_arr), LSP_ROOT_GLOBAL, 1);
 	roots[1] = root(&g_interior, sizeof(g_interior), LSP_ROOT_GLOBAL, 2);
 	roots[2] = root(stk, sizeof(stk), LSP_ROOT_STACK, 5);
 	LST_EQ_U64(lsp_scan_run(&s, roots, 3, &self_reader), 0);
-	LST_EQ_U64(s.n, 15);
+	LST_EQ_U64(s.n, 17);
 
 	LST_EQ_U64(cls(&s, lost), LSP_REACH_DEFINITE);
 	LST_EQ_U64(owner(&s, lost), LSP_SCAN_NONE);
@@ -236,6 +243,10 @@ test_classes(void)
 	LST_EQ_U64(owner(&s, n[0]), (uintptr_t)head);
 	LST_EQ_U64(owner(&s, n[2]), (uintptr_t)n[1]);
 	LST_EQ_U64(lsp_scan_via(&s, idx(&s, n[0])), (uintptr_t)&head[1]);
+	LST_EQ_U64(cls(&s, f), LSP_REACH_INDIRECT);
+	LST_EQ_U64(owner(&s, f), (uintptr_t)n[2]);
+	LST_EQ_U64(cls(&s, e), LSP_REACH_INTERIOR);
+	LST_EQ_U64(owner(&s, e), (uintptr_t)g[1]);
 
 	LST_EQ_U64(cls(&s, inner), LSP_REACH_INTERIOR);
 	LST_EQ_U64(lsp_scan_flags(&s, idx(&s, inner)), LSP_SCAN_F_INTERIOR);
@@ -271,8 +282,10 @@ test_classes(void)
 	    (uint64_t[]){ 0, 0, 0, 1 });
 	check_site(&s, S_HEAD, (uint64_t[]){ 0, 0, 0, 32 },
 	    (uint64_t[]){ 0, 0, 0, 1 });
-	check_site(&s, S_NODE, (uint64_t[]){ 0, 0, 72, 0 },
-	    (uint64_t[]){ 0, 0, 3, 0 });
+	check_site(&s, S_NODE, (uint64_t[]){ 0, 0, 96, 0 },
+	    (uint64_t[]){ 0, 0, 4, 0 });
+	check_site(&s, S_P6, (uint64_t[]){ 0, 8, 0, 0 },
+	    (uint64_t[]){ 0, 1, 0, 0 });
 	check_site(&s, S_INNER, (uint64_t[]){ 0, 64, 0, 0 },
 	    (uint64_t[]){ 0, 1, 0, 0 });
 	check_site(&s, S_INNER_CHILD, (uint64_t[]){ 0, 40, 0, 0 },
@@ -285,11 +298,12 @@ test_classes(void)
 	    (uint64_t[]){ 1, 0, 0, 0 });
 	check_site(&s, S_STACK, (uint64_t[]){ 24, 0, 0, 0 },
 	    (uint64_t[]){ 1, 0, 0, 0 });
-	LST_TRUE(lsp_scan_site(&s, S_STACK + 1) == NULL);
+	LST_TRUE(lsp_scan_site(&s, S_P6 + 1) == NULL);
 
 	check_retained1(&s, S_ARR, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 1),
 	    400, 4);
 	check_retained1(&s, S_ARR_CHILD, S_ARR, 56, 1);
+	check_retained1(&s, S_P6, S_ARR, 8, 1);
 	check_retained1(&s, S_INNER, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 2),
 	    64, 1);
 	check_retained1(&s, S_INNER_CHILD, S_INNER, 40, 1);
@@ -315,6 +329,8 @@ test_classes(void)
 		free(g[i]);
 	free(d);
 	free(sb);
+	free(e);
+	free(f);
 	memset(g_arr, 0, sizeof(g_arr));
 	g_interior = 0;
 }
@@ -380,6 +396,56 @@ test_bfs(void)
 	for (i = 0; i < 8; i++)
 		free(all[i]);
 	memset(g_bfs, 0, sizeof(g_bfs));
+}
+
+/* --- retained by several owners, in order --- */
+
+static uintptr_t g_ret[2];
+
+static void
+test_retained_order(void)
+{
+	struct lsp_scan s;
+	struct lsp_scan_root r[2];
+	uintptr_t stk[1], *b1 = block(16), *b2 = block(24), *b3 = block(40),
+	    *h = block(16);
+	const struct lsp_scan_owner *e;
+	size_t n;
+
+	stk[0] = (uintptr_t)b1;
+	g_ret[0] = (uintptr_t)b2;
+	g_ret[1] = (uintptr_t)h;
+	h[1] = (uintptr_t)b3;
+	LST_EQ_U64(lsp_scan_init(&s, 4), 0);
+	add(&s, b1, 16, 9);
+	add(&s, b2, 24, 9);
+	add(&s, b3, 40, 9);
+	add(&s, h, 16, 4);
+	r[0] = root(stk, sizeof(stk), LSP_ROOT_STACK, 7);
+	r[1] = root(g_ret, sizeof(g_ret), LSP_ROOT_GLOBAL, 3);
+	LST_EQ_U64(lsp_scan_run(&s, r, 2, &self_reader), 0);
+	e = lsp_scan_retained(&s, 9, &n);
+	LST_EQ_U64(n, 3);
+	if (e != NULL && n == 3) {
+		LST_EQ_U64(e[0].owner, 4);
+		LST_EQ_U64(e[0].bytes, 40);
+		LST_EQ_U64(e[0].via, (uintptr_t)&h[1]);
+		LST_EQ_U64(e[1].owner, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 3));
+		LST_EQ_U64(e[1].bytes, 24);
+		LST_EQ_U64(e[2].owner, LSP_SCAN_OWNER_ROOT(LSP_ROOT_STACK, 7));
+		LST_EQ_U64(e[2].bytes, 16);
+		LST_EQ_U64(e[2].blocks, 1);
+		LST_EQ_U64(LSP_SCAN_OWNER_KIND(e[2].owner), LSP_ROOT_STACK);
+		LST_EQ_U64(LSP_SCAN_OWNER_TAG(e[2].owner), 7);
+	}
+	check_retained1(&s, 4, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 3), 16,
+	    1);
+	lsp_scan_fini(&s);
+	free(b1);
+	free(b2);
+	free(b3);
+	free(h);
+	memset(g_ret, 0, sizeof(g_ret));
 }
 
 /* --- unreadable memory in roots and blocks --- */
@@ -633,6 +699,7 @@ test_each_block(void)
 #define SCALE_N		(1u << 20)
 #define SCALE_LIST	1024u	/* blocks per list */
 #define SCALE_BLOCK	32u
+#define SCALE_SITES	2048u	/* block k's site: k % SCALE_SITES */
 
 static uintptr_t *g_heads;
 
@@ -648,7 +715,8 @@ now(void)
 /*
  * 1M blocks of 32 bytes in lists of 1024; the even lists' heads are in a
  * root array, the odd ones lost: half reachable, and per lost list one
- * definitely and 1023 indirectly lost.  Added in a scattered order.
+ * definitely and 1023 indirectly lost.  Added in a scattered order, of
+ * 2,048 sites.
  */
 static void
 test_scale(void)
@@ -686,7 +754,7 @@ test_scale(void)
 		size_t k = (i * 786433u) % SCALE_N;	/* odd: a permutation */
 
 		add(&s, heap + k * SCALE_BLOCK, SCALE_BLOCK, (uint32_t)(k %
-		    64));
+		    SCALE_SITES));
 	}
 	t1 = now();
 	r = root(g_heads, nlists / 2 * sizeof(*g_heads), LSP_ROOT_GLOBAL, 0);
@@ -696,7 +764,7 @@ test_scale(void)
 		c += s.addr[i - 1] >= s.addr[i];
 	LST_EQ_U64(c, 0);		/* sorted, no repeats */
 	LST_EQ_U64(s.n, SCALE_N);
-	for (site = 0; site < 64; site++) {
+	for (site = 0; site < SCALE_SITES; site++) {
 		const struct lsp_scan_totals *t = lsp_scan_site(&s, site);
 
 		for (c = 0; t != NULL && c < LSP_REACH_NCLASS; c++)
@@ -706,6 +774,15 @@ test_scale(void)
 	LST_EQ_U64(tot[LSP_REACH_INTERIOR], 0);
 	LST_EQ_U64(tot[LSP_REACH_DEFINITE], nlists / 2);
 	LST_EQ_U64(tot[LSP_REACH_INDIRECT], SCALE_N / 2 - nlists / 2);
+	/* The reachable (even) lists hold sites 0 to 1023, each block held
+	 * by the one before it in its list (the site before), the heads (all
+	 * of site 0) by the root: 1,024 pairs, so the retained-by table
+	 * grew. */
+	check_retained1(&s, 5, 4, SCALE_N / SCALE_SITES * SCALE_BLOCK,
+	    SCALE_N / SCALE_SITES);
+	check_retained1(&s, 0, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 0),
+	    nlists / 2 * SCALE_BLOCK, nlists / 2);
+	LST_EQ_U64(s.nret, SCALE_SITES / 2);
 	printf("scale (%s reads): %u blocks of %u bytes: add %.3f s, scan %.3f s "
 	    "(sort, mark, classify, totals); mapped %.1f MiB at peak "
 	    "(%.1f bytes per block), %" PRIu64 " words read\n",
@@ -726,6 +803,7 @@ main(void)
 		self_reader.direct = direct;
 		test_classes();
 		test_bfs();
+		test_retained_order();
 		test_unreadable();
 		test_own_memory();
 		test_scale();
