@@ -2,8 +2,8 @@
 /*
  * The heap scan's marking and classification (definitions: scan.h): the
  * blocks radix-sorted by address for lookup by binary search, three
- * breadth-first passes (reachable, interior-only, lost cliques), then the
- * totals per site and who retains them.  Runs in the scan's child or at
+ * breadth-first passes (reachable, interior-only, lost cliques); the
+ * totals are scan_sum.c's.  Runs in the scan's child or at
  * exit with the other threads stopped: system calls and its own mappings
  * only, no allocator, no locks, no recursion.
  */
@@ -15,13 +15,11 @@
 
 #include "arena.h"
 #include "compiler.h"
-#include "hash.h"
 #include "scan.h"
 
 #define WORD		8u
 #define PAGE		4096u	/* skip unit past unreadable memory */
 #define BATCH		64u	/* blocks per read */
-#define RET_MIN		1024u	/* retained-by slots at first */
 
 /* A block's state: one of these in the low 3 bits, LSP_SCAN_F_* above. */
 #define ST_UNSEEN	0	/* not reached (yet) */
@@ -47,8 +45,8 @@ align_down(uintptr_t a)
 	return a & ~(uintptr_t)(WORD - 1);
 }
 
-static void *
-scan_map(struct lsp_scan *s, size_t len)
+void *
+lsp_scan_map(struct lsp_scan *s, size_t len)
 {
 	void *p = ls_map(len);
 
@@ -60,8 +58,8 @@ scan_map(struct lsp_scan *s, size_t len)
 	return p;
 }
 
-static void
-scan_unmap(struct lsp_scan *s, void *p, size_t len)
+void
+lsp_scan_unmap(struct lsp_scan *s, void *p, size_t len)
 {
 	if (p == NULL)
 		return;
@@ -99,7 +97,7 @@ lsp_scan_init(struct lsp_scan *s, size_t max_blocks)
 	if (max_blocks == 0 || max_blocks >= LSP_SCAN_ROOT_BIT)
 		return -EINVAL;
 	s->map_len = max_blocks * LSP_SCAN_BYTES_PER_BLOCK;
-	p = scan_map(s, s->map_len);
+	p = lsp_scan_map(s, s->map_len);
 	if (p == NULL)
 		return -ENOMEM;
 	/* 8-byte arrays first, then 4-byte ones: each stays aligned. */
@@ -120,11 +118,11 @@ lsp_scan_init(struct lsp_scan *s, size_t max_blocks)
 void
 lsp_scan_fini(struct lsp_scan *s)
 {
-	scan_unmap(s, s->addr, s->map_len);
-	scan_unmap(s, s->buf, LSP_SCAN_BUF);
-	scan_unmap(s, s->per_site, (size_t)s->nsites * LSP_REACH_NCLASS *
+	lsp_scan_unmap(s, s->addr, s->map_len);
+	lsp_scan_unmap(s, s->buf, LSP_SCAN_BUF);
+	lsp_scan_unmap(s, s->per_site, (size_t)s->nsites * LSP_REACH_NCLASS *
 	    sizeof(*s->per_site));
-	scan_unmap(s, s->ret, s->ret_cap * sizeof(*s->ret));
+	lsp_scan_unmap(s, s->ret, s->ret_cap * sizeof(*s->ret));
 	*s = (struct lsp_scan){ 0 };
 }
 
@@ -648,204 +646,6 @@ lsp_scan_via(const struct lsp_scan *s, size_t i)
 	return s->via[i];
 }
 
-static int
-total_sites(struct lsp_scan *s)
-{
-	uint32_t max = 0;
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->site[i] > max)
-			max = s->site[i];
-	s->nsites = s->n > 0 ? max + 1 : 0;
-	if (s->nsites == 0)
-		return 0;
-	s->per_site = scan_map(s, (size_t)s->nsites * LSP_REACH_NCLASS *
-	    sizeof(*s->per_site));
-	if (s->per_site == NULL) {
-		s->nsites = 0;
-		return -ENOMEM;
-	}
-	for (i = 0; i < s->n; i++) {
-		struct lsp_scan_totals *t = &s->per_site[(size_t)s->site[i] *
-		    LSP_REACH_NCLASS + lsp_scan_class(s, i)];
-
-		t->bytes += s->size[i];
-		t->blocks++;
-	}
-	return 0;
-}
-
-const struct lsp_scan_totals *
-lsp_scan_site(const struct lsp_scan *s, uint32_t site)
-{
-	const struct lsp_scan_totals *t;
-	unsigned c;
-
-	if (site >= s->nsites)
-		return NULL;
-	t = &s->per_site[(size_t)site * LSP_REACH_NCLASS];
-	for (c = 0; c < LSP_REACH_NCLASS; c++)
-		if (t[c].blocks != 0)
-			return t;
-	return NULL;
-}
-
-/* The retained-by key of block i's owner. */
-static inline uint32_t
-owner_key(const struct lsp_scan *s, size_t i)
-{
-	uint32_t o = s->owner[i];
-	const struct lsp_scan_root *r;
-
-	if (!LSP_SCAN_OWNER_IS_ROOT(o))
-		return s->site[o];
-	r = &s->roots[o & ~LSP_SCAN_ROOT_BIT];
-	return LSP_SCAN_OWNER_ROOT(r->kind, r->tag);
-}
-
-static inline uint64_t
-ret_key(const struct lsp_scan_owner *e)
-{
-	return (uint64_t)e->site << 32 | e->owner;
-}
-
-/* An empty table of cap slots (a power of two); empty slots have site
- * UINT32_MAX, which no site has. */
-static struct lsp_scan_owner *
-ret_table(struct lsp_scan *s, size_t cap)
-{
-	struct lsp_scan_owner *t = scan_map(s, cap * sizeof(*t));
-	size_t i;
-
-	for (i = 0; t != NULL && i < cap; i++)
-		t[i].site = UINT32_MAX;
-	return t;
-}
-
-static struct lsp_scan_owner *
-ret_slot(struct lsp_scan_owner *t, size_t cap, uint64_t key)
-{
-	size_t j = ls_hash_ptr((uintptr_t)key) & (cap - 1);
-
-	while (t[j].site != UINT32_MAX && ret_key(&t[j]) != key)
-		j = (j + 1) & (cap - 1);
-	return &t[j];
-}
-
-static int
-ret_grow(struct lsp_scan *s)
-{
-	size_t cap = s->ret_cap * 2, i;
-	struct lsp_scan_owner *t = ret_table(s, cap);
-
-	if (t == NULL)
-		return -ENOMEM;
-	for (i = 0; i < s->ret_cap; i++)
-		if (s->ret[i].site != UINT32_MAX)
-			*ret_slot(t, cap, ret_key(&s->ret[i])) = s->ret[i];
-	scan_unmap(s, s->ret, s->ret_cap * sizeof(*s->ret));
-	s->ret = t;
-	s->ret_cap = cap;
-	return 0;
-}
-
-static void
-sift_ret(struct lsp_scan_owner *t, size_t i, size_t n)
-{
-	for (;;) {
-		size_t c = 2 * i + 1;
-		struct lsp_scan_owner x;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && ret_key(&t[c + 1]) > ret_key(&t[c]))
-			c++;
-		if (ret_key(&t[i]) >= ret_key(&t[c]))
-			return;
-		x = t[i];
-		t[i] = t[c];
-		t[c] = x;
-		i = c;
-	}
-}
-
-/* The table's entries to its front, sorted by (site, owner). */
-static void
-ret_finish(struct lsp_scan *s)
-{
-	struct lsp_scan_owner *t = s->ret, x;
-	size_t i, n = 0;
-
-	for (i = 0; i < s->ret_cap; i++)
-		if (t[i].site != UINT32_MAX)
-			t[n++] = t[i];
-	for (i = n / 2; i-- > 0;)
-		sift_ret(t, i, n);
-	for (i = n; i-- > 1;) {
-		x = t[0];
-		t[0] = t[i];
-		t[i] = x;
-		sift_ret(t, 0, i);
-	}
-	s->nret = n;
-}
-
-/* Who holds the reached blocks, by (site, owner key). */
-static int
-total_retained(struct lsp_scan *s)
-{
-	size_t i;
-
-	s->ret = ret_table(s, RET_MIN);
-	if (s->ret == NULL)
-		return -ENOMEM;
-	s->ret_cap = RET_MIN;
-	for (i = 0; i < s->n; i++) {
-		unsigned c = lsp_scan_class(s, i);
-		uint64_t key;
-		struct lsp_scan_owner *e;
-
-		if (c != LSP_REACH_REACHABLE && c != LSP_REACH_INTERIOR)
-			continue;
-		key = (uint64_t)s->site[i] << 32 | owner_key(s, i);
-		e = ret_slot(s->ret, s->ret_cap, key);
-		if (e->site == UINT32_MAX) {
-			if ((s->nret + 1) * 4 > s->ret_cap * 3) {
-				if (ret_grow(s) != 0)
-					return -ENOMEM;
-				e = ret_slot(s->ret, s->ret_cap, key);
-			}
-			*e = (struct lsp_scan_owner){ .site = s->site[i],
-			    .owner = (uint32_t)key, .via = s->via[i] };
-			s->nret++;
-		}
-		e->bytes += s->size[i];
-		e->blocks++;
-	}
-	ret_finish(s);
-	return 0;
-}
-
-const struct lsp_scan_owner *
-lsp_scan_retained(const struct lsp_scan *s, uint32_t site, size_t *n)
-{
-	size_t lo = 0, hi = s->nret, j;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->ret[mid].site < site)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (j = lo; j < s->nret && s->ret[j].site == site; j++)
-		;
-	*n = j - lo;
-	return *n > 0 ? &s->ret[lo] : NULL;
-}
-
 /* --- the run --- */
 
 static int
@@ -886,20 +686,16 @@ lsp_scan_run(struct lsp_scan *s, const struct lsp_scan_root *roots,
 	s->roots = roots;
 	s->nroots = nroots;
 	s->rd = *rd;
-	s->buf = scan_map(s, LSP_SCAN_BUF);
-	s->pcache = scan_map(s, LSP_SCAN_PCACHE * sizeof(*s->pcache));
+	s->buf = lsp_scan_map(s, LSP_SCAN_BUF);
+	s->pcache = lsp_scan_map(s, LSP_SCAN_PCACHE * sizeof(*s->pcache));
 	r = -ENOMEM;
 	if (s->buf != NULL && s->pcache != NULL) {
 		sort_blocks(s);
 		r = mark(s);
 	}
-	scan_unmap(s, s->buf, LSP_SCAN_BUF);
-	scan_unmap(s, s->pcache, LSP_SCAN_PCACHE * sizeof(*s->pcache));
+	lsp_scan_unmap(s, s->buf, LSP_SCAN_BUF);
+	lsp_scan_unmap(s, s->pcache, LSP_SCAN_PCACHE * sizeof(*s->pcache));
 	s->buf = NULL;
 	s->pcache = NULL;
-	if (r == 0)
-		r = total_sites(s);
-	if (r == 0)
-		r = total_retained(s);
-	return r;
+	return r == 0 ? lsp_scan_total(s) : r;
 }

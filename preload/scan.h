@@ -234,4 +234,11 @@ const struct lsp_scan_totals *lsp_scan_site(const struct lsp_scan *s,
 const struct lsp_scan_owner *lsp_scan_retained(const struct lsp_scan *s,
     uint32_t site, size_t *n);
 
+/* For scan.c and scan_sum.c only: map or unmap len bytes, counted in
+ * st.mapped; total per site and retained-by (scan_sum.c, from
+ * lsp_scan_run once marking is done; 0 or -ENOMEM). */
+void *lsp_scan_map(struct lsp_scan *s, size_t len);
+void lsp_scan_unmap(struct lsp_scan *s, void *p, size_t len);
+int lsp_scan_total(struct lsp_scan *s);
+
 #endif /* LS_SCAN_H */
