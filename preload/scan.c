@@ -15,11 +15,13 @@
 
 #include "arena.h"
 #include "compiler.h"
+#include "hash.h"
 #include "scan.h"
 
 #define WORD		8u
 #define PAGE		4096u	/* skip unit past unreadable memory */
-#define BATCH		64u	/* blocks per read */
+#define BATCH		64u	/* blocks (or pages probed) per read */
+#define PROBE_AHEAD	15u	/* pages probed past a block's last */
 
 /* A block's state: one of these in the low 3 bits, LSP_SCAN_F_* above. */
 #define ST_UNSEEN	0	/* not reached (yet) */
@@ -359,12 +361,27 @@ scan_words(struct lsp_scan *s, const uintptr_t *w, size_t nw, uintptr_t base,
 			visit(s, w[k], base + k * WORD, src);
 }
 
+static inline ssize_t
+rd_read(struct lsp_scan *s, const struct iovec *iov, unsigned k, void *dst)
+{
+	s->st.reads++;
+	return s->rd.read(s->rd.ctx, iov, k, dst);
+}
+
 /* --- direct reads: pages probed through the reader, then read --- */
+
+/* Page pg's slot in the cache: hashed, since breadth-first order visits
+ * pages a fixed stride apart (lists allocated side by side). */
+static inline size_t
+page_slot(uintptr_t pg)
+{
+	return (size_t)(ls_hash_ptr(pg * PAGE) & (LSP_SCAN_PCACHE - 1));
+}
 
 static inline bool
 page_known(const struct lsp_scan *s, uintptr_t pg)
 {
-	return s->pcache[pg & (LSP_SCAN_PCACHE - 1)] == pg + 1;
+	return s->pcache[page_slot(pg)] == pg + 1;
 }
 
 /* Probe pages pg to last (up to BATCH of them, a word each, in one call)
@@ -380,15 +397,29 @@ probe_pages(struct lsp_scan *s, uintptr_t pg, uintptr_t last)
 		iov[k].iov_base = (void *)((pg + k) * PAGE);
 		iov[k].iov_len = WORD;
 	}
-	r = s->rd.read(s->rd.ctx, iov, k, s->buf);
+	r = rd_read(s, iov, k, s->buf);
 	if (r < 0) {
 		s->err = (int)r;
 		return 0;
 	}
 	n = (unsigned)((size_t)r / WORD);
 	for (k = 0; k < n; k++)
-		s->pcache[(pg + k) & (LSP_SCAN_PCACHE - 1)] = pg + k + 1;
+		s->pcache[page_slot(pg + k)] = pg + k + 1;
 	return n;
+}
+
+/* The last page to probe with pg, for [.., e) of src: a block's probe
+ * looks PROBE_AHEAD pages on, within the blocks' range (the next
+ * blocks scanned are often there), a root's stays within it. */
+static inline uintptr_t
+probe_end(const struct lsp_scan *s, uintptr_t pg, uintptr_t e, uint32_t src)
+{
+	uintptr_t last = (e - 1) / PAGE, ahead = pg + PROBE_AHEAD,
+	    top = (s->hi - 1) / PAGE;
+
+	if (LSP_SCAN_OWNER_IS_ROOT(src) || last >= ahead)
+		return last;
+	return ahead < top ? ahead : (top > last ? top : last);
 }
 
 /* Scan [a, e) (aligned) of src in place, page by page; an unreadable
@@ -401,7 +432,7 @@ scan_direct(struct lsp_scan *s, uintptr_t a, uintptr_t e, uint32_t src,
 		uintptr_t pg = a / PAGE, stop = (pg + 1) * PAGE;
 
 		if (!page_known(s, pg) &&
-		    probe_pages(s, pg, (e - 1) / PAGE) == 0) {
+		    probe_pages(s, pg, probe_end(s, pg, e, src)) == 0) {
 			stop = stop < e ? stop : e;
 			if (s->err == 0)
 				*lost += stop - a;
@@ -432,7 +463,7 @@ scan_range(struct lsp_scan *s, uintptr_t start, uintptr_t end, uint32_t src,
 	while (a < e && s->err == 0) {
 		size_t len = e - a < LSP_SCAN_BUF ? e - a : LSP_SCAN_BUF;
 		struct iovec iov = { (void *)a, len };
-		ssize_t r = s->rd.read(s->rd.ctx, &iov, 1, s->buf);
+		ssize_t r = rd_read(s, &iov, 1, s->buf);
 		uintptr_t bad, next;
 
 		if (r < 0) {
@@ -473,7 +504,7 @@ static void
 scan_batch(struct lsp_scan *s, const struct iovec *iov, const uint32_t *idx,
     unsigned k)
 {
-	ssize_t r = s->rd.read(s->rd.ctx, iov, k, s->buf);
+	ssize_t r = rd_read(s, iov, k, s->buf);
 	size_t off = 0;
 	unsigned j;
 

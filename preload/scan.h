@@ -134,6 +134,7 @@ struct lsp_scan_totals {
 struct lsp_scan_stats {
 	uint64_t words;		/* words looked up */
 	uint64_t read_bytes;	/* bytes read */
+	uint64_t reads;		/* calls of the reader */
 	uint64_t root_unreadable;	/* bytes of roots that could not be read */
 	uint64_t block_unreadable;	/* bytes of blocks that could not be */
 	uint64_t root_own;	/* bytes of roots that were the scan's own */
@@ -144,7 +145,7 @@ struct lsp_scan_stats {
 
 #define LSP_SCAN_BYTES_PER_BLOCK	41
 #define LSP_SCAN_BUF			(256u << 10)
-#define LSP_SCAN_PCACHE			16384u
+#define LSP_SCAN_PCACHE			65536u
 
 /*
  * A scan.  Invariant after lsp_scan_run: addr[] is sorted, without

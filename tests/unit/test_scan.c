@@ -698,7 +698,7 @@ test_each_block(void)
 
 #define SCALE_N		(1u << 20)
 #define SCALE_LIST	1024u	/* blocks per list */
-#define SCALE_BLOCK	32u
+#define SCALE_BLOCK_MIN	32u	/* bytes; LSTEST_SCAN_BLOCK asks for more */
 #define SCALE_SITES	2048u	/* block k's site: k % SCALE_SITES */
 
 static uintptr_t *g_heads;
@@ -713,15 +713,18 @@ now(void)
 }
 
 /*
- * 1M blocks of 32 bytes in lists of 1024; the even lists' heads are in a
- * root array, the odd ones lost: half reachable, and per lost list one
- * definitely and 1023 indirectly lost.  Added in a scattered order, of
+ * 1M blocks of 32 bytes (LSTEST_SCAN_BLOCK: more) in lists of 1024; the
+ * even lists' heads are in a root array, the odd ones lost: half
+ * reachable, and per lost list one definitely and 1023 indirectly lost.  Added in a scattered order, of
  * 2,048 sites.
  */
 static void
 test_scale(void)
 {
-	size_t heap_len = (size_t)SCALE_N * SCALE_BLOCK, nlists =
+	const char *env = getenv("LSTEST_SCAN_BLOCK");
+	size_t bsize = env != NULL && strtoul(env, NULL, 0) >
+	    SCALE_BLOCK_MIN ? strtoul(env, NULL, 0) / 8 * 8 : SCALE_BLOCK_MIN;
+	size_t heap_len = (size_t)SCALE_N * bsize, nlists =
 	    SCALE_N / SCALE_LIST, i;
 	char *heap = mmap(NULL, heap_len, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -738,22 +741,22 @@ test_scale(void)
 		return;
 	}
 	for (i = 0; i < SCALE_N; i++) {
-		uintptr_t *b = (uintptr_t *)(heap + i * SCALE_BLOCK);
+		uintptr_t *b = (uintptr_t *)(heap + i * bsize);
 
 		if ((i + 1) % SCALE_LIST != 0)
-			b[1] = (uintptr_t)(b + SCALE_BLOCK / 8);
+			b[1] = (uintptr_t)(b + bsize / 8);
 		b[2] = 0x5a5a5a5a;	/* not a pointer */
 	}
 	for (i = 0; i < nlists; i += 2)
 		g_heads[i / 2] = (uintptr_t)(heap + i * SCALE_LIST *
-		    SCALE_BLOCK);
+		    bsize);
 
 	t0 = now();
 	LST_EQ_U64(lsp_scan_init(&s, SCALE_N), 0);
 	for (i = 0; i < SCALE_N; i++) {
 		size_t k = (i * 786433u) % SCALE_N;	/* odd: a permutation */
 
-		add(&s, heap + k * SCALE_BLOCK, SCALE_BLOCK, (uint32_t)(k %
+		add(&s, heap + k * bsize, bsize, (uint32_t)(k %
 		    SCALE_SITES));
 	}
 	t1 = now();
@@ -778,17 +781,18 @@ test_scale(void)
 	 * by the one before it in its list (the site before), the heads (all
 	 * of site 0) by the root: 1,024 pairs, so the retained-by table
 	 * grew. */
-	check_retained1(&s, 5, 4, SCALE_N / SCALE_SITES * SCALE_BLOCK,
+	check_retained1(&s, 5, 4, SCALE_N / SCALE_SITES * bsize,
 	    SCALE_N / SCALE_SITES);
 	check_retained1(&s, 0, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 0),
-	    nlists / 2 * SCALE_BLOCK, nlists / 2);
+	    nlists / 2 * bsize, nlists / 2);
 	LST_EQ_U64(s.nret, SCALE_SITES / 2);
-	printf("scale (%s reads): %u blocks of %u bytes: add %.3f s, scan %.3f s "
+	printf("scale (%s reads): %u blocks of %zu bytes: add %.3f s, scan %.3f s "
 	    "(sort, mark, classify, totals); mapped %.1f MiB at peak "
-	    "(%.1f bytes per block), %" PRIu64 " words read\n",
+	    "(%.1f bytes per block), %" PRIu64 " words in %" PRIu64
+	    " reads\n",
 	    self_reader.direct ? "direct" : "copied", SCALE_N,
-	    SCALE_BLOCK, t1 - t0, t2 - t1, (double)s.st.mapped / 1048576,
-	    (double)s.st.mapped / SCALE_N, s.st.words);
+	    bsize, t1 - t0, t2 - t1, (double)s.st.mapped / 1048576,
+	    (double)s.st.mapped / SCALE_N, s.st.words, s.st.reads);
 	lsp_scan_fini(&s);
 	munmap(heap, heap_len);
 	free(g_heads);
