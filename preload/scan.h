@@ -38,9 +38,11 @@
  * allocates while it runs and needs no recursion.
  *
  * Memory: LSP_SCAN_BYTES_PER_BLOCK bytes per block of capacity, mapped by
- * lsp_scan_init; lsp_scan_run adds a read buffer (LSP_SCAN_BUF), 64 bytes
- * per site id up to the largest seen, and the retained-by table: 32 bytes
- * per distinct (site, owner) pair, at most twice that while it grows.
+ * lsp_scan_init (the radix sort's scratch is the marking arrays); while
+ * it marks, lsp_scan_run adds a read buffer (LSP_SCAN_BUF) and a cache of
+ * readable pages (LSP_SCAN_PCACHE words), 768 KiB; then 64 bytes per site
+ * id up to the largest seen, and the retained-by table: 32 bytes per
+ * distinct (site, owner) pair, at most twice that while it grows.
  */
 #ifndef LS_SCAN_H
 #define LS_SCAN_H
