@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
 #include <string.h>
@@ -74,6 +75,7 @@ static size_t nslots, slots_cap;
 static struct seg *segs;
 static size_t nsegs;
 static unsigned incomplete;
+static bool collected;		/* lsp_roots_collect ran, no stop since */
 static int stop_sig;
 /* Futex words: the stop's generation, and the last one released. */
 static int stop_gen, released_gen;
@@ -117,6 +119,9 @@ lsp_roots_init(const void *own)
 	    "_dl_get_tls_static_info");
 	dsz = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
 	desc_size = dsz != NULL ? *dsz : 0;
+	/* leakspy's syscall() resolves the next one on its first call: not
+	 * in the handler. */
+	(void)syscall(SYS_gettid);
 }
 
 /* --- globals --- */
@@ -284,8 +289,82 @@ pick_signal(void)
 	return stop_sig = 0;
 }
 
-/* The threads to stop, in slots (the main thread first), the caller
- * left out. */
+static bool
+have_slot(size_t k, pid_t t)
+{
+	size_t i;
+
+	for (i = 0; i < k; i++)
+		if (slots[i].tid == t)
+			return true;
+	return false;
+}
+
+static size_t
+add_slot(size_t k, pid_t t, pid_t me)
+{
+	if (t <= 0 || t == me || have_slot(k, t))
+		return k;
+	if (k == slots_cap / 2) {
+		incomplete |= LSP_ROOTS_TOO_MANY;
+		return k;
+	}
+	slots[k] = (struct slot){ .tid = t, .state = S_IDLE };
+	return k + 1;
+}
+
+struct linux_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static pid_t
+parse_tid(const char *s)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > 0x3fffffff)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return (pid_t)v;
+}
+
+/* Every task of the process as /proc/self/task lists it, with raw system
+ * calls (no opendir: it allocates); false without /proc. */
+static bool
+add_tasks(size_t *k, pid_t me)
+{
+	char buf[4096];
+	long fd, n;
+
+	fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/task",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		long off = 0;
+
+		while (off < n) {
+			struct linux_dirent64 *d = (void *)(buf + off);
+
+			*k = add_slot(*k, parse_tid(d->d_name), me);
+			off += d->d_reclen;
+		}
+	}
+	syscall(SYS_close, fd);
+	return n == 0;
+}
+
+/* The threads to stop, in slots, the caller left out: the tasks /proc
+ * lists (threads the registry never saw included: made before leakspy
+ * started, or by a raw clone), the main thread and the registry's. */
 static int
 fill_slots(void)
 {
@@ -299,21 +378,19 @@ fill_slots(void)
 		if (slots == NULL)
 			return -ENOMEM;
 	}
-	/* The registry's tids go in the slots' tail, read, then packed. */
+	__atomic_store_n(&nslots, 0, __ATOMIC_RELEASE);
+	/* The registry's tids go in the slots' second half, read, then
+	 * packed in the first. */
 	tids = (pid_t *)&slots[slots_cap / 2];
 	n = lsp_threads_tids(tids, slots_cap / 2);
 	if (n > slots_cap / 2) {
 		incomplete |= LSP_ROOTS_TOO_MANY;
 		n = slots_cap / 2;
 	}
-	if (pid != me)
-		slots[k++] = (struct slot){ .tid = pid, .state = S_IDLE };
-	for (i = 0; i < n; i++) {
-		pid_t t = tids[i];
-
-		if (t != 0 && t != me && t != pid)
-			slots[k++] = (struct slot){ .tid = t, .state = S_IDLE };
-	}
+	k = add_slot(k, pid, me);
+	for (i = 0; i < n; i++)
+		k = add_slot(k, tids[i], me);
+	(void)add_tasks(&k, me);
 	__atomic_store_n(&nslots, k, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -360,20 +437,32 @@ await(struct slot *s, int64_t end_ms)
 }
 
 int
-lsp_roots_stop(void)
+lsp_roots_collect(void)
 {
-	int64_t end;
-	size_t i;
-	int r, sig;
+	int r;
 
 	incomplete = 0;
+	collected = false;
 	if (tls_info == NULL || desc_size == 0)
 		incomplete |= LSP_ROOTS_NO_TLS;
-	/* Before any thread stops: one could hold the loader's lock. */
 	if ((r = collect_globals()) != 0 || (r = fill_slots()) != 0) {
 		incomplete |= LSP_ROOTS_NOT_STOPPED;
 		return r;
 	}
+	collected = true;
+	return 0;
+}
+
+int
+lsp_roots_stop(void)
+{
+	int64_t end;
+	size_t i;
+	int sig;
+
+	if (!collected)
+		return -EINVAL;
+	collected = false;
 	if ((sig = pick_signal()) == 0) {
 		incomplete |= LSP_ROOTS_NO_SIGNAL | LSP_ROOTS_NOT_STOPPED;
 		__atomic_store_n(&nslots, 0, __ATOMIC_RELEASE);

@@ -6,19 +6,22 @@
  * static TLS and thread descriptor, the other threads stopped by a signal
  * for as long as the scan reads them.
  *
- * Sequence: lsp_roots_init() once (at boot: it calls dlsym), then
- * lsp_roots_stop(), lsp_roots_globals() and lsp_roots_threads() in any
- * order and as often as needed, then lsp_roots_resume() unless the
- * process is about to end.  One stop at a time (the caller serializes).
+ * Sequence: lsp_roots_init() once (at boot: it calls dlsym); then
+ * lsp_roots_collect(), lsp_roots_stop(), lsp_roots_globals() and
+ * lsp_roots_threads() (each as often as needed), then lsp_roots_resume()
+ * unless the process is about to end.  One stop at a time (the caller
+ * serializes).
  *
- * Lock order: lsp_roots_stop() takes the loader's lock (dl_iterate_phdr)
- * and then the thread registry's lock, each released before the next, and
- * both before any thread is stopped: a stopped thread may hold either.  So
- * it must be called with neither held, nor leakspy's block tables' lock
- * (a thread inside dlopen's malloc may wait for that one while it holds
- * the loader's: the order is loader, then leakspy, as in LeakSanitizer).
- * Between stop and resume the caller may take no lock a host thread could
- * hold (loader, malloc, stdio, the registry): the callbacks only read.
+ * Lock order (LeakSanitizer's: the loader's lock before the allocator's):
+ * 1. lsp_roots_collect() takes the loader's lock (dl_iterate_phdr), then
+ *    the thread registry's, each released before the next: the caller
+ *    holds neither, nor leakspy's block tables' locks (a thread in dlopen
+ *    holds the loader's lock and may wait in malloc for those).
+ * 2. The caller then takes the block tables' locks, so that no thread is
+ *    stopped halfway through an update of them.
+ * 3. lsp_roots_stop() takes no lock.  From then until resume the caller
+ *    takes no lock a host thread could hold (loader, malloc, stdio, the
+ *    registry): the callbacks only read.
  */
 #ifndef LS_ROOTS_H
 #define LS_ROOTS_H
@@ -28,16 +31,16 @@
 #include <sys/types.h>
 
 enum {
-	LSP_ROOT_GLOBAL,	/* a writable PT_LOAD segment of module */
-	LSP_ROOT_REGS,		/* a thread's saved general registers */
-	LSP_ROOT_STACK,		/* a thread's stack, from sp - red zone up */
-	LSP_ROOT_TLS,		/* a thread's static TLS block */
-	LSP_ROOT_DESC,		/* its descriptor (struct pthread, keys) */
+	LSP_ROOT_GLOBAL,	/* a writable PT_LOAD segment */
+	LSP_ROOT_REGS,		/* a thread's general registers */
+	LSP_ROOT_STACK,		/* its stack, from sp - red zone up */
+	LSP_ROOT_TLS,		/* its static TLS block */
+	LSP_ROOT_DESC,		/* its struct pthread (key values) */
 };
 
 /* A range [lo, hi) of 8-byte aligned words.  module: the object's path
- * ("" for the executable) for LSP_ROOT_GLOBAL, else NULL; tid: the thread
- * for the other kinds. */
+ * ("" for the executable; at most 111 bytes) for LSP_ROOT_GLOBAL, else
+ * NULL; tid: the thread for the other kinds. */
 struct lsp_root {
 	int kind;
 	uintptr_t lo, hi;
@@ -49,9 +52,9 @@ typedef void (*lsp_root_fn)(void *ctx, const struct lsp_root *r);
 
 /* Why a stop is incomplete (lsp_roots_incomplete()'s bits). */
 #define LSP_ROOTS_NOT_STOPPED	0x1	/* a thread did not answer */
-#define LSP_ROOTS_NO_TLS	0x2	/* TLS bounds unknown (no glibc info) */
+#define LSP_ROOTS_NO_TLS	0x2	/* TLS bounds unknown */
 #define LSP_ROOTS_NO_STACK	0x4	/* a stack pointer off its stack */
-#define LSP_ROOTS_TOO_MANY	0x8	/* more segments or threads than fit */
+#define LSP_ROOTS_TOO_MANY	0x8	/* more segments or threads */
 #define LSP_ROOTS_NO_SIGNAL	0x10	/* no free real-time signal */
 
 /* How long lsp_roots_stop() waits, in all, for the threads to answer. */
@@ -67,15 +70,21 @@ typedef void (*lsp_root_fn)(void *ctx, const struct lsp_root *r);
 void lsp_roots_init(const void *own);
 
 /*
- * Collect the global ranges, then stop every other thread of the
- * registry (and the main thread, if it is not the caller) with a
- * real-time signal the program leaves at SIG_DFL; each handler saves its
- * registers and waits until lsp_roots_resume().  Returns after all
- * answered or LSP_ROOTS_WAIT_MS; a thread that did not (signal blocked,
- * stuck in the kernel, exited) is not stopped and makes the stop
- * incomplete.  Returns 0, or -errno if nothing could be stopped (no
- * memory, no signal): the scan is then incomplete.  Not async-signal-safe
- * (it takes the loader's and the registry's locks; see the lock order).
+ * Copy the global ranges (dl_iterate_phdr), and the threads to stop:
+ * every task /proc/self/task lists, the registry's threads and the main
+ * thread, the caller left out.  Returns 0 or -ENOMEM.  Takes the
+ * loader's and the registry's locks (see the lock order).
+ */
+int lsp_roots_collect(void);
+
+/*
+ * Stop the threads lsp_roots_collect() listed with a real-time signal
+ * the program leaves at SIG_DFL; each handler saves its registers and
+ * waits until lsp_roots_resume().  Returns once all answered, or after
+ * LSP_ROOTS_WAIT_MS; a thread that did not (signal blocked, exited) is
+ * not stopped and makes the stop incomplete.  Returns 0, -EINVAL without
+ * a collect since the last stop, -EAGAIN without a free signal.  Takes
+ * no lock; not async-signal-safe (sigaction).
  */
 int lsp_roots_stop(void);
 
@@ -92,8 +101,8 @@ unsigned lsp_roots_incomplete(void);
 unsigned lsp_roots_not_stopped(void);
 pid_t lsp_roots_not_stopped_tid(unsigned i);
 
-/* Call cb for each writable segment collected by the last stop, leakspy's
- * own excluded.  Takes no lock. */
+/* Call cb for each writable segment of the last collect, leakspy's own
+ * excluded.  Takes no lock. */
 void lsp_roots_globals(lsp_root_fn cb, void *ctx);
 
 /* Call cb for each stopped thread's ranges and the caller's own (its
