@@ -226,7 +226,6 @@ on_stop(int sig, siginfo_t *si, void *ucv)
 
 	(void)sig;
 	(void)si;
-	gen = __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE);
 	s = find_slot(own_tid());
 	if (s == NULL || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) !=
 	    S_SENT)
@@ -235,8 +234,12 @@ on_stop(int sig, siginfo_t *si, void *ucv)
 	s->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 	s->tp = thread_pointer();
 	if (!__atomic_compare_exchange_n(&s->state, &expect, S_STOPPED,
-	    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+	    false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		goto out;	/* the stopper gave up on this thread */
+	/* The stop's generation, read after S_SENT: the stopper moved it on
+	 * before it sent (a signal of an older stop may be the one that
+	 * finds S_SENT). */
+	gen = __atomic_load_n(&stop_gen, __ATOMIC_ACQUIRE);
 	syscall(SYS_futex, &s->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	/* Until released; at exit, until exit_group ends this thread. */
 	for (;;) {

@@ -22,6 +22,15 @@
  * 3. lsp_roots_stop() takes no lock.  From then until resume the caller
  *    takes no lock a host thread could hold (loader, malloc, stdio, the
  *    registry): the callbacks only read.
+ *
+ * The stop signal: the highest real-time signal the program leaves at
+ * SIG_DFL when the first stop comes; leakspy's handler then stays
+ * installed.  Not yet hidden from the program's sigaction (signals.c
+ * keeps views of its watched signals only); a program that sets that
+ * signal later takes it back, and the next stop picks another.  A
+ * stopped thread resumed may see EINTR from a call SA_RESTART does not
+ * restart (epoll_wait, select): the stop is for the final snapshot, a
+ * scan while the service runs reads a copy-on-write child instead.
  */
 #ifndef LS_ROOTS_H
 #define LS_ROOTS_H
