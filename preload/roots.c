@@ -54,6 +54,7 @@ struct slot {
 	pid_t tid;
 	int state;
 	uintptr_t sp, tp;
+	uintptr_t alt_lo, alt_hi;	/* the alternate signal stack sp is on */
 	greg_t regs[NGREG];
 };
 
@@ -223,6 +224,7 @@ on_stop(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	int saved = errno, gen, expect = S_SENT;
 	struct slot *s;
+	stack_t ss;
 
 	(void)sig;
 	(void)si;
@@ -233,6 +235,13 @@ on_stop(int sig, siginfo_t *si, void *ucv)
 	memcpy(s->regs, uc->uc_mcontext.gregs, sizeof(s->regs));
 	s->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
 	s->tp = thread_pointer();
+	s->alt_lo = s->alt_hi = 0;
+	/* This handler runs where the thread was: on its alternate signal
+	 * stack if it was in a handler of its own there. */
+	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) {
+		s->alt_lo = (uintptr_t)ss.ss_sp;
+		s->alt_hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+	}
 	if (!__atomic_compare_exchange_n(&s->state, &expect, S_STOPPED,
 	    false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		goto out;	/* the stopper gave up on this thread */
@@ -541,7 +550,7 @@ emit(lsp_root_fn cb, void *ctx, int kind, pid_t tid, uintptr_t lo,
  * thread) with stack pointer sp and thread pointer tp. */
 static void
 thread_ranges(lsp_root_fn cb, void *ctx, pid_t tid, bool main,
-    uintptr_t sp, uintptr_t tp)
+    uintptr_t sp, uintptr_t tp, uintptr_t alt_lo, uintptr_t alt_hi)
 {
 	size_t tls_size = 0, align = 0;
 	uintptr_t tls_lo = 0, top;
@@ -560,6 +569,14 @@ thread_ranges(lsp_root_fn cb, void *ctx, pid_t tid, bool main,
 		top = (uintptr_t)__libc_stack_end;
 	else
 		top = tls_lo != 0 ? tls_lo : tp;
+	if (alt_hi != 0 && sp >= alt_lo && sp < alt_hi) {
+		/* Where the thread's own stack was left is in its handler's
+		 * frame, unknown here: the alternate stack only. */
+		sp = sp - alt_lo > RED_ZONE ? sp - RED_ZONE : alt_lo;
+		emit(cb, ctx, LSP_ROOT_STACK, tid, sp, alt_hi);
+		incomplete |= LSP_ROOTS_NO_STACK;
+		return;
+	}
 	sp -= RED_ZONE;
 	if (sp < top && top - sp < STACK_MAX)
 		emit(cb, ctx, LSP_ROOT_STACK, tid, sp, top);
@@ -591,6 +608,7 @@ lsp_roots_threads(lsp_root_fn cb, void *ctx)
 	 * are leakspy's, never roots. */
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0) + RED_ZONE;
 	pid_t me = own_tid();
+	stack_t ss;
 	size_t i;
 
 	if (self_regs == NULL)
@@ -600,7 +618,13 @@ lsp_roots_threads(lsp_root_fn cb, void *ctx)
 		emit(cb, ctx, LSP_ROOT_REGS, me, (uintptr_t)self_regs->w,
 		    (uintptr_t)&self_regs->w[7]);
 	}
-	thread_ranges(cb, ctx, me, me == getpid(), sp, thread_pointer());
+	if (sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK))
+		thread_ranges(cb, ctx, me, me == getpid(), sp,
+		    thread_pointer(), (uintptr_t)ss.ss_sp,
+		    (uintptr_t)ss.ss_sp + ss.ss_size);
+	else
+		thread_ranges(cb, ctx, me, me == getpid(), sp,
+		    thread_pointer(), 0, 0);
 	for (i = 0; i < nslots; i++) {
 		struct slot *s = &slots[i];
 
@@ -609,6 +633,6 @@ lsp_roots_threads(lsp_root_fn cb, void *ctx)
 		emit(cb, ctx, LSP_ROOT_REGS, s->tid, (uintptr_t)s->regs,
 		    (uintptr_t)(s->regs + NGREG));
 		thread_ranges(cb, ctx, s->tid, s->tid == getpid(), s->sp,
-		    s->tp);
+		    s->tp, s->alt_lo, s->alt_hi);
 	}
 }

@@ -62,7 +62,8 @@ typedef void (*lsp_root_fn)(void *ctx, const struct lsp_root *r);
 /* Why a stop is incomplete (lsp_roots_incomplete()'s bits). */
 #define LSP_ROOTS_NOT_STOPPED	0x1	/* a thread did not answer */
 #define LSP_ROOTS_NO_TLS	0x2	/* TLS bounds unknown */
-#define LSP_ROOTS_NO_STACK	0x4	/* a stack pointer off its stack */
+#define LSP_ROOTS_NO_STACK	0x4	/* a stack off its bounds, or an
+					 * alternate signal stack's only */
 #define LSP_ROOTS_TOO_MANY	0x8	/* more segments or threads */
 #define LSP_ROOTS_NO_SIGNAL	0x10	/* no free real-time signal */
 

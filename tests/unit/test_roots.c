@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -315,6 +316,78 @@ test_threads(void)
 	ut_set_tids(NULL, 0);
 }
 
+/* A thread inside its own signal handler on an alternate stack. */
+#define ALT_SIZE	(64 << 10)
+
+static int alt_fd[2];
+static char *alt_stack;
+static const void *volatile alt_local;
+static volatile pid_t alt_tid;
+
+static void
+on_usr1(int sig)
+{
+	volatile long local = 2;
+	char c;
+
+	(void)sig;
+	alt_local = (const void *)&local;
+	__atomic_store_n(&alt_tid, (pid_t)syscall(SYS_gettid),
+	    __ATOMIC_RELEASE);
+	read_holding(alt_fd[0], &c);
+}
+
+static void *
+alt_main(void *arg)
+{
+	stack_t ss = { .ss_sp = alt_stack, .ss_size = ALT_SIZE };
+
+	(void)arg;
+	sigaltstack(&ss, NULL);
+	raise(SIGUSR1);
+	return NULL;
+}
+
+static void
+test_altstack(void)
+{
+	struct sigaction sa;
+	pthread_t th;
+	unsigned i, n = 0;
+
+	alt_stack = mmap(NULL, ALT_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (alt_stack == MAP_FAILED || pipe(alt_fd) != 0)
+		exit(99);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	sa.sa_flags = SA_ONSTACK;
+	sigaction(SIGUSR1, &sa, NULL);
+	pthread_create(&th, NULL, alt_main, NULL);
+	while (__atomic_load_n(&alt_tid, __ATOMIC_ACQUIRE) == 0)
+		usleep(100);
+	until_sleeping(alt_tid);
+	LST_EQ_U64(lsp_roots_collect(), 0);
+	LST_EQ_U64(lsp_roots_stop(), 0);
+	LST_EQ_U64(lsp_roots_not_stopped(), 0);
+	take_ranges();
+	LST_EQ_U64(lsp_roots_incomplete(), LSP_ROOTS_NO_STACK);
+	LST_TRUE(in_range(LSP_ROOT_STACK, alt_tid, alt_local));
+	LST_TRUE(holds_word(LSP_ROOT_REGS, alt_tid, REG_MAGIC));
+	/* Only the alternate stack, nothing past it. */
+	for (i = 0; i < nranges; i++) {
+		if (ranges[i].kind != LSP_ROOT_STACK || ranges[i].tid != alt_tid)
+			continue;
+		n++;
+		LST_TRUE(ranges[i].lo >= (uintptr_t)alt_stack);
+		LST_TRUE(ranges[i].hi <= (uintptr_t)alt_stack + ALT_SIZE);
+	}
+	LST_EQ_U64(n, 1);
+	lsp_roots_resume();
+	LST_EQ_U64(write(alt_fd[1], "x", 1), 1);
+	pthread_join(th, NULL);
+}
+
 /* Many threads, all stopped in one wait; each has its own ranges. */
 #define MANY	100
 
@@ -452,6 +525,7 @@ main(int argc, char **argv)
 	test_globals(argv[1]);
 	test_threads();
 	test_many();
+	test_altstack();
 	test_exit_stopped();
 	return LST_DONE();
 }
