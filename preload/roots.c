@@ -67,6 +67,10 @@ struct seg {
 static void (*tls_info)(size_t *, size_t *);
 static size_t desc_size;	/* sizeof(struct pthread); 0: unknown */
 static uintptr_t own_anchor;
+/* leakspy's own static TLS, at the same offset from every thread's
+ * thread pointer (written by the collect; size 0: none found). */
+static intptr_t own_tls_off;
+static size_t own_tls_size;
 
 /* The stop's state, written by the stopper between stops.  slots and
  * nslots are read by handlers (atomics); an array is never unmapped, as
@@ -143,6 +147,22 @@ holds_own(const struct dl_phdr_info *info)
 	return false;
 }
 
+/* leakspy's PT_TLS: where this thread's copy lies from its thread
+ * pointer (static TLS: the same for every thread). */
+static void
+note_own_tls(const struct dl_phdr_info *info)
+{
+	int i;
+
+	for (i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_TLS &&
+		    info->dlpi_tls_data != NULL) {
+			own_tls_off = (intptr_t)((uintptr_t)info->dlpi_tls_data -
+			    thread_pointer());
+			own_tls_size = info->dlpi_phdr[i].p_memsz;
+		}
+}
+
 /* Under the loader's lock: copy, never call out. */
 static int
 add_object(struct dl_phdr_info *info, size_t size, void *arg)
@@ -151,8 +171,10 @@ add_object(struct dl_phdr_info *info, size_t size, void *arg)
 
 	(void)size;
 	(void)arg;
-	if (holds_own(info))
+	if (holds_own(info)) {
+		note_own_tls(info);
 		return 0;
+	}
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *p = &info->dlpi_phdr[i];
 		struct seg *s;
@@ -546,6 +568,23 @@ emit(lsp_root_fn cb, void *ctx, int kind, pid_t tid, uintptr_t lo,
 		cb(ctx, &r);
 }
 
+/* The static TLS block [lo, hi) of thread tid with thread pointer hi,
+ * leakspy's own part left out. */
+static void
+emit_tls(lsp_root_fn cb, void *ctx, pid_t tid, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t own = hi + (uintptr_t)own_tls_off;
+
+	if (own_tls_size == 0 || own < lo || own >= hi) {
+		emit(cb, ctx, LSP_ROOT_TLS, tid, lo, hi);
+		return;
+	}
+	/* Rounded outwards: a word of leakspy's is never a root. */
+	emit(cb, ctx, LSP_ROOT_TLS, tid, lo, own & ~(uintptr_t)7);
+	emit(cb, ctx, LSP_ROOT_TLS, tid, (own + own_tls_size + 7) &
+	    ~(uintptr_t)7, hi);
+}
+
 /* The stack, TLS and descriptor of thread tid (main: the process's first
  * thread) with stack pointer sp and thread pointer tp. */
 static void
@@ -559,7 +598,7 @@ thread_ranges(lsp_root_fn cb, void *ctx, pid_t tid, bool main,
 		tls_info(&tls_size, &align);
 		if (tls_size > desc_size) {
 			tls_lo = tp + desc_size - tls_size;
-			emit(cb, ctx, LSP_ROOT_TLS, tid, tls_lo, tp);
+			emit_tls(cb, ctx, tid, tls_lo, tp);
 			emit(cb, ctx, LSP_ROOT_DESC, tid, tp, tp + desc_size);
 		}
 	}

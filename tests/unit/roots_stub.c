@@ -12,6 +12,7 @@
 static pid_t ut_tids[UT_MAX];
 static size_t ut_n;
 static long ut_data = 1;
+static __thread long ut_tls = 3;
 
 void
 ut_set_tids(const pid_t *t, size_t n)
@@ -27,6 +28,12 @@ const void *
 ut_own_data(void)
 {
 	return &ut_data;
+}
+
+const void *
+ut_own_tls(void)
+{
+	return &ut_tls;
 }
 
 const void *

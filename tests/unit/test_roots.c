@@ -176,7 +176,7 @@ struct victim {
 	bool block_all;
 	pthread_key_t key;
 	volatile pid_t tid;
-	const void *volatile local, *volatile tls;
+	const void *volatile local, *volatile tls, *volatile own_tls;
 	long got;
 	volatile bool unblocked;
 };
@@ -198,6 +198,7 @@ victim_main(void *arg)
 	pthread_setspecific(v->key, (void *)KEY_MAGIC);
 	v->local = (const void *)&local;
 	v->tls = &tl_var;
+	v->own_tls = ut_own_tls();
 	__atomic_store_n(&v->tid, (pid_t)syscall(SYS_gettid),
 	    __ATOMIC_RELEASE);
 	v->got = read_holding(v->fd[0], &c);
@@ -291,6 +292,11 @@ test_threads(void)
 	LST_TRUE(in_range(LSP_ROOT_TLS, a.tid, a.tls));
 	LST_TRUE(!in_range(LSP_ROOT_TLS, a.tid, &tl_var));
 	LST_TRUE(holds_word(LSP_ROOT_DESC, a.tid, KEY_MAGIC));
+	/* The stand-in for leakspy's TLS is no root, on any thread. */
+	LST_TRUE(!in_range(-1, -1, a.own_tls));
+	LST_TRUE(!in_range(-1, -1, ut_own_tls()));
+	LST_TRUE(in_range(LSP_ROOT_TLS, a.tid, (const char *)a.own_tls - 8) ||
+	    in_range(LSP_ROOT_TLS, a.tid, (const char *)a.own_tls + 8));
 	LST_TRUE(!in_range(-1, b.tid, a.local) && !in_range(-1, b.tid, b.tls));
 
 	/* The caller: its TLS, its stack, the registers it spilled. */
