@@ -449,6 +449,10 @@ void lsp_thread_name(unsigned id, char out[16]);
 void lsp_threads_emit(struct ls_buf *b, unsigned index);
 /* After a write-out: written entries are done with (ok) or kept. */
 void lsp_threads_commit(bool ok);
+/* Put the ids of the registry's threads that started and have not ended
+ * in out (at most cap); returns how many there are, which may exceed
+ * cap.  Takes the registry's lock (roots.h: lock order). */
+size_t lsp_threads_tids(pid_t *out, size_t cap);
 void lsp_threads_lock(void);
 void lsp_threads_unlock(void);
 void lsp_threads_postfork_child(void);

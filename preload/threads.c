@@ -289,7 +289,10 @@ thread_main(void *arg)
 {
 	struct thread *t = arg;
 	void *(*fn)(void *) = t->fn;
-	void *fn_arg = t->arg;
+	/* Without leakspy the argument stays in the thread's descriptor, a
+	 * root of the heap scan; the registry's copy is not one, so keep it
+	 * on the thread's stack while the thread runs. */
+	void *volatile fn_arg = t->arg;
 	void *ret;
 
 	self = t;
@@ -624,6 +627,24 @@ lsp_threads_commit(bool ok)
 		maybe_release(t);
 	}
 	thr_leave();
+}
+
+size_t
+lsp_threads_tids(pid_t *out, size_t cap)
+{
+	struct thread *t;
+	size_t n = 0;
+
+	thr_enter();
+	for (t = all; t != NULL; t = t->next) {
+		if (t->tid == 0 || t->exited)
+			continue;
+		if (n < cap)
+			out[n] = t->tid;
+		n++;
+	}
+	thr_leave();
+	return n;
 }
 
 void

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The roots of the conservative heap scan (the final snapshot's thread,
+ * and the stopped threads' signal handler): the writable segments of
+ * every loaded object but leakspy, and each thread's registers, stack,
+ * static TLS and thread descriptor, the other threads stopped by a signal
+ * for as long as the scan reads them.
+ *
+ * Sequence: lsp_roots_init() once (at boot: it calls dlsym); then
+ * lsp_roots_collect(), lsp_roots_stop(), lsp_roots_globals() and
+ * lsp_roots_threads() (each as often as needed), then lsp_roots_resume()
+ * unless the process is about to end.  One stop at a time (the caller
+ * serializes).
+ *
+ * Lock order (LeakSanitizer's: the loader's lock before the allocator's):
+ * 1. lsp_roots_collect() takes the loader's lock (dl_iterate_phdr), then
+ *    the thread registry's, each released before the next: the caller
+ *    holds neither, nor leakspy's block tables' locks (a thread in dlopen
+ *    holds the loader's lock and may wait in malloc for those).
+ * 2. The caller then takes the block tables' locks, so that no thread is
+ *    stopped halfway through an update of them.
+ * 3. lsp_roots_stop() takes no lock.  From then until resume the caller
+ *    takes no lock a host thread could hold (loader, malloc, stdio, the
+ *    registry): the callbacks only read.
+ *
+ * The stop signal: the highest real-time signal the program leaves at
+ * SIG_DFL when the first stop comes; leakspy's handler then stays
+ * installed.  Not yet hidden from the program's sigaction (signals.c
+ * keeps views of its watched signals only); a program that sets that
+ * signal later takes it back, and the next stop picks another.  A
+ * stopped thread resumed may see EINTR from a call SA_RESTART does not
+ * restart (epoll_wait, select): the stop is for the final snapshot, a
+ * scan while the service runs reads a copy-on-write child instead.
+ */
+#ifndef LS_ROOTS_H
+#define LS_ROOTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+	LSP_ROOT_GLOBAL,	/* a writable PT_LOAD segment */
+	LSP_ROOT_REGS,		/* a thread's general registers */
+	LSP_ROOT_STACK,		/* its stack, from sp - red zone up */
+	LSP_ROOT_TLS,		/* its static TLS block */
+	LSP_ROOT_DESC,		/* its struct pthread (key values) */
+};
+
+/* A range [lo, hi) of 8-byte aligned words.  module: the object's path
+ * ("" for the executable; at most 111 bytes) for LSP_ROOT_GLOBAL, else
+ * NULL; tid: the thread for the other kinds. */
+struct lsp_root {
+	int kind;
+	uintptr_t lo, hi;
+	pid_t tid;
+	const char *module;
+};
+
+typedef void (*lsp_root_fn)(void *ctx, const struct lsp_root *r);
+
+/* Why a stop is incomplete (lsp_roots_incomplete()'s bits). */
+#define LSP_ROOTS_NOT_STOPPED	0x1	/* a thread did not answer */
+#define LSP_ROOTS_NO_TLS	0x2	/* TLS bounds unknown */
+#define LSP_ROOTS_NO_STACK	0x4	/* a stack off its bounds, or an
+					 * alternate signal stack's only */
+#define LSP_ROOTS_TOO_MANY	0x8	/* more segments or threads */
+#define LSP_ROOTS_NO_SIGNAL	0x10	/* no free real-time signal */
+
+/* How long lsp_roots_stop() waits, in all, for the threads to answer. */
+#define LSP_ROOTS_WAIT_MS	250
+
+/*
+ * Look up the C library's static TLS size and descriptor size (GLIBC_
+ * PRIVATE; without them TLS roots are missing and stops say so).
+ * own: an address inside the module whose segments are never roots
+ * (NULL: the one this file is linked into, libleakspy.so).  Allocates
+ * (dlsym); call once, before any stop.
+ */
+void lsp_roots_init(const void *own);
+
+/*
+ * Copy the global ranges (dl_iterate_phdr), and the threads to stop:
+ * every task /proc/self/task lists, the registry's threads and the main
+ * thread, the caller left out.  Returns 0 or -ENOMEM.  Takes the
+ * loader's and the registry's locks (see the lock order).
+ */
+int lsp_roots_collect(void);
+
+/*
+ * Stop the threads lsp_roots_collect() listed with a real-time signal
+ * the program leaves at SIG_DFL; each handler saves its registers and
+ * waits until lsp_roots_resume().  Returns once all answered, or after
+ * LSP_ROOTS_WAIT_MS; a thread that did not (signal blocked, exited) is
+ * not stopped and makes the stop incomplete.  Returns 0, -EINVAL without
+ * a collect since the last stop, -EAGAIN without a free signal.  Takes
+ * no lock; not async-signal-safe (sigaction).
+ */
+int lsp_roots_stop(void);
+
+/* Release the threads the last lsp_roots_stop() stopped.  The handler
+ * stays installed, idle, for a signal still queued to a thread that did
+ * not answer. */
+void lsp_roots_resume(void);
+
+/* 0 if the last stop saw every root, else LSP_ROOTS_* bits. */
+unsigned lsp_roots_incomplete(void);
+
+/* The number of threads of the last stop that did not answer, and the
+ * i-th one's id (0 past the end). */
+unsigned lsp_roots_not_stopped(void);
+pid_t lsp_roots_not_stopped_tid(unsigned i);
+
+/* Call cb for each writable segment of the last collect, leakspy's own
+ * excluded.  Takes no lock. */
+void lsp_roots_globals(lsp_root_fn cb, void *ctx);
+
+/* Call cb for each stopped thread's ranges and the caller's own (its
+ * registers, spilled here; its stack from here up; its TLS).  Only
+ * between lsp_roots_stop() and lsp_roots_resume().  Takes no lock. */
+void lsp_roots_threads(lsp_root_fn cb, void *ctx);
+
+#endif /* LS_ROOTS_H */

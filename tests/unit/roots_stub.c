@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_roots's stand-in for libleakspy.so: preload/roots.c linked into a
+ * library of its own, with the thread registry's one function the test
+ * fills by hand, and an address of this library's data, which is never a
+ * root.
+ */
+#include "roots_stub.h"
+
+#define UT_MAX	64
+
+static pid_t ut_tids[UT_MAX];
+static size_t ut_n;
+static long ut_data = 1;
+static __thread long ut_tls = 3;
+
+void
+ut_set_tids(const pid_t *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n && i < UT_MAX; i++)
+		ut_tids[i] = t[i];
+	ut_n = i;
+}
+
+const void *
+ut_own_data(void)
+{
+	return &ut_data;
+}
+
+const void *
+ut_own_tls(void)
+{
+	return &ut_tls;
+}
+
+const void *
+ut_own_bss(void)
+{
+	return &ut_n;
+}
+
+size_t
+lsp_threads_tids(pid_t *out, size_t cap)
+{
+	size_t i;
+
+	for (i = 0; i < ut_n && i < cap; i++)
+		out[i] = ut_tids[i];
+	return ut_n;
+}
