@@ -56,21 +56,26 @@ same_owner(const struct lsr_held *a, const struct lsr_held *b)
 	return a->kind == b->kind && a->site == b->site && a->owner == b->owner;
 }
 
-/* Add h's figures to the entry of its owner in rc's owners. */
+/* Add h to rc's owners; merge_owners sums those of one owner. */
 static void
 add_owner(struct lsr_site_reach *rc, size_t *cap, const struct lsr_held *h)
 {
-	size_t i;
-
-	for (i = 0; i < rc->nowners; i++)
-		if (same_owner(&rc->owners[i], h)) {
-			rc->owners[i].held.bytes += h->held.bytes;
-			rc->owners[i].held.blocks += h->held.blocks;
-			return;
-		}
 	rc->owners = lsr_xgrow(rc->owners, cap, rc->nowners + 1,
 	    sizeof(*rc->owners));
 	rc->owners[rc->nowners++] = *h;
+}
+
+/* By kind, site and owner. */
+static int
+by_key(const void *a, const void *b)
+{
+	const struct lsr_held *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	return x->owner < y->owner ? -1 : x->owner > y->owner;
 }
 
 /* Biggest first; ties by kind, site and owner, for a stable output. */
@@ -83,11 +88,31 @@ by_held(const void *a, const void *b)
 		return x->held.bytes < y->held.bytes ? 1 : -1;
 	if (x->held.blocks != y->held.blocks)
 		return x->held.blocks < y->held.blocks ? 1 : -1;
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->site != y->site)
-		return x->site < y->site ? -1 : 1;
-	return x->owner < y->owner ? -1 : x->owner > y->owner;
+	return by_key(a, b);
+}
+
+/* One entry an owner in rc's owners, in key order (owners may be many:
+ * a word each of a global array); lsr_scan_group sorts them by size
+ * once the chains have looked them up. */
+static void
+merge_owners(struct lsr_site_reach *rc)
+{
+	size_t i, n = 0;
+
+	if (rc->nowners < 2)
+		return;
+	qsort(rc->owners, rc->nowners, sizeof(*rc->owners), by_key);
+	for (i = 0; i < rc->nowners; i++) {
+		if (n > 0 && same_owner(&rc->owners[n - 1], &rc->owners[i])) {
+			struct lsr_amount *a = &rc->owners[n - 1].held;
+
+			a->bytes += rc->owners[i].held.bytes;
+			a->blocks += rc->owners[i].held.blocks;
+			continue;
+		}
+		rc->owners[n++] = rc->owners[i];
+	}
+	rc->nowners = n;
 }
 
 /* Sum the scan's split and owners into the sites' reach. */
@@ -131,30 +156,33 @@ sum_sites(struct lsr_report *r, const size_t *site_of, size_t *caps)
 	}
 }
 
-/* The chain of the stack of site k that holds the most reachable
- * bytes, among those that have one; NULL if none has. */
-static const struct lsr_chain *
-site_chain(const struct lsr_report *r, const size_t *site_of, size_t k)
+/* For each site, the chain of its stack that holds the most reachable
+ * bytes, among those that have one (or NULL): best[0..r->nsites-1]. */
+static void
+site_chains(const struct lsr_report *r, const size_t *site_of,
+    const struct lsr_chain **best)
 {
 	const struct lsr_scan *sc = r->scan;
-	const struct lsr_chain *best = NULL;
-	uint64_t best_bytes = 0, b;
-	size_t i, j;
+	uint64_t *reach = lsr_xcalloc(r->d->nstacks + 1, sizeof(*reach));
+	uint64_t *best_bytes = lsr_xcalloc(r->nsites, sizeof(*best_bytes));
+	size_t i, k;
 
+	for (i = 0; i < sc->nsplit; i++)
+		reach[sc->split[i].stack] +=
+		    sc->split[i].r[LSR_R_REACHABLE].bytes;
 	for (i = 0; i < sc->nchains; i++) {
 		const struct lsr_chain *ch = &sc->chains[i];
 
-		if (site_of[ch->stack] != k || ch->nsteps == 0)
+		k = site_of[ch->stack];
+		if (k == SIZE_MAX || ch->nsteps == 0)
 			continue;
-		for (b = 0, j = 0; j < sc->nsplit; j++)
-			if (sc->split[j].stack == ch->stack)
-				b += sc->split[j].r[LSR_R_REACHABLE].bytes;
-		if (best == NULL || b > best_bytes) {
-			best = ch;
-			best_bytes = b;
+		if (best[k] == NULL || reach[ch->stack] > best_bytes[k]) {
+			best[k] = ch;
+			best_bytes[k] = reach[ch->stack];
 		}
 	}
-	return best;
+	free(best_bytes);
+	free(reach);
 }
 
 /* What step h (of the site or step before it, prev) holds of prev. */
@@ -163,27 +191,28 @@ step_amount(const struct lsr_report *r, const struct lsr_held *prev,
     const struct lsr_held *h)
 {
 	const struct lsr_site_reach *rc;
+	const struct lsr_held *o;
 	struct lsr_amount none = { 0, 0 };
-	size_t i;
 
 	if (prev->kind != LS_OWN_BLOCK || prev->site == SIZE_MAX)
 		return none;
 	rc = r->sites[prev->site].reach;
 	if (h->kind == LS_OWN_BLOCK && h->site == prev->site)
 		return rc->self;
-	for (i = 0; i < rc->nowners; i++)
-		if (same_owner(&rc->owners[i], h))
-			return rc->owners[i].held;
-	return none;
+	/* The owners are still in key order (merge_owners). */
+	if (rc->nowners == 0)
+		return none;
+	o = bsearch(h, rc->owners, rc->nowners, sizeof(*rc->owners), by_key);
+	return o ? o->held : none;
 }
 
-/* Site k's chain: the steps of its chosen stack's chain mapped to sites,
+/* Site k's chain ch: the steps of its chosen stack's chain mapped to sites,
  * consecutive steps of one site merged. */
 static void
-chain_steps(struct lsr_report *r, const size_t *site_of, size_t k)
+chain_steps(struct lsr_report *r, const size_t *site_of, size_t k,
+    const struct lsr_chain *ch)
 {
 	struct lsr_site_reach *rc = r->sites[k].reach;
-	const struct lsr_chain *ch = site_chain(r, site_of, k);
 	struct lsr_held prev = { .kind = LS_OWN_BLOCK, .site = k };
 	size_t i;
 
@@ -200,8 +229,8 @@ chain_steps(struct lsr_report *r, const size_t *site_of, size_t k)
 			rc->chain[rc->nchain - 1].collapsed += h.collapsed;
 			continue;
 		}
-		h.held = step_amount(r, rc->nchain ? &rc->chain[rc->nchain - 1] :
-		    &prev, &h);
+		h.held = step_amount(r, rc->nchain ?
+		    &rc->chain[rc->nchain - 1] : &prev, &h);
 		rc->chain[rc->nchain++] = h;
 	}
 }
@@ -223,6 +252,7 @@ pick_scan(const struct lsr_report *r)
 void
 lsr_scan_group(struct lsr_report *r)
 {
+	const struct lsr_chain **best;
 	size_t *site_of, *caps, i, j;
 
 	r->scan = pick_scan(r);
@@ -239,12 +269,19 @@ lsr_scan_group(struct lsr_report *r)
 	}
 	sum_sites(r, site_of, caps);
 	for (i = 0; i < r->nsites; i++)
-		if (r->sites[i].reach->nowners > 1)
-			qsort(r->sites[i].reach->owners,
-			    r->sites[i].reach->nowners,
-			    sizeof(*r->sites[i].reach->owners), by_held);
+		merge_owners(r->sites[i].reach);
+	best = lsr_xcalloc(r->nsites, sizeof(*best));
+	site_chains(r, site_of, best);
 	for (i = 0; i < r->nsites; i++)
-		chain_steps(r, site_of, i);
+		chain_steps(r, site_of, i, best[i]);
+	for (i = 0; i < r->nsites; i++) {
+		struct lsr_site_reach *rc = r->sites[i].reach;
+
+		if (rc->nowners > 1)
+			qsort(rc->owners, rc->nowners, sizeof(*rc->owners),
+			    by_held);
+	}
+	free(best);
 	free(caps);
 	free(site_of);
 }
