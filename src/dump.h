@@ -87,6 +87,30 @@
  *	environment, cut to 252 bytes and "..." if longer), str used (the
  *	value the process ran with instead, as the variable would give it),
  *	str reason ("want 1 to 248")
+ * SCAN (0x8006, optional): a conservative scan of the live heap, inside
+ *	the open snapshot (at most one; the scan OWNERS and CHAIN refer to)
+ *	uv index, uv mono_ns (since the process started, when the scan was
+ *	taken), uv complete (0/1), str reason (why it is incomplete; empty
+ *	when complete), uv threads_stopped, uv threads_not_stopped, uv gen
+ *	(the module generation at the scan: a global root's address belongs
+ *	to the module that covered it then), uv count, count x (uv
+ *	stack_id, uv def_bytes, uv def_blocks, uv ind_bytes, uv ind_blocks,
+ *	uv int_bytes, uv int_blocks, uv reach_bytes, uv reach_blocks)
+ *	the stack's live blocks definitely lost (no pointer to them),
+ *	indirectly lost (only from lost blocks), reachable only through
+ *	interior pointers, and reachable
+ * OWNERS (0x8007, optional): who holds each stack's reachable blocks, the
+ *	first owner on a shortest path from the roots; after SCAN
+ *	uv index, uv count, count x (uv stack_id, uv kind (LS_OWN_*), uv
+ *	owner, uv bytes, uv blocks); owner is for LS_OWN_BLOCK the owning
+ *	blocks' stack_id, for LS_OWN_GLOBAL the address of the root word,
+ *	for the thread kinds the thread's serial (THREADS; 0: the main
+ *	thread)
+ * CHAIN (0x8008, optional): the path from a stack's blocks up to a root,
+ *	innermost owner first, the root last; after SCAN
+ *	uv index, uv count, count x (uv stack_id, uv nsteps, nsteps x (uv
+ *	kind, uv owner (as in OWNERS), uv nblocks (the consecutive links
+ *	between blocks of one stack this step collapses, at least 1)))
  *
  * A stack's gen is the module generation when it was recorded; a module
  * record's gen is the generation it was noticed at.  An ip belongs to the
@@ -120,6 +144,19 @@ enum {
 	LS_REC_STACK_THREADS = 0x8003,
 	LS_REC_LOST = 0x8004,
 	LS_REC_SETTING = 0x8005,
+	LS_REC_SCAN = 0x8006,
+	LS_REC_OWNERS = 0x8007,
+	LS_REC_CHAIN = 0x8008,
+};
+
+/* OWNERS and CHAIN: what holds a pointer to a stack's blocks. */
+enum {
+	LS_OWN_BLOCK,		/* blocks of another (or the same) stack */
+	LS_OWN_GLOBAL,		/* a word in a module's data or bss */
+	LS_OWN_STACK,		/* a thread's stack */
+	LS_OWN_TLS,		/* a thread's TLS or pthread-specific values */
+	LS_OWN_REGISTER,	/* a stopped thread's registers */
+	LS_OWN_COUNT
 };
 
 /* THREADS states */

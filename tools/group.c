@@ -410,6 +410,7 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 	if (r->nsites > 1)
 		qsort(r->sites, r->nsites, sizeof(*r->sites),
 		    from != SIZE_MAX ? by_new : by_interest);
+	lsr_scan_group(r);
 }
 
 void
@@ -420,6 +421,11 @@ lsr_report_fini(struct lsr_report *r)
 	for (i = 0; i < r->nsites; i++) {
 		free((void *)r->sites[i].via);
 		free(r->sites[i].members);
+		if (r->sites[i].reach != NULL) {
+			free(r->sites[i].reach->owners);
+			free(r->sites[i].reach->chain);
+			free(r->sites[i].reach);
+		}
 	}
 	free(r->sites);
 	memset(r, 0, sizeof(*r));

@@ -120,6 +120,63 @@ struct lsr_setting {
 	char *reason;		/* why: "want 1 to 248" */
 };
 
+/* Reachability classes of a SCAN record, in its order. */
+enum {
+	LSR_R_DEFINITE,		/* definitely lost */
+	LSR_R_INDIRECT,		/* indirectly lost */
+	LSR_R_INTERIOR,		/* reachable only through interior pointers */
+	LSR_R_REACHABLE,
+	LSR_R_COUNT
+};
+
+struct lsr_amount {
+	uint64_t bytes;
+	uint64_t blocks;
+};
+
+/* A stack's live blocks by reachability. */
+struct lsr_split {
+	uint32_t stack;
+	struct lsr_amount r[LSR_R_COUNT];
+};
+
+/* An owner: kind LS_OWN_* (LS_OWN_COUNT: unknown) and, for LS_OWN_BLOCK,
+ * a known stack id; else an address or a thread serial, unchecked. */
+struct lsr_owner {
+	uint32_t stack;		/* the owned stack */
+	unsigned kind;
+	uint64_t owner;
+	struct lsr_amount held;
+};
+
+struct lsr_step {
+	unsigned kind;
+	uint64_t owner;
+	uint64_t nblocks;	/* at least 1 */
+};
+
+struct lsr_chain {
+	uint32_t stack;
+	size_t nsteps;
+	struct lsr_step *steps;	/* innermost owner first, the root last */
+};
+
+/* A heap scan (SCAN, OWNERS, CHAIN records) of a snapshot. */
+struct lsr_scan {
+	size_t snap;		/* index into snaps */
+	uint64_t mono_ns;
+	bool complete;
+	char *reason;		/* why not complete; "" when complete */
+	uint64_t threads_stopped, threads_not_stopped;
+	uint32_t gen;		/* module generation */
+	size_t nsplit, cap_split;
+	struct lsr_split *split;
+	size_t nowners, cap_owners;
+	struct lsr_owner *owners;
+	size_t nchains, cap_chains;
+	struct lsr_chain *chains;
+};
+
 /*
  * Everything read from one dump file.  Whatever the file holds, counts
  * match their arrays, indexes are in range and enum values are known or
@@ -162,6 +219,8 @@ struct lsr_dump {
 	char **thread_names;
 	size_t nthreads;
 	struct lsr_thread *threads;	/* in order of first appearance */
+	size_t nscans;
+	struct lsr_scan *scans;	/* in snapshot order, at most one each */
 
 	/* The first problem: the reader stopped there. */
 	char *error;
@@ -284,6 +343,31 @@ const char *lsr_verdict_name(unsigned verdict);
 
 /* group.c */
 
+/*
+ * An owner of a site's blocks, or a step of its chain up to a root:
+ * blocks of another site (kind LS_OWN_BLOCK, site its index in
+ * r->sites; SIZE_MAX when that site is not in the report, owner then
+ * its stack), or a root (owner: the address or the thread serial).
+ */
+struct lsr_held {
+	unsigned kind;		/* LS_OWN_*, LS_OWN_COUNT: unknown */
+	size_t site;
+	uint64_t owner;
+	struct lsr_amount held;	/* of the site (a step: of the step before) */
+	uint64_t collapsed;	/* a step: the links it stands for */
+};
+
+/* A site's figures from the report's scan (scan.c). */
+struct lsr_site_reach {
+	struct lsr_amount r[LSR_R_COUNT];
+	struct lsr_amount self;	/* reachable blocks held by its own */
+	size_t nowners;
+	struct lsr_held *owners;	/* biggest first; not the site itself */
+	size_t nchain;
+	struct lsr_held *chain;	/* innermost first; a first step that is
+				 * the site itself is a run of its blocks */
+};
+
 /* A call site as reported: stacks that are the same once the allocator's
  * own frames are stripped. */
 struct lsr_site {
@@ -302,6 +386,7 @@ struct lsr_site {
 	double age_median;	/* of its live blocks, seconds */
 	double age_p90;
 	double age_oldest;
+	struct lsr_site_reach *reach;	/* NULL: the report has no scan */
 	struct {
 		uint64_t new_blocks;	/* allocated after A, live at B */
 		uint64_t new_bytes;
@@ -325,6 +410,7 @@ struct lsr_report {
 	size_t nlive;		/* sites with live blocks at snap */
 	size_t ngrowing;
 	double growing_rate;	/* sum of the growing sites' rates */
+	const struct lsr_scan *scan;	/* at or before snap, or NULL */
 	size_t nsites;
 	struct lsr_site *sites;	/* growing first (fastest first), then by
 				 * live bytes; with --diff by new bytes,
@@ -352,6 +438,23 @@ void lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 
 /* Release what lsr_group allocated. */
 void lsr_report_fini(struct lsr_report *r);
+
+/* scan.c */
+
+/*
+ * The scan of the report: the last one at or before r->snap, in
+ * r->scan; each site's reachability, owners and chain from it, in its
+ * reach.  lsr_group calls it once the sites are in order; their reach
+ * is released by lsr_report_fini.  Allocates.
+ */
+void lsr_scan_group(struct lsr_report *r);
+
+/* "global", "stack", "tls", "register"; "unknown" for other kinds. */
+const char *lsr_owner_kind_name(unsigned kind);
+
+/* The thread with this serial, or NULL if no THREADS record has it. */
+const struct lsr_thread *lsr_thread_by_serial(const struct lsr_dump *d,
+    uint64_t serial);
 
 /* site.c: a site's figures, from its stacks' histories; r->snap must be
  * a snapshot of r->d. */

@@ -175,6 +175,122 @@ jgrowth(FILE *f, const struct lsr_report *r, struct lsr_site *s,
 	fputc(']', f);
 }
 
+/* "scan", only for a dump with scans: the one the report uses, or
+ * null; dumps without any keep the output they always had. */
+static void
+jscan(FILE *f, const struct lsr_report *r)
+{
+	const struct lsr_scan *sc = r->scan;
+
+	if (r->d->nscans == 0)
+		return;
+	if (sc == NULL) {
+		fputs(",\n  \"scan\": null", f);
+		return;
+	}
+	fprintf(f, ",\n  \"scan\": {\"time\": %s, \"snapshot\": %zu, "
+	    "\"complete\": %s, \"reason\": ", num((double)sc->mono_ns / 1e9),
+	    sc->snap, sc->complete ? "true" : "false");
+	if (sc->complete)
+		fputs("null", f);
+	else
+		jstr(f, sc->reason);
+	fprintf(f, ", \"threads_stopped\": %" PRIu64 ", "
+	    "\"threads_not_stopped\": %" PRIu64 "}", sc->threads_stopped,
+	    sc->threads_not_stopped);
+}
+
+static void
+jamount(FILE *f, const char *name, const struct lsr_amount *a)
+{
+	fprintf(f, "\"%s\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
+	    "}", name, a->bytes, a->blocks);
+}
+
+/* A root of a chain or an owner: its kind, and where it is. */
+static void
+jroot(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_module *m = NULL;
+	const struct lsr_thread *t;
+	const struct lsr_thread_ver *v;
+
+	fprintf(f, "\"root\": {\"kind\": \"%s\", \"module\": ",
+	    lsr_owner_kind_name(h->kind));
+	if (h->kind == LS_OWN_GLOBAL)
+		m = lsr_module_of(d, h->owner, r->scan->gen);
+	jstr(f, m ? m->path : NULL);
+	fputs(", \"symbol\": ", f);
+	jstr(f, h->kind == LS_OWN_GLOBAL ? lsr_symbol_name(d, h->owner + 1,
+	    r->scan->gen) : NULL);
+	if (h->kind == LS_OWN_GLOBAL || h->kind >= LS_OWN_COUNT) {
+		fprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"thread\": "
+		    "null}", h->owner);
+		return;
+	}
+	t = h->owner ? lsr_thread_by_serial(d, h->owner) : NULL;
+	v = t ? lsr_thread_at(t, r->snap) : NULL;
+	fprintf(f, ", \"address\": null, \"thread\": {\"serial\": %" PRIu64
+	    ", \"main\": %s, \"tid\": ", h->owner, h->owner ? "false" :
+	    "true");
+	if (t != NULL)
+		fprintf(f, "%" PRIu64, t->tid);
+	else
+		fputs("null", f);
+	fputs(", \"name\": ", f);
+	jstr(f, v ? d->thread_names[v->name] : NULL);
+	fputs("}}", f);
+}
+
+/* An owner, or with chain a step (and the links it stands for). */
+static void
+jheld(FILE *f, const struct lsr_report *r, const struct lsr_held *h,
+    bool first, bool chain)
+{
+	fputs(first ? "{" : ", {", f);
+	if (h->kind != LS_OWN_BLOCK)
+		jroot(f, r, h);
+	else if (h->site != SIZE_MAX)
+		fprintf(f, "\"site\": %zu", h->site);
+	else
+		fprintf(f, "\"site\": null, \"stack\": %" PRIu64, h->owner);
+	fprintf(f, ", \"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64,
+	    h->held.bytes, h->held.blocks);
+	if (chain)
+		fprintf(f, ", \"collapsed\": %" PRIu64, h->collapsed);
+	fputc('}', f);
+}
+
+/* "reach", "retained_by" and "chain" of a site, when the report has a
+ * scan. */
+static void
+jreach(FILE *f, const struct lsr_report *r, const struct lsr_site *s)
+{
+	const struct lsr_site_reach *rc = s->reach;
+	size_t i;
+
+	if (rc == NULL)
+		return;
+	fputs(",\n     \"reach\": {", f);
+	jamount(f, "definitely_lost", &rc->r[LSR_R_DEFINITE]);
+	fputs(", ", f);
+	jamount(f, "indirectly_lost", &rc->r[LSR_R_INDIRECT]);
+	fputs(", ", f);
+	jamount(f, "interior_only", &rc->r[LSR_R_INTERIOR]);
+	fputs(", ", f);
+	jamount(f, "reachable", &rc->r[LSR_R_REACHABLE]);
+	fputs(", ", f);
+	jamount(f, "held_by_itself", &rc->self);
+	fputs("},\n     \"retained_by\": [", f);
+	for (i = 0; i < rc->nowners; i++)
+		jheld(f, r, &rc->owners[i], i == 0, false);
+	fputs("],\n     \"chain\": [", f);
+	for (i = 0; i < rc->nchain; i++)
+		jheld(f, r, &rc->chain[i], i == 0, true);
+	fputc(']', f);
+}
+
 /* "frames": the return addresses ip[0..n-1] of a stack at generation
  * gen, expanded into inlined frames. */
 static void
@@ -405,6 +521,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	jcoverage(f, d, s);
 	jsettings(f, d);
 	jsnapshot(f, r, s);
+	jscan(f, r);
 	fputs(",\n  \"sites\": [", f);
 	shown = o->top && o->top < r->nsites ? o->top : r->nsites;
 	series = lsr_xcalloc(s != NULL ? r->snap + 1 : 1, sizeof(*series));
@@ -423,6 +540,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 			jstr(f, site->thread);
 		}
 		jgrowth(f, r, site, series);
+		jreach(f, r, site);
 		jframes(f, d, st->ip + site->skip, st->nframes - site->skip,
 		    st->gen);
 	}

@@ -412,6 +412,170 @@ print_totals(FILE *f, const struct lsr_report *r,
 	}
 }
 
+/* The heap scan the report uses, and whether it is complete; a dump with
+ * scans elsewhere but none up to the snapshot says so. */
+static void
+print_scan(FILE *f, const struct lsr_report *r)
+{
+	const struct lsr_scan *sc = r->scan;
+
+	if (sc == NULL) {
+		if (r->d->nscans > 0)
+			fprintf(f, "scan:      none (reachability unknown)\n");
+		return;
+	}
+	fprintf(f, "scan:      at %.3f s (snapshot #%zu", (double)sc->mono_ns /
+	    1e9, sc->snap);
+	if (sc->snap != r->snap)
+		fprintf(f, ", the nearest before #%zu", r->snap);
+	if (sc->complete)
+		fputs("), complete", f);
+	else
+		fprintf(f, "), incomplete: %s", sc->reason[0] ? tx(sc->reason) :
+		    "no reason given");
+	if (sc->threads_not_stopped != 0)
+		fprintf(f, "; %" PRIu64 " thread%s not stopped",
+		    sc->threads_not_stopped, sc->threads_not_stopped == 1 ? "" :
+		    "s");
+	fputc('\n', f);
+}
+
+/* "1.2 KiB in 3", or "0". */
+static const char *
+amount(const struct lsr_amount *a)
+{
+	static char ring[4][64];
+	static unsigned k;
+	char *b = ring[k++ % 4], h[32];
+
+	if (a->bytes == 0 && a->blocks == 0)
+		return "0";
+	human(h, sizeof(h), a->bytes);
+	snprintf(b, sizeof(ring[0]), "%s in %" PRIu64, h, a->blocks);
+	return b;
+}
+
+/* The first function of site s, else its module and offset. */
+static void
+print_site_name(FILE *f, struct lsr_dump *d, const struct lsr_site *s)
+{
+	const struct lsr_stack *st = &d->stacks[s->stack];
+	struct lsr_frame fr[MAX_EXPANDED];
+	unsigned n;
+
+	n = st->nframes > s->skip ? lsr_symbolize(d, st->ip[s->skip], st->gen,
+	    fr, MAX_EXPANDED) : 0;
+	if (n && fr[0].function)
+		fputs(tx(fr[0].function), f);
+	else if (n && fr[0].module)
+		fprintf(f, "%s+0x%" PRIx64, tx(lsr_base_name(fr[0].module)),
+		    fr[0].offset);
+	else
+		fputs("??", f);
+}
+
+/* A root: "global batch [leakspy-demo]", "stack of main thread". */
+static void
+print_root(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
+{
+	struct lsr_dump *d = r->d;
+	static const char *const what[LS_OWN_COUNT] = {
+		[LS_OWN_STACK] = "stack", [LS_OWN_TLS] = "TLS",
+		[LS_OWN_REGISTER] = "registers",
+	};
+	const struct lsr_thread *t;
+	const struct lsr_thread_ver *v;
+
+	if (h->kind == LS_OWN_GLOBAL) {
+		const struct lsr_module *m = lsr_module_of(d, h->owner,
+		    r->scan->gen);
+		const char *sym = lsr_symbol_name(d, h->owner + 1,
+		    r->scan->gen);
+
+		if (sym != NULL)
+			fprintf(f, "global %s [%s]", tx(sym), m ?
+			    tx(lsr_base_name(m->path)) : "?");
+		else if (m != NULL)
+			fprintf(f, "global %s+0x%" PRIx64,
+			    tx(lsr_base_name(m->path)), h->owner - m->bias);
+		else
+			fprintf(f, "global 0x%" PRIx64, h->owner);
+		return;
+	}
+	if (h->kind >= LS_OWN_COUNT || what[h->kind] == NULL) {
+		fprintf(f, "unknown root 0x%" PRIx64, h->owner);
+		return;
+	}
+	fprintf(f, "%s of ", what[h->kind]);
+	t = h->owner ? lsr_thread_by_serial(d, h->owner) : NULL;
+	v = t ? lsr_thread_at(t, r->snap) : NULL;
+	if (h->owner == 0)
+		fputs("main thread", f);
+	else if (v != NULL && d->thread_names[v->name][0])
+		fprintf(f, "thread \"%s\" (#%" PRIu64 ")",
+		    tx(d->thread_names[v->name]), h->owner);
+	else
+		fprintf(f, "thread #%" PRIu64, h->owner);
+}
+
+/* One step of a chain: its owner, what it holds, the links it stands
+ * for. */
+static void
+print_step(FILE *f, const struct lsr_report *r, size_t k,
+    const struct lsr_held *h)
+{
+	bool own = h->kind == LS_OWN_BLOCK && h->site == k;
+	bool fig = h->held.bytes != 0 || h->held.blocks != 0;
+
+	if (own)
+		fputs("its own blocks", f);
+	else if (h->kind == LS_OWN_BLOCK && h->site != SIZE_MAX)
+		print_site_name(f, r->d, &r->sites[h->site]);
+	else if (h->kind == LS_OWN_BLOCK)
+		fprintf(f, "stack #%" PRIu64, h->owner);
+	else
+		print_root(f, r, h);
+	if (fig || h->collapsed > 1)
+		fprintf(f, " (%s%s", fig ? amount(&h->held) : "",
+		    fig && h->collapsed > 1 ? ", " : "");
+	if (h->collapsed > 1)
+		fprintf(f, "a run of %" PRIu64, h->collapsed);
+	if (fig || h->collapsed > 1)
+		fputc(')', f);
+}
+
+/* Site k's reachability and, if it grows, its chain up to a root: at
+ * most CHAIN_SHOWN steps, the root last. */
+#define CHAIN_SHOWN	6
+static void
+print_reach(FILE *f, const struct lsr_report *r, size_t k)
+{
+	const struct lsr_site *s = &r->sites[k];
+	const struct lsr_site_reach *rc = s->reach;
+	size_t i;
+
+	if (rc == NULL)
+		return;
+	fprintf(f, "        reach: definitely lost %s, indirectly %s, "
+	    "interior only %s, reachable %s\n", amount(&rc->r[LSR_R_DEFINITE]),
+	    amount(&rc->r[LSR_R_INDIRECT]), amount(&rc->r[LSR_R_INTERIOR]),
+	    amount(&rc->r[LSR_R_REACHABLE]));
+	if (s->growth.verdict != LSR_V_GROWING || rc->nchain == 0)
+		return;
+	fputs("        retained by: ", f);
+	for (i = 0; i < rc->nchain; i++) {
+		if (rc->nchain > CHAIN_SHOWN && i == CHAIN_SHOWN - 2) {
+			fprintf(f, "... (%zu more) <- ", rc->nchain -
+			    CHAIN_SHOWN + 1);
+			i = rc->nchain - 1;
+		}
+		print_step(f, r, k, &rc->chain[i]);
+		if (i + 1 < rc->nchain)
+			fputs(" <- ", f);
+	}
+	fputc('\n', f);
+}
+
 /* Site s: its line, its growth and its stack; series is scratch for
  * r->snap + 1 points. */
 static void
@@ -439,6 +603,7 @@ print_site(FILE *f, struct lsr_report *r, struct lsr_site *s,
 		fprintf(f, " in thread \"%s\"", tx(s->thread));
 	fputc('\n', f);
 	print_growth(f, r, s, series);
+	print_reach(f, r, (size_t)(s - r->sites));
 	print_frames(f, d, st->ip + s->skip, st->nframes - s->skip, st->gen);
 	if (s->truncated)
 		fprintf(f, "        ... (stack cut at depth %" PRIu64 ")\n",
@@ -480,6 +645,7 @@ lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		return;
 	}
 	print_totals(f, r, s);
+	print_scan(f, r);
 	print_coverage(f, d, s);
 	if (r->nsites == 0) {
 		fprintf(f, "\nno live blocks\n");

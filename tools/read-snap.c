@@ -2,7 +2,8 @@
 /*
  * Reading the records of a snapshot: SNAPSHOT opens it, SITES and AGES
  * stage its entries (lsr_snap_head checks their head, and THREADS'),
- * SNAPSHOT_END adds them to the stacks' histories.  A snapshot that does
+ * SNAPSHOT_END adds them to the stacks' histories (and keeps the scan
+ * read-scan.c staged).  A snapshot that does
  * not end is not used.
  */
 #define _GNU_SOURCE
@@ -198,6 +199,7 @@ lsr_rec_snapshot_end(struct lsr_parser *P, struct ls_cur *c)
 	if (nages != P->cur.nages)
 		return P->why = "snapshot has a wrong number of ages", -1;
 	commit_snapshot(P);
+	lsr_scan_commit(P);
 	d->snaps = lsr_xgrow(d->snaps, &P->cap_snaps, d->nsnaps + 1,
 	    sizeof(*d->snaps));
 	d->snaps[d->nsnaps++] = P->cur;

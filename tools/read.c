@@ -383,6 +383,12 @@ one_record(struct lsr_parser *P, struct ls_rec *rec)
 		return rec_lost(P, c, rec->offset);
 	case LS_REC_SETTING:
 		return rec_setting(P, c);
+	case LS_REC_SCAN:
+		return lsr_rec_scan(P, c);
+	case LS_REC_OWNERS:
+		return lsr_rec_owners(P, c);
+	case LS_REC_CHAIN:
+		return lsr_rec_chain(P, c);
 	}
 	if (rec->type & LS_REC_OPTIONAL)
 		return 0;
@@ -429,6 +435,8 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 		fail(d, off, "%s", why);
 	if (P.snap_open && d->error == NULL)
 		fail(d, size, "the last snapshot is cut short");
+	/* A snapshot without its end takes its scan with it. */
+	lsr_scan_discard(&P);
 	free(P.changes);
 	free(P.ages);
 	free(P.tmap);
@@ -562,6 +570,9 @@ lsr_dump_fini(struct lsr_dump *d)
 		free(d->threads[i].ver);
 	}
 	free(d->threads);
+	for (i = 0; i < d->nscans; i++)
+		lsr_scan_fini(&d->scans[i]);
+	free(d->scans);
 	free(d->error);
 	memset(d, 0, sizeof(*d));
 }

@@ -30,6 +30,9 @@ struct lsr_parser {
 	uint64_t *tmap;		/* open addressing: serial + 1 -> index */
 	size_t tmap_cap;
 	const char *why;	/* set by a record parser that returns -1 */
+	bool scan_open;		/* the open snapshot has a SCAN: scan */
+	struct lsr_scan scan;
+	size_t cap_scans;
 };
 
 /* Remaining payload bytes: an upper bound for any count that follows. */
@@ -65,6 +68,16 @@ int lsr_rec_snapshot_end(struct lsr_parser *P, struct ls_cur *c);
  */
 int lsr_snap_head(struct lsr_parser *P, struct ls_cur *c, size_t min_bytes,
     const char *outside, const char *range, uint64_t *count);
+/* read-scan.c: SCAN, OWNERS and CHAIN stage the open snapshot's scan;
+ * lsr_scan_commit adds it to P->d at the snapshot's end,
+ * lsr_scan_discard forgets it. */
+int lsr_rec_scan(struct lsr_parser *P, struct ls_cur *c);
+int lsr_rec_owners(struct lsr_parser *P, struct ls_cur *c);
+int lsr_rec_chain(struct lsr_parser *P, struct ls_cur *c);
+void lsr_scan_commit(struct lsr_parser *P);
+void lsr_scan_discard(struct lsr_parser *P);
+/* Release what scan s holds. */
+void lsr_scan_fini(struct lsr_scan *s);
 /* read-threads.c */
 int lsr_rec_threads(struct lsr_parser *P, struct ls_cur *c);
 int lsr_rec_stack_threads(struct lsr_parser *P, struct ls_cur *c);

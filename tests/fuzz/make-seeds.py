@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Write the synthetic seeds of tests/fuzz/corpus/ (syn-*) from the
 stored fixtures: records real runs do not always have (a PROCESS name,
-FINAL by a signal, LOST, NOTE, SETTING, bytes that are not UTF-8), so that the
+FINAL by a signal, LOST, NOTE, SETTING, a heap scan, bytes that are not
+UTF-8), so that the
 fuzzer starts from them.  The other seeds are dumps of victims, copied as
 they were written.  Usage: make-seeds.py"""
 
@@ -43,6 +44,24 @@ def after_process(data, *recs):
     return bytes(out)
 
 
+def scan_records(index):
+    """A heap scan of seed1's snapshot index: the split of its four
+    stacks, owners of each kind, chains with a collapsed run."""
+    g = 0x55bd3ee9fed0
+    split = [(1, [0, 0, 0, 0, 0, 0, 1319040, 13740]),
+             (2, [0, 0, 0, 0, 8, 1, 131072, 1]),
+             (0, [0, 0, 0, 0, 0, 0, 96, 1]), (3, [4096, 1, 0, 0, 0, 0, 0, 0])]
+    owners = [(1, 0, 2, 1319040, 13740), (1, 0, 1, 960, 10),
+              (2, 0, 0, 131072, 1), (0, 1, g, 96, 1), (0, 2, 0, 96, 1),
+              (0, 3, 7, 96, 1), (0, 4, 7, 96, 1)]
+    chains = [(1, [(0, 1, 57), (0, 2, 1), (0, 0, 1), (1, g, 1)]),
+              (2, [(0, 0, 1), (2, 0, 1)])]
+    return (("SCAN", lsdump.scan_record(index, 1500900000, split, 0,
+                                        b"seccomp: process_vm_readv refused", 1, 2)),
+            ("OWNERS", lsdump.owners_record(index, owners)),
+            ("CHAIN", lsdump.chain_record(index, chains)))
+
+
 def main():
     leaky, seed1 = load("leaky.lsd"), load("seed1.lsd")
     out = {
@@ -61,6 +80,7 @@ def main():
             ("SETTING", lsdump.setting_record(
                 b"LEAKSPY_SIGNAL", b"TERM\xff", b"none",
                 b"cannot be the snapshot signal"))),
+        "syn-scan": lsdump.with_scan(seed1, -1, *scan_records(15)),
         "syn-bytes": with_process(leaky, argv=[b"a\xff\xfeb", b"\xc0\xaf",
                                                b"\xed\xa0\x80\x1b[31m"],
                                   name=b"\xe2\x82", exe=b"/x/\xf5y"),

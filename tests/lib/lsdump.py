@@ -10,7 +10,10 @@ MAGIC = b"leakspy-dump 1\n"
 T = {"PROCESS": 1, "MODULE": 2, "MODULE_GONE": 3, "STACKS": 4,
      "SNAPSHOT": 5, "SITES": 6, "SNAPSHOT_END": 7, "FINAL": 8, "AGES": 9,
      "NOTE": 0x8001, "THREADS": 0x8002, "STACK_THREADS": 0x8003,
-     "LOST": 0x8004, "SETTING": 0x8005}
+     "LOST": 0x8004, "SETTING": 0x8005, "SCAN": 0x8006, "OWNERS": 0x8007,
+     "CHAIN": 0x8008}
+# OWNERS and CHAIN kinds
+OWN_BLOCK, OWN_GLOBAL, OWN_STACK, OWN_TLS, OWN_REGISTER = range(5)
 FINAL_HOW = {0: "exit", 1: "exec", 2: "abort", 3: "signal"}
 FINAL_SIGNAL = 3
 SNAP_REASON = {0: "exit", 1: "interval", 2: "signal", 3: "exec", 4: "abort",
@@ -153,6 +156,19 @@ def parse(data):
                 {"reason": c.uv(), "last": c.uv(), "errno": c.uv()})
         elif typ == T["SETTING"]:
             d.setdefault("settings", []).append(parse_setting(p))
+        elif typ == T["SCAN"]:
+            snap["scan"] = parse_scan(p)
+        elif typ == T["OWNERS"]:
+            assert c.uv() == snap["index"]
+            snap["scan"]["owners"] += [tuple(c.uv() for _ in range(5))
+                                       for _ in range(c.uv())]
+        elif typ == T["CHAIN"]:
+            assert c.uv() == snap["index"]
+            for _ in range(c.uv()):
+                stack = c.uv()
+                snap["scan"]["chains"].append(
+                    (stack, [tuple(c.uv() for _ in range(3))
+                             for _ in range(c.uv())]))
     return d
 
 
@@ -212,6 +228,63 @@ def parse_setting(p):
 def setting_record(name, given, used, reason):
     """A SETTING payload."""
     return string(name) + string(given) + string(used) + string(reason)
+
+
+def scan_record(index, mono_ns, split, complete=1, reason=b"", stopped=0,
+                not_stopped=0, gen=0):
+    """A SCAN payload; split is [(stack, [def_bytes, def_blocks, ind_bytes,
+    ind_blocks, int_bytes, int_blocks, reach_bytes, reach_blocks])]."""
+    p = uv(index) + uv(mono_ns) + uv(complete) + string(reason) + \
+        uv(stopped) + uv(not_stopped) + uv(gen) + uv(len(split))
+    for stack, vals in split:
+        assert len(vals) == 8
+        p += uv(stack) + b"".join(uv(v) for v in vals)
+    return p
+
+
+def parse_scan(p):
+    """A SCAN payload as a dict (for scan_record's arguments), with
+    empty owners and chains for the records that follow it."""
+    c = Cur(p)
+    s = {"index": c.uv(), "mono_ns": c.uv(), "complete": c.uv(),
+         "reason": c.str(), "stopped": c.uv(), "not_stopped": c.uv(),
+         "gen": c.uv()}
+    s["split"] = [(c.uv(), [c.uv() for _ in range(8)])
+                  for _ in range(c.uv())]
+    s["owners"], s["chains"] = [], []
+    return s
+
+
+def owners_record(index, owners):
+    """An OWNERS payload; owners is [(stack, kind, owner, bytes,
+    blocks)]."""
+    return uv(index) + uv(len(owners)) + b"".join(
+        b"".join(uv(v) for v in o) for o in owners)
+
+
+def chain_record(index, chains):
+    """A CHAIN payload; chains is [(stack, [(kind, owner, nblocks)])]."""
+    p = uv(index) + uv(len(chains))
+    for stack, steps in chains:
+        p += uv(stack) + uv(len(steps))
+        for st in steps:
+            p += b"".join(uv(v) for v in st)
+    return p
+
+
+def with_scan(data, nth, *recs):
+    """data with records (type name, payload) inserted into its nth
+    snapshot (negative: from the end), before its SNAPSHOT_END."""
+    n = len([1 for o, t, p in records(data) if t == T["SNAPSHOT_END"]])
+    nth %= n
+    out, seen = bytearray(MAGIC), 0
+    for off, typ, p in records(data):
+        if typ == T["SNAPSHOT_END"]:
+            if seen == nth:
+                out += b"".join(record(T[t], q) for t, q in recs)
+            seen += 1
+        out += record(typ, p)
+    return bytes(out)
 
 
 def snapshot_record(snap):
