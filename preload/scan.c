@@ -687,7 +687,7 @@ check_roots(const struct lsp_scan_root *roots, size_t nroots)
 	if (nroots >= LSP_SCAN_ROOT_BIT)
 		return -EINVAL;
 	for (r = 0; r < nroots; r++)
-		if (roots[r].kind >= LSP_ROOT_NKIND ||
+		if (roots[r].kind >= LSP_SCAN_NKIND ||
 		    roots[r].tag >= LSP_SCAN_TAG_MAX ||
 		    roots[r].start > roots[r].end)
 			return -EINVAL;

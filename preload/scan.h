@@ -54,11 +54,11 @@
 #include <sys/uio.h>
 
 /* Root kinds. */
-#define LSP_ROOT_GLOBAL		0	/* a loaded object's writable data */
-#define LSP_ROOT_STACK		1	/* a thread's stack from its sp up */
-#define LSP_ROOT_TLS		2	/* static TLS, thread descriptor, keys */
-#define LSP_ROOT_REGISTER	3	/* a stopped thread's saved registers */
-#define LSP_ROOT_NKIND		4
+#define LSP_SCAN_GLOBAL		0	/* a loaded object's writable data */
+#define LSP_SCAN_STACK		1	/* a thread's stack from its sp up */
+#define LSP_SCAN_TLS		2	/* static TLS, thread descriptor, keys */
+#define LSP_SCAN_REGISTER	3	/* a stopped thread's saved registers */
+#define LSP_SCAN_NKIND		4
 
 /* Classes, in lsp_scan_site()'s array. */
 #define LSP_REACH_REACHABLE	0
@@ -72,7 +72,8 @@
 struct lsp_scan_root {
 	uintptr_t start;
 	uintptr_t end;
-	unsigned kind;			/* LSP_ROOT_* */
+	unsigned kind;			/* LSP_SCAN_*: roots.h's REGS is REGISTER,
+					 * DESC is TLS */
 	uint32_t tag;
 };
 #define LSP_SCAN_TAG_MAX	(1u << 29)

@@ -229,9 +229,9 @@ test_classes(void)
 	add(&s, sb, 24, S_STACK);
 	add(&s, e, 8, S_P6);
 	add(&s, f, 24, S_NODE);
-	roots[0] = root(g_arr, sizeof(g_arr), LSP_ROOT_GLOBAL, 1);
-	roots[1] = root(&g_interior, sizeof(g_interior), LSP_ROOT_GLOBAL, 2);
-	roots[2] = root(stk, sizeof(stk), LSP_ROOT_STACK, 5);
+	roots[0] = root(g_arr, sizeof(g_arr), LSP_SCAN_GLOBAL, 1);
+	roots[1] = root(&g_interior, sizeof(g_interior), LSP_SCAN_GLOBAL, 2);
+	roots[2] = root(stk, sizeof(stk), LSP_SCAN_STACK, 5);
 	LST_EQ_U64(lsp_scan_run(&s, roots, 3, &self_reader), 0);
 	LST_EQ_U64(s.n, 17);
 
@@ -300,14 +300,14 @@ test_classes(void)
 	    (uint64_t[]){ 1, 0, 0, 0 });
 	LST_TRUE(lsp_scan_site(&s, S_P6 + 1) == NULL);
 
-	check_retained1(&s, S_ARR, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 1),
+	check_retained1(&s, S_ARR, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL, 1),
 	    400, 4);
 	check_retained1(&s, S_ARR_CHILD, S_ARR, 56, 1);
 	check_retained1(&s, S_P6, S_ARR, 8, 1);
-	check_retained1(&s, S_INNER, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 2),
+	check_retained1(&s, S_INNER, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL, 2),
 	    64, 1);
 	check_retained1(&s, S_INNER_CHILD, S_INNER, 40, 1);
-	check_retained1(&s, S_STACK, LSP_SCAN_OWNER_ROOT(LSP_ROOT_STACK, 5),
+	check_retained1(&s, S_STACK, LSP_SCAN_OWNER_ROOT(LSP_SCAN_STACK, 5),
 	    24, 1);
 	check_not_retained(&s, S_LOST);
 	check_not_retained(&s, S_NODE);
@@ -374,7 +374,7 @@ test_bfs(void)
 	LST_EQ_U64(lsp_scan_init(&s, 8), 0);
 	for (i = 0; i < 8; i++)
 		add(&s, all[i], 32, i);
-	r = root(g_bfs, sizeof(g_bfs), LSP_ROOT_GLOBAL, 0);
+	r = root(g_bfs, sizeof(g_bfs), LSP_SCAN_GLOBAL, 0);
 	LST_EQ_U64(lsp_scan_run(&s, &r, 1, &self_reader), 0);
 	for (i = 0; i < 8; i++)
 		LST_EQ_U64(cls(&s, all[i]), LSP_REACH_REACHABLE);
@@ -421,8 +421,8 @@ test_retained_order(void)
 	add(&s, b2, 24, 9);
 	add(&s, b3, 40, 9);
 	add(&s, h, 16, 4);
-	r[0] = root(stk, sizeof(stk), LSP_ROOT_STACK, 7);
-	r[1] = root(g_ret, sizeof(g_ret), LSP_ROOT_GLOBAL, 3);
+	r[0] = root(stk, sizeof(stk), LSP_SCAN_STACK, 7);
+	r[1] = root(g_ret, sizeof(g_ret), LSP_SCAN_GLOBAL, 3);
 	LST_EQ_U64(lsp_scan_run(&s, r, 2, &self_reader), 0);
 	e = lsp_scan_retained(&s, 9, &n);
 	LST_EQ_U64(n, 3);
@@ -430,15 +430,15 @@ test_retained_order(void)
 		LST_EQ_U64(e[0].owner, 4);
 		LST_EQ_U64(e[0].bytes, 40);
 		LST_EQ_U64(e[0].via, (uintptr_t)&h[1]);
-		LST_EQ_U64(e[1].owner, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 3));
+		LST_EQ_U64(e[1].owner, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL, 3));
 		LST_EQ_U64(e[1].bytes, 24);
-		LST_EQ_U64(e[2].owner, LSP_SCAN_OWNER_ROOT(LSP_ROOT_STACK, 7));
+		LST_EQ_U64(e[2].owner, LSP_SCAN_OWNER_ROOT(LSP_SCAN_STACK, 7));
 		LST_EQ_U64(e[2].bytes, 16);
 		LST_EQ_U64(e[2].blocks, 1);
-		LST_EQ_U64(LSP_SCAN_OWNER_KIND(e[2].owner), LSP_ROOT_STACK);
+		LST_EQ_U64(LSP_SCAN_OWNER_KIND(e[2].owner), LSP_SCAN_STACK);
 		LST_EQ_U64(LSP_SCAN_OWNER_TAG(e[2].owner), 7);
 	}
-	check_retained1(&s, 4, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 3), 16,
+	check_retained1(&s, 4, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL, 3), 16,
 	    1);
 	lsp_scan_fini(&s);
 	free(b1);
@@ -488,8 +488,8 @@ test_unreadable(void)
 	add(&s, w, 16, 1);
 	add(&s, u, 16, 2);
 	add(&s, big, 3 * pg, 3);
-	r[0] = root(rt, 4 * pg, LSP_ROOT_GLOBAL, 0);
-	r[1] = root(rt + pg, 8, LSP_ROOT_TLS, 0);	/* all unreadable */
+	r[0] = root(rt, 4 * pg, LSP_SCAN_GLOBAL, 0);
+	r[1] = root(rt + pg, 8, LSP_SCAN_TLS, 0);	/* all unreadable */
 	LST_EQ_U64(lsp_scan_run(&s, r, 2, &self_reader), 0);
 	LST_EQ_U64(cls(&s, x), LSP_REACH_REACHABLE);
 	LST_EQ_U64(cls(&s, y), LSP_REACH_REACHABLE);
@@ -525,8 +525,8 @@ test_own_memory(void)
 	add(&s, x, 16, 0);
 	/* The arrays, which hold x's address, as a root; and all memory
 	 * around them. */
-	r[0] = root(s.addr, s.map_len, LSP_ROOT_GLOBAL, 0);
-	r[1] = root((char *)s.addr - 8, s.map_len + 16, LSP_ROOT_GLOBAL, 1);
+	r[0] = root(s.addr, s.map_len, LSP_SCAN_GLOBAL, 0);
+	r[1] = root((char *)s.addr - 8, s.map_len + 16, LSP_SCAN_GLOBAL, 1);
 	LST_EQ_U64(lsp_scan_run(&s, r, 2, &self_reader), 0);
 	LST_EQ_U64(cls(&s, x), LSP_REACH_DEFINITE);
 	LST_EQ_U64(s.st.root_own, 2 * s.map_len);
@@ -574,8 +574,8 @@ test_synthetic(void)
 {
 	static const struct lsp_scan_reader rd = { fake_read, NULL, false };
 	struct lsp_scan s;
-	struct lsp_scan_root r = { FAKE(0), FAKE(2), LSP_ROOT_REGISTER, 3 };
-	struct lsp_scan_root bad = { FAKE(2), FAKE(0), LSP_ROOT_GLOBAL, 0 };
+	struct lsp_scan_root r = { FAKE(0), FAKE(2), LSP_SCAN_REGISTER, 3 };
+	struct lsp_scan_root bad = { FAKE(2), FAKE(0), LSP_SCAN_GLOBAL, 0 };
 
 	/* Registers: words 0-1; blocks: a zero-size one at word 8, one of
 	 * 32 bytes at word 10 (given twice), one of 24 at word 16. */
@@ -602,7 +602,7 @@ test_synthetic(void)
 	LST_EQ_U64(cls(&s, (void *)FAKE(10)), LSP_REACH_INTERIOR);
 	LST_EQ_U64(cls(&s, (void *)FAKE(16)), LSP_REACH_INTERIOR);
 	LST_EQ_U64(owner(&s, (void *)FAKE(16)), FAKE(10));
-	check_retained1(&s, 0, LSP_SCAN_OWNER_ROOT(LSP_ROOT_REGISTER, 3), 0,
+	check_retained1(&s, 0, LSP_SCAN_OWNER_ROOT(LSP_SCAN_REGISTER, 3), 0,
 	    1);
 	check_retained1(&s, 2, 1, 24, 1);
 	lsp_scan_fini(&s);
@@ -678,13 +678,13 @@ test_each_block(void)
 	g_rec = (uintptr_t)held;
 	LST_EQ_U64(lsp_scan_init(&s, 4), 0);
 	lsp_record_each_block(lsp_scan_add_cb, &s);
-	r = root(&g_rec, sizeof(g_rec), LSP_ROOT_GLOBAL, 0);
+	r = root(&g_rec, sizeof(g_rec), LSP_SCAN_GLOBAL, 0);
 	LST_EQ_U64(lsp_scan_run(&s, &r, 1, &self_reader), 0);
 	LST_EQ_U64(s.n, 2);
 	LST_EQ_U64(s.st.refused, 0);
 	LST_EQ_U64(cls(&s, held), LSP_REACH_REACHABLE);
 	LST_EQ_U64(cls(&s, lost), LSP_REACH_DEFINITE);
-	check_retained1(&s, site_held, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL,
+	check_retained1(&s, site_held, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL,
 	    0), 40, 1);
 	lsp_scan_fini(&s);
 	LST_TRUE(lsp_record_free(held));
@@ -760,7 +760,7 @@ test_scale(void)
 		    SCALE_SITES));
 	}
 	t1 = now();
-	r = root(g_heads, nlists / 2 * sizeof(*g_heads), LSP_ROOT_GLOBAL, 0);
+	r = root(g_heads, nlists / 2 * sizeof(*g_heads), LSP_SCAN_GLOBAL, 0);
 	LST_EQ_U64(lsp_scan_run(&s, &r, 1, &self_reader), 0);
 	t2 = now();
 	for (i = 1, c = 0; i < s.n; i++)
@@ -783,7 +783,7 @@ test_scale(void)
 	 * grew. */
 	check_retained1(&s, 5, 4, SCALE_N / SCALE_SITES * bsize,
 	    SCALE_N / SCALE_SITES);
-	check_retained1(&s, 0, LSP_SCAN_OWNER_ROOT(LSP_ROOT_GLOBAL, 0),
+	check_retained1(&s, 0, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL, 0),
 	    nlists / 2 * bsize, nlists / 2);
 	LST_EQ_U64(s.nret, SCALE_SITES / 2);
 	printf("scale (%s reads): %u blocks of %zu bytes: add %.3f s, scan %.3f s "
