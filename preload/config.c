@@ -142,6 +142,12 @@ apply(unsigned id, const struct ls_value *v)
 		/* The table's words are in LSP_UNWIND_* order. */
 		lsp_cfg.unwind = (unsigned)v->n;
 		break;
+	case LS_SET_SCAN:
+		lsp_cfg.scan_ms = (unsigned)v->n;
+		break;
+	case LS_SET_SCAN_GROWTH:
+		lsp_cfg.scan_growth = (unsigned)v->n;
+		break;
 	}
 }
 

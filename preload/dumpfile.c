@@ -328,10 +328,12 @@ lsp_dump_write(struct ls_buf *b)
 	b->len = 0;
 }
 
+bool lsp_dump_spill_off;
+
 void
 lsp_dump_spill(struct ls_buf *b)
 {
-	if (b->len >= LSP_SPILL_AT)
+	if (b->len >= LSP_SPILL_AT && !lsp_dump_spill_off)
 		lsp_dump_write(b);
 }
 

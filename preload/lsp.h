@@ -112,6 +112,8 @@ struct lsp_config {
 	bool follow_exec;
 	unsigned unwind;		/* LSP_UNWIND_* */
 	uint64_t sample;		/* mean bytes between samples; 0: all */
+	unsigned scan_ms;		/* heap scans while running; 0: none */
+	unsigned scan_growth;		/* percent of growth that scans; 0 */
 };
 extern struct lsp_config lsp_cfg;
 
@@ -458,9 +460,10 @@ void lsp_threads_commit(bool ok);
  * cap.  Takes the registry's lock (roots.h: lock order). */
 size_t lsp_threads_tids(pid_t *out, size_t cap);
 
-/* The same with each thread's serial, at most cap of them; returns how
- * many.  Takes the registry's lock. */
-size_t lsp_threads_serials(pid_t *tid, uint64_t *serial, size_t cap);
+/* The same with each thread's serial and thread pointer, at most cap of
+ * them; returns how many.  Takes the registry's lock. */
+size_t lsp_threads_serials(pid_t *tid, uint64_t *serial, uintptr_t *tp,
+    size_t cap);
 void lsp_threads_lock(void);
 void lsp_threads_unlock(void);
 void lsp_threads_postfork_child(void);
@@ -617,6 +620,7 @@ struct lsp_snapshot {
 	const struct lsp_agemap *written;	/* as last written */
 	const struct lsp_ages_plan *plan;
 	bool scan;		/* the final snapshot's heap scan */
+	bool clone;		/* a scan while running, in a clone */
 };
 
 /*
@@ -649,6 +653,10 @@ int lsp_write_quiet(int fd, const void *p, size_t n);
 void lsp_dump_write(struct ls_buf *b);
 /* At a record boundary: lsp_dump_write() if b holds LSP_SPILL_AT. */
 void lsp_dump_spill(struct ls_buf *b);
+
+/* Set in the heap scan's clone, whose records go to its parent, never to
+ * the dump: lsp_dump_spill() then writes nothing. */
+extern bool lsp_dump_spill_off;
 /* Append the rest and end the write-out: 0, or -errno after the dump was
  * cut back to where the write-out began (removed if it made the file). */
 int lsp_dump_end(struct ls_buf *b);

@@ -31,6 +31,7 @@
 static struct {
 	pid_t tid[MAX_THREADS];
 	uint64_t serial[MAX_THREADS];
+	uintptr_t tp[MAX_THREADS];
 	size_t n;
 } *serials;
 
@@ -41,7 +42,7 @@ lsp_reach_serials(void)
 		serials = ls_map(sizeof(*serials));
 	if (serials != NULL)
 		serials->n = lsp_threads_serials(serials->tid, serials->serial,
-		    MAX_THREADS);
+		    serials->tp, MAX_THREADS);
 }
 
 uint32_t
@@ -66,6 +67,16 @@ static const unsigned scan_kind[] = {
 	[LSP_ROOT_DESC] = LSP_SCAN_TLS,
 };
 
+size_t
+lsp_reach_threads(const pid_t **tid, const uintptr_t **tp)
+{
+	if (serials == NULL)
+		return 0;
+	*tid = serials->tid;
+	*tp = serials->tp;
+	return serials->n;
+}
+
 void
 lsp_reach_add_root(struct lsp_reach_roots *rr, unsigned kind, uintptr_t lo,
     uintptr_t hi, uint32_t tag)
@@ -88,10 +99,10 @@ lsp_reach_add_root(struct lsp_reach_roots *rr, unsigned kind, uintptr_t lo,
 	rr->r[rr->n++] = (struct lsp_scan_root){ lo, hi, kind, tag };
 }
 
-/* roots.c's callback: a global's tag is its range's index, a thread's
+/* roots.c's callback (ctx: the roots): a global's tag is its range's index, a thread's
  * range is tagged with the thread's serial. */
-static void
-on_root(void *ctx, const struct lsp_root *r)
+void
+lsp_reach_on_root(void *ctx, const struct lsp_root *r)
 {
 	struct lsp_reach_roots *rr = ctx;
 	uint32_t tag;
@@ -124,7 +135,7 @@ lsp_reach_roots_free(struct lsp_reach_roots *rr)
 void
 lsp_reach_globals(struct lsp_reach_roots *rr)
 {
-	lsp_roots_globals(on_root, rr);
+	lsp_roots_globals(lsp_reach_on_root, rr);
 }
 
 static void
@@ -361,7 +372,7 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 	lsp_record_unlock_all();
 	if (r == 0) {
 		lsp_reach_globals(&rr);
-		lsp_roots_threads(on_root, &rr);
+		lsp_roots_threads(lsp_reach_on_root, &rr);
 		bits = lsp_roots_incomplete();
 		not_stopped = lsp_roots_not_stopped();
 		/* A thread still running may unmap what is read. */

@@ -28,6 +28,11 @@ void lsp_reach_roots_free(struct lsp_reach_roots *rr);
 void lsp_reach_add_root(struct lsp_reach_roots *rr, unsigned kind,
     uintptr_t lo, uintptr_t hi, uint32_t tag);
 
+/* roots.c's callback (lsp_root_fn), ctx the roots: a global's tag is its
+ * range's index, a thread's range is tagged with the thread's serial. */
+struct lsp_root;
+void lsp_reach_on_root(void *ctx, const struct lsp_root *r);
+
 /* Add the writable segments of lsp_roots_collect()'s last collect, each
  * tagged with its index. */
 void lsp_reach_globals(struct lsp_reach_roots *rr);
@@ -39,6 +44,9 @@ void lsp_reach_serials(void);
 /* The serial that names thread tid in THREADS (0: the main thread; the
  * largest tag for a thread the registry never saw), from the last copy. */
 uint32_t lsp_reach_serial_of(pid_t tid);
+
+/* The registry's threads of that copy: their ids and thread pointers. */
+size_t lsp_reach_threads(const pid_t **tid, const uintptr_t **tp);
 
 /* Init s for the live blocks and add them (the caller holds the block
  * tables' locks, or is the clone).  0 or -errno. */
@@ -58,5 +66,21 @@ void lsp_reach_emit_chains(struct ls_buf *b, uint32_t index,
 /* The final snapshot's scan: stop the other threads, scan, resume them,
  * and write the records. */
 void lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered);
+
+/* scan_clone.c: whether a scan while running is due now (LEAKSPY_SCAN's
+ * interval, or the live heap grown by LEAKSPY_SCAN_GROWTH percent since
+ * the last, at most one a second and one per ten times the last one's
+ * length); and the scan itself, in a raw clone, its records written into
+ * snapshot index. */
+bool lsp_reach_due(void);
+
+/* Kill the clone of a scan under way, if any (the final snapshot must not
+ * wait for it).  Async-signal-safe. */
+void lsp_reach_cancel(void);
+void lsp_reach_clone(struct ls_buf *b, uint32_t index, uint32_t covered);
+
+/* The program's pause at the last clone scan: the block tables held and
+ * the process cloned. */
+uint64_t lsp_reach_clone_pause_ns(void);
 
 #endif /* LS_REACH_H */

@@ -67,6 +67,7 @@ struct seg {
 /* Written by lsp_roots_init only. */
 static void (*tls_info)(size_t *, size_t *);
 static size_t desc_size;	/* sizeof(struct pthread); 0: unknown */
+static uintptr_t main_tp;	/* the main thread's, if it booted leakspy */
 static uintptr_t own_anchor;
 /* leakspy's own static TLS, at the same offset from every thread's
  * thread pointer (written by the collect; size 0: none found). */
@@ -128,6 +129,14 @@ lsp_roots_init(const void *own)
 	/* leakspy's syscall() resolves the next one on its first call: not
 	 * in the handler. */
 	(void)syscall(SYS_gettid);
+	if (own_tid() == getpid())
+		main_tp = thread_pointer();
+}
+
+uintptr_t
+lsp_roots_main_tp(void)
+{
+	return main_tp;
 }
 
 /* --- globals --- */
@@ -677,4 +686,22 @@ lsp_roots_threads(lsp_root_fn cb, void *ctx)
 		thread_ranges(cb, ctx, s->tid, s->tid == getpid(), s->sp,
 		    s->tp, s->alt_lo, s->alt_hi);
 	}
+}
+
+void
+lsp_roots_running(lsp_root_fn cb, void *ctx, pid_t tid, uintptr_t tp,
+    uintptr_t stack_lo)
+{
+	/* No stack pointer: the whole stack, from where it is mapped. */
+	thread_ranges(cb, ctx, tid, tid == getpid(), stack_lo + RED_ZONE, tp,
+	    0, 0);
+}
+
+unsigned
+lsp_roots_running_incomplete(void)
+{
+	unsigned bits = incomplete;
+
+	incomplete = 0;
+	return bits;
 }

@@ -120,4 +120,16 @@ void lsp_roots_globals(lsp_root_fn cb, void *ctx);
  * between lsp_roots_stop() and lsp_roots_resume().  Takes no lock. */
 void lsp_roots_threads(lsp_root_fn cb, void *ctx);
 
+/* For a scan while the threads run (scan_clone.c), no thread stopped:
+ * thread tid's stack taken whole from stack_lo (the start of the mapping
+ * that holds it) to its TLS (the main thread's: to __libc_stack_end), its
+ * static TLS and descriptor from its thread pointer tp.  Takes no lock;
+ * lsp_roots_running_incomplete() says (and clears) what was missing. */
+void lsp_roots_running(lsp_root_fn cb, void *ctx, pid_t tid, uintptr_t tp,
+    uintptr_t stack_lo);
+unsigned lsp_roots_running_incomplete(void);
+
+/* The main thread's thread pointer, if it started leakspy; else 0. */
+uintptr_t lsp_roots_main_tp(void);
+
 #endif /* LS_ROOTS_H */

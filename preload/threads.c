@@ -41,6 +41,7 @@ struct thread {
 	bool dirty, pending, seen;	/* to write, being written, written */
 	bool redirty;			/* changed while pending */
 	uintptr_t start;
+	uintptr_t tp;			/* its thread pointer, once it runs */
 	uint64_t created_ns;
 	uint32_t gen;
 	unsigned nframes;
@@ -301,6 +302,7 @@ thread_main(void *arg)
 	thr_enter();
 	t->tid = own_tid();
 	t->handle = pthread_self();
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(t->tp));
 	hash_in(t);
 	touch(t);
 	thr_leave();
@@ -649,7 +651,7 @@ lsp_threads_tids(pid_t *out, size_t cap)
 }
 
 size_t
-lsp_threads_serials(pid_t *tid, uint64_t *serial, size_t cap)
+lsp_threads_serials(pid_t *tid, uint64_t *serial, uintptr_t *tp, size_t cap)
 {
 	struct thread *t;
 	size_t n = 0;
@@ -659,6 +661,7 @@ lsp_threads_serials(pid_t *tid, uint64_t *serial, size_t cap)
 		if (t->tid == 0 || t->exited)
 			continue;
 		tid[n] = t->tid;
+		tp[n] = t->tp;
 		serial[n++] = t->serial;
 	}
 	thr_leave();

@@ -21,8 +21,10 @@
 
 #include "arena.h"
 #include "lsp.h"
+#include "reach.h"
 
 #define EXIT_WAIT_MS	1000
+#define SCAN_POLL_NS	250000000u	/* the growth trigger, 4 times a second */
 #define LSP_STRETCH	1000
 
 /* Everything below is guarded by write_lock. */
@@ -156,7 +158,7 @@ write_failed(unsigned reason, bool final, int r)
 
 /* Build and append one snapshot.  Caller holds write_lock and the guard. */
 static void
-write_out(unsigned reason, bool final)
+write_out(unsigned reason, bool final, bool scan)
 {
 	unsigned how = ws.fatal_signo != 0 ? LS_FINAL_SIGNAL :
 	    reason == LS_SNAP_EXEC ? LS_FINAL_EXEC :
@@ -200,6 +202,7 @@ write_out(unsigned reason, bool final)
 		.written = &ws.ages,
 		.plan = &plan,
 		.scan = final,
+		.clone = scan && !final,
 	};
 	lsp_emit_snapshot(b, &snap);
 	lsp_ages_plan_free(&plan);
@@ -270,6 +273,9 @@ writer_main(void *arg)
 {
 	uint64_t interval = (uint64_t)lsp_cfg.interval_ms * 1000000u;
 	uint64_t next = now_ns(CLOCK_MONOTONIC) + interval;
+	/* Scans while running: the growth trigger is looked at this often. */
+	uint64_t poll = lsp_cfg.scan_ms != 0 && lsp_cfg.scan_growth != 0 ?
+	    SCAN_POLL_NS : 0;
 
 	(void)arg;
 	lsp_guard_enter();	/* for good: the writer is all leakspy */
@@ -280,11 +286,15 @@ writer_main(void *arg)
 	for (;;) {
 		unsigned reason;
 		int r, sig;
+		bool scan;
+		uint64_t until = interval != 0 ? next : UINT64_MAX;
 
-		if (interval != 0) {
+		if (poll != 0 && now_ns(CLOCK_MONOTONIC) + poll < until)
+			until = now_ns(CLOCK_MONOTONIC) + poll;
+		if (until != UINT64_MAX) {
 			struct timespec ts = {
-				.tv_sec = (time_t)(next / 1000000000u),
-				.tv_nsec = (long)(next % 1000000000u),
+				.tv_sec = (time_t)(until / 1000000000u),
+				.tv_nsec = (long)(until % 1000000000u),
 			};
 
 			r = sem_clockwait(&wake, CLOCK_MONOTONIC, &ts);
@@ -301,14 +311,23 @@ writer_main(void *arg)
 			lsp_signals_fatal_done();
 			continue;
 		}
-		if (__atomic_exchange_n(&sig_pending, 0, __ATOMIC_ACQ_REL))
+		scan = false;
+		if (__atomic_exchange_n(&sig_pending, 0, __ATOMIC_ACQ_REL)) {
 			reason = LS_SNAP_SIGNAL;
-		else if (r != 0)
+			scan = lsp_cfg.scan_ms != 0;
+		} else if (r != 0 && interval != 0 &&
+		    now_ns(CLOCK_MONOTONIC) >= next) {
 			reason = LS_SNAP_INTERVAL;
-		else
+		} else if (r != 0 && lsp_reach_due()) {
+			reason = LS_SNAP_SCAN;
+			scan = true;
+		} else {
 			continue;
+		}
+		if (!scan)
+			scan = lsp_reach_due();
 		pthread_mutex_lock(&write_lock);
-		write_out(reason, false);
+		write_out(reason, false, scan);
 		pthread_mutex_unlock(&write_lock);
 		if (reason == LS_SNAP_INTERVAL)
 			next = next_interval(next, interval);
@@ -383,7 +402,8 @@ lsp_writer_start(void)
 	create_header();
 	if (ws.disabled)
 		return;
-	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
+	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0 ||
+	    lsp_cfg.scan_ms != 0)
 		start_thread();
 	lsp_signals_init(lsp_cfg.signo, on_snapshot_signal);
 }
@@ -393,7 +413,7 @@ lsp_writer_sandbox(void)
 {
 	lsp_guard_enter();
 	pthread_mutex_lock(&write_lock);
-	write_out(LS_SNAP_SANDBOX, false);
+	write_out(LS_SNAP_SANDBOX, false, false);
 	/* From here on no system call of leakspy's: the program's own
 	 * dispositions go back to the kernel. */
 	lsp_signals_release(true);
@@ -425,6 +445,7 @@ write_last(unsigned reason, int sig)
 	if (lsp_in_sandbox())
 		return;
 	lsp_guard_enter();
+	lsp_reach_cancel();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_nsec += (EXIT_WAIT_MS % 1000) * 1000000L;
 	ts.tv_sec += EXIT_WAIT_MS / 1000 + ts.tv_nsec / 1000000000L;
@@ -432,7 +453,7 @@ write_last(unsigned reason, int sig)
 	/* Bounded: a writer stuck in a slow write must not hold exit. */
 	if (pthread_mutex_clocklock(&write_lock, CLOCK_MONOTONIC, &ts) == 0) {
 		ws.fatal_signo = sig;
-		write_out(reason, true);
+		write_out(reason, true, false);
 		ws.final_done = true;
 		pthread_mutex_unlock(&write_lock);
 	}
@@ -537,7 +558,8 @@ lsp_writer_postfork_child(void)
 	 * one) must see no open or clone from leakspy after it.  The C
 	 * library has reset its own locks before fork handlers run. */
 	create_header();
-	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0))
+	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0 ||
+	    lsp_cfg.scan_ms != 0))
 		start_thread();
 	lsp_signals_postfork_child();
 }

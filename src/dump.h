@@ -196,6 +196,7 @@ enum {
 	LS_SNAP_EXEC,		/* the process is about to execute a program */
 	LS_SNAP_ABORT,		/* abort() or a failed assert() */
 	LS_SNAP_SANDBOX,	/* a seccomp filter goes on: the dump's last */
+	LS_SNAP_SCAN,		/* a heap scan while running (LEAKSPY_SCAN) */
 	LS_SNAP_COUNT
 };
 

@@ -64,6 +64,23 @@ const struct ls_setting ls_settings[LS_SET_COUNT] = {
 		.help = "how stacks are taken; check takes both ways and "
 		    "aborts on a difference",
 	},
+	[LS_SET_SCAN] = {
+		.name = "LEAKSPY_SCAN", .type = LS_VT_SECONDS,
+		.flags = LS_SF_ZERO | LS_SF_CLAMP_LOW | LS_SF_CLAMP_HIGH,
+		.min = 1000, .max = 4000000000u, .def = 300000,
+		.opt = 'c', .long_opt = "scan", .arg = "seconds",
+		.help = "scan the heap for who holds it while the command "
+		    "runs: every SECONDS seconds, at the snapshot signal and "
+		    "as the heap grows; 0 only at exit",
+	},
+	[LS_SET_SCAN_GROWTH] = {
+		.name = "LEAKSPY_SCAN_GROWTH", .type = LS_VT_UINT,
+		.flags = LS_SF_ZERO | LS_SF_CLAMP_LOW | LS_SF_CLAMP_HIGH,
+		.min = 10, .max = 10000, .def = 50,
+		.opt = 'g', .long_opt = "scan-growth", .arg = "percent",
+		.help = "also scan when the live heap has grown by PERCENT "
+		    "since the last scan; 0 never",
+	},
 };
 
 /* The signal names without "SIG"; the first of two for one number is

@@ -29,6 +29,7 @@ lsr_reason_name(unsigned reason)
 {
 	static const char *const names[LS_SNAP_COUNT] = {
 		"exit", "interval", "signal", "exec", "abort", "sandbox",
+		"scan",
 	};
 
 	return reason < LS_SNAP_COUNT ? names[reason] : "unknown";

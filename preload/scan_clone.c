@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A heap scan while the program runs (issue 15): the writer takes the
+ * roots it can know without stopping anyone (every writable segment; each
+ * thread's whole stack, static TLS and descriptor, from the thread pointer
+ * the registry kept), holds the block tables' locks for the time of a raw
+ * clone of the process, and lets the clone, a frozen copy-on-write image
+ * with one thread, mark and write SCAN, OWNERS and CHAIN into a shared
+ * mapping.  The clone has no exit signal: no SIGCHLD reaches the program,
+ * its wait(-1) never sees it, and no atfork handler runs.  The program's
+ * pause is the lock and the clone alone.  Under the writer's lock, on the
+ * writer thread.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fmt.h"
+#include "lsp.h"
+#include "reach.h"
+#include "roots.h"
+#include "scan.h"
+
+#define OUT_MAX		((size_t)256 << 20)	/* the clone's records */
+#define MAPS_MAX	((size_t)64 << 20)	/* /proc/self/maps read */
+#define MIN_HEAP	((uint64_t)1 << 20)	/* growth: not below 1 MiB */
+#define MIN_GAP_NS	1000000000ull	/* growth: 1 s between scans... */
+#define GAP_FACTOR	10		/* ...and 10 times the last one's */
+
+extern void *__libc_stack_end;
+
+/* What the clone hands back, at the start of the shared mapping. */
+struct out {
+	uint64_t len;		/* bytes of records after the header */
+	int err;		/* 0, or why the scan failed (-errno) */
+	int done;
+	char why[192];
+};
+
+static struct {
+	uint64_t last_ns;	/* when the last scan began (0: none) */
+	uint64_t last_took_ns;
+	uint64_t last_live;	/* live bytes at the last scan */
+	uint64_t next_timed_ns;
+	uint64_t clone_ns;	/* the program's pause at the last scan */
+} st;
+
+/* Live bytes now, from the sites' figures. */
+static uint64_t
+live_bytes(void)
+{
+	uint32_t id, n = lsp_site_count();
+	struct lsp_site_view v;
+	uint64_t sum = 0;
+
+	for (id = 0; id < n; id++)
+		if (lsp_site_get(id, &v) && v.live_bytes > 0)
+			sum += (uint64_t)v.live_bytes;
+	return sum;
+}
+
+bool
+lsp_reach_due(void)
+{
+	uint64_t gap, now_ns = lsp_run_ns();
+
+	if (lsp_cfg.scan_ms == 0)
+		return false;
+	if (st.next_timed_ns == 0)
+		st.next_timed_ns = now_ns + (uint64_t)lsp_cfg.scan_ms * 1000000u;
+	if (now_ns >= st.next_timed_ns)
+		return true;
+	if (lsp_cfg.scan_growth == 0)
+		return false;
+	gap = st.last_took_ns * GAP_FACTOR;
+	if (gap < MIN_GAP_NS)
+		gap = MIN_GAP_NS;
+	if (st.last_ns != 0 && now_ns - st.last_ns < gap)
+		return false;
+	{
+		uint64_t live = live_bytes();
+		uint64_t want = st.last_live + st.last_live / 100 *
+		    lsp_cfg.scan_growth;
+
+		return live >= MIN_HEAP && live >= want;
+	}
+}
+
+/* --- the roots of the running threads --- */
+
+/* /proc/self/maps's ranges, sorted as the kernel lists them. */
+struct maps {
+	uintptr_t *r;		/* start, end pairs */
+	size_t n, cap;
+};
+
+static int
+read_maps(struct maps *m)
+{
+	char *buf = ls_map(MAPS_MAX), *p, *end;
+	ssize_t got;
+	size_t len = 0;
+	int fd;
+
+	*m = (struct maps){ 0 };
+	if (buf == NULL)
+		return -ENOMEM;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ls_unmap(buf, MAPS_MAX);
+		return -errno;
+	}
+	while (len < MAPS_MAX - 1 &&
+	    (got = read(fd, buf + len, MAPS_MAX - 1 - len)) > 0)
+		len += (size_t)got;
+	close(fd);
+	m->cap = len / 20 + 1;	/* a line is longer than 20 bytes */
+	m->r = ls_map(m->cap * 2 * sizeof(*m->r));
+	if (m->r == NULL) {
+		ls_unmap(buf, MAPS_MAX);
+		return -ENOMEM;
+	}
+	for (p = buf, end = buf + len; p < end && m->n < m->cap;) {
+		uintptr_t a = 0, b = 0;
+
+		for (; p < end && *p != '-'; p++)
+			a = a * 16 + (uintptr_t)(*p <= '9' ? *p - '0' :
+			    (*p | 0x20) - 'a' + 10);
+		for (p++; p < end && *p != ' '; p++)
+			b = b * 16 + (uintptr_t)(*p <= '9' ? *p - '0' :
+			    (*p | 0x20) - 'a' + 10);
+		m->r[2 * m->n] = a;
+		m->r[2 * m->n + 1] = b;
+		m->n++;
+		while (p < end && *p++ != '\n')
+			;
+	}
+	ls_unmap(buf, MAPS_MAX);
+	return 0;
+}
+
+/* The start of the mapping that holds a, or 0. */
+static uintptr_t
+map_start(const struct maps *m, uintptr_t a)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->r[2 * mid + 1] <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->n && m->r[2 * lo] <= a ? m->r[2 * lo] : 0;
+}
+
+/* Each thread's ranges; returns how many threads had no known stack. */
+static unsigned
+thread_roots(struct lsp_reach_roots *rr, const struct maps *m)
+{
+	const pid_t *tid;
+	const uintptr_t *tp;
+	size_t n = lsp_reach_threads(&tid, &tp), i;
+	uintptr_t main_tp = lsp_roots_main_tp();
+	uintptr_t lo = map_start(m, (uintptr_t)__libc_stack_end - 1);
+	unsigned unknown = 0;
+
+	if (main_tp != 0 && lo != 0)
+		lsp_roots_running(lsp_reach_on_root, rr, getpid(), main_tp,
+		    lo);
+	else
+		unknown++;
+	for (i = 0; i < n; i++) {
+		if (tid[i] == getpid())
+			continue;
+		lo = tp[i] != 0 ? map_start(m, tp[i]) : 0;
+		if (lo == 0) {
+			unknown++;
+			continue;
+		}
+		lsp_roots_running(lsp_reach_on_root, rr, tid[i], tp[i], lo);
+	}
+	return unknown;
+}
+
+/* --- the clone --- */
+
+static struct lsp_scan clone_scan;
+static pid_t clone_pid;		/* the clone scanning, or 0 */
+
+void
+lsp_reach_cancel(void)
+{
+	pid_t pid = __atomic_load_n(&clone_pid, __ATOMIC_ACQUIRE);
+
+	if (pid > 0)
+		(void)syscall(SYS_kill, pid, SIGKILL);
+}
+
+/* In the clone: mark, write the records into out, end. */
+static __attribute__((noreturn)) void
+clone_main(struct out *out, const struct lsp_reach_roots *rr,
+    uint32_t index, uint64_t mono_ns, const char *why, uint32_t covered)
+{
+	struct lsp_scan_reader rd = { lsp_scan_read_self, NULL, true };
+	struct ls_buf b = { 0 };
+	int r;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	(void)prctl(PR_SET_NAME, "leakspy-scan", 0, 0, 0);
+	lsp_dump_spill_off = true;
+	b.p = (uint8_t *)(out + 1);
+	b.cap = OUT_MAX - sizeof(*out);
+	r = lsp_reach_fill(&clone_scan);
+	if (r == 0)
+		r = lsp_scan_run(&clone_scan, rr->r, rr->n, &rd);
+	if (r == 0) {
+		lsp_reach_emit_scan(&b, index, mono_ns, why, 0, 0, &clone_scan,
+		    covered);
+		if (b.err != 0)
+			r = -ENOSPC;
+	}
+	out->err = r;
+	out->len = r == 0 ? b.len : 0;
+	__atomic_store_n(&out->done, 1, __ATOMIC_RELEASE);
+	syscall(SYS_exit_group, 0);
+	for (;;)
+		;
+}
+
+/* Why a scan failed, in words. */
+static const char *
+failure(int err)
+{
+	switch (-err) {
+	case ENOMEM: return "out of memory";
+	case ENOSPC: return "its records did not fit";
+	case EPERM: case EACCES: return "the clone was refused";
+	case EAGAIN: return "the clone was refused (process limit)";
+	case ENOSYS: return "the clone was refused (sandboxed)";
+	case ECHILD: return "the scan's clone was reaped by the program";
+	case EINTR: return "the scan's clone was killed";
+	default: return "the scan failed";
+	}
+}
+
+void
+lsp_reach_clone(struct ls_buf *b, uint32_t index, uint32_t covered)
+{
+	struct lsp_reach_roots rr;
+	struct maps m = { 0 };
+	struct out *out = NULL;
+	struct ls_fmt f;
+	char why[192];
+	uint64_t t0 = lsp_run_ns(), t1;
+	unsigned unknown = 0, bits;
+	int r, status;
+	long pid;
+
+	st.last_ns = t0;
+	ls_fmt_init(&f, why, sizeof(why));
+	if (lsp_cfg.sample != 0) {
+		lsp_reach_emit_scan(b, index, t0, "sampled mode: only some "
+		    "blocks are known", 0, 0, NULL, covered);
+		return;
+	}
+	lsp_reach_serials();
+	r = lsp_reach_roots_init(&rr);
+	if (r == 0)
+		r = lsp_roots_collect();
+	if (r == 0)
+		r = read_maps(&m);
+	if (r == 0) {
+		lsp_reach_globals(&rr);
+		unknown = thread_roots(&rr, &m);
+		r = rr.lost ? -ENOMEM : 0;
+	}
+	if (r == 0) {
+		out = mmap(NULL, OUT_MAX, PROT_READ | PROT_WRITE, MAP_SHARED |
+		    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (out == MAP_FAILED) {
+			out = NULL;
+			r = -ENOMEM;
+		}
+	}
+	bits = lsp_roots_running_incomplete();
+	ls_fmt_str(&f, "taken while the program ran: registers not read");
+	if (unknown != 0) {
+		ls_fmt_str(&f, "; ");
+		ls_fmt_u64(&f, unknown);
+		ls_fmt_str(&f, unknown == 1 ? " thread's stack unknown" :
+		    " threads' stacks unknown");
+	}
+	if (bits & LSP_ROOTS_NO_TLS)
+		ls_fmt_str(&f, "; TLS bounds unknown");
+	if (r == 0) {
+		/* The program waits for the tables for the time of the
+		 * clone; the clone sees them whole. */
+		t1 = lsp_run_ns();
+		lsp_record_lock_all();
+		pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
+		if (pid == 0)
+			clone_main(out, &rr, index, t0, why, covered);
+		lsp_record_unlock_all();
+		st.clone_ns = lsp_run_ns() - t1;
+		if (pid < 0) {
+			r = -errno;
+		} else {
+			__atomic_store_n(&clone_pid, (pid_t)pid,
+			    __ATOMIC_RELEASE);
+			while (waitpid((pid_t)pid, &status, __WCLONE) < 0 &&
+			    errno == EINTR)
+				;
+			__atomic_store_n(&clone_pid, 0, __ATOMIC_RELEASE);
+			if (!__atomic_load_n(&out->done, __ATOMIC_ACQUIRE))
+				r = -EINTR;
+			else
+				r = out->err;
+		}
+	}
+	if (r == 0) {
+		ls_buf_bytes(b, out + 1, out->len);
+		lsp_dump_spill(b);
+	} else {
+		lsp_reach_emit_scan(b, index, t0, failure(r), 0, 0, NULL,
+		    covered);
+	}
+	if (out != NULL)
+		munmap(out, OUT_MAX);
+	if (m.r != NULL)
+		ls_unmap(m.r, m.cap * 2 * sizeof(*m.r));
+	lsp_reach_roots_free(&rr);
+	st.last_live = live_bytes();
+	st.last_took_ns = lsp_run_ns() - t0;
+	st.next_timed_ns = lsp_run_ns() + (uint64_t)lsp_cfg.scan_ms * 1000000u;
+}
+
+uint64_t
+lsp_reach_clone_pause_ns(void)
+{
+	return st.clone_ns;
+}
