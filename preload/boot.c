@@ -23,6 +23,7 @@
 #include "arena.h"
 #include "fmt.h"
 #include "lsp.h"
+#include "roots.h"
 
 struct lsp_real lsp_real;
 int lsp_state;
@@ -387,6 +388,7 @@ lsp_boot(void)
 		lsp_modules_init();
 		lsp_unwind_init();
 		lsp_threads_init();
+		lsp_roots_init(NULL);
 		if (lsp_record_init() != 0) {
 			lsp_warn("cannot map its tables; not tracking", NULL);
 			active = false;

@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "fmt.h"
 #include "lsp.h"
+#include "reach.h"
 
 #define PREV_SHIFT	12
 #define PREV_CHUNKS	4096
@@ -243,6 +244,8 @@ lsp_emit_snapshot(struct ls_buf *b, const struct lsp_snapshot *s)
 	nages = s->ages->failed ? 0 : lsp_ages_emit(b, s->ages, s->written,
 	    s->plan, s->index);
 	lsp_threads_emit(b, s->index);
+	if (s->scan)
+		lsp_reach_final(b, s->index, s->nsites);
 	r = ls_rec_begin(b, LS_REC_SNAPSHOT_END);
 	ls_buf_uv(b, s->index);
 	ls_buf_uv(b, written);

@@ -121,6 +121,10 @@ extern struct lsp_config lsp_cfg;
 #define LSP_UNWIND_LIBUNWIND	1
 #define LSP_UNWIND_CHECK	2
 
+/* The writer thread's id, once it runs (0 before): leakspy's own, never
+ * stopped by the heap scan, its stack no root. */
+extern pid_t lsp_writer_tid;
+
 /* The pid this process's dump belongs to; set by lsp_boot() and in a fork
  * child.  A vfork child sees its parent's value and so does nothing. */
 extern pid_t lsp_pid;
@@ -453,6 +457,10 @@ void lsp_threads_commit(bool ok);
  * in out (at most cap); returns how many there are, which may exceed
  * cap.  Takes the registry's lock (roots.h: lock order). */
 size_t lsp_threads_tids(pid_t *out, size_t cap);
+
+/* The same with each thread's serial, at most cap of them; returns how
+ * many.  Takes the registry's lock. */
+size_t lsp_threads_serials(pid_t *tid, uint64_t *serial, size_t cap);
 void lsp_threads_lock(void);
 void lsp_threads_unlock(void);
 void lsp_threads_postfork_child(void);
@@ -608,6 +616,7 @@ struct lsp_snapshot {
 	const struct lsp_agemap *ages;		/* of this scan */
 	const struct lsp_agemap *written;	/* as last written */
 	const struct lsp_ages_plan *plan;
+	bool scan;		/* the final snapshot's heap scan */
 };
 
 /*

@@ -41,6 +41,7 @@
 /* threads.c (lsp.h): the registry's running threads; the unit test
  * stands in for it. */
 size_t lsp_threads_tids(pid_t *out, size_t cap);
+extern pid_t lsp_writer_tid;
 
 extern void *__libc_stack_end;
 
@@ -337,7 +338,9 @@ have_slot(size_t k, pid_t t)
 static size_t
 add_slot(size_t k, pid_t t, pid_t me)
 {
-	if (t <= 0 || t == me || have_slot(k, t))
+	/* leakspy's writer is never stopped: its stack is no root. */
+	if (t <= 0 || t == me || have_slot(k, t) ||
+	    t == __atomic_load_n(&lsp_writer_tid, __ATOMIC_ACQUIRE))
 		return k;
 	if (k == slots_cap / 2) {
 		incomplete |= LSP_ROOTS_TOO_MANY;

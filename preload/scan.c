@@ -125,6 +125,7 @@ lsp_scan_fini(struct lsp_scan *s)
 	lsp_scan_unmap(s, s->per_site, (size_t)s->nsites * LSP_REACH_NCLASS *
 	    sizeof(*s->per_site));
 	lsp_scan_unmap(s, s->ret, s->ret_cap * sizeof(*s->ret));
+	lsp_scan_unmap(s, s->start, (size_t)s->nsites * sizeof(*s->start));
 	*s = (struct lsp_scan){ 0 };
 }
 

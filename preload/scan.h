@@ -180,6 +180,7 @@ struct lsp_scan {
 	struct lsp_scan_totals *per_site;	/* [nsites][LSP_REACH_NCLASS] */
 	struct lsp_scan_owner *ret;
 	size_t nret, ret_cap;
+	uint32_t *start;		/* chains: each site's first block */
 	struct lsp_scan_stats st;
 };
 
@@ -237,6 +238,27 @@ const struct lsp_scan_totals *lsp_scan_site(const struct lsp_scan *s,
  * (sites first, by id, then roots by kind and tag), or NULL. */
 const struct lsp_scan_owner *lsp_scan_retained(const struct lsp_scan *s,
     uint32_t site, size_t *n);
+
+/* A step of a chain: its owner (a site, or LSP_SCAN_OWNER_ROOT), how many
+ * consecutive links between blocks of that site it stands for, and the
+ * word through which its first block (or the root) held the step before. */
+struct lsp_scan_step {
+	uint32_t owner;
+	uint64_t nblocks;
+	uintptr_t via;
+};
+
+/* Prepare the chains (scan_chain.c): each reached block's depth, and for
+ * each site the block its chain starts from: the deepest of those its
+ * biggest owner, or its own blocks, hold.  4 bytes per site id; the
+ * queues' room is reused.  Once, after lsp_scan_run.  0 or -ENOMEM. */
+int lsp_scan_chains(struct lsp_scan *s);
+
+/* Site site's chain into steps[max], innermost owner first, the root
+ * last: returns its length, 0 if it has none, is longer than max, or the
+ * budget (links walked, decremented) ran out. */
+size_t lsp_scan_chain(const struct lsp_scan *s, uint32_t site,
+    struct lsp_scan_step *steps, size_t max, uint64_t *budget);
 
 /* For scan.c and scan_sum.c only: map or unmap len bytes, counted in
  * st.mapped; total per site and retained-by (scan_sum.c, from

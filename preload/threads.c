@@ -75,7 +75,8 @@ thr_leave(void)
 static struct thread *all, *free_list;
 static struct thread *buckets[HASH_BUCKETS];
 static struct ls_arena thr_arena;
-static uint64_t next_serial;
+/* 0 names the main thread (THREADS, OWNERS). */
+static uint64_t next_serial = 1;
 static char names[LSP_MAX_NAMES][16];
 static unsigned nnames;
 static unsigned ndead;		/* entries detached and ended */
@@ -642,6 +643,23 @@ lsp_threads_tids(pid_t *out, size_t cap)
 		if (n < cap)
 			out[n] = t->tid;
 		n++;
+	}
+	thr_leave();
+	return n;
+}
+
+size_t
+lsp_threads_serials(pid_t *tid, uint64_t *serial, size_t cap)
+{
+	struct thread *t;
+	size_t n = 0;
+
+	thr_enter();
+	for (t = all; t != NULL && n < cap; t = t->next) {
+		if (t->tid == 0 || t->exited)
+			continue;
+		tid[n] = t->tid;
+		serial[n++] = t->serial;
 	}
 	thr_leave();
 	return n;

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "lsp.h"
@@ -40,6 +42,7 @@ static struct {
 
 /* Written at boot (and in a fork child), before any reader. */
 static uint64_t start_mono_ns, start_real_ns;
+pid_t lsp_writer_tid;
 
 /* The wake-up of the writer thread; posted by the signal handler. */
 static sem_t wake;
@@ -196,6 +199,7 @@ write_out(unsigned reason, bool final)
 		.ages = &ages,
 		.written = &ws.ages,
 		.plan = &plan,
+		.scan = final,
 	};
 	lsp_emit_snapshot(b, &snap);
 	lsp_ages_plan_free(&plan);
@@ -269,6 +273,8 @@ writer_main(void *arg)
 
 	(void)arg;
 	lsp_guard_enter();	/* for good: the writer is all leakspy */
+	__atomic_store_n(&lsp_writer_tid, (pid_t)syscall(SYS_gettid),
+	    __ATOMIC_RELEASE);
 	prctl(PR_SET_NAME, "leakspy-writer", 0, 0, 0);
 	sem_post(&ready);
 	for (;;) {

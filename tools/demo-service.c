@@ -6,7 +6,8 @@
  * query's command object and its result buffer alive.  Nothing is lost:
  * everything is reachable from the source, which is disposed of only when
  * the batch ends (with --dispose) or never (the default, as a service
- * that is stopped).  Temporary buffers churn alongside.
+ * that is stopped).  The source is the batch in progress, a global.
+ * Temporary buffers churn alongside.
  *
  * usage: leakspy-demo [-d] [-s seconds] [-q queries-per-second]
  */
@@ -122,10 +123,12 @@ dispose(struct cancel_source *src)
 	free(src);
 }
 
+/* The batch in progress, as a service keeps it. */
+static struct cancel_source *batch;
+
 int
 main(int argc, char **argv)
 {
-	struct cancel_source *batch;
 	struct timespec start, now, pause;
 	double seconds = 3, qps = 2000, elapsed;
 	bool do_dispose = false;

@@ -42,6 +42,8 @@ ut_own_bss(void)
 	return &ut_n;
 }
 
+pid_t lsp_writer_tid;
+
 size_t
 lsp_threads_tids(pid_t *out, size_t cap)
 {

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A snapshot's heap scan (DESIGN.md decision 7): which live blocks are
+ * reachable from the roots, who holds them, and the chains up to a root,
+ * written as SCAN, OWNERS and CHAIN inside the snapshot (src/dump.h).  At
+ * the final snapshot the other threads are stopped (roots.c) and their
+ * registers, stacks and TLS are roots; while the program runs, the scan
+ * reads a copy-on-write clone of the process (scan_clone.c).  The marking
+ * is scan.c's; this file gathers its input and writes its results.
+ * Under the writer's lock.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "fmt.h"
+#include "lsp.h"
+#include "reach.h"
+#include "roots.h"
+#include "scan.h"
+
+#define OWNERS_PER_REC	4096
+#define CHAINS_PER_REC	256
+#define CHAIN_MAX	256		/* steps of a chain kept */
+#define CHAIN_BUDGET	(32u << 20)	/* links walked for all chains */
+#define MAX_THREADS	4096		/* serials known to a scan */
+
+/* Thread ids and their registry serials, copied before the stop. */
+static struct {
+	pid_t tid[MAX_THREADS];
+	uint64_t serial[MAX_THREADS];
+	size_t n;
+} *serials;
+
+void
+lsp_reach_serials(void)
+{
+	if (serials == NULL)
+		serials = ls_map(sizeof(*serials));
+	if (serials != NULL)
+		serials->n = lsp_threads_serials(serials->tid, serials->serial,
+		    MAX_THREADS);
+}
+
+uint32_t
+lsp_reach_serial_of(pid_t tid)
+{
+	size_t i;
+
+	if (tid == getpid())
+		return 0;
+	for (i = 0; serials != NULL && i < serials->n && i < MAX_THREADS; i++)
+		if (serials->tid[i] == tid &&
+		    serials->serial[i] < LSP_SCAN_TAG_MAX - 1)
+			return (uint32_t)serials->serial[i];
+	return LSP_SCAN_TAG_MAX - 1;
+}
+
+static const unsigned scan_kind[] = {
+	[LSP_ROOT_GLOBAL] = LSP_SCAN_GLOBAL,
+	[LSP_ROOT_REGS] = LSP_SCAN_REGISTER,
+	[LSP_ROOT_STACK] = LSP_SCAN_STACK,
+	[LSP_ROOT_TLS] = LSP_SCAN_TLS,
+	[LSP_ROOT_DESC] = LSP_SCAN_TLS,
+};
+
+void
+lsp_reach_add_root(struct lsp_reach_roots *rr, unsigned kind, uintptr_t lo,
+    uintptr_t hi, uint32_t tag)
+{
+	if (rr->r == NULL || lo >= hi)
+		return;
+	if (rr->n == rr->cap) {
+		size_t cap = rr->cap * 2;
+		struct lsp_scan_root *nr = ls_map(cap * sizeof(*nr));
+
+		if (nr == NULL) {
+			rr->lost = true;
+			return;
+		}
+		memcpy(nr, rr->r, rr->n * sizeof(*nr));
+		ls_unmap(rr->r, rr->cap * sizeof(*nr));
+		rr->r = nr;
+		rr->cap = cap;
+	}
+	rr->r[rr->n++] = (struct lsp_scan_root){ lo, hi, kind, tag };
+}
+
+/* roots.c's callback: a global's tag is its range's index, a thread's
+ * range is tagged with the thread's serial. */
+static void
+on_root(void *ctx, const struct lsp_root *r)
+{
+	struct lsp_reach_roots *rr = ctx;
+	uint32_t tag;
+
+	if (r->kind < 0 || r->kind > LSP_ROOT_DESC)
+		return;
+	tag = r->kind == LSP_ROOT_GLOBAL ? (uint32_t)rr->n : lsp_reach_serial_of(r->tid);
+	if (r->kind == LSP_ROOT_REGS)
+		rr->threads++;
+	lsp_reach_add_root(rr, scan_kind[r->kind], r->lo, r->hi, tag);
+}
+
+int
+lsp_reach_roots_init(struct lsp_reach_roots *rr)
+{
+	*rr = (struct lsp_reach_roots){ 0 };
+	rr->cap = 1024;
+	rr->r = ls_map(rr->cap * sizeof(*rr->r));
+	return rr->r != NULL ? 0 : -ENOMEM;
+}
+
+void
+lsp_reach_roots_free(struct lsp_reach_roots *rr)
+{
+	if (rr->r != NULL)
+		ls_unmap(rr->r, rr->cap * sizeof(*rr->r));
+	*rr = (struct lsp_reach_roots){ 0 };
+}
+
+void
+lsp_reach_globals(struct lsp_reach_roots *rr)
+{
+	lsp_roots_globals(on_root, rr);
+}
+
+static void
+count_block(void *ctx, uintptr_t addr, uint64_t size, uint32_t site)
+{
+	(void)addr;
+	(void)size;
+	(void)site;
+	(*(size_t *)ctx)++;
+}
+
+int
+lsp_reach_fill(struct lsp_scan *s)
+{
+	size_t n = 0;
+	int r;
+
+	lsp_record_each_block(count_block, &n);
+	r = lsp_scan_init(s, n > 0 ? n : 1);
+	if (r != 0)
+		return r;
+	lsp_record_each_block(lsp_scan_add_cb, s);
+	return 0;
+}
+
+/* --- the records --- */
+
+/* An OWNERS entry's or a CHAIN step's kind and owner: a block owner's
+ * stack, a global root's word address, a thread root's serial. */
+static unsigned
+own_kind(uint32_t owner, uintptr_t via, uint64_t *value)
+{
+	static const unsigned kind[LSP_SCAN_NKIND] = {
+		[LSP_SCAN_GLOBAL] = LS_OWN_GLOBAL,
+		[LSP_SCAN_STACK] = LS_OWN_STACK,
+		[LSP_SCAN_TLS] = LS_OWN_TLS,
+		[LSP_SCAN_REGISTER] = LS_OWN_REGISTER,
+	};
+	unsigned k;
+
+	if (!LSP_SCAN_OWNER_IS_ROOT(owner)) {
+		*value = owner;
+		return LS_OWN_BLOCK;
+	}
+	k = kind[LSP_SCAN_OWNER_KIND(owner)];
+	*value = k == LS_OWN_GLOBAL ? via : LSP_SCAN_OWNER_TAG(owner);
+	return k;
+}
+
+void
+lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
+    const char *why, unsigned stopped, unsigned not_stopped,
+    struct lsp_scan *s, uint32_t covered)
+{
+	size_t r = ls_rec_begin(b, LS_REC_SCAN);
+	uint32_t site, count = 0;
+
+	for (site = 0; s != NULL && site < s->nsites && site < covered;
+	    site++)
+		count += lsp_scan_site(s, site) != NULL;
+
+	ls_buf_uv(b, index);
+	ls_buf_uv(b, mono_ns);
+	ls_buf_uv(b, why[0] == '\0');
+	ls_buf_str(b, why, strlen(why));
+	ls_buf_uv(b, stopped);
+	ls_buf_uv(b, not_stopped);
+	ls_buf_uv(b, lsp_modgen());
+	ls_buf_uv(b, count);
+	for (site = 0; s != NULL && site < s->nsites && site < covered;
+	    site++) {
+		const struct lsp_scan_totals *t = lsp_scan_site(s, site);
+
+		if (t == NULL)
+			continue;
+		ls_buf_uv(b, site);
+		ls_buf_uv(b, t[LSP_REACH_DEFINITE].bytes);
+		ls_buf_uv(b, t[LSP_REACH_DEFINITE].blocks);
+		ls_buf_uv(b, t[LSP_REACH_INDIRECT].bytes);
+		ls_buf_uv(b, t[LSP_REACH_INDIRECT].blocks);
+		ls_buf_uv(b, t[LSP_REACH_INTERIOR].bytes);
+		ls_buf_uv(b, t[LSP_REACH_INTERIOR].blocks);
+		ls_buf_uv(b, t[LSP_REACH_REACHABLE].bytes);
+		ls_buf_uv(b, t[LSP_REACH_REACHABLE].blocks);
+	}
+	ls_rec_end(b, r);
+	lsp_dump_spill(b);
+	if (s == NULL)
+		return;
+	lsp_reach_emit_owners(b, index, s, covered);
+	lsp_reach_emit_chains(b, index, s, covered);
+}
+
+void
+lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
+    const struct lsp_scan *s, uint32_t covered)
+{
+	size_t k, r = 0;
+	uint32_t in_rec = 0;
+
+	for (k = 0; k < s->nret; k++) {
+		const struct lsp_scan_owner *o = &s->ret[k];
+		uint64_t value;
+		unsigned kind = own_kind(o->owner, o->via, &value);
+
+		if (o->site >= covered ||
+		    (kind == LS_OWN_BLOCK && value >= covered))
+			continue;
+		if (in_rec == 0)
+			r = ls_rec_begin_counted(b, LS_REC_OWNERS, index);
+		ls_buf_uv(b, o->site);
+		ls_buf_uv(b, kind);
+		ls_buf_uv(b, value);
+		ls_buf_uv(b, o->bytes);
+		ls_buf_uv(b, o->blocks);
+		if (++in_rec == OWNERS_PER_REC) {
+			ls_rec_end_counted(b, r, in_rec);
+			lsp_dump_spill(b);
+			in_rec = 0;
+		}
+	}
+	if (in_rec != 0)
+		ls_rec_end_counted(b, r, in_rec);
+	lsp_dump_spill(b);
+}
+
+void
+lsp_reach_emit_chains(struct ls_buf *b, uint32_t index, struct lsp_scan *s,
+    uint32_t covered)
+{
+	static struct lsp_scan_step *steps;
+	uint64_t budget = CHAIN_BUDGET;
+	uint32_t site, in_rec = 0;
+	size_t r = 0, n, k;
+
+	if (steps == NULL)
+		steps = ls_map(CHAIN_MAX * sizeof(*steps));
+	if (steps == NULL || lsp_scan_chains(s) != 0)
+		return;
+	for (site = 0; site < s->nsites && site < covered; site++) {
+		n = lsp_scan_chain(s, site, steps, CHAIN_MAX, &budget);
+		for (k = 0; k < n; k++)
+			if (!LSP_SCAN_OWNER_IS_ROOT(steps[k].owner) &&
+			    steps[k].owner >= covered)
+				n = 0;
+		if (n == 0)
+			continue;
+		if (in_rec == 0)
+			r = ls_rec_begin_counted(b, LS_REC_CHAIN, index);
+		ls_buf_uv(b, site);
+		ls_buf_uv(b, n);
+		for (k = 0; k < n; k++) {
+			uint64_t value;
+			unsigned kind = own_kind(steps[k].owner, steps[k].via,
+			    &value);
+
+			ls_buf_uv(b, kind);
+			ls_buf_uv(b, value);
+			ls_buf_uv(b, steps[k].nblocks);
+		}
+		if (++in_rec == CHAINS_PER_REC) {
+			ls_rec_end_counted(b, r, in_rec);
+			lsp_dump_spill(b);
+			in_rec = 0;
+		}
+	}
+	if (in_rec != 0)
+		ls_rec_end_counted(b, r, in_rec);
+	lsp_dump_spill(b);
+}
+
+/* --- the final snapshot's scan --- */
+
+/* Why a stop was incomplete, in words. */
+static void
+stop_reason(struct ls_fmt *f, unsigned bits)
+{
+	static const struct {
+		unsigned bit;
+		const char *what;
+	} why[] = {
+		{ LSP_ROOTS_NOT_STOPPED, "a thread did not stop" },
+		{ LSP_ROOTS_NO_TLS, "TLS bounds unknown" },
+		{ LSP_ROOTS_NO_STACK, "a thread's stack bounds unknown" },
+		{ LSP_ROOTS_TOO_MANY, "too many threads or modules" },
+		{ LSP_ROOTS_NO_SIGNAL, "no free real-time signal to stop "
+		    "the threads" },
+	};
+	size_t i;
+	bool first = true;
+
+	for (i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		if (!(bits & why[i].bit))
+			continue;
+		if (!first)
+			ls_fmt_str(f, "; ");
+		ls_fmt_str(f, why[i].what);
+		first = false;
+	}
+}
+
+static struct lsp_scan final_scan;
+
+void
+lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
+{
+	struct lsp_scan_reader rd = { lsp_scan_read_self, NULL, true };
+	struct lsp_reach_roots rr;
+	struct ls_fmt f;
+	char why[256] = "";
+	uint64_t t0;
+	unsigned bits = 0, not_stopped = 0;
+	int r;
+
+	ls_fmt_init(&f, why, sizeof(why));
+	if (lsp_cfg.sample != 0) {
+		lsp_reach_emit_scan(b, index, lsp_run_ns(), "sampled mode: "
+		    "only some blocks are known", 0, 0, NULL, covered);
+		return;
+	}
+	lsp_reach_serials();
+	if (lsp_reach_roots_init(&rr) != 0 || lsp_roots_collect() != 0) {
+		lsp_reach_roots_free(&rr);
+		lsp_reach_emit_scan(b, index, lsp_run_ns(), "out of memory",
+		    0, 0, NULL, covered);
+		return;
+	}
+	/* No thread is stopped halfway through an update of the tables. */
+	lsp_record_lock_all();
+	t0 = lsp_run_ns();
+	r = lsp_roots_stop();
+	if (r == 0 || r == -EAGAIN)
+		r = lsp_reach_fill(&final_scan);
+	lsp_record_unlock_all();
+	if (r == 0) {
+		lsp_reach_globals(&rr);
+		lsp_roots_threads(on_root, &rr);
+		bits = lsp_roots_incomplete();
+		not_stopped = lsp_roots_not_stopped();
+		/* A thread still running may unmap what is read. */
+		rd.direct = not_stopped == 0;
+		r = rr.lost ? -ENOMEM : lsp_scan_run(&final_scan, rr.r, rr.n,
+		    &rd);
+	}
+	lsp_roots_resume();
+	if (r != 0) {
+		ls_fmt_str(&f, r == -ENOMEM ? "out of memory" :
+		    "memory could not be read");
+		lsp_reach_emit_scan(b, index, t0, why, 0, not_stopped, NULL,
+		    covered);
+	} else {
+		stop_reason(&f, bits);
+		lsp_reach_emit_scan(b, index, t0, why, rr.threads > 0 ?
+		    rr.threads - 1 : 0, not_stopped, &final_scan, covered);
+	}
+	lsp_scan_fini(&final_scan);
+	lsp_reach_roots_free(&rr);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A snapshot's heap scan (reach.c; the clone's, scan_clone.c): its roots,
+ * its input from the block tables, and its SCAN, OWNERS and CHAIN records
+ * (src/dump.h).  Under the writer's lock.
+ */
+#ifndef LS_REACH_H
+#define LS_REACH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dump.h"
+#include "scan.h"
+
+/* A scan's roots, in a mapping that grows. */
+struct lsp_reach_roots {
+	struct lsp_scan_root *r;
+	size_t n, cap;
+	bool lost;		/* a root could not be kept (no memory) */
+	unsigned threads;	/* threads whose registers are roots */
+};
+
+int lsp_reach_roots_init(struct lsp_reach_roots *rr);
+void lsp_reach_roots_free(struct lsp_reach_roots *rr);
+
+/* Add the range [lo, hi) of kind (LSP_SCAN_*) and tag. */
+void lsp_reach_add_root(struct lsp_reach_roots *rr, unsigned kind,
+    uintptr_t lo, uintptr_t hi, uint32_t tag);
+
+/* Add the writable segments of lsp_roots_collect()'s last collect, each
+ * tagged with its index. */
+void lsp_reach_globals(struct lsp_reach_roots *rr);
+
+/* Copy the registry's thread ids and serials (takes the registry's lock:
+ * before any thread is stopped or cloned away). */
+void lsp_reach_serials(void);
+
+/* The serial that names thread tid in THREADS (0: the main thread; the
+ * largest tag for a thread the registry never saw), from the last copy. */
+uint32_t lsp_reach_serial_of(pid_t tid);
+
+/* Init s for the live blocks and add them (the caller holds the block
+ * tables' locks, or is the clone).  0 or -errno. */
+int lsp_reach_fill(struct lsp_scan *s);
+
+/* SCAN, OWNERS and CHAIN of snapshot index for the sites below covered
+ * (those whose stacks are written); s NULL: a scan that could not be
+ * done, why says why.  why "" means complete. */
+void lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
+    const char *why, unsigned stopped, unsigned not_stopped,
+    struct lsp_scan *s, uint32_t covered);
+void lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
+    const struct lsp_scan *s, uint32_t covered);
+void lsp_reach_emit_chains(struct ls_buf *b, uint32_t index,
+    struct lsp_scan *s, uint32_t covered);
+
+/* The final snapshot's scan: stop the other threads, scan, resume them,
+ * and write the records. */
+void lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered);
+
+#endif /* LS_REACH_H */
