@@ -570,9 +570,10 @@ def test_help_from_table():
                  "(LEAKSPY_UNWIND; fast, libunwind or check; default fast)",
                  "(LEAKSPY_OUTPUT; default leakspy.%e.%p.lsd)"):
         check(line in flat, "--help has %r:\n%s" % (line, out))
-    eq(out.split("\n\n")[0], "usage: leakspy [-fhqV] [-d depth] "
-       "[-i seconds] [-o template] [-S bytes]\n               [-s signal] "
-       "[-u mode] [--] command [arg ...]", "the usage line")
+    eq(out.split("\n\n")[0], "usage: leakspy [-fhqV] [-c seconds] "
+       "[-d depth] [-g percent] [-i seconds]\n               [-o template] "
+       "[-S bytes] [-s signal] [-u mode] [--] command\n               "
+       "[arg ...]", "the usage line")
     check(max(len(x) for x in out.splitlines()) < 80, "79 columns at most")
 
 
