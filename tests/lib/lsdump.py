@@ -17,7 +17,7 @@ OWN_BLOCK, OWN_GLOBAL, OWN_STACK, OWN_TLS, OWN_REGISTER = range(5)
 FINAL_HOW = {0: "exit", 1: "exec", 2: "abort", 3: "signal"}
 FINAL_SIGNAL = 3
 SNAP_REASON = {0: "exit", 1: "interval", 2: "signal", 3: "exec", 4: "abort",
-               5: "sandbox"}
+               5: "sandbox", 6: "scan"}
 CNT_WRITE_ERRORS = 6
 
 
