@@ -10,6 +10,7 @@
  * Under the writer's lock.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,9 +36,31 @@ static struct {
 	size_t n;
 } *serials;
 
+/* 1 if the next malloc is glibc's (whose chunk headers scan.h knows), 0
+ * if not, -1 before lsp_reach_serials looked. */
+static int glibc_malloc = -1;
+
+static void
+look_at_malloc(void)
+{
+	Dl_info info;
+	const char *base;
+
+	if (glibc_malloc >= 0)
+		return;
+	glibc_malloc = 0;
+	if (lsp_real.malloc == NULL || dladdr((void *)lsp_real.malloc,
+	    &info) == 0 || info.dli_fname == NULL)
+		return;
+	base = strrchr(info.dli_fname, '/');
+	base = base != NULL ? base + 1 : info.dli_fname;
+	glibc_malloc = strncmp(base, "libc.so", 7) == 0;
+}
+
 void
 lsp_reach_serials(void)
 {
+	look_at_malloc();
 	if (serials == NULL)
 		serials = ls_map(sizeof(*serials));
 	if (serials != NULL)
@@ -157,6 +180,8 @@ lsp_reach_fill(struct lsp_scan *s)
 	r = lsp_scan_init(s, n > 0 ? n : 1);
 	if (r != 0)
 		return r;
+	if (glibc_malloc == 1)
+		lsp_scan_glibc(s);
 	lsp_record_each_block(lsp_scan_add_cb, s);
 	return 0;
 }

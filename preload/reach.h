@@ -38,7 +38,8 @@ void lsp_reach_on_root(void *ctx, const struct lsp_root *r);
 void lsp_reach_globals(struct lsp_reach_roots *rr);
 
 /* Copy the registry's thread ids and serials (takes the registry's lock:
- * before any thread is stopped or cloned away). */
+ * before any thread is stopped or cloned away); the first time, see
+ * whether the next malloc is glibc's (dladdr: the loader's lock). */
 void lsp_reach_serials(void);
 
 /* The serial that names thread tid in THREADS (0: the main thread; the

@@ -296,6 +296,16 @@ own(struct lsp_scan *s, size_t i, uint32_t src, uintptr_t at)
 	s->via[i] = at;
 }
 
+/* Where glibc's chunk after the block at a of size n begins: a chunk
+ * holds n + 8 bytes rounded up to 16, at least 32, from a - 16. */
+static inline uintptr_t
+next_chunk(uintptr_t a, uint64_t n)
+{
+	uint64_t c = (n + 8 + 15) & ~(uint64_t)15;
+
+	return a - 16 + (c < 32 ? 32 : c);
+}
+
 /* Word v, read at address at in src (a root or a block), in the current
  * pass: what it reaches changes state and joins a queue. */
 static inline void
@@ -308,6 +318,9 @@ visit(struct lsp_scan *s, uintptr_t v, uintptr_t at, uint32_t src)
 	if (i == SIZE_MAX)
 		return;
 	start = v == s->addr[i];
+	if (!start && s->glibc_chunks && v == next_chunk(s->addr[i],
+	    s->size[i]))
+		return;
 	st = s->state[i] | (start ? LSP_SCAN_F_START : LSP_SCAN_F_INTERIOR);
 	cls = st & ST_MASK;
 	switch (s->pass) {

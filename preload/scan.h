@@ -173,6 +173,7 @@ struct lsp_scan {
 	const struct lsp_scan_root *roots;
 	size_t nroots;
 	struct lsp_scan_reader rd;
+	bool glibc_chunks;		/* see lsp_scan_glibc */
 	int pass;
 	uint32_t leader;
 	int err;
@@ -188,6 +189,16 @@ struct lsp_scan {
  * Returns 0, -EINVAL (max_blocks 0 or of 2^31 and more) or -ENOMEM.
  * Async-signal-safe. */
 int lsp_scan_init(struct lsp_scan *s, size_t max_blocks);
+
+/* The blocks come from glibc's malloc, whose chunk after a block begins 8
+ * bytes before the block's end when its size is 1 to 8 past a multiple of
+ * 16: the allocator's own pointers to that chunk (its top, its bins) are
+ * then not interior pointers of the block.  Call before lsp_scan_run. */
+static inline void
+lsp_scan_glibc(struct lsp_scan *s)
+{
+	s->glibc_chunks = true;
+}
 
 /* Unmap everything; s is empty afterwards (and may be inited again).
  * Async-signal-safe. */

@@ -798,6 +798,87 @@ test_scale(void)
 	free(g_heads);
 }
 
+/* glibc's chunk after a block of 1000 bytes begins at its byte 992: the
+ * allocator's pointer there (its top) is no interior pointer when the
+ * scan knows the blocks are glibc's; one byte off, it is. */
+static void
+test_glibc_chunks(void)
+{
+	static const struct lsp_scan_reader rd = { fake_read, NULL, false };
+	struct lsp_scan s;
+	struct lsp_scan_root r = { FAKE(0), FAKE(3), LSP_SCAN_GLOBAL, 0 };
+	int glibc;
+
+	for (glibc = 0; glibc < 2; glibc++) {
+		memset(fake, 0, sizeof(fake));
+		fake[0] = FAKE(8) + 992;	/* a: next chunk of 1000 */
+		fake[1] = FAKE(140) + 16;	/* b: 24 bytes, chunk 32 */
+		fake[2] = FAKE(150) + 40;	/* c: 40 bytes, 48 is past it */
+		LST_EQ_U64(lsp_scan_init(&s, 4), 0);
+		add(&s, (void *)FAKE(8), 1000, 0);
+		add(&s, (void *)FAKE(140), 24, 1);
+		add(&s, (void *)FAKE(150), 48, 2);
+		if (glibc)
+			lsp_scan_glibc(&s);
+		LST_EQ_U64(lsp_scan_run(&s, &r, 1, &rd), 0);
+		LST_EQ_U64(cls(&s, (void *)FAKE(8)), glibc ?
+		    LSP_REACH_DEFINITE : LSP_REACH_INTERIOR);
+		LST_EQ_U64(cls(&s, (void *)FAKE(140)), glibc ?
+		    LSP_REACH_DEFINITE : LSP_REACH_INTERIOR);
+		LST_EQ_U64(cls(&s, (void *)FAKE(150)), LSP_REACH_INTERIOR);
+		lsp_scan_fini(&s);
+	}
+}
+
+/* Chains: a site's deepest block held by its biggest owner, the links
+ * up to the root, runs of one site collapsed. */
+static void
+test_chains(void)
+{
+	static const struct lsp_scan_reader rd = { fake_read, NULL, false };
+	struct lsp_scan s;
+	struct lsp_scan_root r = { FAKE(0), FAKE(1), LSP_SCAN_GLOBAL, 5 };
+	struct lsp_scan_step st[8];
+	uint64_t budget = 1000, none = 0;
+	unsigned k;
+
+	/* root -> src (site 0, word 4) -> reg 1 -> reg 2 -> reg 3 (site 1,
+	 * words 8, 12, 16) each -> a cmd (site 2, words 20, 22, 24). */
+	memset(fake, 0, sizeof(fake));
+	fake[0] = FAKE(4);
+	fake[4] = FAKE(8);
+	for (k = 0; k < 3; k++) {
+		fake[8 + 4 * k] = k < 2 ? FAKE(12 + 4 * k) : 0;
+		fake[9 + 4 * k] = FAKE(20 + 2 * k);
+	}
+	LST_EQ_U64(lsp_scan_init(&s, 8), 0);
+	add(&s, (void *)FAKE(4), 8, 0);
+	for (k = 0; k < 3; k++) {
+		add(&s, (void *)FAKE(8 + 4 * k), 16, 1);
+		add(&s, (void *)FAKE(20 + 2 * k), 16, 2);
+	}
+	LST_EQ_U64(lsp_scan_run(&s, &r, 1, &rd), 0);
+	LST_EQ_U64(lsp_scan_chains(&s), 0);
+	/* cmd <- reg (a run of 3) <- src <- the root's word. */
+	LST_EQ_U64(lsp_scan_chain(&s, 2, st, 8, &budget), 3);
+	LST_EQ_U64(st[0].owner, 1);
+	LST_EQ_U64(st[0].nblocks, 3);
+	LST_EQ_U64(st[1].owner, 0);
+	LST_EQ_U64(st[1].nblocks, 1);
+	LST_EQ_U64(st[2].owner, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL, 5));
+	LST_EQ_U64(st[2].via, FAKE(0));
+	/* reg: its own blocks (a run of 2) <- src <- root. */
+	LST_EQ_U64(lsp_scan_chain(&s, 1, st, 8, &budget), 3);
+	LST_EQ_U64(st[0].owner, 1);
+	LST_EQ_U64(st[0].nblocks, 2);
+	LST_EQ_U64(st[1].owner, 0);
+	/* Too long for the room, or for the budget: none. */
+	LST_EQ_U64(lsp_scan_chain(&s, 2, st, 2, &budget), 0);
+	LST_EQ_U64(lsp_scan_chain(&s, 2, st, 8, &none), 0);
+	LST_EQ_U64(lsp_scan_chain(&s, 7, st, 8, &budget), 0);
+	lsp_scan_fini(&s);
+}
+
 int
 main(void)
 {
@@ -813,6 +894,8 @@ main(void)
 		test_scale();
 	}
 	test_synthetic();
+	test_glibc_chunks();
+	test_chains();
 	test_each_block();
 	return LST_DONE();
 }
