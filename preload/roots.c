@@ -30,6 +30,7 @@
 
 #include "arena.h"
 #include "compiler.h"
+#include "lsp.h"
 #include "roots.h"
 
 #define RED_ZONE	128
@@ -37,10 +38,6 @@
 #define MAX_SEGS	2048
 #define MODNAME		112
 #define MAX_THREADS	8192
-
-/* threads.c (lsp.h): the registry's running threads; the unit test
- * stands in for it. */
-size_t lsp_threads_tids(pid_t *out, size_t cap);
 
 extern void *__libc_stack_end;
 
@@ -287,39 +284,22 @@ out:
 
 /* --- the stopper's side --- */
 
-static bool
-ours_installed(int sig)
-{
-	struct sigaction k;
-
-	return sigaction(sig, NULL, &k) == 0 && (k.sa_flags & SA_SIGINFO) &&
-	    k.sa_sigaction == on_stop;
-}
-
 /*
- * A real-time signal to stop by: the one installed before if it is still
- * leakspy's, else the highest the program leaves at SIG_DFL (glibc's own
- * lie below SIGRTMIN; programs tend to take the low ones).  0 if none.
+ * A real-time signal to stop by, borrowed from the program (signals.c):
+ * the last one if it is still lent, else the highest the program leaves
+ * at SIG_DFL (glibc's own lie below SIGRTMIN; programs tend to take the
+ * low ones).  0 if none.  Under lsp_signals_lock().
  */
 static int
 pick_signal(void)
 {
-	struct sigaction old, sa;
 	int sig;
 
-	if (stop_sig != 0 && ours_installed(stop_sig))
+	if (stop_sig != 0 && lsp_signals_borrowed(stop_sig))
 		return stop_sig;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_stop;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	for (sig = SIGRTMAX; sig >= SIGRTMIN; sig--) {
-		if (sigaction(sig, NULL, &old) != 0 ||
-		    (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
-			continue;
-		if (sigaction(sig, &sa, NULL) == 0)
+	for (sig = SIGRTMAX; sig >= SIGRTMIN; sig--)
+		if (lsp_signals_borrow(sig, on_stop) == 0)
 			return stop_sig = sig;
-	}
 	return stop_sig = 0;
 }
 
@@ -497,7 +477,13 @@ lsp_roots_stop(void)
 	if (!collected)
 		return -EINVAL;
 	collected = false;
+	/* Until every thread answered or was given up on, the program
+	 * cannot take the signal back: a signal sent would meet its
+	 * disposition (SIG_DFL: death).  Its threads that wait for the
+	 * lock meanwhile are stopped there. */
+	lsp_signals_lock();
 	if ((sig = pick_signal()) == 0) {
+		lsp_signals_unlock();
 		incomplete |= LSP_ROOTS_NO_SIGNAL | LSP_ROOTS_NOT_STOPPED;
 		__atomic_store_n(&nslots, 0, __ATOMIC_RELEASE);
 		return -EAGAIN;
@@ -507,6 +493,7 @@ lsp_roots_stop(void)
 	end = now_ms() + LSP_ROOTS_WAIT_MS;
 	for (i = 0; i < nslots; i++)
 		await(&slots[i], end);
+	lsp_signals_unlock();
 	return 0;
 }
 
