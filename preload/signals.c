@@ -508,6 +508,7 @@ lsp_signals_borrow(int sig, lsp_borrow_fn fn)
 	struct sigaction now, sa;
 	struct view *v;
 
+	resolve();
 	if (!is_rt(sig))
 		return -EINVAL;
 	v = &views[sig];
