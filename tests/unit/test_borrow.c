@@ -8,7 +8,7 @@
  * SIG_DFL as the old one, and the next stop takes the next signal and
  * stops every thread; SIG_IGN and SIG_DFL set on a lent signal read back
  * as on a signal leakspy never touched, and SIG_DFL ends the process
- * again; a program taking the signal back while stops run never meets a
+ * again; the snapshot signal, watched, is never lent; a program taking the signal back while stops run never meets a
  * stop signal sent before (in a child, which would die of it).
  */
 #define _GNU_SOURCE
@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "lst.h"
+#include "lsp.h"
 #include "roots.h"
 #include "roots_stub.h"
 
@@ -390,6 +391,37 @@ test_race(void)
 		LST_EQ_U64(WEXITSTATUS(status), 0);
 }
 
+/* In a child: the snapshot signal on SIGRTMAX is watched, so the stop
+ * borrows the one below; the program reads SIG_DFL on both. */
+static void
+test_watched(void)
+{
+	struct victim v;
+	int status = 0;
+	pid_t pid = fork();
+	void *snap_fn;
+
+	if (pid == 0) {
+		lst_failures = 0;
+		lsp_signals_init(SIGRTMAX, NULL);
+		snap_fn = kernel_handler(SIGRTMAX);
+		LST_TRUE(snap_fn != NULL && snap_fn != (void *)-1);
+		start(&v);
+		stop_all();
+		LST_EQ_U64((uintptr_t)kernel_handler(SIGRTMAX),
+		    (uintptr_t)snap_fn);
+		LST_TRUE(kernel_handler(SIGRTMAX - 1) != NULL);
+		LST_TRUE(kernel_handler(SIGRTMAX - 1) != snap_fn);
+		reads_untouched(SIGRTMAX - 1);
+		reads_untouched(SIGRTMAX);
+		finish(&v);
+		_exit(lst_failures > 100 ? 100 : lst_failures);
+	}
+	LST_EQ_U64(waitpid(pid, &status, 0), pid);
+	LST_TRUE(WIFEXITED(status));
+	LST_EQ_U64(WEXITSTATUS(status), 0);
+}
+
 int
 main(void)
 {
@@ -397,6 +429,7 @@ main(void)
 
 	lsp_roots_init(NULL);
 	test_race();
+	test_watched();
 	start(&v);
 	test_hidden();
 	test_taken();
