@@ -231,11 +231,21 @@ find_slot(pid_t tid)
 	return NULL;
 }
 
+/* Whether si is a stop's own signal: queued by send_all, in this
+ * process, with its cookie. */
+static bool
+sent_by_stop(const siginfo_t *si)
+{
+	return si->si_code == SI_QUEUE && si->si_pid == getpid() &&
+	    si->si_value.sival_ptr == (void *)&stop_gen;
+}
+
 /*
  * The stop signal's handler, on a stopped thread, all signals blocked:
- * publish the registers, answer, wait until released.  A signal that
- * comes when no stop waits for this thread (queued while it was blocked,
- * or sent by someone else) does nothing.  Async-signal-safe.
+ * publish the registers, answer, wait until released.  A stop's signal
+ * that comes when no stop waits for this thread (queued while it was
+ * blocked) does nothing; any other (kill, raise, sigqueue) meets the
+ * SIG_DFL the program left, and ends the process.  Async-signal-safe.
  */
 static void
 on_stop(int sig, siginfo_t *si, void *ucv)
@@ -245,8 +255,8 @@ on_stop(int sig, siginfo_t *si, void *ucv)
 	struct slot *s;
 	stack_t ss;
 
-	(void)sig;
-	(void)si;
+	if (!sent_by_stop(si))
+		lsp_die_of(sig);
 	s = find_slot(own_tid());
 	if (s == NULL || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) !=
 	    S_SENT)
@@ -409,17 +419,27 @@ fill_slots(void)
 	return 0;
 }
 
+/* Send every slot's thread the stop signal, marked as the stop's
+ * (sent_by_stop): tgkill's would look like the program's raise. */
 static void
 send_all(int sig)
 {
 	pid_t pid = getpid();
+	siginfo_t si;
 	size_t i;
 
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = pid;
+	si.si_uid = getuid();
+	si.si_value.sival_ptr = (void *)&stop_gen;
 	for (i = 0; i < nslots; i++) {
 		struct slot *s = &slots[i];
 
 		__atomic_store_n(&s->state, S_SENT, __ATOMIC_RELEASE);
-		while (syscall(SYS_tgkill, pid, s->tid, sig) != 0) {
+		while (syscall(SYS_rt_tgsigqueueinfo, pid, s->tid, sig,
+		    &si) != 0) {
 			if (errno == EAGAIN)
 				continue;	/* the queue is full: again */
 			__atomic_store_n(&s->state, S_GONE, __ATOMIC_RELAXED);

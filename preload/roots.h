@@ -28,9 +28,11 @@
  * The stop signal: the highest real-time signal the program leaves at
  * SIG_DFL when the first stop comes, borrowed from signals.c (below):
  * leakspy's handler stays installed, and the program's sigaction and
- * signal read the SIG_DFL it left.  A program that sets that signal
- * later (the first disposition it sets goes to the kernel as it is, and
- * it reads back SIG_DFL) takes it back, and the next stop picks another.
+ * signal read the SIG_DFL it left; a signal of that number the stop did
+ * not send (kill, raise, sigqueue) ends the process, as that SIG_DFL
+ * would.  A program that sets that signal later (the first disposition
+ * it sets goes to the kernel as it is, and it reads back SIG_DFL) takes
+ * it back, and the next stop picks another.
  * It cannot take it back while a stop waits for its threads (the views'
  * lock), so no signal the stop sent meets the program's disposition,
  * except one still queued for a thread that had it blocked (it did not

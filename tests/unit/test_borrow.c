@@ -8,7 +8,9 @@
  * SIG_DFL as the old one, and the next stop takes the next signal and
  * stops every thread; SIG_IGN and SIG_DFL set on a lent signal read back
  * as on a signal leakspy never touched, and SIG_DFL ends the process
- * again; the snapshot signal, watched, is never lent; a program taking the signal back while stops run never meets a
+ * again; the lent signal sent by kill, raise or sigqueue ends the
+ * process as SIG_DFL would; the snapshot signal, watched, is never lent;
+ * a program taking the signal back while stops run never meets a
  * stop signal sent before (in a child, which would die of it).
  */
 #define _GNU_SOURCE
@@ -422,6 +424,42 @@ test_watched(void)
 	LST_EQ_U64(WEXITSTATUS(status), 0);
 }
 
+/* In a child: after a stop, the lent signal sent as kill (how 0),
+ * raise (1) or sigqueue (2) by the program ends it, as its SIG_DFL
+ * would; the stop's own do not. */
+static void
+test_fate(int how)
+{
+	union sigval val = { .sival_int = 7 };
+	struct victim v;
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		lst_failures = 0;
+		start(&v);
+		stop_all();
+		stop_all();
+		if (lst_failures != 0)
+			_exit(1);
+		if (how == 0)
+			kill(getpid(), SIGRTMAX);
+		else if (how == 1)
+			raise(SIGRTMAX);
+		else
+			sigqueue(getpid(), SIGRTMAX, val);
+		usleep(100000);
+		_exit(2);
+	}
+	LST_EQ_U64(waitpid(pid, &status, 0), pid);
+	LST_TRUE(WIFSIGNALED(status));
+	if (WIFSIGNALED(status))
+		LST_EQ_U64(WTERMSIG(status), SIGRTMAX);
+	else
+		LST_FAIL("how %d: the child exited with %d", how,
+		    WEXITSTATUS(status));
+}
+
 int
 main(void)
 {
@@ -430,6 +468,9 @@ main(void)
 	lsp_roots_init(NULL);
 	test_race();
 	test_watched();
+	test_fate(0);
+	test_fate(1);
+	test_fate(2);
 	start(&v);
 	test_hidden();
 	test_taken();
