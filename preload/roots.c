@@ -81,6 +81,9 @@ static bool collected;		/* lsp_roots_collect ran, no stop since */
 static int stop_sig;
 /* Futex words: the stop's generation, and the last one released. */
 static int stop_gen, released_gen;
+/* The process that sent the last stop's signals (atomic; no getpid in
+ * the handler, which may run in a sandbox). */
+static pid_t stop_pid;
 
 /* The caller's own registers, spilled by lsp_roots_threads. */
 static struct {
@@ -236,7 +239,8 @@ find_slot(pid_t tid)
 static bool
 sent_by_stop(const siginfo_t *si)
 {
-	return si->si_code == SI_QUEUE && si->si_pid == getpid() &&
+	return si->si_code == SI_QUEUE &&
+	    si->si_pid == __atomic_load_n(&stop_pid, __ATOMIC_ACQUIRE) &&
 	    si->si_value.sival_ptr == (void *)&stop_gen;
 }
 
@@ -434,6 +438,7 @@ send_all(int sig)
 	si.si_pid = pid;
 	si.si_uid = getuid();
 	si.si_value.sival_ptr = (void *)&stop_gen;
+	__atomic_store_n(&stop_pid, pid, __ATOMIC_RELEASE);
 	for (i = 0; i < nslots; i++) {
 		struct slot *s = &slots[i];
 
