@@ -490,6 +490,9 @@ void lsp_signals_postfork_child(void);
 /* End the process by sig's default action.  Async-signal-safe. */
 void lsp_die_of(int sig) __attribute__((noreturn));
 
+/* The borrowed signals' functions (lsp_signals_lock, _borrow, ...) are
+ * declared in roots.h, which includes <signal.h>. */
+
 /* modules.c */
 
 /* Current module generation; stacks are stamped with it.  Hot path. */

@@ -30,6 +30,7 @@
 
 #include "arena.h"
 #include "compiler.h"
+#include "lsp.h"
 #include "roots.h"
 
 #define RED_ZONE	128
@@ -86,6 +87,9 @@ static bool collected;		/* lsp_roots_collect ran, no stop since */
 static int stop_sig;
 /* Futex words: the stop's generation, and the last one released. */
 static int stop_gen, released_gen;
+/* The process that sent the last stop's signals (atomic; no getpid in
+ * the handler, which may run in a sandbox). */
+static pid_t stop_pid;
 
 /* The caller's own registers, spilled by lsp_roots_threads. */
 static struct {
@@ -244,11 +248,22 @@ find_slot(pid_t tid)
 	return NULL;
 }
 
+/* Whether si is a stop's own signal: queued by send_all, in this
+ * process, with its cookie. */
+static bool
+sent_by_stop(const siginfo_t *si)
+{
+	return si->si_code == SI_QUEUE &&
+	    si->si_pid == __atomic_load_n(&stop_pid, __ATOMIC_ACQUIRE) &&
+	    si->si_value.sival_ptr == (void *)&stop_gen;
+}
+
 /*
  * The stop signal's handler, on a stopped thread, all signals blocked:
- * publish the registers, answer, wait until released.  A signal that
- * comes when no stop waits for this thread (queued while it was blocked,
- * or sent by someone else) does nothing.  Async-signal-safe.
+ * publish the registers, answer, wait until released.  A stop's signal
+ * that comes when no stop waits for this thread (queued while it was
+ * blocked) does nothing; any other (kill, raise, sigqueue) meets the
+ * SIG_DFL the program left, and ends the process.  Async-signal-safe.
  */
 static void
 on_stop(int sig, siginfo_t *si, void *ucv)
@@ -258,8 +273,8 @@ on_stop(int sig, siginfo_t *si, void *ucv)
 	struct slot *s;
 	stack_t ss;
 
-	(void)sig;
-	(void)si;
+	if (!sent_by_stop(si))
+		lsp_die_of(sig);
 	s = find_slot(own_tid());
 	if (s == NULL || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) !=
 	    S_SENT)
@@ -297,39 +312,22 @@ out:
 
 /* --- the stopper's side --- */
 
-static bool
-ours_installed(int sig)
-{
-	struct sigaction k;
-
-	return sigaction(sig, NULL, &k) == 0 && (k.sa_flags & SA_SIGINFO) &&
-	    k.sa_sigaction == on_stop;
-}
-
 /*
- * A real-time signal to stop by: the one installed before if it is still
- * leakspy's, else the highest the program leaves at SIG_DFL (glibc's own
- * lie below SIGRTMIN; programs tend to take the low ones).  0 if none.
+ * A real-time signal to stop by, borrowed from the program (signals.c):
+ * the last one if it is still lent, else the highest the program leaves
+ * at SIG_DFL (glibc's own lie below SIGRTMIN; programs tend to take the
+ * low ones).  0 if none.  Under lsp_signals_lock().
  */
 static int
 pick_signal(void)
 {
-	struct sigaction old, sa;
 	int sig;
 
-	if (stop_sig != 0 && ours_installed(stop_sig))
+	if (stop_sig != 0 && lsp_signals_borrowed(stop_sig))
 		return stop_sig;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_stop;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART;
-	sigfillset(&sa.sa_mask);
-	for (sig = SIGRTMAX; sig >= SIGRTMIN; sig--) {
-		if (sigaction(sig, NULL, &old) != 0 ||
-		    (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
-			continue;
-		if (sigaction(sig, &sa, NULL) == 0)
+	for (sig = SIGRTMAX; sig >= SIGRTMIN; sig--)
+		if (lsp_signals_borrow(sig, on_stop) == 0)
 			return stop_sig = sig;
-	}
 	return stop_sig = 0;
 }
 
@@ -441,17 +439,28 @@ fill_slots(void)
 	return 0;
 }
 
+/* Send every slot's thread the stop signal, marked as the stop's
+ * (sent_by_stop): tgkill's would look like the program's raise. */
 static void
 send_all(int sig)
 {
 	pid_t pid = getpid();
+	siginfo_t si;
 	size_t i;
 
+	memset(&si, 0, sizeof(si));
+	si.si_signo = sig;
+	si.si_code = SI_QUEUE;
+	si.si_pid = pid;
+	si.si_uid = getuid();
+	si.si_value.sival_ptr = (void *)&stop_gen;
+	__atomic_store_n(&stop_pid, pid, __ATOMIC_RELEASE);
 	for (i = 0; i < nslots; i++) {
 		struct slot *s = &slots[i];
 
 		__atomic_store_n(&s->state, S_SENT, __ATOMIC_RELEASE);
-		while (syscall(SYS_tgkill, pid, s->tid, sig) != 0) {
+		while (syscall(SYS_rt_tgsigqueueinfo, pid, s->tid, sig,
+		    &si) != 0) {
 			if (errno == EAGAIN)
 				continue;	/* the queue is full: again */
 			__atomic_store_n(&s->state, S_GONE, __ATOMIC_RELAXED);
@@ -509,7 +518,13 @@ lsp_roots_stop(void)
 	if (!collected)
 		return -EINVAL;
 	collected = false;
+	/* Until every thread answered or was given up on, the program
+	 * cannot take the signal back: a signal sent would meet its
+	 * disposition (SIG_DFL: death).  Its threads that wait for the
+	 * lock meanwhile are stopped there. */
+	lsp_signals_lock();
 	if ((sig = pick_signal()) == 0) {
+		lsp_signals_unlock();
 		incomplete |= LSP_ROOTS_NO_SIGNAL | LSP_ROOTS_NOT_STOPPED;
 		__atomic_store_n(&nslots, 0, __ATOMIC_RELEASE);
 		return -EAGAIN;
@@ -519,6 +534,7 @@ lsp_roots_stop(void)
 	end = now_ms() + LSP_ROOTS_WAIT_MS;
 	for (i = 0; i < nslots; i++)
 		await(&slots[i], end);
+	lsp_signals_unlock();
 	return 0;
 }
 

@@ -19,15 +19,25 @@
  *    holds the loader's lock and may wait in malloc for those).
  * 2. The caller then takes the block tables' locks, so that no thread is
  *    stopped halfway through an update of them.
- * 3. lsp_roots_stop() takes no lock.  From then until resume the caller
- *    takes no lock a host thread could hold (loader, malloc, stdio, the
- *    registry): the callbacks only read.
+ * 3. lsp_roots_stop() takes the signal views' lock (signals.c), whose
+ *    holders call nothing but the real sigaction, and releases it before
+ *    it returns.  From then until resume the caller takes no lock a host
+ *    thread could hold (loader, malloc, stdio, the registry): the
+ *    callbacks only read.
  *
  * The stop signal: the highest real-time signal the program leaves at
- * SIG_DFL when the first stop comes; leakspy's handler then stays
- * installed.  Not yet hidden from the program's sigaction (signals.c
- * keeps views of its watched signals only); a program that sets that
- * signal later takes it back, and the next stop picks another.  A
+ * SIG_DFL when the first stop comes, borrowed from signals.c (below):
+ * leakspy's handler stays installed, and the program's sigaction and
+ * signal read the SIG_DFL it left; a signal of that number the stop did
+ * not send (kill, raise, sigqueue) ends the process, as that SIG_DFL
+ * would.  A program that sets that signal later (the first disposition
+ * it sets goes to the kernel as it is, and it reads back SIG_DFL) takes
+ * it back, and the next stop picks another.
+ * It cannot take it back while a stop waits for its threads (the views'
+ * lock), so no signal the stop sent meets the program's disposition,
+ * except one still queued for a thread that had it blocked (it did not
+ * answer): that one comes when the thread unblocks it, and then gets
+ * the program's disposition (SIG_DFL: the process dies of it).  A
  * stopped thread resumed may see EINTR from a call SA_RESTART does not
  * restart (epoll_wait, select): the stop is for the final snapshot, a
  * scan while the service runs reads a copy-on-write child instead.
@@ -35,6 +45,7 @@
 #ifndef LS_ROOTS_H
 #define LS_ROOTS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -93,8 +104,9 @@ int lsp_roots_collect(void);
  * waits until lsp_roots_resume().  Returns once all answered, or after
  * LSP_ROOTS_WAIT_MS; a thread that did not (signal blocked, exited) is
  * not stopped and makes the stop incomplete.  Returns 0, -EINVAL without
- * a collect since the last stop, -EAGAIN without a free signal.  Takes
- * no lock; not async-signal-safe (sigaction).
+ * a collect since the last stop, -EAGAIN without a free signal.  Holds
+ * lsp_signals_lock() throughout, so the program cannot take the signal
+ * back meanwhile; not async-signal-safe.
  */
 int lsp_roots_stop(void);
 
@@ -131,5 +143,37 @@ unsigned lsp_roots_running_incomplete(void);
 
 /* The main thread's thread pointer, if it started leakspy; else 0. */
 uintptr_t lsp_roots_main_tp(void);
+
+/* --- signals.c: borrowed signals --- */
+
+/*
+ * Borrowed signals (the stop signal): leakspy's handler in the
+ * kernel, the SIG_DFL the program left in what it reads (sigaction,
+ * signal), until the program sets a disposition of its own: that one
+ * goes to the kernel, the program reads back the SIG_DFL it left, and
+ * the loan ends.  A signal the borrower sent that is still queued then
+ * meets the program's disposition.
+ *
+ * lsp_signals_lock() takes the lock of the program's views of signals,
+ * which the sigaction and signal interposers take too, and blocks every
+ * signal on the calling thread until lsp_signals_unlock(); held, no
+ * program thread sets or reads a signal leakspy watches or may borrow.
+ * Never in a signal handler, nor in a sandbox.
+ */
+void lsp_signals_lock(void);
+void lsp_signals_unlock(void);
+/*
+ * Borrow real-time signal sig for handler fn (installed with SA_SIGINFO,
+ * SA_RESTART and every signal blocked), if the program leaves it at
+ * SIG_DFL and leakspy watches it for nothing else.  Returns 0 (also if
+ * fn has it already), -EINVAL for a signal out of SIGRTMIN..SIGRTMAX,
+ * -EBUSY if it is not free (or in a sandbox), or sigaction's -errno.
+ * Under lsp_signals_lock().
+ */
+typedef void (*lsp_borrow_fn)(int sig, siginfo_t *si, void *uc);
+int lsp_signals_borrow(int sig, lsp_borrow_fn fn);
+/* Whether sig is still borrowed: the program has not set it, through
+ * leakspy or behind its back.  Under lsp_signals_lock(). */
+bool lsp_signals_borrowed(int sig);
 
 #endif /* LS_ROOTS_H */

@@ -20,6 +20,12 @@
  * started with is the exception leakspy was asked for: it only takes a
  * snapshot.  If the program set SIG_DFL itself (or SA_RESETHAND did),
  * the signal ends it after the snapshot, as without leakspy.
+ *
+ * A third kind is lent: a signal the program leaves at SIG_DFL that
+ * leakspy borrows (roots.c's stop signal).  Its handler is leakspy's in
+ * the kernel while the program reads the SIG_DFL it left; the first
+ * disposition the program sets goes to the kernel as it is and ends the
+ * loan.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +37,7 @@
 #include <unistd.h>
 
 #include "lsp.h"
+#include "roots.h"
 
 /* The kernel's flag for a handler's return trampoline, which the C
  * library sets on every sigaction; not in its headers. */
@@ -48,9 +55,11 @@ union handler {
 	void (*a)(int, siginfo_t *, void *);
 };
 
-/* The program's view of one signal leakspy watches.  act is written by
- * the sigaction interposer; fn and flags are its handler and flags for
- * the signal handler, which reads them lock-free. */
+/* The program's view of one signal leakspy watches or borrows.  act is
+ * written by the sigaction interposer; fn and flags are its handler and
+ * flags for the signal handler, which reads them lock-free.  A borrowed
+ * signal is never watched; its act is what the kernel reported when it
+ * was lent, and fn and flags are unused. */
 struct view {
 	struct sigaction act;
 	uintptr_t fn;		/* a union handler's u */
@@ -58,9 +67,19 @@ struct view {
 	bool set;		/* the program set act (it did not inherit it) */
 	bool watched;
 	bool released;		/* handed back for a sandbox */
+	bool borrowed;		/* lent: the kernel has borrower */
+	lsp_borrow_fn borrower;
 };
 
+/* Outside a sandbox, views[] changes under views_lock only (but for the
+ * snapshot signal's SA_RESETHAND, in its handler).  views_lock: 0 free,
+ * 1 held, 2 held with waiters (a futex word); taken with every signal
+ * blocked, so no handler on the holder's thread can wait for it, and
+ * never in a signal handler.  lock_mask: lsp_signals_lock()'s caller's
+ * mask, written by the holder. */
 static struct view views[_NSIG];
+static int views_lock;
+static sigset_t lock_mask;
 static int snap_signo;			/* 0: none */
 static void (*on_note)(void);
 /* The C library's trampoline and its flag, as the kernel reports them
@@ -96,6 +115,45 @@ default_ends(int sig)
 {
 	return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG &&
 	    sig != SIGWINCH;
+}
+
+/*
+ * Take views_lock, with every signal blocked (the mask before in *old).
+ * A thread waits with its own mask, so that it answers a stop meanwhile.
+ * Async-signal-safe; not in a sandbox (system calls).
+ */
+static void
+lock_views(sigset_t *old)
+{
+	sigset_t all;
+	int want = 1;
+
+	sigfillset(&all);
+	for (;;) {
+		int c = 0;
+
+		pthread_sigmask(SIG_BLOCK, &all, old);
+		if (__atomic_compare_exchange_n(&views_lock, &c, want, false,
+		    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return;
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+		if (c == 1)
+			__atomic_compare_exchange_n(&views_lock, &c, 2, false,
+			    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		syscall(SYS_futex, &views_lock, FUTEX_WAIT_PRIVATE, 2, NULL,
+		    NULL, 0);
+		/* Others may wait too: whoever takes it now wakes them. */
+		want = 2;
+	}
+}
+
+static void
+unlock_views(const sigset_t *old)
+{
+	if (__atomic_exchange_n(&views_lock, 0, __ATOMIC_RELEASE) == 2)
+		syscall(SYS_futex, &views_lock, FUTEX_WAKE_PRIVATE, 1, NULL,
+		    NULL, 0);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 static void
@@ -216,6 +274,8 @@ lsp_signals_fatal_exit(void)
 void
 lsp_signals_postfork_child(void)
 {
+	/* A thread of the parent that held it is not in the child. */
+	views_lock = 0;
 	fatal_sig = 0;
 	fatal_done = 0;
 	fatal_kill = false;
@@ -396,37 +456,146 @@ lsp_signals_release(bool release)
 	}
 }
 
-LS_EXPORT int
-sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+/* --- borrowed signals --- */
+
+static bool
+is_rt(int sig)
 {
-	struct sigaction was;
+	return sig >= SIGRTMIN && sig <= SIGRTMAX;
+}
+
+/*
+ * Whether borrowed signal sig still has its borrower's handler in the
+ * kernel.  One the program set behind leakspy's back (sigset, bsd_signal,
+ * a raw rt_sigaction) is the program's again: the loan ends here.
+ */
+static bool
+still_lent(int sig)
+{
+	struct view *v = &views[sig];
+	struct sigaction k;
+
+	if (!v->borrowed)
+		return false;
+	if (real_sigaction(sig, NULL, &k) == 0 && (k.sa_flags & SA_SIGINFO) &&
+	    k.sa_sigaction == v->borrower)
+		return true;
+	v->borrowed = false;
+	return false;
+}
+
+void
+lsp_signals_lock(void)
+{
+	sigset_t old;
+
+	resolve();
+	lock_views(&old);
+	lock_mask = old;
+}
+
+void
+lsp_signals_unlock(void)
+{
+	sigset_t old = lock_mask;
+
+	unlock_views(&old);
+}
+
+int
+lsp_signals_borrow(int sig, lsp_borrow_fn fn)
+{
+	struct sigaction now, sa;
 	struct view *v;
 
 	resolve();
-	if (sig <= 0 || sig >= _NSIG || !views[sig].watched ||
-	    getpid() != lsp_pid)
-		return real_sigaction(sig, act, old);
+	if (!is_rt(sig))
+		return -EINVAL;
 	v = &views[sig];
-	/* In a sandbox the program's dispositions are the kernel's: leakspy
-	 * keeps what it sets, to take the signal back if the filter did not
-	 * go on. */
-	if (lsp_in_sandbox()) {
-		int r = real_sigaction(sig, act, old);
+	if (still_lent(sig))
+		return v->borrower == fn ? 0 : -EBUSY;
+	if (v->watched || lsp_in_sandbox())
+		return -EBUSY;
+	if (real_sigaction(sig, NULL, &now) != 0)
+		return -errno;
+	if (now.sa_handler != SIG_DFL || (now.sa_flags & SA_SIGINFO))
+		return -EBUSY;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	if (real_sigaction(sig, &sa, NULL) != 0)
+		return -errno;
+	/* What the program reads from now on: the kernel's, as it was. */
+	v->act = now;
+	v->borrower = fn;
+	v->borrowed = true;
+	return 0;
+}
 
-		if (r == 0 && act != NULL) {
-			set_view(sig, act, true);
-			v->released = true;
-		}
-		return r;
+bool
+lsp_signals_borrowed(int sig)
+{
+	return is_rt(sig) && still_lent(sig);
+}
+
+/* --- the interposers --- */
+
+/* Whether the program's calls on sig go through views_lock: a watched
+ * signal, or one leakspy may borrow. */
+static bool
+guarded(int sig)
+{
+	return views[sig].watched || is_rt(sig);
+}
+
+/* The program sets or reads borrowed signal sig: it reads what it left,
+ * and what it sets goes to the kernel and ends the loan. */
+static int
+set_lent(int sig, const struct sigaction *act, struct sigaction *was)
+{
+	struct view *v = &views[sig];
+
+	if (!still_lent(sig))
+		return real_sigaction(sig, act, was);
+	if (act != NULL && real_sigaction(sig, act, NULL) != 0)
+		return -1;
+	*was = v->act;
+	/* A stop signal still queued for a thread that had it blocked
+	 * meets the program's disposition from now on (roots.h). */
+	if (act != NULL)
+		v->borrowed = false;
+	return 0;
+}
+
+/* In a sandbox the program's dispositions are the kernel's: leakspy
+ * keeps what it sets, to take the signal back if the filter did not go
+ * on. */
+static int
+set_released(int sig, const struct sigaction *act, struct sigaction *was)
+{
+	int r = real_sigaction(sig, act, was);
+
+	if (r == 0 && act != NULL) {
+		set_view(sig, act, true);
+		views[sig].released = true;
 	}
+	return r;
+}
+
+static int
+set_watched(int sig, const struct sigaction *act, struct sigaction *was)
+{
+	struct view *v = &views[sig];
+
 	/* A signal the program has in its own hands (a fate signal it
 	 * handles or ignores, or one it set through a call leakspy does not
 	 * see: sigset, a raw rt_sigaction) is the kernel's to report. */
 	if (!ours_installed(sig)) {
-		if (real_sigaction(sig, NULL, &was) != 0)
+		if (real_sigaction(sig, NULL, was) != 0)
 			return -1;
 	} else {
-		was = v->act;
+		*was = v->act;
 	}
 	if (act != NULL) {
 		struct view keep = *v;
@@ -441,9 +610,70 @@ sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 			return -1;
 		}
 	}
-	if (old != NULL)
-		*old = was;
 	return 0;
+}
+
+LS_EXPORT int
+sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction set, was;
+	sigset_t mask;
+	bool sandbox;
+	int r, e;
+
+	resolve();
+	if (sig <= 0 || sig >= _NSIG || !guarded(sig) || getpid() != lsp_pid)
+		return real_sigaction(sig, act, old);
+	/* Read before the lock and written after it: a bad pointer faults
+	 * with the program's own mask, as in the C library. */
+	if (act != NULL) {
+		set = *act;
+		act = &set;
+	}
+	/* No stop in a sandbox, and no system call of leakspy's own. */
+	sandbox = lsp_in_sandbox();
+	if (!sandbox)
+		lock_views(&mask);
+	if (views[sig].borrowed)
+		r = set_lent(sig, act, &was);
+	else if (!views[sig].watched)
+		r = real_sigaction(sig, act, &was);
+	else if (sandbox)
+		r = set_released(sig, act, &was);
+	else
+		r = set_watched(sig, act, &was);
+	e = errno;
+	if (!sandbox)
+		unlock_views(&mask);
+	if (r == 0 && old != NULL)
+		*old = was;
+	errno = e;
+	return r;
+}
+
+/* signal() on a signal leakspy may borrow: the C library's own, with
+ * the loan's end as in set_lent. */
+static sighandler_t
+signal_lent(int sig, sighandler_t handler)
+{
+	sighandler_t r;
+	sigset_t mask;
+	bool sandbox = lsp_in_sandbox();
+	int e;
+
+	if (!sandbox)
+		lock_views(&mask);
+	if (!still_lent(sig)) {
+		r = real_signal(sig, handler);
+	} else if ((r = real_signal(sig, handler)) != SIG_ERR) {
+		r = views[sig].act.sa_handler;
+		views[sig].borrowed = false;
+	}
+	e = errno;
+	if (!sandbox)
+		unlock_views(&mask);
+	errno = e;
+	return r;
 }
 
 LS_EXPORT sighandler_t
@@ -452,8 +682,10 @@ signal(int sig, sighandler_t handler)
 	struct sigaction sa, old;
 
 	resolve();
-	if (sig <= 0 || sig >= _NSIG || !views[sig].watched)
+	if (sig <= 0 || sig >= _NSIG || !guarded(sig) || getpid() != lsp_pid)
 		return real_signal(sig, handler);
+	if (!views[sig].watched)
+		return signal_lent(sig, handler);
 	/* glibc's signal(): BSD semantics. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = handler;

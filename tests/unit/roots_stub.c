@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_roots's stand-in for libleakspy.so: preload/roots.c linked into a
- * library of its own, with the thread registry's one function the test
- * fills by hand, and an address of this library's data, which is never a
+ * test_roots's and test_borrow's stand-in for libleakspy.so:
+ * preload/roots.c and preload/signals.c linked into a library of its
+ * own, with the thread registry's one function the test fills by hand,
+ * what signals.c needs of boot.c and the writer (no writer thread, no
+ * sandbox), and an address of this library's data, which is never a
  * root.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "lsp.h"
 #include "roots_stub.h"
 
 #define UT_MAX	64
@@ -52,4 +61,46 @@ lsp_threads_tids(pid_t *out, size_t cap)
 	for (i = 0; i < ut_n && i < cap; i++)
 		out[i] = ut_tids[i];
 	return ut_n;
+}
+
+/* --- boot.c's and the writer's, for signals.c --- */
+
+pid_t lsp_pid;
+bool lsp_sandboxed;
+__thread int lsp_guard;
+
+void *
+lsp_need_sym(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+bool
+lsp_writer_wake(void)
+{
+	return false;
+}
+
+void
+lsp_writer_fatal_here(int sig)
+{
+	(void)sig;
+}
+
+static void
+postfork_child(void)
+{
+	lsp_pid = getpid();
+	lsp_signals_postfork_child();
+}
+
+__attribute__((constructor)) static void
+ut_boot(void)
+{
+	lsp_pid = getpid();
+	pthread_atfork(NULL, NULL, postfork_child);
 }
