@@ -464,6 +464,10 @@ size_t lsp_threads_tids(pid_t *out, size_t cap);
  * them; returns how many.  Takes the registry's lock. */
 size_t lsp_threads_serials(pid_t *tid, uint64_t *serial, uintptr_t *tp,
     size_t cap);
+
+/* The thread pointers of up to cap of the last 256 threads that ended
+ * (their stacks may be in glibc's cache); returns how many. */
+size_t lsp_threads_ended(uintptr_t *tp, size_t cap);
 void lsp_threads_lock(void);
 void lsp_threads_unlock(void);
 void lsp_threads_postfork_child(void);

@@ -34,6 +34,8 @@ static struct {
 	uint64_t serial[MAX_THREADS];
 	uintptr_t tp[MAX_THREADS];
 	size_t n;
+	uintptr_t ended[256];
+	size_t nended;
 } *serials;
 
 /* 1 if the next malloc is glibc's (whose chunk headers scan.h knows), 0
@@ -66,6 +68,8 @@ lsp_reach_serials(void)
 	if (serials != NULL)
 		serials->n = lsp_threads_serials(serials->tid, serials->serial,
 		    serials->tp, MAX_THREADS);
+	if (serials != NULL)
+		serials->nended = lsp_threads_ended(serials->ended, 256);
 }
 
 uint32_t
@@ -77,7 +81,7 @@ lsp_reach_serial_of(pid_t tid)
 		return 0;
 	for (i = 0; serials != NULL && i < serials->n && i < MAX_THREADS; i++)
 		if (serials->tid[i] == tid &&
-		    serials->serial[i] < LSP_SCAN_TAG_MAX - 1)
+		    serials->serial[i] < LSP_SCAN_TAG_CACHE)
 			return (uint32_t)serials->serial[i];
 	return LSP_SCAN_TAG_MAX - 1;
 }
@@ -98,6 +102,24 @@ lsp_reach_threads(const pid_t **tid, const uintptr_t **tp)
 	*tid = serials->tid;
 	*tp = serials->tp;
 	return serials->n;
+}
+
+void
+lsp_reach_cache(struct lsp_reach_roots *rr)
+{
+	size_t d = lsp_roots_desc_size(), i, j;
+
+	for (i = 0; serials != NULL && d != 0 && i < serials->nended; i++) {
+		uintptr_t tp = serials->ended[i];
+
+		/* A stack the cache gave to a running thread is its. */
+		for (j = 0; j < serials->n; j++)
+			if (serials->tp[j] == tp)
+				break;
+		if (j == serials->n && tp != lsp_roots_main_tp())
+			lsp_reach_add_root(rr, LSP_SCAN_TLS, tp, tp + d,
+			    LSP_SCAN_TAG_CACHE);
+	}
 }
 
 void
@@ -133,8 +155,6 @@ lsp_reach_on_root(void *ctx, const struct lsp_root *r)
 	if (r->kind < 0 || r->kind > LSP_ROOT_DESC)
 		return;
 	tag = r->kind == LSP_ROOT_GLOBAL ? (uint32_t)rr->n : lsp_reach_serial_of(r->tid);
-	if (r->kind == LSP_ROOT_REGS)
-		rr->threads++;
 	lsp_reach_add_root(rr, scan_kind[r->kind], r->lo, r->hi, tag);
 }
 
@@ -206,6 +226,10 @@ own_kind(uint32_t owner, uintptr_t via, uint64_t *value)
 		return LS_OWN_BLOCK;
 	}
 	k = kind[LSP_SCAN_OWNER_KIND(owner)];
+	if (k == LS_OWN_TLS && LSP_SCAN_OWNER_TAG(owner) == LSP_SCAN_TAG_CACHE) {
+		*value = 0;
+		return LS_OWN_CACHE;
+	}
 	*value = k == LS_OWN_GLOBAL ? via : LSP_SCAN_OWNER_TAG(owner);
 	return k;
 }
@@ -372,7 +396,7 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 	struct ls_fmt f;
 	char why[256] = "";
 	uint64_t t0;
-	unsigned bits = 0, not_stopped = 0;
+	unsigned bits = 0, not_stopped = 0, stopped = 0;
 	int r;
 
 	ls_fmt_init(&f, why, sizeof(why));
@@ -398,8 +422,10 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 	if (r == 0) {
 		lsp_reach_globals(&rr);
 		lsp_roots_threads(lsp_reach_on_root, &rr);
+		lsp_reach_cache(&rr);
 		bits = lsp_roots_incomplete();
 		not_stopped = lsp_roots_not_stopped();
+		stopped = lsp_roots_stopped();
 		/* A thread still running may unmap what is read. */
 		rd.direct = not_stopped == 0;
 		r = rr.lost ? -ENOMEM : lsp_scan_run(&final_scan, rr.r, rr.n,
@@ -413,8 +439,8 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 		    covered);
 	} else {
 		stop_reason(&f, bits);
-		lsp_reach_emit_scan(b, index, t0, why, rr.threads > 0 ?
-		    rr.threads - 1 : 0, not_stopped, &final_scan, covered);
+		lsp_reach_emit_scan(b, index, t0, why, stopped, not_stopped,
+		    &final_scan, covered);
 	}
 	lsp_scan_fini(&final_scan);
 	lsp_reach_roots_free(&rr);

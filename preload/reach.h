@@ -18,7 +18,6 @@ struct lsp_reach_roots {
 	struct lsp_scan_root *r;
 	size_t n, cap;
 	bool lost;		/* a root could not be kept (no memory) */
-	unsigned threads;	/* threads whose registers are roots */
 };
 
 int lsp_reach_roots_init(struct lsp_reach_roots *rr);
@@ -32,6 +31,15 @@ void lsp_reach_add_root(struct lsp_reach_roots *rr, unsigned kind,
  * range's index, a thread's range is tagged with the thread's serial. */
 struct lsp_root;
 void lsp_reach_on_root(void *ctx, const struct lsp_root *r);
+
+/* The thread tag of glibc's cache of ended threads' stacks (the TLS
+ * kind), and of a thread the registry never saw. */
+#define LSP_SCAN_TAG_CACHE	(LSP_SCAN_TAG_MAX - 2)
+
+/* Add the descriptors of the threads that ended (lsp_reach_serials' copy)
+ * whose stacks glibc may have cached, tagged LSP_SCAN_TAG_CACHE: the
+ * blocks of their TLS are kept for the next thread. */
+void lsp_reach_cache(struct lsp_reach_roots *rr);
 
 /* Add the writable segments of lsp_roots_collect()'s last collect, each
  * tagged with its index. */

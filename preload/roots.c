@@ -137,6 +137,24 @@ lsp_roots_init(const void *own)
 		main_tp = thread_pointer();
 }
 
+unsigned
+lsp_roots_stopped(void)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < nslots; i++)
+		n += __atomic_load_n(&slots[i].state, __ATOMIC_ACQUIRE) ==
+		    S_STOPPED;
+	return n;
+}
+
+size_t
+lsp_roots_desc_size(void)
+{
+	return desc_size;
+}
+
 uintptr_t
 lsp_roots_main_tp(void)
 {
@@ -678,6 +696,9 @@ lsp_roots_threads(lsp_root_fn cb, void *ctx)
 	stack_t ss;
 	size_t i;
 
+	/* leakspy's writer (a fatal signal's snapshot) is no root. */
+	if (me == __atomic_load_n(&lsp_writer_tid, __ATOMIC_ACQUIRE))
+		goto others;
 	if (self_regs == NULL)
 		self_regs = ls_map(sizeof(*self_regs));
 	if (self_regs != NULL) {
@@ -692,6 +713,7 @@ lsp_roots_threads(lsp_root_fn cb, void *ctx)
 	else
 		thread_ranges(cb, ctx, me, me == getpid(), sp,
 		    thread_pointer(), 0, 0);
+others:
 	for (i = 0; i < nslots; i++) {
 		struct slot *s = &slots[i];
 

@@ -141,6 +141,12 @@ void lsp_roots_running(lsp_root_fn cb, void *ctx, pid_t tid, uintptr_t tp,
     uintptr_t stack_lo);
 unsigned lsp_roots_running_incomplete(void);
 
+/* The number of threads the last stop stopped (until resumed). */
+unsigned lsp_roots_stopped(void);
+
+/* sizeof(struct pthread) as the C library says, or 0. */
+size_t lsp_roots_desc_size(void);
+
 /* The main thread's thread pointer, if it started leakspy; else 0. */
 uintptr_t lsp_roots_main_tp(void);
 

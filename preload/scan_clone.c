@@ -283,6 +283,7 @@ lsp_reach_clone(struct ls_buf *b, uint32_t index, uint32_t covered)
 	if (r == 0) {
 		lsp_reach_globals(&rr);
 		unknown = thread_roots(&rr, &m);
+		lsp_reach_cache(&rr);
 		r = rr.lost ? -ENOMEM : 0;
 	}
 	if (r == 0) {

@@ -74,6 +74,11 @@ thr_leave(void)
 	lsp_guard_leave();
 }
 static struct thread *all, *free_list;
+/* The thread pointers of the threads that ended last: glibc may keep
+ * their stacks and descriptors in its cache (the heap scan's roots). */
+#define ENDED_MAX	256
+static uintptr_t ended_tp[ENDED_MAX];
+static unsigned ended_next;
 static struct thread *buckets[HASH_BUCKETS];
 static struct ls_arena thr_arena;
 /* 0 names the main thread (THREADS, OWNERS). */
@@ -282,6 +287,7 @@ thread_ended(void *arg)
 	thr_enter();
 	t->exited = true;
 	ndead += t->detached;
+	ended_tp[ended_next++ % ENDED_MAX] = t->tp;
 	touch(t);
 	thr_leave();
 }
@@ -664,6 +670,19 @@ lsp_threads_serials(pid_t *tid, uint64_t *serial, uintptr_t *tp, size_t cap)
 		tp[n] = t->tp;
 		serial[n++] = t->serial;
 	}
+	thr_leave();
+	return n;
+}
+
+size_t
+lsp_threads_ended(uintptr_t *tp, size_t cap)
+{
+	size_t n = 0, i;
+
+	thr_enter();
+	for (i = 0; i < ENDED_MAX && i < ended_next && n < cap; i++)
+		if (ended_tp[i] != 0)
+			tp[n++] = ended_tp[i];
 	thr_leave();
 	return n;
 }

@@ -104,6 +104,7 @@
  *	uv index, uv count, count x (uv stack_id, uv kind (LS_OWN_*), uv
  *	owner, uv bytes, uv blocks); owner is for LS_OWN_BLOCK the owning
  *	blocks' stack_id, for LS_OWN_GLOBAL the address of the root word,
+ *	for LS_OWN_CACHE 0,
  *	for the thread kinds the thread's serial (THREADS; 0: the main
  *	thread)
  * CHAIN (0x8008, optional): the path from a stack's blocks up to a root,
@@ -156,6 +157,8 @@ enum {
 	LS_OWN_STACK,		/* a thread's stack */
 	LS_OWN_TLS,		/* a thread's TLS or pthread-specific values */
 	LS_OWN_REGISTER,	/* a stopped thread's registers */
+	LS_OWN_CACHE,		/* the C library's cache of ended threads'
+				 * stacks and descriptors (owner 0) */
 	LS_OWN_COUNT
 };
 

@@ -224,6 +224,10 @@ jroot(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
 	fputs(", \"symbol\": ", f);
 	jstr(f, h->kind == LS_OWN_GLOBAL ? lsr_symbol_name(d, h->owner + 1,
 	    r->scan->gen) : NULL);
+	if (h->kind == LS_OWN_CACHE) {
+		fputs(", \"address\": null, \"thread\": null}", f);
+		return;
+	}
 	if (h->kind == LS_OWN_GLOBAL || h->kind >= LS_OWN_COUNT) {
 		fprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"thread\": "
 		    "null}", h->owner);

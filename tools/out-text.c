@@ -502,6 +502,10 @@ print_root(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
 			fprintf(f, "global 0x%" PRIx64, h->owner);
 		return;
 	}
+	if (h->kind == LS_OWN_CACHE) {
+		fputs("the C library's cache of ended threads", f);
+		return;
+	}
 	if (h->kind >= LS_OWN_COUNT || what[h->kind] == NULL) {
 		fprintf(f, "unknown root 0x%" PRIx64, h->owner);
 		return;

@@ -18,7 +18,7 @@ lsr_owner_kind_name(unsigned kind)
 	static const char *const name[LS_OWN_COUNT] = {
 		[LS_OWN_BLOCK] = "block", [LS_OWN_GLOBAL] = "global",
 		[LS_OWN_STACK] = "stack", [LS_OWN_TLS] = "tls",
-		[LS_OWN_REGISTER] = "register",
+		[LS_OWN_REGISTER] = "register", [LS_OWN_CACHE] = "cache",
 	};
 
 	return kind < LS_OWN_COUNT ? name[kind] : "unknown";

@@ -13,7 +13,7 @@ T = {"PROCESS": 1, "MODULE": 2, "MODULE_GONE": 3, "STACKS": 4,
      "LOST": 0x8004, "SETTING": 0x8005, "SCAN": 0x8006, "OWNERS": 0x8007,
      "CHAIN": 0x8008}
 # OWNERS and CHAIN kinds
-OWN_BLOCK, OWN_GLOBAL, OWN_STACK, OWN_TLS, OWN_REGISTER = range(5)
+OWN_BLOCK, OWN_GLOBAL, OWN_STACK, OWN_TLS, OWN_REGISTER, OWN_CACHE = range(6)
 FINAL_HOW = {0: "exit", 1: "exec", 2: "abort", 3: "signal"}
 FINAL_SIGNAL = 3
 SNAP_REASON = {0: "exit", 1: "interval", 2: "signal", 3: "exec", 4: "abort",

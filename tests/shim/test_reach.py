@@ -223,6 +223,26 @@ def test_reach_all():
     check(0 not in serials, "none of them the main thread: %r" % serials)
 
 
+def test_reach_joined():
+    """Threads joined one after the other: the vector of their TLS that
+    glibc keeps with the cached stack is held by that cache (its
+    pointer is one word into it), never lost."""
+    exe, rep = run_reach("joined")
+    r = reach_of(rep, "joined_case")
+    sites = sites_of(rep, "joined_case")
+    live = (sum(s["live_bytes"] for s in sites),
+            sum(s["live_blocks"] for s in sites))
+    eq(live[1], 1, "one vector kept, the last thread's")
+    eq((r["definitely_lost"], r["indirectly_lost"], r["reachable"]),
+       ((0, 0), (0, 0), (0, 0)), "none lost")
+    eq(r["interior_only"], live, "held through a pointer into it")
+    owners = retained_by(rep, "joined_case")
+    eq([(o["root"], o["bytes"], o["blocks"]) for o in owners],
+       [({"kind": "cache", "module": None, "symbol": None,
+          "address": None, "thread": None}, live[0], 1)],
+       "held by the C library's cache of ended threads")
+
+
 def test_reach_sampled():
     """Sampled mode cannot scan: the dump has no scan, or one that says
     it is incomplete and why; the program runs as without leakspy."""

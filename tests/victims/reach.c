@@ -377,6 +377,30 @@ wait_blocked(void)
 	return 0;
 }
 
+/* Threads made and joined one after the other: glibc keeps the last
+ * one's stack in its cache, and with it the thread-local storage's
+ * vector (its DTV), which the next thread would take over. */
+static void *
+joined_thread(void *arg)
+{
+	return arg;
+}
+
+NOINLINE static int
+joined_case(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, joined_thread, NULL) != 0 ||
+		    pthread_join(t, NULL) != 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int
 run_case(const char *mode, int all)
 {
@@ -414,6 +438,8 @@ run_case(const char *mode, int all)
 		array_alloc();
 	if (CASE("mixed"))
 		mixed_case();
+	if (CASE("joined") && joined_case() != 0)
+		return 1;
 #undef CASE
 	return all || any ? 0 : 2;
 }
