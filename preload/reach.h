@@ -79,14 +79,19 @@ void lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered);
 /* scan_clone.c: whether a scan while running is due now (LEAKSPY_SCAN's
  * interval, or the live heap grown by LEAKSPY_SCAN_GROWTH percent since
  * the last, at most one a second and one per ten times the last one's
- * length); and the scan itself, in a raw clone, its records written into
- * snapshot index. */
+ * length); and the scan itself: started (the raw clone taken) right
+ * before the snapshot reads the sites' figures, so that both are of
+ * nearly one moment, and finished (the clone waited for, its records
+ * appended) before the snapshot ends.  In sampled mode the start does
+ * nothing and the finish says why there is no scan. */
 bool lsp_reach_due(void);
 
 /* Kill the clone of a scan under way, if any (the final snapshot must not
  * wait for it).  Async-signal-safe. */
 void lsp_reach_cancel(void);
-void lsp_reach_clone(struct ls_buf *b, uint32_t index, uint32_t covered);
+void lsp_reach_clone_start(uint32_t index, uint32_t covered);
+void lsp_reach_clone_finish(struct ls_buf *b, uint32_t index,
+    uint32_t covered);
 
 /* The program's pause at the last clone scan: the block tables held and
  * the process cloned. */

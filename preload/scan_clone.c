@@ -243,6 +243,7 @@ static const char *
 failure(int err)
 {
 	switch (-err) {
+	case ENOTSUP: return "sampled mode: only some blocks are known";
 	case ENOMEM: return "out of memory";
 	case ENOSPC: return "its records did not fit";
 	case EPERM: case EACCES: return "the clone was refused";
@@ -254,43 +255,50 @@ failure(int err)
 	}
 }
 
-void
-lsp_reach_clone(struct ls_buf *b, uint32_t index, uint32_t covered)
-{
+/* A scan under way, from lsp_reach_clone_start to _finish. */
+static struct {
+	bool on;
+	int err;		/* 0, or why it failed before the clone ran */
+	uint64_t t0;
+	long pid;
+	struct out *out;
+	struct maps m;
 	struct lsp_reach_roots rr;
-	struct maps m = { 0 };
-	struct out *out = NULL;
+} pend;
+
+void
+lsp_reach_clone_start(uint32_t index, uint32_t covered)
+{
 	struct ls_fmt f;
 	char why[192];
-	uint64_t t0 = lsp_run_ns(), t1;
+	uint64_t t1;
 	unsigned unknown = 0, bits;
-	int r, status;
-	long pid;
+	int r;
 
-	st.last_ns = t0;
+	pend = (typeof(pend)){ .on = true, .t0 = lsp_run_ns(), .pid = -1 };
+	st.last_ns = pend.t0;
 	ls_fmt_init(&f, why, sizeof(why));
 	if (lsp_cfg.sample != 0) {
-		lsp_reach_emit_scan(b, index, t0, "sampled mode: only some "
-		    "blocks are known", 0, 0, NULL, covered);
+		pend.err = -ENOTSUP;
 		return;
 	}
 	lsp_reach_serials();
-	r = lsp_reach_roots_init(&rr);
+	r = lsp_reach_roots_init(&pend.rr);
 	if (r == 0)
 		r = lsp_roots_collect();
 	if (r == 0)
-		r = read_maps(&m);
+		r = read_maps(&pend.m);
 	if (r == 0) {
-		lsp_reach_globals(&rr);
-		unknown = thread_roots(&rr, &m);
-		lsp_reach_cache(&rr);
-		r = rr.lost ? -ENOMEM : 0;
+		lsp_reach_globals(&pend.rr);
+		unknown = thread_roots(&pend.rr, &pend.m);
+		lsp_reach_cache(&pend.rr);
+		r = pend.rr.lost ? -ENOMEM : 0;
 	}
 	if (r == 0) {
-		out = mmap(NULL, OUT_MAX, PROT_READ | PROT_WRITE, MAP_SHARED |
-		    MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (out == MAP_FAILED) {
-			out = NULL;
+		pend.out = mmap(NULL, OUT_MAX, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (pend.out == MAP_FAILED) {
+			pend.out = NULL;
 			r = -ENOMEM;
 		}
 	}
@@ -304,45 +312,57 @@ lsp_reach_clone(struct ls_buf *b, uint32_t index, uint32_t covered)
 	}
 	if (bits & LSP_ROOTS_NO_TLS)
 		ls_fmt_str(&f, "; TLS bounds unknown");
+	pend.err = r;
+	if (r != 0)
+		return;
+	/* The program waits for the tables for the time of the clone; the
+	 * clone sees them whole. */
+	t1 = lsp_run_ns();
+	lsp_record_lock_all();
+	pend.pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
+	if (pend.pid == 0)
+		clone_main(pend.out, &pend.rr, index, pend.t0, why, covered);
+	lsp_record_unlock_all();
+	st.clone_ns = lsp_run_ns() - t1;
+	if (pend.pid < 0)
+		pend.err = -errno;
+	else
+		__atomic_store_n(&clone_pid, (pid_t)pend.pid,
+		    __ATOMIC_RELEASE);
+}
+
+void
+lsp_reach_clone_finish(struct ls_buf *b, uint32_t index, uint32_t covered)
+{
+	int r = pend.err, status;
+
+	if (!pend.on)
+		return;
 	if (r == 0) {
-		/* The program waits for the tables for the time of the
-		 * clone; the clone sees them whole. */
-		t1 = lsp_run_ns();
-		lsp_record_lock_all();
-		pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
-		if (pid == 0)
-			clone_main(out, &rr, index, t0, why, covered);
-		lsp_record_unlock_all();
-		st.clone_ns = lsp_run_ns() - t1;
-		if (pid < 0) {
-			r = -errno;
-		} else {
-			__atomic_store_n(&clone_pid, (pid_t)pid,
-			    __ATOMIC_RELEASE);
-			while (waitpid((pid_t)pid, &status, __WCLONE) < 0 &&
-			    errno == EINTR)
-				;
-			__atomic_store_n(&clone_pid, 0, __ATOMIC_RELEASE);
-			if (!__atomic_load_n(&out->done, __ATOMIC_ACQUIRE))
-				r = -EINTR;
-			else
-				r = out->err;
-		}
+		while (waitpid((pid_t)pend.pid, &status, __WCLONE) < 0 &&
+		    errno == EINTR)
+			;
+		__atomic_store_n(&clone_pid, 0, __ATOMIC_RELEASE);
+		if (!__atomic_load_n(&pend.out->done, __ATOMIC_ACQUIRE))
+			r = -EINTR;
+		else
+			r = pend.out->err;
 	}
 	if (r == 0) {
-		ls_buf_bytes(b, out + 1, out->len);
+		ls_buf_bytes(b, pend.out + 1, pend.out->len);
 		lsp_dump_spill(b);
 	} else {
-		lsp_reach_emit_scan(b, index, t0, failure(r), 0, 0, NULL,
+		lsp_reach_emit_scan(b, index, pend.t0, failure(r), 0, 0, NULL,
 		    covered);
 	}
-	if (out != NULL)
-		munmap(out, OUT_MAX);
-	if (m.r != NULL)
-		ls_unmap(m.r, m.cap * 2 * sizeof(*m.r));
-	lsp_reach_roots_free(&rr);
+	if (pend.out != NULL)
+		munmap(pend.out, OUT_MAX);
+	if (pend.m.r != NULL)
+		ls_unmap(pend.m.r, pend.m.cap * 2 * sizeof(*pend.m.r));
+	lsp_reach_roots_free(&pend.rr);
+	pend.on = false;
 	st.last_live = live_bytes();
-	st.last_took_ns = lsp_run_ns() - t0;
+	st.last_took_ns = lsp_run_ns() - pend.t0;
 	st.next_timed_ns = lsp_run_ns() + (uint64_t)lsp_cfg.scan_ms * 1000000u;
 }
 

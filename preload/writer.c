@@ -204,6 +204,8 @@ write_out(unsigned reason, bool final, bool scan)
 		.scan = final,
 		.clone = scan && !final,
 	};
+	if (snap.clone)
+		lsp_reach_clone_start(snap.index, covered);
 	lsp_emit_snapshot(b, &snap);
 	lsp_ages_plan_free(&plan);
 	if (final)

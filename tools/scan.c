@@ -256,7 +256,10 @@ lsr_scan_group(struct lsr_report *r)
 	size_t *site_of, *caps, i, j;
 
 	r->scan = pick_scan(r);
-	if (r->scan == NULL || r->nsites == 0)
+	/* A scan that could not be taken has no figures: no site's reach is
+	 * known, none is "nothing lost". */
+	if (r->scan == NULL || r->nsites == 0 || (!r->scan->complete &&
+	    r->scan->nsplit == 0))
 		return;
 	site_of = lsr_xcalloc(r->d->nstacks + 1, sizeof(*site_of));
 	caps = lsr_xcalloc(r->nsites, sizeof(*caps));
