@@ -188,21 +188,38 @@ CANCEL_SITES = ("fetch_result", "command_new", "register_cancel",
                 "source_new")
 
 
+def stack_held(rep, fns):
+    """The blocks of sites fns that the main thread's stack holds."""
+    return sum(o["blocks"] for s in rep["sites"]
+               if s["frames"] and s["frames"][0]["function"] in fns
+               for o in s["retained_by"]
+               if "root" in o and o["root"]["kind"] == "stack")
+
+
 def test_cancel_signal():
     """Seed 2 mid-run: 2000 registrations on one source, the snapshot
     signal while the victim waits; the signal's snapshot has a running
-    scan with the whole chain, and the final one has none of it left."""
+    scan with the whole chain, and the final one has none of it left.
+    A run whose scan found stale copies of the victim's pointers on its
+    stack (read whole while the program runs) is tried again, twice at
+    most."""
     n = 2000
-    v = Live([victim("cancel"), "wait", str(n)],
-             env={"LEAKSPY_SIGNAL": "USR2"})
-    eq(v.line(), b"cancel: %d registrations\n" % n, "ready")
-    os.kill(v.p.pid, signal.SIGUSR2)
-    v.wait_snapshots(1)
-    r = v.finish()
-    eq((r.rc, r.out), (0, b"cancel: disposed\n"), "exit status, output")
-    dump = one_dump(r)
-    eq(report(dump)["snapshots"], 2, "snapshots: the signal's, exit")
-    mid = report(dump, "--snapshot", "0", "-n", "1000")
+    for attempt in range(3):
+        v = Live([victim("cancel"), "wait", str(n)],
+                 env={"LEAKSPY_SIGNAL": "USR2"})
+        eq(v.line(), b"cancel: %d registrations\n" % n, "ready")
+        os.kill(v.p.pid, signal.SIGUSR2)
+        v.wait_snapshots(1)
+        r = v.finish()
+        eq((r.rc, r.out), (0, b"cancel: disposed\n"), "exit status, output")
+        dump = one_dump(r)
+        eq(report(dump)["snapshots"], 2, "snapshots: the signal's, exit")
+        mid = report(dump, "--snapshot", "0", "-n", "1000")
+        k = stack_held(mid, CANCEL_SITES)
+        if k == 0 or attempt == 2:
+            break
+        print("run %d: %d blocks held by stale stack copies; again" %
+              (attempt, k))
     eq(mid["snapshot"]["reason"], "signal", "first snapshot's reason")
     running_scan(mid, 0, "at the signal")
     check_cancel(mid, n, "at the signal")
