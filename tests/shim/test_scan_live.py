@@ -1,0 +1,438 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Heap scans while the program runs, in a clone of the process: the two
+seed cases mid-run (by the snapshot signal and by the growth trigger),
+each site's chain up to its root step by step, a host that notices no
+child, the scans refused with their reason, and a service that keeps
+answering while a big heap is scanned.  Usage: test_scan_live.py TEST"""
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from lstest import *  # noqa: E402,F401,F403
+
+RUNNING = "taken while the program ran: registers not read"
+CLASSES = ("definitely_lost", "indirectly_lost", "interior_only",
+           "reachable")
+
+
+class Live:
+    """A victim under the shim that waits on its stdin: spawned in a
+    fresh directory (as run() does), told to go on with go(), and turned
+    into a Run (whose exit status must be checked) by finish()."""
+
+    def __init__(self, argv, env=None):
+        self.argv, self.tmp = argv, tmpdir()
+        e = dict(os.environ)
+        for k in list(e):
+            if k.startswith("LEAKSPY_") or k == "LD_PRELOAD":
+                del e[k]
+        e.update({"LEAKSPY_INTERVAL": "0", "LD_PRELOAD": LIB})
+        e.update(env or {})
+        self.p = subprocess.Popen(argv, cwd=self.tmp, env=e,
+                                  stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.deadline = time.monotonic() + TIMEOUT
+
+    def line(self):
+        """The victim's next line of output (it is ready)."""
+        ready, _, _ = select.select([self.p.stdout], [], [], TIMEOUT)
+        if not ready:
+            self.kill()
+            raise Fail("%s printed nothing" % self.argv)
+        return self.p.stdout.readline()
+
+    def dump(self):
+        dumps = [f for f in os.listdir(self.tmp) if f.endswith(".lsd")]
+        check(len(dumps) == 1, "one dump in %s: %r" % (self.tmp, dumps))
+        return os.path.join(self.tmp, dumps[0])
+
+    def wait_snapshots(self, n, timeout=15):
+        """Wait until the dump has n snapshots (an unfinished dump reads
+        with exit status 3); returns the last one read."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            p = subprocess.run([REPORT, "--format", "json", self.dump()],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=TIMEOUT)
+            if p.returncode in (0, 3) and p.stdout:
+                rep = json.loads(p.stdout)
+                if rep["snapshots"] >= n:
+                    return rep
+            time.sleep(0.02)
+        self.kill()
+        raise Fail("no snapshot #%d in %.0f s" % (n - 1, timeout))
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()
+
+    def finish(self, data=b"x"):
+        out, err = self.p.communicate(data, timeout=TIMEOUT)
+        dumps = sorted(os.path.join(self.tmp, f)
+                       for f in os.listdir(self.tmp) if f.endswith(".lsd"))
+        return Run(self.p.returncode, out, err, dumps, self.tmp, self.argv)
+
+
+def site_by(rep, fn, via=None, caller=None):
+    """The one site whose first frame is fn (allocating with via, called
+    by caller): its index and the site."""
+    found = [(i, s) for i, s in enumerate(rep["sites"])
+             if s["frames"] and s["frames"][0]["function"] == fn and
+             (via is None or s["via"] == via) and
+             (caller is None or len(s["frames"]) > 1 and
+              s["frames"][1]["function"] == caller)]
+    eq(len(found), 1, "sites of %s (via %s, from %s): %r" %
+       (fn, via, caller, [(s["via"], [f["function"] for f in s["frames"]])
+                          for _, s in found]))
+    return found[0]
+
+
+def amounts(d):
+    return (d["bytes"], d["blocks"])
+
+
+def expect_reachable(site, nbytes, nblocks, what):
+    """All of site's nbytes in nblocks live and reachable."""
+    eq((site["live_bytes"], site["live_blocks"]), (nbytes, nblocks),
+       "live bytes and blocks of " + what)
+    eq({c: amounts(site["reach"][c]) for c in CLASSES},
+       {"definitely_lost": (0, 0), "indirectly_lost": (0, 0),
+        "interior_only": (0, 0), "reachable": (nbytes, nblocks)},
+       "reach of " + what)
+
+
+def step(owner, held, collapsed=1):
+    """A chain step as the test states it: ("site", index) or ("global",
+    symbol), what it holds of the step before it, and its run."""
+    return (owner, held, collapsed)
+
+
+def chain_of(rep, site):
+    """site's chain in the form of step()."""
+    out = []
+    for s in site["chain"]:
+        if "root" in s:
+            r = s["root"]
+            owner = (r["kind"], r["symbol"] if r["kind"] == "global"
+                     else r["thread"]["main"])
+            if r["kind"] == "global":
+                check(r["module"] == rep["process"]["exe"],
+                      "root %s in the victim: %r" % (r["symbol"], r))
+        else:
+            owner = ("site", s["site"])
+        out.append(step(owner, amounts(s), s["collapsed"]))
+    return out
+
+
+def running_scan(rep, snap, what):
+    """Snapshot snap's own scan is a running one, as such incomplete."""
+    eq(rep["snapshot"]["index"], snap, what + ": snapshot")
+    check(rep.get("scan"), what + ": a scan")
+    eq((rep["scan"]["snapshot"], rep["scan"]["complete"],
+        rep["scan"]["reason"], rep["scan"]["threads_stopped"]),
+       (snap, False, RUNNING, 0), what + ": a running scan of its own")
+
+
+def final_scan(rep, what):
+    eq(rep["snapshot"]["reason"], "exit", what + ": last snapshot")
+    eq((rep["scan"]["snapshot"], rep["scan"]["complete"]),
+       (rep["snapshot"]["index"], True), what + ": the scan at exit")
+
+
+# cancel.c's sizes: source, command, result buffer, registration.
+SOURCE, COMMAND, RESULT, REGISTRATION = 16, 32, 1024, 32
+
+
+def check_cancel(rep, n, what):
+    """cancel.c's heap with n queries: every site's blocks reachable, the
+    result buffers held by the commands, the commands by a run of n
+    registrations, the registrations by the source, the source by the
+    global batch."""
+    ri, res = site_by(rep, "fetch_result", "malloc")
+    ci, cmd = site_by(rep, "command_new", "calloc")
+    gi, reg = site_by(rep, "register_cancel", "malloc")
+    si, src = site_by(rep, "source_new", "calloc")
+    expect_reachable(res, n * RESULT, n, what + " fetch_result")
+    expect_reachable(cmd, n * COMMAND, n, what + " command_new")
+    expect_reachable(reg, n * REGISTRATION, n, what + " register_cancel")
+    expect_reachable(src, SOURCE, 1, what + " source_new")
+    eq(amounts(reg["reach"]["held_by_itself"]),
+       ((n - 1) * REGISTRATION, n - 1), what + ": the list holds itself")
+    eq(chain_of(rep, res),
+       [step(("site", ci), (n * RESULT, n)),
+        step(("site", gi), (n * COMMAND, n), n),
+        step(("site", si), (REGISTRATION, 1)),
+        step(("global", "batch"), (SOURCE, 1))],
+       what + ": chain of the result buffers")
+    eq([(o.get("site"), amounts(o)) for o in res["retained_by"]],
+       [(ci, (n * RESULT, n))], what + ": result buffers retained by")
+    eq([(o.get("site"), amounts(o)) for o in reg["retained_by"]],
+       [(si, (REGISTRATION, 1))], what + ": registrations retained by")
+
+
+def expect_gone(rep, fns, what):
+    for fn in fns:
+        eq(by_function(rep, fn), (0, 0), "%s: %s at exit" % (what, fn))
+
+
+CANCEL_SITES = ("fetch_result", "command_new", "register_cancel",
+                "source_new")
+
+
+def stack_held(rep, fns):
+    """The blocks of sites fns that the main thread's stack holds."""
+    return sum(o["blocks"] for s in rep["sites"]
+               if s["frames"] and s["frames"][0]["function"] in fns
+               for o in s["retained_by"]
+               if "root" in o and o["root"]["kind"] == "stack")
+
+
+def test_cancel_signal():
+    """Seed 2 mid-run: 2000 registrations on one source, the snapshot
+    signal while the victim waits; the signal's snapshot has a running
+    scan with the whole chain, and the final one has none of it left.
+    A run whose scan found stale copies of the victim's pointers on its
+    stack (read whole while the program runs) is tried again, twice at
+    most."""
+    n = 2000
+    for attempt in range(3):
+        v = Live([victim("cancel"), "wait", str(n)],
+                 env={"LEAKSPY_SIGNAL": "USR2"})
+        eq(v.line(), b"cancel: %d registrations\n" % n, "ready")
+        os.kill(v.p.pid, signal.SIGUSR2)
+        v.wait_snapshots(1)
+        r = v.finish()
+        eq((r.rc, r.out), (0, b"cancel: disposed\n"), "exit status, output")
+        dump = one_dump(r)
+        eq(report(dump)["snapshots"], 2, "snapshots: the signal's, exit")
+        mid = report(dump, "--snapshot", "0", "-n", "1000")
+        k = stack_held(mid, CANCEL_SITES)
+        if k == 0 or attempt == 2:
+            break
+        print("run %d: %d blocks held by stale stack copies; again" %
+              (attempt, k))
+    eq(mid["snapshot"]["reason"], "signal", "first snapshot's reason")
+    running_scan(mid, 0, "at the signal")
+    check_cancel(mid, n, "at the signal")
+    last = report(dump)
+    final_scan(last, "at exit")
+    expect_gone(last, CANCEL_SITES, "disposed")
+
+
+def test_cancel_growth():
+    """Seed 2 by the growth trigger alone (no signal, no interval): a
+    batch growing to 6.5 MiB over 2 s is scanned at least once, each scan
+    snapshot has reason "scan" and the same chain, whose run is the
+    registrations' count then; everything is gone at exit."""
+    exe = victim("cancel")
+    r = run([exe, "grow", "6000", "2000"], want_rc=0)
+    eq(r.out, b"cancel: disposed\n", "output")
+    dump = one_dump(r)
+    total = report(dump)["snapshots"]
+    scans = 0
+    for i in range(total - 1):
+        rep = report(dump, "--snapshot", str(i), "-n", "1000")
+        eq(rep["snapshot"]["reason"], "scan", "snapshot %d's reason" % i)
+        running_scan(rep, i, "scan %d" % i)
+        _, reg = site_by(rep, "register_cancel", "malloc")
+        n = reg["live_blocks"]
+        check(n > 0, "scan %d: registrations live" % i)
+        check_cancel(rep, n, "scan %d (%d queries)" % (i, n))
+        print("scan %d at %.3f s: %d registrations" %
+              (i, rep["scan"]["time"], n))
+        scans += 1
+    check(scans >= 1, "at least one scan while the batch grew")
+    last = report(dump)
+    final_scan(last, "at exit")
+    expect_gone(last, CANCEL_SITES, "disposed")
+
+
+def on_stack(site, what):
+    """How many of site's blocks the main thread's stack holds (its only
+    roots), at most 8."""
+    roots = [o for o in site["retained_by"] if "root" in o]
+    eq([(o["root"]["kind"], o["root"]["thread"]["main"]) for o in roots],
+       [("stack", True)] * len(roots), what + " held by roots")
+    k = sum(o["blocks"] for o in roots)
+    check(k <= 8, "at most 8 %s on the stack: %r" % (what, roots))
+    if k:
+        print("%d %s also on the main thread's stack" % (k, what))
+    return k
+
+
+def test_events_signal():
+    """Seed 1 mid-run: a job inside a parent event fires 4000 children
+    (1000 more outside it are dropped): each child's payload is held by
+    its event, the events by the parent's children array, the array by
+    the parent, the parent by the subscriber's stack of open events."""
+    n, cap = 4000, 4096
+    v = Live([victim("events"), str(n), "1000"],
+             env={"LEAKSPY_SIGNAL": "USR2"})
+    eq(v.line(), b"events: %d children\n" % n, "ready")
+    os.kill(v.p.pid, signal.SIGUSR2)
+    v.wait_snapshots(1)
+    r = v.finish()
+    eq((r.rc, r.out), (0, b"events: done\n"), "exit status, output")
+    dump = one_dump(r)
+    rep = report(dump, "--snapshot", "0", "-n", "1000")
+    running_scan(rep, 0, "at the signal")
+    ci, child = site_by(rep, "event_new", caller="fire_child")
+    pi, parent = site_by(rep, "event_new", caller="job_perform")
+    ai, arr = site_by(rep, "children_add", "realloc")
+    hi, hsh = site_by(rep, "payload_new", caller="fire_child")
+    expect_reachable(child, n * 96, n, "child events")
+    expect_reachable(parent, 96, 1, "the parent event")
+    expect_reachable(arr, cap * 8, 1, "the children array")
+    expect_reachable(hsh, n * 192, n, "the children's payloads")
+    # A few children and payloads (of the last ones fired) may also be
+    # held by stale copies on the main thread's stack, which a running
+    # scan reads whole: the owner holds all the others.
+    k = on_stack(child, "child events")
+    kp = on_stack(hsh, "payloads")
+    parent_chain = [step(("site", ai), ((n - k) * 96, n - k)),
+                    step(("site", pi), (cap * 8, 1)),
+                    step(("global", "subscriber"), (96, 1))]
+    eq(chain_of(rep, child), parent_chain, "chain of the child events")
+    eq(chain_of(rep, hsh), [step(("site", ci), ((n - kp) * 192, n - kp))] +
+       parent_chain, "chain of the children's payloads")
+    last = report(dump)
+    final_scan(last, "at exit")
+    expect_gone(last, ("event_new", "payload_new", "children_add"),
+                "the parent finished")
+
+
+def test_quiet():
+    """The scans' clones are not the program's children: its SIGCHLD
+    handler never runs, nor its atfork handlers, and waitpid(-1) keeps
+    failing with ECHILD, as without leakspy; meanwhile the heap's growth
+    gave running scans."""
+    r = same_as_native([victim("quiet"), "2500"], want_rc=0)
+    eq(r.out, b"quiet: 0 SIGCHLD, 0 atfork calls, waitpid ECHILD 250 "
+       b"of 250\n", "output")
+    dump = one_dump(r)
+    total = report(dump)["snapshots"]
+    check(total >= 2, "a running scan besides the one at exit")
+    for i in range(total - 1):
+        rep = report(dump, "--snapshot", str(i))
+        eq(rep["snapshot"]["reason"], "scan", "snapshot %d's reason" % i)
+        running_scan(rep, i, "scan %d" % i)
+        _, s = site_by(rep, "grow", "malloc")
+        check(s["live_blocks"] > 0 and
+              amounts(s["reach"]["reachable"]) ==
+              (s["live_bytes"], s["live_blocks"]),
+              "scan %d: every block reachable: %r" % (i, s["reach"]))
+
+
+def test_refused_sampled():
+    """In sampled mode the snapshot signal's scan is refused: incomplete,
+    "sampled mode" in its reason, and the report shows no reachability
+    for it (no "definitely lost 0"), in text or JSON."""
+    r = run([victim("sleeper"), "300", "raise"],
+            env={"LEAKSPY_SIGNAL": "USR2", "LEAKSPY_SAMPLE": "2k"},
+            want_rc=0)
+    dump = one_dump(r)
+    rep = report(dump, "--snapshot", "0")
+    eq(rep["snapshot"]["reason"], "signal", "first snapshot's reason")
+    eq((rep["scan"]["snapshot"], rep["scan"]["complete"]), (0, False),
+       "the signal's scan, incomplete")
+    check("sampled mode" in (rep["scan"]["reason"] or ""),
+          "says sampled mode: %r" % rep["scan"])
+    text, _ = report_text(dump, "--snapshot", "0")
+    check("incomplete: sampled mode" in text, "text says why:\n" + text)
+    check("definitely lost 0" not in text,
+          "no claim that nothing is lost:\n" + text)
+    for s in rep["sites"]:
+        eq(s.get("reach"), None, "reach of %s with the scan refused" %
+           s["frames"][0]["function"])
+
+
+def test_refused_off():
+    """LEAKSPY_SCAN=0: neither the snapshot signal nor the heap's growth
+    scans while the program runs; the one at exit still does."""
+    r = run([victim("cancel"), "grow", "6000", "1500"],
+            env={"LEAKSPY_SCAN": "0"}, want_rc=0)
+    eq(r.out, b"cancel: disposed\n", "output")
+    last = report(one_dump(r))
+    eq(last["snapshots"], 1, "only the final snapshot")
+    final_scan(last, "LEAKSPY_SCAN=0")
+    r = run([victim("sleeper"), "300", "raise"],
+            env={"LEAKSPY_SIGNAL": "USR2", "LEAKSPY_SCAN": "0"},
+            want_rc=0)
+    dump = one_dump(r)
+    mid = report(dump, "--snapshot", "0")
+    eq((mid["snapshot"]["reason"], mid["scan"]), ("signal", None),
+       "the signal's snapshot without a scan")
+    for s in mid["sites"]:
+        check("reach" not in s or s["reach"] is None,
+              "no reach without a scan: %r" % s)
+    text, _ = report_text(dump, "--snapshot", "0")
+    check("scan:      none (reachability unknown)" in text,
+          "text says there is none:\n" + text)
+    final_scan(report(dump), "LEAKSPY_SCAN=0 with the signal")
+
+
+def request(v, what):
+    """One request to serve.c: its latency in seconds."""
+    t = time.monotonic()
+    v.p.stdin.write(what)
+    v.p.stdin.flush()
+    ready, _, _ = select.select([v.p.stdout], [], [], 10)
+    if not ready:
+        v.kill()
+        raise Fail("no answer to a request in 10 s")
+    got = os.read(v.p.stdout.fileno(), 1)
+    eq(got, bytes([what[0] + 1]), "answer")
+    return time.monotonic() - t
+
+
+def test_serve_big_heap():
+    """A service with 256 MiB in 256K blocks keeps answering requests
+    while the snapshot signal's scan runs: every request answered, and the
+    scan has the big site whole and reachable."""
+    nblocks = 256 * 1024
+    v = Live([victim("serve"), "256"], env={"LEAKSPY_SIGNAL": "USR2",
+                                            "LEAKSPY_SCAN_GROWTH": "0"})
+    eq(v.line(), b"serve: %d blocks\n" % nblocks, "ready")
+    for _ in range(10):
+        request(v, b"a")
+    sent, worst, done = 10, 0.0, []
+    poll = threading.Thread(target=lambda: done.append(
+        v.wait_snapshots(1, timeout=30)))
+    t0 = time.monotonic()
+    os.kill(v.p.pid, signal.SIGUSR2)
+    poll.start()
+    while poll.is_alive():
+        worst = max(worst, request(v, b"a"))
+        sent += 1
+    took = time.monotonic() - t0
+    r = v.finish(b"q")
+    eq((r.rc, r.out), (0, b"serve: %d requests\n" % sent),
+       "exit status, output: every request answered")
+    check(done, "the signal's snapshot written")
+    print("%d requests while the scan ran (%.2f s to the snapshot read), "
+          "the longest took %.1f ms" % (sent - 10, took, worst * 1e3))
+    dump = one_dump(r)
+    rep = report(dump, "--snapshot", "0")
+    running_scan(rep, 0, "at the signal")
+    ci, cache = site_by(rep, "cache_fill", "malloc")
+    expect_reachable(cache, nblocks * 1024, nblocks, "cache_fill")
+    eq(chain_of(rep, cache), [step(("global", "cache"),
+                                   (nblocks * 1024, nblocks))],
+       "chain of the cache")
+    final_scan(report(dump), "at exit")
+
+
+TESTS = {name[5:]: fn for name, fn in list(globals().items())
+         if name.startswith("test_")}
+
+if __name__ == "__main__":
+    sys.exit(main(TESTS))
