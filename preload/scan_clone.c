@@ -164,6 +164,82 @@ map_start(const struct maps *m, uintptr_t a)
 	return lo < m->n && m->r[2 * lo] <= a ? m->r[2 * lo] : 0;
 }
 
+/* A thread blocked in a system call: its arguments (registers) and user
+ * stack pointer, as /proc/self/task/TID/syscall gives them. */
+#define MAX_BLOCKED	4096
+static uintptr_t sys_args[MAX_BLOCKED][6];
+static unsigned nblocked;
+
+static uintptr_t
+hex_field(const char **p, const char *end, bool *ok)
+{
+	uintptr_t v = 0;
+	const char *s = *p;
+
+	while (s < end && *s == ' ')
+		s++;
+	if (s + 2 > end || s[0] != '0' || s[1] != 'x') {
+		*ok = false;
+		return 0;
+	}
+	for (s += 2; s < end && *s != ' ' && *s != '\n'; s++) {
+		int d = *s >= '0' && *s <= '9' ? *s - '0' :
+		    (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f' ?
+		    (*s | 0x20) - 'a' + 10 : -1;
+
+		if (d < 0) {
+			*ok = false;
+			return 0;
+		}
+		v = v * 16 + (uintptr_t)d;
+	}
+	*p = s;
+	return v;
+}
+
+/*
+ * Where thread tid's stack is live: its stack pointer if it is blocked
+ * in a system call (then its arguments become register roots), else lo,
+ * the start of its stack's mapping (its dead frames included).  The
+ * thread may return meanwhile; its new frames are then below: a running
+ * scan is incomplete by nature.
+ */
+static uintptr_t
+live_from(struct lsp_reach_roots *rr, pid_t tid, uintptr_t lo)
+{
+	char path[64], buf[256];
+	const char *p, *end;
+	struct ls_fmt f;
+	uintptr_t sp;
+	bool ok = true;
+	ssize_t n;
+	int fd, k;
+
+	ls_fmt_init(&f, path, sizeof(path));
+	ls_fmt_str(&f, "/proc/self/task/");
+	ls_fmt_u64(&f, (uint64_t)tid);
+	ls_fmt_str(&f, "/syscall");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lo;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || buf[0] < '0' || buf[0] > '9' || nblocked == MAX_BLOCKED)
+		return lo;	/* "running", or -1 for a fault */
+	end = buf + n;
+	for (p = buf; p < end && *p != ' '; p++)
+		;
+	for (k = 0; k < 6; k++)
+		sys_args[nblocked][k] = hex_field(&p, end, &ok);
+	sp = hex_field(&p, end, &ok);
+	if (!ok || sp < lo)
+		return lo;
+	lsp_reach_add_root(rr, LSP_SCAN_REGISTER, (uintptr_t)sys_args[nblocked],
+	    (uintptr_t)(sys_args[nblocked] + 6), lsp_reach_serial_of(tid));
+	nblocked++;
+	return sp - 128 > lo ? sp - 128 : lo;	/* the red zone */
+}
+
 /* Each thread's ranges; returns how many threads had no known stack. */
 static unsigned
 thread_roots(struct lsp_reach_roots *rr, const struct maps *m)
@@ -175,9 +251,10 @@ thread_roots(struct lsp_reach_roots *rr, const struct maps *m)
 	uintptr_t lo = map_start(m, (uintptr_t)__libc_stack_end - 1);
 	unsigned unknown = 0;
 
+	nblocked = 0;
 	if (main_tp != 0 && lo != 0)
 		lsp_roots_running(lsp_reach_on_root, rr, getpid(), main_tp,
-		    lo);
+		    live_from(rr, getpid(), lo));
 	else
 		unknown++;
 	for (i = 0; i < n; i++) {
@@ -188,7 +265,8 @@ thread_roots(struct lsp_reach_roots *rr, const struct maps *m)
 			unknown++;
 			continue;
 		}
-		lsp_roots_running(lsp_reach_on_root, rr, tid[i], tp[i], lo);
+		lsp_roots_running(lsp_reach_on_root, rr, tid[i], tp[i],
+		    live_from(rr, tid[i], lo));
 	}
 	return unknown;
 }

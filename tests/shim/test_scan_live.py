@@ -196,6 +196,17 @@ def stack_held(rep, fns):
                if "root" in o and o["root"]["kind"] == "stack")
 
 
+def wait_in_read(pid):
+    """Until the victim's main thread is blocked in read(2): a running
+    scan then reads its stack from its stack pointer, not whole."""
+    for _ in range(1000):
+        with open("/proc/%d/syscall" % pid) as f:
+            if f.read().split(" ")[0] == "0":
+                return
+        time.sleep(0.005)
+    check(False, "the victim blocks in read")
+
+
 def test_cancel_signal():
     """Seed 2 mid-run: 2000 registrations on one source, the snapshot
     signal while the victim waits; the signal's snapshot has a running
@@ -208,6 +219,7 @@ def test_cancel_signal():
         v = Live([victim("cancel"), "wait", str(n)],
                  env={"LEAKSPY_SIGNAL": "USR2"})
         eq(v.line(), b"cancel: %d registrations\n" % n, "ready")
+        wait_in_read(v.p.pid)
         os.kill(v.p.pid, signal.SIGUSR2)
         v.wait_snapshots(1)
         r = v.finish()
