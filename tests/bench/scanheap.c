@@ -11,8 +11,9 @@
  *   blocks (a ring of 4,096, as tests/bench/stall does) until SIGUSR1
  *   or SECONDS (default 120), and prints the pairs and each pair of 20 us
  *   or more as "START_NS LATENCY_NS", so that its parent can tell the
- *   pairs during a scan it triggered from the rest; then _exit()s, so
- *   that no final scan follows.
+ *   pairs during a scan it triggered from the rest; then _exit()s
+ *   (where leakspy takes its final snapshot, and scans again: a parent
+ *   done with the figures may kill it first).
  */
 #include <signal.h>
 #include <stdio.h>
