@@ -170,10 +170,12 @@ class Bench:
             if cur != last:
                 last, t_change = cur, now
             # The snapshot's first pieces are written before the clone
-            # starts; the scan's records once it is gone.
-            if (t_change and now - t_change > SETTLED_S * 1e9 and
-                    (t_gone is not None or child is None and
-                     now - t_sig > 10e9)):
+            # starts; the scan's records once it is gone (by a writer
+            # thread that may wait for a core a while).
+            if t_change and now - t_change > SETTLED_S * 1e9 and (
+                    t_gone is not None and (t_change > t_gone or
+                                            now - t_gone > 30e9) or
+                    child is None and now - t_sig > 10e9):
                 break
             if now - t_sig > 600e9:
                 break
@@ -187,7 +189,8 @@ class Bench:
         os.kill(pid, signal.SIGKILL)
         os.wait4(p.pid, 0)
         p.stdout.close()
-        during = [d for t, d in slow if t_sig <= t <= (t_change or t_sig)]
+        during = [(d, t) for t, d in slow
+                  if t_sig <= t <= (t_change or t_sig)]
         rest = [d for t, d in slow if not t_sig <= t <= (t_change or t_sig)]
         rep = subprocess.run([self.report, "-f", "json", "-n", "1", "-s",
                               "0", dump], stdout=subprocess.PIPE,
@@ -202,11 +205,13 @@ class Bench:
                                                   "program ran")
         if t_change is None:
             return None
-        r = {"pause": max(during, default=0) / 1e9,
+        worst = max(during, default=(0, t_sig))
+        r = {"pause": worst[0] / 1e9, "pause_at": (worst[1] - t_sig) / 1e9,
              "rest": max(rest, default=0) / 1e9,
              "time": (t_change - t_sig) / 1e9, "done": done,
              "clone_seen": child is not None}
         if child is not None:
+            r["clone_at"] = (t_first - t_sig) / 1e9
             r["clone_life"] = (t_gone - t_first) / 1e9 if t_gone else None
             r["anon"] = seen.get("RssAnon", 0) - host["RssAnon"]
             r["hwm"] = seen.get("VmHWM", 0) - host["VmRSS"]
@@ -289,6 +294,10 @@ def rows(res):
             [x["pause"] * 1e3 for x in p], "%.1f")
         row(s, "... per GiB of heap (ms)",
             [x["pause"] * 1e3 / gib for x in p], "%.1f")
+        row(s, "... its start, after the signal (ms)",
+            [x["pause_at"] * 1e3 for x in p], "%.0f")
+        row(s, "... the clone first seen, after the signal (ms)",
+            [x.get("clone_at") and x["clone_at"] * 1e3 for x in p], "%.0f")
         row(s, "worst pair in the rest of the run (ms)",
             [x["rest"] * 1e3 for x in p], "%.2f")
         row(s, "running scan: signal to snapshot written (s)",
