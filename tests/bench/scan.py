@@ -16,8 +16,11 @@ measured with tests/bench/scanheap at each heap size of SIZES.
   this script sends it LEAKSPY_SIGNAL (USR2, with LEAKSPY_SCAN set and
   LEAKSPY_INTERVAL=0, LEAKSPY_SCAN_GROWTH=0: that signal's snapshot is
   the only one and scans).  The pause is the worst pair from the signal
-  to the snapshot written (the dump's size settled); the scan's time is
-  that span.  The scan's clone (named leakspy-scan, a child of the
+  to the clone first seen (the tables locked for the clone); the worst
+  one after it, until the snapshot is written (the dump grown after the
+  clone is gone), is set beside the worst in the rest of the run; the
+  scan's time is from the signal to the snapshot written.  The scan's
+  clone (named leakspy-scan, a child of the
   writer thread) is polled every millisecond: its peak RssAnon beyond
   the program's RssAnon at the signal is what the scan maps and the
   copy-on-write copies it makes; its peak RssShmem is the shared
@@ -151,7 +154,7 @@ class Bench:
         t_sig = time.monotonic_ns()
         os.kill(pid, signal.SIGUSR2)
         t_change = t_first = t_gone = None
-        last = size0
+        last = during_clone = size0
         while True:
             now = time.monotonic_ns()
             if child is None:
@@ -163,6 +166,8 @@ class Bench:
                 if s is None or c is None:
                     t_gone = now
                 else:
+                    # The writer waits for the clone: no write meanwhile.
+                    during_clone = os.stat(dump).st_size
                     seen["cpu"] = c
                     for k, v in s.items():
                         seen[k] = max(seen.get(k, 0), v)
@@ -173,7 +178,7 @@ class Bench:
             # starts; the scan's records once it is gone (by a writer
             # thread that may wait for a core a while).
             if t_change and now - t_change > SETTLED_S * 1e9 and (
-                    t_gone is not None and (t_change > t_gone or
+                    t_gone is not None and (cur != during_clone or
                                             now - t_gone > 30e9) or
                     child is None and now - t_sig > 10e9):
                 break
@@ -189,8 +194,12 @@ class Bench:
         os.kill(pid, signal.SIGKILL)
         os.wait4(p.pid, 0)
         p.stdout.close()
-        during = [(d, t) for t, d in slow
-                  if t_sig <= t <= (t_change or t_sig)]
+        # The pairs that began before the clone was seen met the tables
+        # locked for the clone (or the roots taken before it); the later
+        # ones the rest of the scan.
+        t_clone = t_first or t_change or t_sig
+        during = [(d, t) for t, d in slow if t_sig <= t <= t_clone]
+        after = [d for t, d in slow if t_clone < t <= (t_change or t_sig)]
         rest = [d for t, d in slow if not t_sig <= t <= (t_change or t_sig)]
         rep = subprocess.run([self.report, "-f", "json", "-n", "1", "-s",
                               "0", dump], stdout=subprocess.PIPE,
@@ -208,6 +217,7 @@ class Bench:
         worst = max(during, default=(0, t_sig))
         r = {"pause": worst[0] / 1e9, "pause_at": (worst[1] - t_sig) / 1e9,
              "rest": max(rest, default=0) / 1e9,
+             "after": max(after, default=0) / 1e9,
              "time": (t_change - t_sig) / 1e9, "done": done,
              "clone_seen": child is not None}
         if child is not None:
@@ -290,14 +300,16 @@ def rows(res):
             [(x["peak"] - x["hwm"]) / 1024 / mblocks for x in ok["leakspy"]],
             "%.1f")
         p = ok["pause"]
-        row(s, "running scan: worst pair, signal to snapshot (ms)",
-            [x["pause"] * 1e3 for x in p], "%.1f")
+        row(s, "running scan: worst pair from the signal to the clone "
+            "seen (ms)", [x["pause"] * 1e3 for x in p], "%.1f")
         row(s, "... per GiB of heap (ms)",
             [x["pause"] * 1e3 / gib for x in p], "%.1f")
         row(s, "... its start, after the signal (ms)",
             [x["pause_at"] * 1e3 for x in p], "%.0f")
         row(s, "... the clone first seen, after the signal (ms)",
             [x.get("clone_at") and x["clone_at"] * 1e3 for x in p], "%.0f")
+        row(s, "worst pair from the clone seen to the snapshot written "
+            "(ms)", [x["after"] * 1e3 for x in p], "%.1f")
         row(s, "worst pair in the rest of the run (ms)",
             [x["rest"] * 1e3 for x in p], "%.2f")
         row(s, "running scan: signal to snapshot written (s)",
@@ -314,8 +326,7 @@ def rows(res):
         row(s, "clone: peak VmHWM over the program's VmRSS (MiB)",
             [x.get("hwm") and x["hwm"] / 1024 for x in p], "%.1f")
         row(s, "clone: peak RssShmem, its records (MiB)",
-            [x.get("shmem") is not None and x["shmem"] / 1024 or None
-             for x in p], "%.2f")
+            [x["shmem"] / 1024 if "shmem" in x else None for x in p], "%.2f")
         lines.append("| %s | running scans that wrote their records | "
                      "%d of %d | |" % (heap_name(s),
                                       sum(1 for x in p if x["done"]),
