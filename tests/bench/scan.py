@@ -363,7 +363,7 @@ def kept_section(text):
     if start < 0:
         return None
     end = text.find("\n## ", start + 1)
-    return text[start + 1:end + 1 if end >= 0 else len(text)]
+    return text[start + 1:end if end >= 0 else len(text)].rstrip("\n") + "\n"
 
 
 def splice(text, body):
