@@ -549,11 +549,10 @@ scan_batch(struct lsp_scan *s, const struct iovec *iov, const uint32_t *idx,
  * they add goes behind them).  In pass 2 a candidate becomes
  * interior-only as it is scanned, unless it turned out reachable. */
 static void
-drain(struct lsp_scan *s, uint32_t *queue, size_t *tail)
+drain_from(struct lsp_scan *s, uint32_t *queue, size_t head, size_t *tail)
 {
 	struct iovec iov[BATCH];
 	uint32_t idx[BATCH];
-	size_t head = 0;
 
 	while (head < *tail && s->err == 0) {
 		size_t total = 0;
@@ -627,12 +626,37 @@ scan_root(struct lsp_scan *s, size_t r)
 }
 
 static void
+drain(struct lsp_scan *s, uint32_t *queue, size_t *tail)
+{
+	drain_from(s, queue, 0, tail);
+}
+
+/* The roots, and what they reach through start pointers.  Tiered: the
+ * roots of one kind, then the next, each drained before the next kind
+ * starts, so that owners (and chains) go through the longest-lived roots
+ * first: globals, TLS, registers, stacks.  Reachability is the same. */
+static void
 mark_roots(struct lsp_scan *s)
 {
-	size_t r;
+	static const unsigned tier[LSP_SCAN_NKIND] = {
+		LSP_SCAN_GLOBAL, LSP_SCAN_TLS, LSP_SCAN_REGISTER, LSP_SCAN_STACK,
+	};
+	size_t r, head = 0;
+	unsigned t;
 
-	for (r = 0; r < s->nroots && s->err == 0; r++)
-		scan_root(s, r);
+	if (!s->tiered) {
+		for (r = 0; r < s->nroots && s->err == 0; r++)
+			scan_root(s, r);
+		drain(s, s->q, &s->nq);
+		return;
+	}
+	for (t = 0; t < LSP_SCAN_NKIND; t++) {
+		for (r = 0; r < s->nroots && s->err == 0; r++)
+			if (s->roots[r].kind == tier[t])
+				scan_root(s, r);
+		drain_from(s, s->q, head, &s->nq);
+		head = s->nq;
+	}
 }
 
 /* Lost blocks in address order: each one not yet in a clique leads one
@@ -713,7 +737,6 @@ mark(struct lsp_scan *s)
 {
 	s->pass = 1;
 	mark_roots(s);
-	drain(s, s->q, &s->nq);
 	s->pass = 2;
 	drain(s, s->pq, &s->npq);
 	mark_lost(s);

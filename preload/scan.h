@@ -174,6 +174,7 @@ struct lsp_scan {
 	size_t nroots;
 	struct lsp_scan_reader rd;
 	bool glibc_chunks;		/* see lsp_scan_glibc */
+	bool tiered;			/* see lsp_scan_tiered */
 	int pass;
 	uint32_t leader;
 	int err;
@@ -198,6 +199,17 @@ static inline void
 lsp_scan_glibc(struct lsp_scan *s)
 {
 	s->glibc_chunks = true;
+}
+
+/* Owners from globals first, then TLS, registers and stacks (each kind's
+ * roots and all they reach before the next kind's): for a scan whose
+ * stacks are read whole, dead frames included (while the threads run),
+ * so that a stale word on a stack does not take a chain over.  Call
+ * before lsp_scan_run. */
+static inline void
+lsp_scan_tiered(struct lsp_scan *s)
+{
+	s->tiered = true;
 }
 
 /* Unmap everything; s is empty afterwards (and may be inited again).

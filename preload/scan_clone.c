@@ -300,6 +300,10 @@ clone_main(struct out *out, const struct lsp_reach_roots *rr,
 	b.p = (uint8_t *)(out + 1);
 	b.cap = OUT_MAX - sizeof(*out);
 	r = lsp_reach_fill(&clone_scan);
+	/* Stacks are read whole here, dead frames included: their words
+	 * come last for the owners. */
+	if (r == 0)
+		lsp_scan_tiered(&clone_scan);
 	if (r == 0)
 		r = lsp_scan_run(&clone_scan, rr->r, rr->n, &rd);
 	if (r == 0) {

@@ -56,6 +56,17 @@ command_new(const char *sql)
 	return cmd;
 }
 
+/* The batch's cancellation source, passed to every query. */
+NOINLINE static struct cancel_source *
+source_new(void)
+{
+	struct cancel_source *src = calloc(1, sizeof(*src));
+
+	if (src == NULL)
+		err(1, "calloc");
+	return src;
+}
+
 /* The leak: the registration outlives the query. */
 NOINLINE static void
 register_cancel(struct cancel_source *src, struct command *cmd)
@@ -154,9 +165,7 @@ main(int argc, char **argv)
 	}
 	if (seconds <= 0 || qps <= 0 || qps > 1e6)
 		errx(2, "want -s > 0 and 0 < -q <= 1000000");
-	batch = calloc(1, sizeof(*batch));
-	if (batch == NULL)
-		err(1, "calloc");
+	batch = source_new();
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	pause.tv_sec = 0;
 	pause.tv_nsec = (long)(1e9 / qps * 10);

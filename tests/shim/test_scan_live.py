@@ -8,6 +8,7 @@ answering while a big heap is scanned.  Usage: test_scan_live.py TEST"""
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -441,6 +442,53 @@ def test_serve_big_heap():
                                    (nblocks * 1024, nblocks))],
        "chain of the cache")
     final_scan(report(dump), "at exit")
+
+
+def test_demo_chain():
+    """The README's demo: at exit, the result buffers' text line says who
+    holds them, in order: the command objects, the registrations (a run
+    as long as the batch), the cancellation source and the global that
+    keeps the batch; the same chain at the mid-run scans the growth
+    trigger took."""
+    demo = os.path.join(BUILD, "tools", "leakspy-demo")
+    r = run([demo, "-s", "2", "-q", "1000"], env={"LEAKSPY_INTERVAL": "0.5"},
+            want_rc=0)
+    m = re.match(rb"leakspy-demo: (\d+) queries, \1 registrations", r.out)
+    check(m, "demo output: %r" % r.out)
+    n = int(m.group(1))
+    dump = one_dump(r)
+    text, _ = report_text(dump, "-n", "1")
+    lines = text.splitlines()
+    check("scan:      at " in text and "complete" in text, "scan line")
+    top = [x for x in lines if x.startswith("        retained by:")]
+    eq(len(top), 1, "one retained-by line under the top site")
+    want = re.compile(r"        retained by: command_new \(.* in %d\) <- "
+                      r"register_cancel \(.* in %d, a run of %d\) <- "
+                      r"source_new \(24 B in 1\) <- global batch "
+                      r"\[leakspy-demo\] \(16 B in 1\)$" % (n, n, n))
+    check(want.match(top[0]), "the chain at exit: %r" % top[0])
+    check(lines[lines.index(top[0]) - 4].split()[2] == "fetch_result",
+          "under the result buffers' site: %r" % lines)
+    scans = 0
+    for i in range(report(dump)["snapshots"] - 1):
+        rep = report(dump, "--snapshot", str(i))
+        if rep["scan"] is None or rep["scan"]["snapshot"] != i:
+            continue
+        _, res = site_by(rep, "fetch_result", "malloc")
+        k = res["reach"]["reachable"]["blocks"]
+        eq([step_name(rep, x) for x in res["chain"]],
+           [("command_new", k), ("register_cancel", k), ("source_new", 1),
+            ("global", "batch")], "the chain of scan %d" % i)
+        scans += 1
+    check(scans >= 1, "a scan while the batch grew")
+
+
+def step_name(rep, x):
+    """A chain step as (first function, blocks held) or (root kind,
+    symbol)."""
+    if "root" in x:
+        return (x["root"]["kind"], x["root"]["symbol"])
+    return (rep["sites"][x["site"]]["frames"][0]["function"], x["blocks"])
 
 
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
