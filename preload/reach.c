@@ -428,12 +428,14 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 		stopped = lsp_roots_stopped();
 		/* A thread still running may unmap what is read. */
 		rd.direct = not_stopped == 0;
+		lsp_scan_deadline(&final_scan, LSP_REACH_FINAL_NS);
 		r = rr.lost ? -ENOMEM : lsp_scan_run(&final_scan, rr.r, rr.n,
 		    &rd);
 	}
 	lsp_roots_resume();
 	if (r != 0) {
 		ls_fmt_str(&f, r == -ENOMEM ? "out of memory" :
+		    r == -ETIMEDOUT ? "stopped: it took longer than 10 s" :
 		    "memory could not be read");
 		lsp_reach_emit_scan(b, index, t0, why, 0, not_stopped, NULL,
 		    covered);

@@ -73,7 +73,11 @@ void lsp_reach_emit_chains(struct ls_buf *b, uint32_t index,
     struct lsp_scan *s, uint32_t covered);
 
 /* The final snapshot's scan: stop the other threads, scan, resume them,
- * and write the records. */
+ * and write the records.  Its marking gives up after LSP_REACH_FINAL_NS
+ * (some 8 GiB of heap on a slow machine), so that the exit is never held
+ * longer; a scan while running after LSP_REACH_CLONE_NS. */
+#define LSP_REACH_FINAL_NS	(10ull * 1000000000u)
+#define LSP_REACH_CLONE_NS	(120ull * 1000000000u)
 void lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered);
 
 /* scan_clone.c: whether a scan while running is due now (LEAKSPY_SCAN's

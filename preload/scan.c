@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -34,6 +35,21 @@
 
 _Static_assert(LSP_SCAN_BYTES_PER_BLOCK == 3 * 8 + 4 * 4 + 1,
     "bytes per block as mapped by lsp_scan_init");
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void
+lsp_scan_deadline(struct lsp_scan *s, uint64_t ns)
+{
+	s->deadline_ns = mono_ns() + ns;
+}
 
 static inline uintptr_t
 align_up(uintptr_t a)
@@ -558,6 +574,11 @@ drain_from(struct lsp_scan *s, uint32_t *queue, size_t head, size_t *tail)
 		size_t total = 0;
 		unsigned k = 0;
 
+		if (s->deadline_ns != 0 && (s->batches++ & 63) == 0 &&
+		    mono_ns() > s->deadline_ns) {
+			s->err = -ETIMEDOUT;
+			break;
+		}
 		while (head < *tail && k < BATCH) {
 			uint32_t i = queue[head];
 			uintptr_t a;

@@ -175,6 +175,8 @@ struct lsp_scan {
 	struct lsp_scan_reader rd;
 	bool glibc_chunks;		/* see lsp_scan_glibc */
 	bool tiered;			/* see lsp_scan_tiered */
+	uint64_t deadline_ns;		/* CLOCK_MONOTONIC; 0: none */
+	uint64_t batches;
 	int pass;
 	uint32_t leader;
 	int err;
@@ -212,6 +214,10 @@ lsp_scan_tiered(struct lsp_scan *s)
 	s->tiered = true;
 }
 
+/* Give up marking ns nanoseconds from now: lsp_scan_run then returns
+ * -ETIMEDOUT.  Call before lsp_scan_run.  Async-signal-safe. */
+void lsp_scan_deadline(struct lsp_scan *s, uint64_t ns);
+
 /* Unmap everything; s is empty afterwards (and may be inited again).
  * Async-signal-safe. */
 void lsp_scan_fini(struct lsp_scan *s);
@@ -231,7 +237,7 @@ void lsp_scan_add_cb(void *ctx, uintptr_t addr, uint64_t size,
  * Sort the blocks, mark from the roots (read through rd; the array stays
  * the caller's until lsp_scan_fini), classify every block and total per
  * site.  Returns 0; -EINVAL for a bad root (kind, tag, start > end);
- * -ENOMEM; or the reader's error.  Memory the reader cannot read is
+ * -ENOMEM; -ETIMEDOUT past the deadline; or the reader's error.  Memory the reader cannot read is
  * skipped a page at a time and counted in st.  Run once per init.
  * Async-signal-safe.
  */

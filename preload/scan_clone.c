@@ -302,8 +302,10 @@ clone_main(struct out *out, const struct lsp_reach_roots *rr,
 	r = lsp_reach_fill(&clone_scan);
 	/* Stacks are read whole here, dead frames included: their words
 	 * come last for the owners. */
-	if (r == 0)
+	if (r == 0) {
 		lsp_scan_tiered(&clone_scan);
+		lsp_scan_deadline(&clone_scan, LSP_REACH_CLONE_NS);
+	}
 	if (r == 0)
 		r = lsp_scan_run(&clone_scan, rr->r, rr->n, &rd);
 	if (r == 0) {
@@ -326,6 +328,7 @@ failure(int err)
 {
 	switch (-err) {
 	case ENOTSUP: return "sampled mode: only some blocks are known";
+	case ETIMEDOUT: return "stopped: it took longer than 120 s";
 	case ENOMEM: return "out of memory";
 	case ENOSPC: return "its records did not fit";
 	case EPERM: case EACCES: return "the clone was refused";

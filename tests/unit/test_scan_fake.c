@@ -178,6 +178,13 @@ test_chains(void)
 	LST_EQ_U64(lsp_scan_chain(&s, 2, st, 8, &none), 0);
 	LST_EQ_U64(lsp_scan_chain(&s, 7, st, 8, &budget), 0);
 	lsp_scan_fini(&s);
+
+	/* Past its deadline, the marking gives up. */
+	LST_EQ_U64(lsp_scan_init(&s, 8), 0);
+	add(&s, (void *)FAKE(4), 8, 0);
+	lsp_scan_deadline(&s, 0);
+	LST_EQ_U64(lsp_scan_run(&s, &r, 1, &rd), -ETIMEDOUT);
+	lsp_scan_fini(&s);
 }
 
 /* Tiered owners: a block a stack word and a global both point to is
