@@ -234,6 +234,62 @@ own_kind(uint32_t owner, uintptr_t via, uint64_t *value)
 	return k;
 }
 
+/* A run of counted records (OWNERS, CHAIN) of at most max entries each:
+ * one is begun at its first entry, ended (and spilled) at its last. */
+struct run {
+	size_t r;
+	uint32_t n;
+};
+
+/* Set in the clone: its records may go into a later snapshot, whose
+ * index the parent then writes over theirs (ls_recs_reindex). */
+static bool pad_index;
+
+void
+lsp_reach_pad_index(void)
+{
+	pad_index = true;
+}
+
+static void
+put_index(struct ls_buf *b, uint32_t index)
+{
+	if (pad_index)
+		ls_buf_uv_padded(b, index);
+	else
+		ls_buf_uv(b, index);
+}
+
+static void
+run_entry(struct ls_buf *b, struct run *run, unsigned type, uint32_t index)
+{
+	if (run->n != 0)
+		return;
+	if (!pad_index) {
+		run->r = ls_rec_begin_counted(b, type, index);
+		return;
+	}
+	run->r = ls_rec_begin(b, type);
+	put_index(b, index);
+	ls_buf_uv_padded(b, 0);		/* the count, as the counted ones */
+}
+
+static void
+run_end(struct ls_buf *b, struct run *run)
+{
+	if (run->n != 0)
+		ls_rec_end_counted(b, run->r, run->n);
+	run->n = 0;
+	lsp_dump_spill(b);
+}
+
+static void
+run_entered(struct ls_buf *b, struct run *run, uint32_t max)
+{
+	if (++run->n == max)
+		run_end(b, run);
+}
+
 void
 lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
     const char *why, unsigned stopped, unsigned not_stopped,
@@ -245,8 +301,7 @@ lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
 	for (site = 0; s != NULL && site < s->nsites && site < covered;
 	    site++)
 		count += lsp_scan_site(s, site) != NULL;
-
-	ls_buf_uv(b, index);
+	put_index(b, index);
 	ls_buf_uv(b, mono_ns);
 	ls_buf_uv(b, why[0] == '\0');
 	ls_buf_str(b, why, strlen(why));
@@ -282,8 +337,8 @@ void
 lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
     const struct lsp_scan *s, uint32_t covered)
 {
-	size_t k, r = 0;
-	uint32_t in_rec = 0;
+	struct run run = { 0 };
+	size_t k;
 
 	for (k = 0; k < s->nret; k++) {
 		const struct lsp_scan_owner *o = &s->ret[k];
@@ -293,22 +348,15 @@ lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
 		if (o->site >= covered ||
 		    (kind == LS_OWN_BLOCK && value >= covered))
 			continue;
-		if (in_rec == 0)
-			r = ls_rec_begin_counted(b, LS_REC_OWNERS, index);
+		run_entry(b, &run, LS_REC_OWNERS, index);
 		ls_buf_uv(b, o->site);
 		ls_buf_uv(b, kind);
 		ls_buf_uv(b, value);
 		ls_buf_uv(b, o->bytes);
 		ls_buf_uv(b, o->blocks);
-		if (++in_rec == OWNERS_PER_REC) {
-			ls_rec_end_counted(b, r, in_rec);
-			lsp_dump_spill(b);
-			in_rec = 0;
-		}
+		run_entered(b, &run, OWNERS_PER_REC);
 	}
-	if (in_rec != 0)
-		ls_rec_end_counted(b, r, in_rec);
-	lsp_dump_spill(b);
+	run_end(b, &run);
 }
 
 void
@@ -317,8 +365,9 @@ lsp_reach_emit_chains(struct ls_buf *b, uint32_t index, struct lsp_scan *s,
 {
 	static struct lsp_scan_step *steps;
 	uint64_t budget = CHAIN_BUDGET;
-	uint32_t site, in_rec = 0;
-	size_t r = 0, n, k;
+	struct run run = { 0 };
+	uint32_t site;
+	size_t n, k;
 
 	if (steps == NULL)
 		steps = ls_map(CHAIN_MAX * sizeof(*steps));
@@ -332,8 +381,7 @@ lsp_reach_emit_chains(struct ls_buf *b, uint32_t index, struct lsp_scan *s,
 				n = 0;
 		if (n == 0)
 			continue;
-		if (in_rec == 0)
-			r = ls_rec_begin_counted(b, LS_REC_CHAIN, index);
+		run_entry(b, &run, LS_REC_CHAIN, index);
 		ls_buf_uv(b, site);
 		ls_buf_uv(b, n);
 		for (k = 0; k < n; k++) {
@@ -345,15 +393,9 @@ lsp_reach_emit_chains(struct ls_buf *b, uint32_t index, struct lsp_scan *s,
 			ls_buf_uv(b, value);
 			ls_buf_uv(b, steps[k].nblocks);
 		}
-		if (++in_rec == CHAINS_PER_REC) {
-			ls_rec_end_counted(b, r, in_rec);
-			lsp_dump_spill(b);
-			in_rec = 0;
-		}
+		run_entered(b, &run, CHAINS_PER_REC);
 	}
-	if (in_rec != 0)
-		ls_rec_end_counted(b, r, in_rec);
-	lsp_dump_spill(b);
+	run_end(b, &run);
 }
 
 /* --- the final snapshot's scan --- */

@@ -61,6 +61,9 @@ size_t lsp_reach_threads(const pid_t **tid, const uintptr_t **tp);
  * tables' locks, or is the clone).  0 or -errno. */
 int lsp_reach_fill(struct lsp_scan *s);
 
+/* In the clone: write each record's index in LS_UV_PADDED bytes. */
+void lsp_reach_pad_index(void);
+
 /* SCAN, OWNERS and CHAIN of snapshot index for the sites below covered
  * (those whose stacks are written); s NULL: a scan that could not be
  * done, why says why.  why "" means complete. */
@@ -86,7 +89,7 @@ void lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered);
  * length); and the scan itself: started (the raw clone taken) right
  * before the snapshot reads the sites' figures, so that both are of
  * nearly one moment, and finished (the clone waited for, its records
- * appended) before the snapshot ends.  In sampled mode the start does
+ * appended) before the snapshot ends, or in a later snapshot.  In sampled mode the start does
  * nothing and the finish says why there is no scan. */
 bool lsp_reach_due(void);
 
@@ -95,7 +98,21 @@ bool lsp_reach_due(void);
 void lsp_reach_cancel(void);
 void lsp_reach_clone_start(uint32_t index, uint32_t covered);
 void lsp_reach_clone_finish(struct ls_buf *b, uint32_t index,
-    uint32_t covered);
+    uint32_t covered, uint64_t wait_ns);
+
+/* A clone started and not yet finished; one that has ended (its records
+ * are ready); a clone killed and forgotten (the final snapshot scans on
+ * its own); the state of the parent's forgotten in a fork child. */
+bool lsp_reach_clone_pending(void);
+bool lsp_reach_clone_ready(void);
+void lsp_reach_clone_drop(void);
+void lsp_reach_postfork_child(void);
+
+/* How long a snapshot waits for its clone to finish marking (at most half
+ * the snapshot interval): longer, and the records go into a later
+ * snapshot (reason scan) when they are ready, so that periodic snapshots
+ * go on meanwhile. */
+#define LSP_REACH_CLONE_WAIT_NS	(1000ull * 1000000u)
 
 /* The program's pause at the last clone scan: the block tables held and
  * the process cloned. */

@@ -268,6 +268,21 @@ const struct lsp_scan_totals *lsp_scan_site(const struct lsp_scan *s,
 const struct lsp_scan_owner *lsp_scan_retained(const struct lsp_scan *s,
     uint32_t site, size_t *n);
 
+/* The retained-by key of block i's owner (as in lsp_scan_owner.owner): the
+ * owning block's site, or the root's kind and tag.  Block i must have an
+ * owner. */
+static inline uint32_t
+lsp_scan_owner_key(const struct lsp_scan *s, size_t i)
+{
+	uint32_t o = s->owner[i];
+	const struct lsp_scan_root *r;
+
+	if (!LSP_SCAN_OWNER_IS_ROOT(o))
+		return s->site[o];
+	r = &s->roots[o & ~LSP_SCAN_ROOT_BIT];
+	return LSP_SCAN_OWNER_ROOT(r->kind, r->tag);
+}
+
 /* A step of a chain: its owner (a site, or LSP_SCAN_OWNER_ROOT), how many
  * consecutive links between blocks of that site it stands for, and the
  * word through which its first block (or the root) held the step before. */

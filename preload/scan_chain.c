@@ -13,20 +13,6 @@
 
 #include "scan.h"
 
-/* The owner key of block i (as in lsp_scan_owner.owner): the owning
- * block's site, or the root's kind and tag. */
-static uint32_t
-key_of(const struct lsp_scan *s, size_t i)
-{
-	uint32_t o = s->owner[i];
-	const struct lsp_scan_root *r;
-
-	if (!LSP_SCAN_OWNER_IS_ROOT(o))
-		return s->site[o];
-	r = &s->roots[o & ~LSP_SCAN_ROOT_BIT];
-	return LSP_SCAN_OWNER_ROOT(r->kind, r->tag);
-}
-
 static bool
 reached(const struct lsp_scan *s, size_t i)
 {
@@ -123,7 +109,7 @@ lsp_scan_chains(struct lsp_scan *s)
 		if (!reached(s, i))
 			continue;
 		site = s->site[i];
-		k = key_of(s, i);
+		k = lsp_scan_owner_key(s, i);
 		if (k != best[site] && k != site)
 			continue;
 		cur = s->start[site];
@@ -148,7 +134,7 @@ lsp_scan_chain(const struct lsp_scan *s, uint32_t site,
 
 		if (o == LSP_SCAN_NONE)
 			return 0;	/* not reached after all */
-		k = key_of(s, j);
+		k = lsp_scan_owner_key(s, j);
 		if (n > 0 && !LSP_SCAN_OWNER_IS_ROOT(k) &&
 		    steps[n - 1].owner == k) {
 			steps[n - 1].nblocks++;

@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -275,12 +276,14 @@ thread_roots(struct lsp_reach_roots *rr, const struct maps *m)
 
 static struct lsp_scan clone_scan;
 static pid_t clone_pid;		/* the clone scanning, or 0 */
+static bool cancelled;		/* killed for the final snapshot */
 
 void
 lsp_reach_cancel(void)
 {
 	pid_t pid = __atomic_load_n(&clone_pid, __ATOMIC_ACQUIRE);
 
+	__atomic_store_n(&cancelled, true, __ATOMIC_RELEASE);
 	if (pid > 0)
 		(void)syscall(SYS_kill, pid, SIGKILL);
 }
@@ -297,6 +300,7 @@ clone_main(struct out *out, const struct lsp_reach_roots *rr,
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	(void)prctl(PR_SET_NAME, "leakspy-scan", 0, 0, 0);
 	lsp_dump_spill_off = true;
+	lsp_reach_pad_index();
 	b.p = (uint8_t *)(out + 1);
 	b.cap = OUT_MAX - sizeof(*out);
 	r = lsp_reach_fill(&clone_scan);
@@ -343,6 +347,7 @@ failure(int err)
 /* A scan under way, from lsp_reach_clone_start to _finish. */
 static struct {
 	bool on;
+	bool reaped;
 	int err;		/* 0, or why it failed before the clone ran */
 	uint64_t t0;
 	long pid;
@@ -416,23 +421,75 @@ lsp_reach_clone_start(uint32_t index, uint32_t covered)
 		    __ATOMIC_RELEASE);
 }
 
-void
-lsp_reach_clone_finish(struct ls_buf *b, uint32_t index, uint32_t covered)
+bool
+lsp_reach_clone_pending(void)
 {
-	int r = pend.err, status;
+	return pend.on;
+}
+
+/* Whether the clone has ended (reaped now, or by the program). */
+static bool
+clone_ended(void)
+{
+	int status;
+	long w;
+
+	if (pend.reaped)
+		return true;
+	do
+		w = waitpid((pid_t)pend.pid, &status, __WCLONE | WNOHANG);
+	while (w < 0 && errno == EINTR);
+	if (w == 0)
+		return false;
+	pend.reaped = true;
+	__atomic_store_n(&clone_pid, 0, __ATOMIC_RELEASE);
+	return true;
+}
+
+bool
+lsp_reach_clone_ready(void)
+{
+	return pend.on && (pend.err != 0 || clone_ended());
+}
+
+static void
+clone_free(void)
+{
+	if (pend.out != NULL)
+		munmap(pend.out, OUT_MAX);
+	if (pend.m.r != NULL)
+		ls_unmap(pend.m.r, pend.m.cap * 2 * sizeof(*pend.m.r));
+	lsp_reach_roots_free(&pend.rr);
+	pend.on = false;
+}
+
+void
+lsp_reach_clone_finish(struct ls_buf *b, uint32_t index, uint32_t covered,
+    uint64_t wait_ns)
+{
+	uint64_t until = lsp_run_ns() + wait_ns;
+	struct timespec ms = { 0, 1000000 };
+	int r = pend.err;
 
 	if (!pend.on)
 		return;
-	if (r == 0) {
-		while (waitpid((pid_t)pend.pid, &status, __WCLONE) < 0 &&
-		    errno == EINTR)
-			;
-		__atomic_store_n(&clone_pid, 0, __ATOMIC_RELEASE);
-		if (!__atomic_load_n(&pend.out->done, __ATOMIC_ACQUIRE))
-			r = -EINTR;
-		else
-			r = pend.out->err;
+	while (r == 0 && !clone_ended()) {
+		if (lsp_run_ns() >= until)
+			return;		/* still marking: a later snapshot's */
+		nanosleep(&ms, NULL);
 	}
+	if (r == 0)
+		r = __atomic_load_n(&pend.out->done, __ATOMIC_ACQUIRE) ?
+		    pend.out->err : -EINTR;
+	if (r == -EINTR && __atomic_load_n(&cancelled, __ATOMIC_ACQUIRE)) {
+		/* The final snapshot killed it, and scans on its own. */
+		clone_free();
+		return;
+	}
+	/* The records were written for the snapshot the scan began in. */
+	if (r == 0 && ls_recs_reindex((uint8_t *)(pend.out + 1),
+	    (size_t)pend.out->len, index) != 0)
+		r = -ENOSPC;
 	if (r == 0) {
 		ls_buf_bytes(b, pend.out + 1, pend.out->len);
 		lsp_dump_spill(b);
@@ -440,15 +497,41 @@ lsp_reach_clone_finish(struct ls_buf *b, uint32_t index, uint32_t covered)
 		lsp_reach_emit_scan(b, index, pend.t0, failure(r), 0, 0, NULL,
 		    covered);
 	}
-	if (pend.out != NULL)
-		munmap(pend.out, OUT_MAX);
-	if (pend.m.r != NULL)
-		ls_unmap(pend.m.r, pend.m.cap * 2 * sizeof(*pend.m.r));
-	lsp_reach_roots_free(&pend.rr);
-	pend.on = false;
+	clone_free();
 	st.last_live = live_bytes();
 	st.last_took_ns = lsp_run_ns() - pend.t0;
 	st.next_timed_ns = lsp_run_ns() + (uint64_t)lsp_cfg.scan_ms * 1000000u;
+}
+
+void
+lsp_reach_clone_drop(void)
+{
+	if (!pend.on)
+		return;
+	if (pend.err == 0 && !pend.reaped) {
+		int status;
+
+		(void)syscall(SYS_kill, (pid_t)pend.pid, SIGKILL);
+		while (waitpid((pid_t)pend.pid, &status, __WCLONE) < 0 &&
+		    errno == EINTR)
+			;
+		pend.reaped = true;
+		__atomic_store_n(&clone_pid, 0, __ATOMIC_RELEASE);
+	}
+	clone_free();
+}
+
+void
+lsp_reach_postfork_child(void)
+{
+	/* The parent's clone is not this process's child. */
+	if (pend.out != NULL)
+		munmap(pend.out, OUT_MAX);
+	pend.on = false;
+	pend.out = NULL;
+	clone_pid = 0;
+	cancelled = false;
+	st = (typeof(st)){ 0 };
 }
 
 uint64_t

@@ -57,18 +57,6 @@ lsp_scan_site(const struct lsp_scan *s, uint32_t site)
 	return NULL;
 }
 
-/* The retained-by key of block i's owner. */
-static inline uint32_t
-owner_key(const struct lsp_scan *s, size_t i)
-{
-	uint32_t o = s->owner[i];
-	const struct lsp_scan_root *r;
-
-	if (!LSP_SCAN_OWNER_IS_ROOT(o))
-		return s->site[o];
-	r = &s->roots[o & ~LSP_SCAN_ROOT_BIT];
-	return LSP_SCAN_OWNER_ROOT(r->kind, r->tag);
-}
 
 static inline uint64_t
 ret_key(const struct lsp_scan_owner *e)
@@ -174,7 +162,7 @@ total_retained(struct lsp_scan *s)
 
 		if (c != LSP_REACH_REACHABLE && c != LSP_REACH_INTERIOR)
 			continue;
-		key = (uint64_t)s->site[i] << 32 | owner_key(s, i);
+		key = (uint64_t)s->site[i] << 32 | lsp_scan_owner_key(s, i);
 		e = ret_slot(s->ret, s->ret_cap, key);
 		if (e->site == UINT32_MAX) {
 			if ((s->nret + 1) * 4 > s->ret_cap * 3) {

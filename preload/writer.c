@@ -202,10 +202,14 @@ write_out(unsigned reason, bool final, bool scan)
 		.written = &ws.ages,
 		.plan = &plan,
 		.scan = final,
-		.clone = scan && !final,
 	};
-	if (snap.clone)
+	/* A clone still marking: dropped at the end (which scans on its
+	 * own), else collected by this snapshot if it is done by then. */
+	if (final)
+		lsp_reach_clone_drop();
+	else if (scan && !lsp_reach_clone_pending())
 		lsp_reach_clone_start(snap.index, covered);
+	snap.clone = !final && lsp_reach_clone_pending();
 	lsp_emit_snapshot(b, &snap);
 	lsp_ages_plan_free(&plan);
 	if (final)
@@ -275,9 +279,9 @@ writer_main(void *arg)
 {
 	uint64_t interval = (uint64_t)lsp_cfg.interval_ms * 1000000u;
 	uint64_t next = now_ns(CLOCK_MONOTONIC) + interval;
-	/* Scans while running: the growth trigger is looked at this often. */
-	uint64_t poll = lsp_cfg.scan_ms != 0 && lsp_cfg.scan_growth != 0 ?
-	    SCAN_POLL_NS : 0;
+	/* Scans while running: the growth trigger is looked at this often,
+	 * and a clone still marking. */
+	bool growth = lsp_cfg.scan_ms != 0 && lsp_cfg.scan_growth != 0;
 
 	(void)arg;
 	lsp_guard_enter();	/* for good: the writer is all leakspy */
@@ -291,8 +295,9 @@ writer_main(void *arg)
 		bool scan;
 		uint64_t until = interval != 0 ? next : UINT64_MAX;
 
-		if (poll != 0 && now_ns(CLOCK_MONOTONIC) + poll < until)
-			until = now_ns(CLOCK_MONOTONIC) + poll;
+		if ((growth || lsp_reach_clone_pending()) &&
+		    now_ns(CLOCK_MONOTONIC) + SCAN_POLL_NS < until)
+			until = now_ns(CLOCK_MONOTONIC) + SCAN_POLL_NS;
 		if (until != UINT64_MAX) {
 			struct timespec ts = {
 				.tv_sec = (time_t)(until / 1000000000u),
@@ -320,13 +325,16 @@ writer_main(void *arg)
 		} else if (r != 0 && interval != 0 &&
 		    now_ns(CLOCK_MONOTONIC) >= next) {
 			reason = LS_SNAP_INTERVAL;
-		} else if (r != 0 && lsp_reach_due()) {
+		} else if (r != 0 && lsp_reach_clone_ready()) {
+			reason = LS_SNAP_SCAN;	/* collects its records */
+		} else if (r != 0 && !lsp_reach_clone_pending() &&
+		    lsp_reach_due()) {
 			reason = LS_SNAP_SCAN;
 			scan = true;
 		} else {
 			continue;
 		}
-		if (!scan)
+		if (!scan && reason != LS_SNAP_SCAN)
 			scan = lsp_reach_due();
 		pthread_mutex_lock(&write_lock);
 		write_out(reason, false, scan);
@@ -533,6 +541,7 @@ lsp_writer_postfork_child(void)
 	pthread_mutex_init(&write_lock, NULL);
 	memcpy(parent_path, lsp_cfg.path, sizeof(parent_path));
 	lsp_modules_forget_written();
+	lsp_reach_postfork_child();
 	ws.header_done = false;
 	ws.resync = true;
 	ws.stacks_written = 0;

@@ -97,6 +97,37 @@ ls_rec_begin_counted(struct ls_buf *b, unsigned type, uint64_t index)
 }
 
 void
+ls_buf_uv_padded(struct ls_buf *b, uint64_t v)
+{
+	uint8_t out[LS_UV_PADDED];
+
+	ls_uv_put_padded(out, v, LS_UV_PADDED);
+	ls_buf_bytes(b, out, sizeof(out));
+}
+
+int
+ls_recs_reindex(uint8_t *p, size_t len, uint64_t index)
+{
+	size_t o = 0;
+
+	while (o < len) {
+		uint32_t plen;
+
+		if (len - o < LS_REC_HDR + LS_REC_TRAILER)
+			return -1;
+		plen = ls_get32(p + o + 4);
+		if (plen < LS_UV_PADDED ||
+		    len - o - LS_REC_HDR - LS_REC_TRAILER < plen)
+			return -1;
+		ls_uv_put_padded(p + o + LS_REC_HDR, index, LS_UV_PADDED);
+		ls_put32(p + o + LS_REC_HDR + plen, ls_crc32(0, p + o,
+		    LS_REC_HDR + plen));
+		o += LS_REC_HDR + plen + LS_REC_TRAILER;
+	}
+	return 0;
+}
+
+void
 ls_rec_end_counted(struct ls_buf *b, size_t start, uint32_t count)
 {
 	if (!b->err) {

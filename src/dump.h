@@ -280,6 +280,16 @@ void ls_rec_end(struct ls_buf *b, size_t start);
  * (as a 5-byte LEB128, so the payload need not move) before closing it.
  */
 size_t ls_rec_begin_counted(struct ls_buf *b, unsigned type, uint64_t index);
+
+/* A uv in LS_UV_PADDED bytes whatever its value (below 2^35), so that it
+ * can be rewritten in place. */
+#define LS_UV_PADDED	5
+void ls_buf_uv_padded(struct ls_buf *b, uint64_t v);
+
+/* The records p[0..len) each begin with an index in LS_UV_PADDED bytes:
+ * rewrite it to index, and their CRCs.  0, or -1 if a record is not
+ * whole. */
+int ls_recs_reindex(uint8_t *p, size_t len, uint64_t index);
 void ls_rec_end_counted(struct ls_buf *b, size_t start, uint32_t count);
 
 /* --- reading --- */

@@ -30,11 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE __attribute__((noipa))
-#endif
+#include "scanvictim.h"
+
 
 #define RESULT	1024
 #define SCRUB	(64 << 10)
@@ -166,27 +163,6 @@ queries(unsigned *done, unsigned n)
 	fence_alloc();
 }
 
-static void *
-catcher(void *arg)
-{
-	(void)arg;
-	for (;;)
-		pause();
-	return NULL;
-}
-
-/* From here on signals are taken by a thread of their own. */
-static int
-catch_signals(void)
-{
-	sigset_t all;
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, catcher, NULL) != 0)
-		return -1;
-	sigfillset(&all);
-	return pthread_sigmask(SIG_BLOCK, &all, NULL) != 0 ? -1 : 0;
-}
 
 static int
 wait_mode(unsigned n)

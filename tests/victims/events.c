@@ -26,11 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifdef __clang__
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE __attribute__((noipa))
-#endif
+#include "scanvictim.h"
+
 
 #define SCRUB	(64 << 10)
 #define DEPTH	16
@@ -169,27 +166,6 @@ job_outside(unsigned long m)
 		fire_child(i);
 }
 
-static void *
-catcher(void *arg)
-{
-	(void)arg;
-	for (;;)
-		pause();
-	return NULL;
-}
-
-/* From here on signals are taken by a thread of their own. */
-static int
-catch_signals(void)
-{
-	sigset_t all;
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, catcher, NULL) != 0)
-		return -1;
-	sigfillset(&all);
-	return pthread_sigmask(SIG_BLOCK, &all, NULL) != 0 ? -1 : 0;
-}
 
 int
 main(int argc, char **argv)

@@ -38,13 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Neither inlined, cloned (which renames the site) nor folded with a
- * function of the same code (mixed_outer and cycle_alloc). */
-#ifdef __clang__
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE __attribute__((noipa))
-#endif
+#include "scanvictim.h"
+
 /* The compiler forgets what p is, and cannot make the call before it a
  * tail call. */
 #define OPAQUE(p) __asm__ volatile("" : "+r"(p))
