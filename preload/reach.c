@@ -104,6 +104,19 @@ lsp_reach_threads(const pid_t **tid, const uintptr_t **tp)
 	return serials->n;
 }
 
+/* Whether tp still is a thread's descriptor (glibc unmaps the stacks its
+ * cache does not keep, and the address may be anything's since): its
+ * first and third words point to itself (tcbhead_t's tcb and self). */
+static bool
+still_descriptor(uintptr_t tp)
+{
+	struct iovec src = { (void *)tp, 3 * sizeof(uintptr_t) };
+	uintptr_t w[3];
+
+	return lsp_scan_read_self(NULL, &src, 1, w) == (ssize_t)sizeof(w) &&
+	    w[0] == tp && w[2] == tp;
+}
+
 void
 lsp_reach_cache(struct lsp_reach_roots *rr)
 {
@@ -116,7 +129,8 @@ lsp_reach_cache(struct lsp_reach_roots *rr)
 		for (j = 0; j < serials->n; j++)
 			if (serials->tp[j] == tp)
 				break;
-		if (j == serials->n && tp != lsp_roots_main_tp())
+		if (j == serials->n && tp != lsp_roots_main_tp() &&
+		    still_descriptor(tp))
 			lsp_reach_add_root(rr, LSP_SCAN_TLS, tp, tp + d,
 			    LSP_SCAN_TAG_CACHE);
 	}
@@ -439,6 +453,7 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 	char why[256] = "";
 	uint64_t t0;
 	unsigned bits = 0, not_stopped = 0, stopped = 0;
+	bool all_stopped;
 	int r;
 
 	ls_fmt_init(&f, why, sizeof(why));
@@ -458,6 +473,7 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 	lsp_record_lock_all();
 	t0 = lsp_run_ns();
 	r = lsp_roots_stop();
+	all_stopped = r == 0;
 	if (r == 0 || r == -EAGAIN)
 		r = lsp_reach_fill(&final_scan);
 	lsp_record_unlock_all();
@@ -468,8 +484,11 @@ lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered)
 		bits = lsp_roots_incomplete();
 		not_stopped = lsp_roots_not_stopped();
 		stopped = lsp_roots_stopped();
-		/* A thread still running may unmap what is read. */
-		rd.direct = not_stopped == 0;
+		/* A thread still running may unmap what is read: copies then,
+		 * which fail where memory went, instead of faulting. */
+		rd.direct = all_stopped && not_stopped == 0 && !(bits &
+		    (LSP_ROOTS_NOT_STOPPED | LSP_ROOTS_TOO_MANY |
+		    LSP_ROOTS_NO_SIGNAL));
 		lsp_scan_deadline(&final_scan, LSP_REACH_FINAL_NS);
 		r = rr.lost ? -ENOMEM : lsp_scan_run(&final_scan, rr.r, rr.n,
 		    &rd);

@@ -96,6 +96,14 @@ bool lsp_reach_due(void);
 /* Kill the clone of a scan under way, if any (the final snapshot must not
  * wait for it).  Async-signal-safe. */
 void lsp_reach_cancel(void);
+
+/* An exec failed: the program goes on, and so do scans. */
+void lsp_reach_uncancel(void);
+
+/* A fork, a sandbox or the exit waits for the writer's lock: a snapshot
+ * waiting for its clone lets it go at once (the records go into a later
+ * snapshot).  Async-signal-safe. */
+void lsp_reach_hurry(void);
 void lsp_reach_clone_start(uint32_t index, uint32_t covered);
 void lsp_reach_clone_finish(struct ls_buf *b, uint32_t index,
     uint32_t covered, uint64_t wait_ns);

@@ -149,6 +149,12 @@ lsp_roots_stopped(void)
 	return n;
 }
 
+int
+lsp_roots_signal(void)
+{
+	return __atomic_load_n(&stop_sig, __ATOMIC_ACQUIRE);
+}
+
 size_t
 lsp_roots_desc_size(void)
 {

@@ -144,6 +144,9 @@ unsigned lsp_roots_running_incomplete(void);
 /* The number of threads the last stop stopped (until resumed). */
 unsigned lsp_roots_stopped(void);
 
+/* The stop signal picked last, or 0.  Async-signal-safe. */
+int lsp_roots_signal(void);
+
 /* sizeof(struct pthread) as the C library says, or 0. */
 size_t lsp_roots_desc_size(void);
 

@@ -294,8 +294,8 @@ struct lsp_scan_step {
 
 /* Prepare the chains (scan_chain.c): each reached block's depth, and for
  * each site the block its chain starts from: the deepest of those its
- * biggest owner, or its own blocks, hold.  4 bytes per site id; the
- * queues' room is reused.  Once, after lsp_scan_run.  0 or -ENOMEM. */
+ * biggest owner holds, directly or through a run of its own blocks.  4
+ * bytes per site id; the queues' room is reused.  Once, after lsp_scan_run.  0 or -ENOMEM. */
 int lsp_scan_chains(struct lsp_scan *s);
 
 /* Site site's chain into steps[max], innermost owner first, the root

@@ -4,9 +4,9 @@
  * reached blocks up to a root along the owners, which lie on shortest
  * paths from the roots, with a run of links between blocks of one site
  * collapsed into one step.  The block a chain starts from is, among the
- * site's reached blocks held by its biggest owner (or by its own
- * blocks), the deepest: a list of registrations shows as a run of as many
- * blocks as the list has, not as its head.
+ * site's reached blocks held by its biggest owner (directly, or through
+ * a run of its own blocks), the deepest: a list of registrations shows as
+ * a run of as many blocks as the list has, not as its head.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -61,6 +61,47 @@ depths(struct lsp_scan *s)
 	}
 }
 
+/*
+ * Each reached block's first owner that is not its own site's blocks (a
+ * run of them walked up), in the interior queue's room (free once
+ * marking is done): a block at the end of a list is held, in the end, by
+ * whoever holds the list's head.  Each block is filled once.
+ */
+#define FK_UNKNOWN	(LSP_SCAN_NONE - 1)
+static void
+first_keys(struct lsp_scan *s)
+{
+	uint32_t *fk = s->pq, k;
+	size_t i, j;
+
+	for (i = 0; i < s->n; i++)
+		fk[i] = FK_UNKNOWN;
+	for (i = 0; i < s->n; i++) {
+		if (fk[i] != FK_UNKNOWN || !reached(s, i))
+			continue;
+		/* Up the run of i's site to the first other owner. */
+		for (j = i; ; j = s->owner[j]) {
+			if (s->owner[j] == LSP_SCAN_NONE) {
+				k = LSP_SCAN_NONE;
+				break;
+			}
+			k = lsp_scan_owner_key(s, j);
+			if (k != s->site[i])
+				break;
+			if (fk[s->owner[j]] != FK_UNKNOWN) {
+				k = fk[s->owner[j]];
+				break;
+			}
+		}
+		for (j = i; fk[j] == FK_UNKNOWN; j = s->owner[j]) {
+			fk[j] = k;
+			if (s->owner[j] == LSP_SCAN_NONE ||
+			    lsp_scan_owner_key(s, j) != s->site[i])
+				break;
+		}
+	}
+}
+
 /* The biggest owner of site's reached blocks other than its own, or
  * LSP_SCAN_NONE. */
 static uint32_t
@@ -98,6 +139,7 @@ lsp_scan_chains(struct lsp_scan *s)
 		return -ENOMEM;
 	}
 	depths(s);
+	first_keys(s);
 	for (site = 0; site < s->nsites; site++) {
 		s->start[site] = LSP_SCAN_NONE;
 		best[site] = lsp_scan_site(s, site) != NULL ?
@@ -109,8 +151,10 @@ lsp_scan_chains(struct lsp_scan *s)
 		if (!reached(s, i))
 			continue;
 		site = s->site[i];
-		k = lsp_scan_owner_key(s, i);
-		if (k != best[site] && k != site)
+		/* Held in the end by the biggest owner, maybe through a run
+		 * of its own site's blocks. */
+		k = s->pq[i];
+		if (k != best[site])
 			continue;
 		cur = s->start[site];
 		if (cur == LSP_SCAN_NONE || s->q[i] > s->q[cur])

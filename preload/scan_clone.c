@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -138,17 +139,40 @@ read_maps(struct maps *m)
 		for (p++; p < end && *p != ' '; p++)
 			b = b * 16 + (uintptr_t)(*p <= '9' ? *p - '0' :
 			    (*p | 0x20) - 'a' + 10);
+		/* A mapping with a name (a file, [heap]; [stack] aside) holds
+		 * no thread's stack but one the program placed there itself:
+		 * marked in the end's low bit. */
+		{
+			char *nl = p, *name = p;
+			int field;
+
+			while (nl < end && *nl != '\n')
+				nl++;
+			/* perms, offset, dev and inode, then the name */
+			for (field = 0; field < 4; field++) {
+				while (name < nl && *name == ' ')
+					name++;
+				while (name < nl && *name != ' ')
+					name++;
+			}
+			while (name < nl && *name == ' ')
+				name++;
+			if (name < nl && (nl - name != 7 ||
+			    memcmp(name, "[stack]", 7) != 0))
+				b |= 1;
+			p = nl < end ? nl + 1 : end;
+		}
 		m->r[2 * m->n] = a;
 		m->r[2 * m->n + 1] = b;
 		m->n++;
-		while (p < end && *p++ != '\n')
-			;
 	}
 	ls_unmap(buf, MAPS_MAX);
 	return 0;
 }
 
-/* The start of the mapping that holds a, or 0. */
+/* The start of the mapping that holds a, or 0 (also for a mapping with a
+ * name: a stack the program put in its heap or a file is not read
+ * whole). */
 static uintptr_t
 map_start(const struct maps *m, uintptr_t a)
 {
@@ -157,16 +181,18 @@ map_start(const struct maps *m, uintptr_t a)
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->r[2 * mid + 1] <= a)
+		if ((m->r[2 * mid + 1] & ~(uintptr_t)1) <= a)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < m->n && m->r[2 * lo] <= a ? m->r[2 * lo] : 0;
+	if (lo >= m->n || m->r[2 * lo] > a || (m->r[2 * lo + 1] & 1))
+		return 0;	/* unmapped, or not a stack */
+	return m->r[2 * lo];
 }
 
-/* A thread blocked in a system call: its arguments (registers) and user
- * stack pointer, as /proc/self/task/TID/syscall gives them. */
+/* A thread blocked in a system call: its arguments (registers), as
+ * /proc/self/task/TID/syscall gives them. */
 #define MAX_BLOCKED	4096
 static uintptr_t sys_args[MAX_BLOCKED][6];
 static unsigned nblocked;
@@ -199,11 +225,11 @@ hex_field(const char **p, const char *end, bool *ok)
 }
 
 /*
- * Where thread tid's stack is live: its stack pointer if it is blocked
- * in a system call (then its arguments become register roots), else lo,
- * the start of its stack's mapping (its dead frames included).  The
- * thread may return meanwhile; its new frames are then below: a running
- * scan is incomplete by nature.
+ * Thread tid's stack is read whole from lo, the start of its mapping,
+ * dead frames included (its stack pointer, even where /proc gives it for
+ * a thread blocked in a system call, may be stale by the clone: frames
+ * below it would be missed).  A blocked thread's arguments are register
+ * roots.  Returns lo.
  */
 static uintptr_t
 live_from(struct lsp_reach_roots *rr, pid_t tid, uintptr_t lo)
@@ -211,7 +237,6 @@ live_from(struct lsp_reach_roots *rr, pid_t tid, uintptr_t lo)
 	char path[64], buf[256];
 	const char *p, *end;
 	struct ls_fmt f;
-	uintptr_t sp;
 	bool ok = true;
 	ssize_t n;
 	int fd, k;
@@ -232,13 +257,12 @@ live_from(struct lsp_reach_roots *rr, pid_t tid, uintptr_t lo)
 		;
 	for (k = 0; k < 6; k++)
 		sys_args[nblocked][k] = hex_field(&p, end, &ok);
-	sp = hex_field(&p, end, &ok);
-	if (!ok || sp < lo)
+	if (!ok)
 		return lo;
 	lsp_reach_add_root(rr, LSP_SCAN_REGISTER, (uintptr_t)sys_args[nblocked],
 	    (uintptr_t)(sys_args[nblocked] + 6), lsp_reach_serial_of(tid));
 	nblocked++;
-	return sp - 128 > lo ? sp - 128 : lo;	/* the red zone */
+	return lo;
 }
 
 /* Each thread's ranges; returns how many threads had no known stack. */
@@ -277,6 +301,19 @@ thread_roots(struct lsp_reach_roots *rr, const struct maps *m)
 static struct lsp_scan clone_scan;
 static pid_t clone_pid;		/* the clone scanning, or 0 */
 static bool cancelled;		/* killed for the final snapshot */
+static bool hurry;		/* the writer's lock is wanted */
+
+void
+lsp_reach_uncancel(void)
+{
+	__atomic_store_n(&cancelled, false, __ATOMIC_RELEASE);
+}
+
+void
+lsp_reach_hurry(void)
+{
+	__atomic_store_n(&hurry, true, __ATOMIC_RELEASE);
+}
 
 void
 lsp_reach_cancel(void)
@@ -409,7 +446,14 @@ lsp_reach_clone_start(uint32_t index, uint32_t covered)
 	 * clone sees them whole. */
 	t1 = lsp_run_ns();
 	lsp_record_lock_all();
-	pend.pid = syscall(SYS_clone, 0UL, NULL, NULL, NULL, NULL);
+	/* The descriptor table shared: a descriptor the program closes
+	 * meanwhile is closed, its peer sees the end (the clone opens
+	 * none). */
+	if (!__atomic_load_n(&cancelled, __ATOMIC_ACQUIRE))
+		pend.pid = syscall(SYS_clone, (unsigned long)CLONE_FILES, NULL,
+		    NULL, NULL, NULL);
+	else
+		errno = EINTR;
 	if (pend.pid == 0)
 		clone_main(pend.out, &pend.rr, index, pend.t0, why, covered);
 	lsp_record_unlock_all();
@@ -419,6 +463,9 @@ lsp_reach_clone_start(uint32_t index, uint32_t covered)
 	else
 		__atomic_store_n(&clone_pid, (pid_t)pend.pid,
 		    __ATOMIC_RELEASE);
+	/* An exit that came meanwhile found no clone to kill. */
+	if (pend.pid > 0 && __atomic_load_n(&cancelled, __ATOMIC_ACQUIRE))
+		lsp_reach_cancel();
 }
 
 bool
@@ -474,8 +521,11 @@ lsp_reach_clone_finish(struct ls_buf *b, uint32_t index, uint32_t covered,
 	if (!pend.on)
 		return;
 	while (r == 0 && !clone_ended()) {
-		if (lsp_run_ns() >= until)
-			return;		/* still marking: a later snapshot's */
+		/* Still marking: a later snapshot's; sooner if a fork or a
+		 * sandbox waits for the writer's lock. */
+		if (lsp_run_ns() >= until ||
+		    __atomic_exchange_n(&hurry, false, __ATOMIC_ACQ_REL))
+			return;
 		nanosleep(&ms, NULL);
 	}
 	if (r == 0)
@@ -531,6 +581,7 @@ lsp_reach_postfork_child(void)
 	pend.out = NULL;
 	clone_pid = 0;
 	cancelled = false;
+	hurry = false;
 	st = (typeof(st)){ 0 };
 }
 

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "lsp.h"
+#include "reach.h"
 #include "roots.h"
 
 /* The kernel's flag for a handler's return trampoline, which the C
@@ -197,10 +198,23 @@ wait_fatal_done(void)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	end_ms = now.tv_sec * 1000 + now.tv_nsec / 1000000 + FATAL_WAIT_MS;
 	while (__atomic_load_n(&fatal_done, __ATOMIC_ACQUIRE) == 0) {
+		int stop = lsp_roots_signal();
+
+		/* The final snapshot's heap scan stops this thread too: its
+		 * stack is a root.  (The handler's mask blocks everything.) */
+		if (stop != 0) {
+			sigset_t one;
+
+			sigemptyset(&one);
+			sigaddset(&one, stop);
+			pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		now_ms = now.tv_sec * 1000 + now.tv_nsec / 1000000;
 		if (now_ms >= end_ms)
 			return;
+		if (end_ms - now_ms > 5)
+			now_ms = end_ms - 5;	/* look again in 5 ms */
 		left.tv_sec = (end_ms - now_ms) / 1000;
 		left.tv_nsec = (end_ms - now_ms) % 1000 * 1000000;
 		syscall(SYS_futex, &fatal_done, FUTEX_WAIT_PRIVATE, 0, &left,
@@ -230,6 +244,8 @@ fatal(int sig, bool wait)
 	}
 	if (!wait)
 		__atomic_store_n(&fatal_kill, true, __ATOMIC_RELEASE);
+	/* A heap scan's clone still marking must not hold the snapshot. */
+	lsp_reach_cancel();
 	if (!lsp_writer_wake()) {
 		/* No writer thread: this one writes, if it may. */
 		if (wait)

@@ -279,9 +279,9 @@ writer_main(void *arg)
 {
 	uint64_t interval = (uint64_t)lsp_cfg.interval_ms * 1000000u;
 	uint64_t next = now_ns(CLOCK_MONOTONIC) + interval;
-	/* Scans while running: the growth trigger is looked at this often,
-	 * and a clone still marking. */
-	bool growth = lsp_cfg.scan_ms != 0 && lsp_cfg.scan_growth != 0;
+	/* Scans while running: their timer and the growth trigger are looked
+	 * at this often, and a clone still marking. */
+	bool growth = lsp_cfg.scan_ms != 0;
 
 	(void)arg;
 	lsp_guard_enter();	/* for good: the writer is all leakspy */
@@ -412,8 +412,7 @@ lsp_writer_start(void)
 	create_header();
 	if (ws.disabled)
 		return;
-	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0 ||
-	    lsp_cfg.scan_ms != 0)
+	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
 		start_thread();
 	lsp_signals_init(lsp_cfg.signo, on_snapshot_signal);
 }
@@ -422,7 +421,10 @@ void
 lsp_writer_sandbox(void)
 {
 	lsp_guard_enter();
+	lsp_reach_hurry();
 	pthread_mutex_lock(&write_lock);
+	/* No clone may be left to reap from inside the sandbox. */
+	lsp_reach_clone_drop();
 	write_out(LS_SNAP_SANDBOX, false, false);
 	/* From here on no system call of leakspy's: the program's own
 	 * dispositions go back to the kernel. */
@@ -505,6 +507,7 @@ void
 lsp_writer_keep(void)
 {
 	lsp_guard_enter();
+	lsp_reach_hurry();
 	pthread_mutex_lock(&write_lock);
 	lsp_dump_keep();
 	pthread_mutex_unlock(&write_lock);
@@ -517,6 +520,7 @@ lsp_writer_exec_failed(void)
 	lsp_guard_enter();
 	pthread_mutex_lock(&write_lock);
 	ws.final_done = false;
+	lsp_reach_uncancel();
 	pthread_mutex_unlock(&write_lock);
 	lsp_guard_leave();
 }
@@ -524,6 +528,7 @@ lsp_writer_exec_failed(void)
 void
 lsp_writer_prefork(void)
 {
+	lsp_reach_hurry();
 	pthread_mutex_lock(&write_lock);
 }
 
@@ -542,6 +547,7 @@ lsp_writer_postfork_child(void)
 	memcpy(parent_path, lsp_cfg.path, sizeof(parent_path));
 	lsp_modules_forget_written();
 	lsp_reach_postfork_child();
+	__atomic_store_n(&lsp_writer_tid, 0, __ATOMIC_RELEASE);
 	ws.header_done = false;
 	ws.resync = true;
 	ws.stacks_written = 0;
@@ -569,8 +575,7 @@ lsp_writer_postfork_child(void)
 	 * one) must see no open or clone from leakspy after it.  The C
 	 * library has reset its own locks before fork handlers run. */
 	create_header();
-	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0 ||
-	    lsp_cfg.scan_ms != 0))
+	if (!ws.disabled && (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0))
 		start_thread();
 	lsp_signals_postfork_child();
 }

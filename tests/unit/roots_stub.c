@@ -53,6 +53,14 @@ ut_own_bss(void)
 
 pid_t lsp_writer_tid;
 
+/* scan_clone.c: no clone scans here. */
+void lsp_reach_cancel(void);
+
+void
+lsp_reach_cancel(void)
+{
+}
+
 size_t
 lsp_threads_tids(pid_t *out, size_t cap)
 {

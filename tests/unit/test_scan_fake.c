@@ -219,6 +219,43 @@ test_tiered(void)
 		lsp_scan_fini(&s);
 	}
 }
+/* A site's chain keeps to its biggest owner: a longer run of its blocks
+ * hung from a smaller root does not take it over. */
+static void
+test_chain_biggest(void)
+{
+	static const struct lsp_scan_reader rd = { fake_read, NULL, false };
+	struct lsp_scan s;
+	struct lsp_scan_root r[2] = {
+		{ FAKE(0), FAKE(1), LSP_SCAN_GLOBAL, 1 },
+		{ FAKE(1), FAKE(2), LSP_SCAN_STACK, 2 },
+	};
+	struct lsp_scan_step st[8];
+	uint64_t budget = 1000;
+
+	/* global -> A (64 bytes) -> A2; stack -> B1 -> B2 -> B3, all of
+	 * site 1. */
+	memset(fake, 0, sizeof(fake));
+	fake[0] = FAKE(4);
+	fake[1] = FAKE(20);
+	fake[4] = FAKE(16);
+	fake[20] = FAKE(24);
+	fake[24] = FAKE(28);
+	LST_EQ_U64(lsp_scan_init(&s, 8), 0);
+	add(&s, (void *)FAKE(4), 64, 1);
+	add(&s, (void *)FAKE(16), 16, 1);
+	add(&s, (void *)FAKE(20), 16, 1);
+	add(&s, (void *)FAKE(24), 16, 1);
+	add(&s, (void *)FAKE(28), 16, 1);
+	LST_EQ_U64(lsp_scan_run(&s, r, 2, &rd), 0);
+	LST_EQ_U64(lsp_scan_chains(&s), 0);
+	LST_EQ_U64(lsp_scan_chain(&s, 1, st, 8, &budget), 2);
+	LST_EQ_U64(st[0].owner, 1);
+	LST_EQ_U64(st[0].nblocks, 1);
+	LST_EQ_U64(st[1].owner, LSP_SCAN_OWNER_ROOT(LSP_SCAN_GLOBAL, 1));
+	lsp_scan_fini(&s);
+}
+
 int
 main(void)
 {
@@ -226,5 +263,6 @@ main(void)
 	test_glibc_chunks();
 	test_chains();
 	test_tiered();
+	test_chain_biggest();
 	return LST_DONE();
 }
