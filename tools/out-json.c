@@ -244,6 +244,8 @@ jroot(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
 		fputs("null", f);
 	fputs(", \"name\": ", f);
 	jstr(f, v ? d->thread_names[v->name] : NULL);
+	fputs(", \"start\": ", f);
+	jstr(f, t ? lsr_symbol_name(d, t->start + 1, t->gen) : NULL);
 	fputs("}}", f);
 }
 

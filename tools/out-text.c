@@ -485,6 +485,7 @@ print_root(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
 	};
 	const struct lsr_thread *t;
 	const struct lsr_thread_ver *v;
+	const char *start;
 
 	if (h->kind == LS_OWN_GLOBAL) {
 		const struct lsr_module *m = lsr_module_of(d, h->owner,
@@ -513,11 +514,15 @@ print_root(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
 	fprintf(f, "%s of ", what[h->kind]);
 	t = h->owner ? lsr_thread_by_serial(d, h->owner) : NULL;
 	v = t ? lsr_thread_at(t, r->snap) : NULL;
+	start = t ? lsr_symbol_name(d, t->start + 1, t->gen) : NULL;
 	if (h->owner == 0)
 		fputs("main thread", f);
 	else if (v != NULL && d->thread_names[v->name][0])
-		fprintf(f, "thread \"%s\" (#%" PRIu64 ")",
-		    tx(d->thread_names[v->name]), h->owner);
+		fprintf(f, "thread \"%s\" (#%" PRIu64 "%s%s)",
+		    tx(d->thread_names[v->name]), h->owner, start ? ", " : "",
+		    start ? tx(start) : "");
+	else if (start != NULL)
+		fprintf(f, "thread #%" PRIu64 " (%s)", h->owner, tx(start));
 	else
 		fprintf(f, "thread #%" PRIu64, h->owner);
 }

@@ -72,6 +72,20 @@ class Live:
         self.kill()
         raise Fail("no snapshot #%d in %.0f s" % (n - 1, timeout))
 
+    def wait_scan(self, timeout=60):
+        """Wait until the dump has a snapshot with a scan of its own (the
+        signal's, or a later one if the scan took long); returns its
+        index."""
+        end = time.monotonic() + timeout
+        n = 1
+        while time.monotonic() < end:
+            rep = self.wait_snapshots(n, timeout=end - time.monotonic())
+            if rep.get("scan") is not None:
+                return rep["scan"]["snapshot"]
+            n = rep["snapshots"] + 1
+        self.kill()
+        raise Fail("no scan in %.0f s" % timeout)
+
     def kill(self):
         self.p.kill()
         self.p.wait()
@@ -426,18 +440,18 @@ def request(v, what):
 
 
 def test_serve_big_heap():
-    """A service with 256 MiB in 256K blocks keeps answering requests
-    while the snapshot signal's scan runs: every request answered, and the
-    scan has the big site whole and reachable."""
-    nblocks = 256 * 1024
-    v = Live([victim("serve"), "256"], env={"LEAKSPY_SIGNAL": "USR2",
+    """A service with 1 GiB in 1M blocks keeps answering requests while
+    the snapshot signal's scan runs: every request answered, and the scan
+    (in the signal's snapshot, or in one of its own if it took longer than
+    a second) has the big site whole and reachable."""
+    nblocks = 1024 * 1024
+    v = Live([victim("serve"), "1024"], env={"LEAKSPY_SIGNAL": "USR2",
                                             "LEAKSPY_SCAN_GROWTH": "0"})
     eq(v.line(), b"serve: %d blocks\n" % nblocks, "ready")
     for _ in range(10):
         request(v, b"a")
     sent, worst, done = 10, 0.0, []
-    poll = threading.Thread(target=lambda: done.append(
-        v.wait_snapshots(1, timeout=30)))
+    poll = threading.Thread(target=lambda: done.append(v.wait_scan()))
     t0 = time.monotonic()
     os.kill(v.p.pid, signal.SIGUSR2)
     poll.start()
@@ -448,12 +462,17 @@ def test_serve_big_heap():
     r = v.finish(b"q")
     eq((r.rc, r.out), (0, b"serve: %d requests\n" % sent),
        "exit status, output: every request answered")
-    check(done, "the signal's snapshot written")
+    check(done, "the scan's snapshot written")
     print("%d requests while the scan ran (%.2f s to the snapshot read), "
           "the longest took %.1f ms" % (sent - 10, took, worst * 1e3))
     dump = one_dump(r)
-    rep = report(dump, "--snapshot", "0")
-    running_scan(rep, 0, "at the signal")
+    k = done[0]
+    rep = report(dump, "--snapshot", str(k))
+    eq(report(dump, "--snapshot", "0")["snapshot"]["reason"], "signal",
+       "the signal's snapshot")
+    eq(rep["snapshot"]["reason"], "signal" if k == 0 else "scan",
+       "the scan's snapshot")
+    running_scan(rep, k, "the signal's scan")
     ci, cache = site_by(rep, "cache_fill", "malloc")
     expect_reachable(cache, nblocks * 1024, nblocks, "cache_fill")
     eq(chain_of(rep, cache), [step(("global", "cache"),

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define BLOCK	1024
-#define MAXBLK	(256 * 1024)
+#define MAXBLK	(1024 * 1024)
 
 void *volatile cache[MAXBLK];
 
