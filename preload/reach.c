@@ -347,11 +347,125 @@ lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
 	lsp_reach_emit_chains(b, index, s, covered);
 }
 
+/* A block held by a global root word: by site, then by the word. */
+struct gword {
+	uint32_t site;
+	uintptr_t via;
+	uint64_t bytes;
+};
+
+static bool
+gword_less(const struct gword *x, const struct gword *y)
+{
+	return x->site != y->site ? x->site < y->site : x->via < y->via;
+}
+
+static void
+gword_sift(struct gword *g, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		struct gword t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && gword_less(&g[c], &g[c + 1]))
+			c++;
+		if (!gword_less(&g[i], &g[c]))
+			return;
+		t = g[i];
+		g[i] = g[c];
+		g[c] = t;
+		i = c;
+	}
+}
+
+/* Heapsort: no allocation, no recursion (the clone, the exit). */
+static void
+gword_sort(struct gword *g, size_t n)
+{
+	size_t i;
+
+	for (i = n / 2; i-- > 0;)
+		gword_sift(g, i, n);
+	for (i = n; i-- > 1;) {
+		struct gword t = g[0];
+
+		g[0] = g[i];
+		g[i] = t;
+		gword_sift(g, 0, i);
+	}
+}
+
+static bool
+held_by_global(const struct lsp_scan *s, size_t i)
+{
+	uint32_t o = s->owner[i];
+	unsigned c = lsp_scan_class(s, i);
+
+	return (c == LSP_REACH_REACHABLE || c == LSP_REACH_INTERIOR) &&
+	    o != LSP_SCAN_NONE && LSP_SCAN_OWNER_IS_ROOT(o) &&
+	    s->roots[o & ~LSP_SCAN_ROOT_BIT].kind == LSP_SCAN_GLOBAL;
+}
+
+/*
+ * OWNERS entries of the blocks that globals hold, one for each root word
+ * rather than one for a whole writable segment, so that the report names
+ * each global by its symbol (and merges the entries of one symbol); past
+ * GWORD_MAX words for a site, one for each run of consecutive words (an
+ * array of pointers), so that a huge table costs a few entries.  False if there was no room:
+ * the segment's entries then stand.
+ */
+#define GWORD_MAX	4096
+static bool
+emit_global_owners(struct ls_buf *b, struct run *run, uint32_t index,
+    const struct lsp_scan *s, uint32_t covered)
+{
+	struct gword *g;
+	size_t i, n = 0, k, len, per_site;
+
+	for (i = 0; i < s->n; i++)
+		n += held_by_global(s, i) && s->site[i] < covered;
+	if (n == 0)
+		return true;
+	len = n * sizeof(*g);
+	if ((g = ls_map(len)) == NULL)
+		return false;
+	for (i = 0, k = 0; i < s->n && k < n; i++)
+		if (held_by_global(s, i) && s->site[i] < covered)
+			g[k++] = (struct gword){ s->site[i], s->via[i],
+			    s->size[i] };
+	gword_sort(g, n);
+	for (i = 0, per_site = 0; i < n; i = k) {
+		uint64_t bytes = g[i].bytes, blocks = 1;
+
+		per_site = i > 0 && g[i - 1].site == g[i].site ? per_site + 1 :
+		    0;
+		/* Past GWORD_MAX words of one site, runs of them. */
+		for (k = i + 1; k < n && per_site >= GWORD_MAX &&
+		    g[k].site == g[i].site && g[k].via - g[k - 1].via <= 8;
+		    k++) {
+			bytes += g[k].bytes;
+			blocks++;
+		}
+		run_entry(b, run, LS_REC_OWNERS, index);
+		ls_buf_uv(b, g[i].site);
+		ls_buf_uv(b, LS_OWN_GLOBAL);
+		ls_buf_uv(b, g[i].via);
+		ls_buf_uv(b, bytes);
+		ls_buf_uv(b, blocks);
+		run_entered(b, run, OWNERS_PER_REC);
+	}
+	ls_unmap(g, len);
+	return true;
+}
+
 void
 lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
     const struct lsp_scan *s, uint32_t covered)
 {
 	struct run run = { 0 };
+	bool globals = emit_global_owners(b, &run, index, s, covered);
 	size_t k;
 
 	for (k = 0; k < s->nret; k++) {
@@ -360,7 +474,8 @@ lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
 		unsigned kind = own_kind(o->owner, o->via, &value);
 
 		if (o->site >= covered ||
-		    (kind == LS_OWN_BLOCK && value >= covered))
+		    (kind == LS_OWN_BLOCK && value >= covered) ||
+		    (kind == LS_OWN_GLOBAL && globals))
 			continue;
 		run_entry(b, &run, LS_REC_OWNERS, index);
 		ls_buf_uv(b, o->site);

@@ -115,10 +115,39 @@ merge_owners(struct lsr_site_reach *rc)
 	rc->nowners = n;
 }
 
+/* The globals seen: one key (the first root word's address) for each
+ * symbol of a module, so that the words of one array are one owner. */
+struct gkeys {
+	struct gkey {
+		const struct lsr_module *m;
+		const char *sym;
+		uint64_t addr;
+	} *k;
+	size_t n, cap;
+};
+
+static uint64_t
+global_key(const struct lsr_report *r, struct gkeys *g, uint64_t addr)
+{
+	const struct lsr_module *m = lsr_module_of(r->d, addr, r->scan->gen);
+	const char *sym = lsr_symbol_name(r->d, addr + 1, r->scan->gen);
+	size_t i;
+
+	if (m == NULL || sym == NULL)
+		return addr;
+	for (i = 0; i < g->n; i++)
+		if (g->k[i].m == m && strcmp(g->k[i].sym, sym) == 0)
+			return g->k[i].addr;
+	g->k = lsr_xgrow(g->k, &g->cap, g->n + 1, sizeof(*g->k));
+	g->k[g->n++] = (struct gkey){ m, sym, addr };
+	return addr;
+}
+
 /* Sum the scan's split and owners into the sites' reach. */
 static void
 sum_sites(struct lsr_report *r, const size_t *site_of, size_t *caps)
 {
+	struct gkeys gk = { 0 };
 	const struct lsr_scan *sc = r->scan;
 	size_t i, k;
 	unsigned c;
@@ -146,6 +175,8 @@ sum_sites(struct lsr_report *r, const size_t *site_of, size_t *caps)
 			continue;
 		rc = r->sites[k].reach;
 		h = held_key(site_of, o->kind, o->owner);
+		if (h.kind == LS_OWN_GLOBAL)
+			h.owner = global_key(r, &gk, h.owner);
 		h.held = o->held;
 		if (h.kind == LS_OWN_BLOCK && h.site == k) {
 			rc->self.bytes += h.held.bytes;
@@ -154,6 +185,7 @@ sum_sites(struct lsr_report *r, const size_t *site_of, size_t *caps)
 			add_owner(rc, &caps[k], &h);
 		}
 	}
+	free(gk.k);
 }
 
 /* For each site, the chain of its stack that holds the most reachable

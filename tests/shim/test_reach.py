@@ -200,6 +200,19 @@ def test_reach_array():
     check_case("array")
 
 
+def test_reach_globals():
+    """One site's blocks held by two globals: retained by each of them by
+    its symbol, with what it holds (not by one word for the whole data
+    segment)."""
+    exe, rep = run_reach("globals")
+    expect_reach(rep, "globals_alloc", {"reachable": (51 * 48, 51)})
+    eq(sorted((o["root"]["kind"], o["root"]["module"], o["root"]["symbol"],
+               o["bytes"], o["blocks"])
+              for o in retained_by(rep, "globals_alloc")),
+       [("global", exe, "big_held", 50 * 48, 50),
+        ("global", exe, "small_held", 48, 1)], "retained by each global")
+
+
 def test_reach_mixed():
     """A reachable block holding another by an interior pointer only:
     root -> A -?-> B leaves B interior only, retained by A's site."""

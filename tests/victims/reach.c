@@ -15,6 +15,8 @@
  *   key       key_alloc (600) a pthread key's value in a blocked thread
  *   cycle     cycle_alloc: 2 of 64 pointing at each other, both lost
  *   array     array_alloc: 100 of 32 held by the global array held[]
+ *   globals   globals_alloc: 48 bytes each, 1 held by small_held[0] and
+ *             50 by big_held[], from one call site
  *   mixed     mixed_outer (64) held by the global mixed_root, holding
  *             mixed_inner (96) by a pointer 8 bytes into it only
  * Pointers the scan must not see are overwritten, and before it returns
@@ -203,6 +205,32 @@ cycle_case(void)
 
 	a->other = b;
 	b->other = a;
+}
+
+void *small_held[2], *big_held[50];
+
+NOINLINE static void *
+globals_alloc(void)
+{
+	void *p = malloc(48);
+
+	OPAQUE(p);
+	return p;
+}
+
+static void
+globals_case(void)
+{
+	int i;
+
+	for (i = 0; i < 51; i++) {
+		void *p = globals_alloc();
+
+		if (i == 0)
+			small_held[0] = p;
+		else
+			big_held[i - 1] = p;
+	}
 }
 
 NOINLINE static void
@@ -431,6 +459,8 @@ run_case(const char *mode, int all)
 		cycle_case();
 	if (CASE("array"))
 		array_alloc();
+	if (CASE("globals"))
+		globals_case();
 	if (CASE("mixed"))
 		mixed_case();
 	if (CASE("joined") && joined_case() != 0)
