@@ -6,6 +6,7 @@ each site's blocks split exactly as valgrind memcheck splits them
 them, and a program that does not notice.  Usage: test_reach.py TEST"""
 
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -254,6 +255,22 @@ def test_reach_joined():
        [({"kind": "cache", "module": None, "symbol": None,
           "address": None, "thread": None}, live[0], 1)],
        "held by the C library's cache of ended threads")
+
+
+def test_reach_endings():
+    """The final snapshot's scan at _exit, at an exec and at abort(): the
+    same exact split as at exit, in the snapshot each ends with."""
+    exe = victim("reach")
+    for how, rc, reason in (("_exit", 0, "exit"), ("exec", 0, "exec"),
+                            ("abort", -signal.SIGABRT, "abort")):
+        r = same_as_native([exe, "list", how], want_rc=rc)
+        eq(r.out, b"reach list: ready\n", "output, " + how)
+        rep = report(one_dump(r))
+        eq(rep["snapshot"]["reason"], reason, how + ": snapshot reason")
+        eq((rep["scan"]["snapshot"], rep["scan"]["complete"]),
+           (rep["snapshot"]["index"], True), how + ": its scan")
+        for fn, want in CASES["list"].items():
+            expect_reach(rep, fn, want)
 
 
 def test_reach_sampled():
