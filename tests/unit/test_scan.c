@@ -17,37 +17,11 @@
 
 #include "lsp.h"
 #include "lst.h"
+#include "shim_stub.h"
 #include "scan.h"
 #include "scan_ut.h"
 
 int lst_failures;
-
-/* --- the shim around the tables, stubbed --- */
-
-__thread int lsp_guard __attribute__((tls_model("initial-exec")));
-__thread const uint16_t *lsp_name_ref
-    __attribute__((tls_model("initial-exec")));
-__thread uint16_t lsp_unreg_name __attribute__((tls_model("initial-exec")));
-struct lsp_config lsp_cfg;
-unsigned long lsp_counters[LS_CNT_COUNT];
-bool lsp_sandboxed;
-
-static uintptr_t stack[LS_MAX_FRAMES];
-static unsigned stack_n;
-
-unsigned
-lsp_unwind(uintptr_t *f, bool *truncated)
-{
-	memcpy(f, stack, stack_n * sizeof(*f));
-	*truncated = false;
-	return stack_n;
-}
-
-unsigned
-lsp_modgen(void)
-{
-	return 1;
-}
 
 /* This process's memory, copied or (direct) read in place: every test
  * on real memory runs both ways. */

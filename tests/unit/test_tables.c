@@ -14,37 +14,11 @@
 
 #include "lsp.h"
 #include "lst.h"
+#define STUB_MODGEN	7
+#include "shim_stub.h"
 #include "sites.h"
 
 int lst_failures;
-
-/* --- the shim around the tables, stubbed --- */
-
-__thread int lsp_guard __attribute__((tls_model("initial-exec")));
-__thread const uint16_t *lsp_name_ref
-    __attribute__((tls_model("initial-exec")));
-__thread uint16_t lsp_unreg_name __attribute__((tls_model("initial-exec")));
-struct lsp_config lsp_cfg;
-unsigned long lsp_counters[LS_CNT_COUNT];
-bool lsp_sandboxed;
-
-static uintptr_t stack[LS_MAX_FRAMES];
-static unsigned stack_n;
-static bool stack_truncated;
-
-unsigned
-lsp_unwind(uintptr_t *f, bool *truncated)
-{
-	memcpy(f, stack, stack_n * sizeof(*f));
-	*truncated = stack_truncated;
-	return stack_n;
-}
-
-unsigned
-lsp_modgen(void)
-{
-	return 7;
-}
 
 /* --- helpers --- */
 
