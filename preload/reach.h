@@ -122,8 +122,4 @@ void lsp_reach_postfork_child(void);
  * go on meanwhile. */
 #define LSP_REACH_CLONE_WAIT_NS	(1000ull * 1000000u)
 
-/* The program's pause at the last clone scan: the block tables held and
- * the process cloned. */
-uint64_t lsp_reach_clone_pause_ns(void);
-
 #endif /* LS_REACH_H */

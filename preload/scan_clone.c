@@ -52,7 +52,6 @@ static struct {
 	uint64_t last_took_ns;
 	uint64_t last_live;	/* live bytes at the last scan */
 	uint64_t next_timed_ns;
-	uint64_t clone_ns;	/* the program's pause at the last scan */
 } st;
 
 /* Live bytes now, from the sites' figures. */
@@ -398,7 +397,6 @@ lsp_reach_clone_start(uint32_t index, uint32_t covered)
 {
 	struct ls_fmt f;
 	char why[192];
-	uint64_t t1;
 	unsigned unknown = 0, bits;
 	int r;
 
@@ -444,7 +442,6 @@ lsp_reach_clone_start(uint32_t index, uint32_t covered)
 		return;
 	/* The program waits for the tables for the time of the clone; the
 	 * clone sees them whole. */
-	t1 = lsp_run_ns();
 	lsp_record_lock_all();
 	/* The descriptor table shared: a descriptor the program closes
 	 * meanwhile is closed, its peer sees the end (the clone opens
@@ -457,7 +454,6 @@ lsp_reach_clone_start(uint32_t index, uint32_t covered)
 	if (pend.pid == 0)
 		clone_main(pend.out, &pend.rr, index, pend.t0, why, covered);
 	lsp_record_unlock_all();
-	st.clone_ns = lsp_run_ns() - t1;
 	if (pend.pid < 0)
 		pend.err = -errno;
 	else
@@ -583,10 +579,4 @@ lsp_reach_postfork_child(void)
 	cancelled = false;
 	hurry = false;
 	st = (typeof(st)){ 0 };
-}
-
-uint64_t
-lsp_reach_clone_pause_ns(void)
-{
-	return st.clone_ns;
 }
