@@ -716,6 +716,10 @@ lsp_threads_postfork_child(void)
 			t->dirty = true;
 			continue;
 		}
+		/* glibc puts the stacks of the threads the fork left behind
+		 * in the child's cache, their descriptors whole. */
+		if (!t->exited && t->tp != 0)
+			ended_tp[ended_next++ % ENDED_MAX] = t->tp;
 		release(t);
 	}
 }

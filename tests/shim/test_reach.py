@@ -273,6 +273,34 @@ def test_reach_endings():
             expect_reach(rep, fn, want)
 
 
+def test_reach_forked():
+    """A fork child's other threads are gone, their stacks in glibc's
+    cache with their descriptors: the vector of a blocked thread's TLS is
+    held, in the child, by that cache (in the parent, by the thread);
+    its key value, which glibc clears in the child, is lost there."""
+    exe = victim("reach")
+    r = same_as_native([exe, "key", "fork"], want_rc=0)
+    eq(len(r.dumps), 2, "dumps: the parent's and the child's")
+    reps = [report(d) for d in r.dumps]
+    pids = [x["process"]["pid"] for x in reps]
+    child = [x for x in reps if x["process"]["ppid"] in pids]
+    parent = [x for x in reps if x not in child]
+    eq((len(parent), len(child)), (1, 1), "one parent, one child")
+    for rep, kind, key in ((parent[0], "tls", "reachable"),
+                           (child[0], "cache", "definitely_lost")):
+        check_scan(rep, kind)
+        expect_reach(rep, "key_alloc", {key: (600, 1)})
+        sites = [x for x in sites_of(rep, "start")
+                 if x["via"] == "pthread_create"]
+        eq(len(sites), 1, kind + ": the thread's TLS vector")
+        v = sites[0]
+        eq((v["reach"]["definitely_lost"]["blocks"],
+            v["reach"]["indirectly_lost"]["blocks"]), (0, 0),
+           kind + ": its TLS vector not lost")
+        eq([o["root"]["kind"] for o in v["retained_by"]], [kind],
+           kind + ": the TLS vector held by")
+
+
 def test_reach_sampled():
     """Sampled mode cannot scan: the dump has no scan, or one that says
     it is incomplete and why; the program runs as without leakspy."""

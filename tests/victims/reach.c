@@ -27,7 +27,8 @@
  * 8 bytes before the end of a block of 1000 or 200 bytes), fence_alloc's
  * small reachable block comes next.
  * Prints "reach MODE: ready" and returns 0 with the threads still blocked;
- * "reach MODE _exit|exec|abort" ends that way instead.
+ * "reach MODE _exit|exec|abort" ends that way instead, "reach MODE fork"
+ * forks a child that returns at once.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "scanvictim.h"
@@ -495,5 +497,18 @@ main(int argc, char **argv)
 		execl("/bin/true", "true", (char *)NULL);
 	if (argc == 3 && strcmp(argv[2], "abort") == 0)
 		abort();
+	if (argc == 3 && strcmp(argv[2], "fork") == 0) {
+		/* The child ends at once: its blocked threads are gone, their
+		 * stacks in glibc's cache. */
+		pid_t pid = fork();
+		int st;
+
+		if (pid == 0) {
+			scrub_stack();
+			return 0;
+		}
+		return pid > 0 && waitpid(pid, &st, 0) == pid &&
+		    WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+	}
 	return argc == 3 ? 2 : 0;
 }
