@@ -247,11 +247,7 @@ lsp_emit_snapshot(struct ls_buf *b, const struct lsp_snapshot *s)
 	if (s->scan)
 		lsp_reach_final(b, s->index, s->nsites);
 	else if (s->clone)
-		lsp_reach_clone_finish(b, s->index, s->nsites,
-		    lsp_cfg.interval_ms != 0 && (uint64_t)lsp_cfg.interval_ms *
-		    500000u < LSP_REACH_CLONE_WAIT_NS ?
-		    (uint64_t)lsp_cfg.interval_ms * 500000u :
-		    LSP_REACH_CLONE_WAIT_NS);
+		lsp_reach_clone_finish(b, s->index, s->nsites);
 	r = ls_rec_begin(b, LS_REC_SNAPSHOT_END);
 	ls_buf_uv(b, s->index);
 	ls_buf_uv(b, written);

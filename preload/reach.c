@@ -304,49 +304,6 @@ run_entered(struct ls_buf *b, struct run *run, uint32_t max)
 		run_end(b, run);
 }
 
-void
-lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
-    const char *why, unsigned stopped, unsigned not_stopped,
-    struct lsp_scan *s, uint32_t covered)
-{
-	size_t r = ls_rec_begin(b, LS_REC_SCAN);
-	uint32_t site, count = 0;
-
-	for (site = 0; s != NULL && site < s->nsites && site < covered;
-	    site++)
-		count += lsp_scan_site(s, site) != NULL;
-	put_index(b, index);
-	ls_buf_uv(b, mono_ns);
-	ls_buf_uv(b, why[0] == '\0');
-	ls_buf_str(b, why, strlen(why));
-	ls_buf_uv(b, stopped);
-	ls_buf_uv(b, not_stopped);
-	ls_buf_uv(b, lsp_modgen());
-	ls_buf_uv(b, count);
-	for (site = 0; s != NULL && site < s->nsites && site < covered;
-	    site++) {
-		const struct lsp_scan_totals *t = lsp_scan_site(s, site);
-
-		if (t == NULL)
-			continue;
-		ls_buf_uv(b, site);
-		ls_buf_uv(b, t[LSP_REACH_DEFINITE].bytes);
-		ls_buf_uv(b, t[LSP_REACH_DEFINITE].blocks);
-		ls_buf_uv(b, t[LSP_REACH_INDIRECT].bytes);
-		ls_buf_uv(b, t[LSP_REACH_INDIRECT].blocks);
-		ls_buf_uv(b, t[LSP_REACH_INTERIOR].bytes);
-		ls_buf_uv(b, t[LSP_REACH_INTERIOR].blocks);
-		ls_buf_uv(b, t[LSP_REACH_REACHABLE].bytes);
-		ls_buf_uv(b, t[LSP_REACH_REACHABLE].blocks);
-	}
-	ls_rec_end(b, r);
-	lsp_dump_spill(b);
-	if (s == NULL)
-		return;
-	lsp_reach_emit_owners(b, index, s, covered);
-	lsp_reach_emit_chains(b, index, s, covered);
-}
-
 /* A block held by a global root word: by site, then by the word. */
 struct gword {
 	uint32_t site;
@@ -460,8 +417,8 @@ emit_global_owners(struct ls_buf *b, struct run *run, uint32_t index,
 	return true;
 }
 
-void
-lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
+static void
+emit_owners(struct ls_buf *b, uint32_t index,
     const struct lsp_scan *s, uint32_t covered)
 {
 	struct run run = { 0 };
@@ -488,8 +445,8 @@ lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
 	run_end(b, &run);
 }
 
-void
-lsp_reach_emit_chains(struct ls_buf *b, uint32_t index, struct lsp_scan *s,
+static void
+emit_chains(struct ls_buf *b, uint32_t index, struct lsp_scan *s,
     uint32_t covered)
 {
 	static struct lsp_scan_step *steps;
@@ -525,6 +482,49 @@ lsp_reach_emit_chains(struct ls_buf *b, uint32_t index, struct lsp_scan *s,
 		run_entered(b, &run, CHAINS_PER_REC);
 	}
 	run_end(b, &run);
+}
+
+void
+lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
+    const char *why, unsigned stopped, unsigned not_stopped,
+    struct lsp_scan *s, uint32_t covered)
+{
+	size_t r = ls_rec_begin(b, LS_REC_SCAN);
+	uint32_t site, count = 0;
+
+	for (site = 0; s != NULL && site < s->nsites && site < covered;
+	    site++)
+		count += lsp_scan_site(s, site) != NULL;
+	put_index(b, index);
+	ls_buf_uv(b, mono_ns);
+	ls_buf_uv(b, why[0] == '\0');
+	ls_buf_str(b, why, strlen(why));
+	ls_buf_uv(b, stopped);
+	ls_buf_uv(b, not_stopped);
+	ls_buf_uv(b, lsp_modgen());
+	ls_buf_uv(b, count);
+	for (site = 0; s != NULL && site < s->nsites && site < covered;
+	    site++) {
+		const struct lsp_scan_totals *t = lsp_scan_site(s, site);
+
+		if (t == NULL)
+			continue;
+		ls_buf_uv(b, site);
+		ls_buf_uv(b, t[LSP_REACH_DEFINITE].bytes);
+		ls_buf_uv(b, t[LSP_REACH_DEFINITE].blocks);
+		ls_buf_uv(b, t[LSP_REACH_INDIRECT].bytes);
+		ls_buf_uv(b, t[LSP_REACH_INDIRECT].blocks);
+		ls_buf_uv(b, t[LSP_REACH_INTERIOR].bytes);
+		ls_buf_uv(b, t[LSP_REACH_INTERIOR].blocks);
+		ls_buf_uv(b, t[LSP_REACH_REACHABLE].bytes);
+		ls_buf_uv(b, t[LSP_REACH_REACHABLE].blocks);
+	}
+	ls_rec_end(b, r);
+	lsp_dump_spill(b);
+	if (s == NULL)
+		return;
+	emit_owners(b, index, s, covered);
+	emit_chains(b, index, s, covered);
 }
 
 /* --- the final snapshot's scan --- */

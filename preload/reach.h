@@ -70,10 +70,6 @@ void lsp_reach_pad_index(void);
 void lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
     const char *why, unsigned stopped, unsigned not_stopped,
     struct lsp_scan *s, uint32_t covered);
-void lsp_reach_emit_owners(struct ls_buf *b, uint32_t index,
-    const struct lsp_scan *s, uint32_t covered);
-void lsp_reach_emit_chains(struct ls_buf *b, uint32_t index,
-    struct lsp_scan *s, uint32_t covered);
 
 /* The final snapshot's scan: stop the other threads, scan, resume them,
  * and write the records.  Its marking gives up after LSP_REACH_FINAL_NS
@@ -106,7 +102,7 @@ void lsp_reach_uncancel(void);
 void lsp_reach_hurry(void);
 void lsp_reach_clone_start(uint32_t index, uint32_t covered);
 void lsp_reach_clone_finish(struct ls_buf *b, uint32_t index,
-    uint32_t covered, uint64_t wait_ns);
+    uint32_t covered);
 
 /* A clone started and not yet finished; one that has ended (its records
  * are ready); a clone killed and forgotten (the final snapshot scans on

@@ -507,10 +507,12 @@ clone_free(void)
 }
 
 void
-lsp_reach_clone_finish(struct ls_buf *b, uint32_t index, uint32_t covered,
-    uint64_t wait_ns)
+lsp_reach_clone_finish(struct ls_buf *b, uint32_t index, uint32_t covered)
 {
-	uint64_t until = lsp_run_ns() + wait_ns;
+	/* Half the snapshot interval, at most LSP_REACH_CLONE_WAIT_NS. */
+	uint64_t half = (uint64_t)lsp_cfg.interval_ms * 500000u;
+	uint64_t until = lsp_run_ns() + (half != 0 &&
+	    half < LSP_REACH_CLONE_WAIT_NS ? half : LSP_REACH_CLONE_WAIT_NS);
 	struct timespec ms = { 0, 1000000 };
 	int r = pend.err;
 

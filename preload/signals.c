@@ -193,7 +193,7 @@ static void
 wait_fatal_done(void)
 {
 	struct timespec now, left;
-	int64_t end_ms, now_ms;
+	int64_t end_ms, now_ms, wait_ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	end_ms = now.tv_sec * 1000 + now.tv_nsec / 1000000 + FATAL_WAIT_MS;
@@ -213,10 +213,11 @@ wait_fatal_done(void)
 		now_ms = now.tv_sec * 1000 + now.tv_nsec / 1000000;
 		if (now_ms >= end_ms)
 			return;
-		if (end_ms - now_ms > 5)
-			now_ms = end_ms - 5;	/* look again in 5 ms */
-		left.tv_sec = (end_ms - now_ms) / 1000;
-		left.tv_nsec = (end_ms - now_ms) % 1000 * 1000000;
+		/* At most 5 ms at a time: a stop signal picked meanwhile is
+		 * let in at the next look. */
+		wait_ms = end_ms - now_ms < 5 ? end_ms - now_ms : 5;
+		left.tv_sec = 0;
+		left.tv_nsec = wait_ms * 1000000;
 		syscall(SYS_futex, &fatal_done, FUTEX_WAIT_PRIVATE, 0, &left,
 		    NULL, 0);
 	}
