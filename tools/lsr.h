@@ -517,6 +517,13 @@ struct lsr_out_opts {
 	size_t top;		/* 0: all */
 };
 
+/* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 if
+ * the byte at p does not start one (RFC 3629). */
+size_t lsr_utf8_len(const unsigned char *p);
+/* s as a JSON string ("null" for NULL): control characters escaped,
+ * bytes outside well-formed UTF-8 replaced by U+FFFD. */
+void lsr_json_str(FILE *f, const char *s);
+
 /* Print report r to f, at most o->top sites (0: all), symbolizing their
  * stacks and filling their age figures. */
 void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);

@@ -19,8 +19,8 @@
  * byte at p does not start one: overlong forms, surrogates and code
  * points above U+10FFFF are not well formed.
  */
-static size_t
-utf8_len(const unsigned char *p)
+size_t
+lsr_utf8_len(const unsigned char *p)
 {
 	unsigned c = p[0];
 	size_t n, i;
@@ -50,8 +50,8 @@ utf8_len(const unsigned char *p)
 
 /* A JSON string: control characters escaped, and each byte that is not
  * part of well-formed UTF-8 replaced by U+FFFD (leakspy-report(1)). */
-static void
-jstr(FILE *f, const char *s)
+void
+lsr_json_str(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
@@ -62,7 +62,7 @@ jstr(FILE *f, const char *s)
 	}
 	fputc('"', f);
 	for (; *p; p += n) {
-		n = utf8_len(p);
+		n = lsr_utf8_len(p);
 		if (n == 0) {
 			fputs("\\ufffd", f);
 			n = 1;
@@ -111,15 +111,15 @@ static void
 jframe(FILE *f, const struct lsr_frame *fr, bool first)
 {
 	fprintf(f, "%s\n        {\"function\": ", first ? "" : ",");
-	jstr(f, fr->function);
+	lsr_json_str(f, fr->function);
 	fputs(", \"file\": ", f);
-	jstr(f, fr->file);
+	lsr_json_str(f, fr->file);
 	if (fr->file != NULL)
 		fprintf(f, ", \"line\": %u", fr->line);
 	else
 		fputs(", \"line\": null", f);
 	fputs(", \"module\": ", f);
-	jstr(f, fr->module);
+	lsr_json_str(f, fr->module);
 	fprintf(f, ", \"address\": \"0x%" PRIx64 "\", \"offset\": \"0x%"
 	    PRIx64 "\", \"inlined\": %s}", fr->ip, fr->offset,
 	    fr->inlined ? "true" : "false");
@@ -194,7 +194,7 @@ jscan(FILE *f, const struct lsr_report *r)
 	if (sc->complete)
 		fputs("null", f);
 	else
-		jstr(f, sc->reason);
+		lsr_json_str(f, sc->reason);
 	fprintf(f, ", \"threads_stopped\": %" PRIu64 ", "
 	    "\"threads_not_stopped\": %" PRIu64 "}", sc->threads_stopped,
 	    sc->threads_not_stopped);
@@ -220,9 +220,9 @@ jroot(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
 	    lsr_owner_kind_name(h->kind));
 	if (h->kind == LS_OWN_GLOBAL)
 		m = lsr_module_of(d, h->owner, r->scan->gen);
-	jstr(f, m ? m->path : NULL);
+	lsr_json_str(f, m ? m->path : NULL);
 	fputs(", \"symbol\": ", f);
-	jstr(f, h->kind == LS_OWN_GLOBAL ? lsr_symbol_name(d, h->owner + 1,
+	lsr_json_str(f, h->kind == LS_OWN_GLOBAL ? lsr_symbol_name(d, h->owner + 1,
 	    r->scan->gen) : NULL);
 	if (h->kind == LS_OWN_CACHE) {
 		fputs(", \"address\": null, \"thread\": null}", f);
@@ -243,9 +243,9 @@ jroot(FILE *f, const struct lsr_report *r, const struct lsr_held *h)
 	else
 		fputs("null", f);
 	fputs(", \"name\": ", f);
-	jstr(f, v ? d->thread_names[v->name] : NULL);
+	lsr_json_str(f, v ? d->thread_names[v->name] : NULL);
 	fputs(", \"start\": ", f);
-	jstr(f, t ? lsr_symbol_name(d, t->start + 1, t->gen) : NULL);
+	lsr_json_str(f, t ? lsr_symbol_name(d, t->start + 1, t->gen) : NULL);
 	fputs("}}", f);
 }
 
@@ -336,7 +336,7 @@ jthreads(FILE *f, const struct lsr_report *r)
 			continue;
 		fprintf(f, "%s\n    {\"tid\": %" PRIu64 ", \"name\": ",
 		    shown++ ? "," : "", t->tid);
-		jstr(f, d->thread_names[v->name]);
+		lsr_json_str(f, d->thread_names[v->name]);
 		fprintf(f, ", \"state\": \"%s\", \"exited\": %s, "
 		    "\"leak\": %s, \"creator_tid\": %" PRIu64
 		    ", \"created_s\": %s, \"start_routine\": ",
@@ -344,7 +344,7 @@ jthreads(FILE *f, const struct lsr_report *r)
 		    v->exited ? "true" : "false",
 		    lsr_thread_leaked(r, v) ? "true" : "false", t->creator,
 		    num((double)t->created_ns / 1e9));
-		jstr(f, lsr_symbol_name(d, t->start + 1, t->gen));
+		lsr_json_str(f, lsr_symbol_name(d, t->start + 1, t->gen));
 		jframes(f, d, t->ip, t->nframes, t->gen);
 	}
 	fputs(shown ? "\n  ]" : "]", f);
@@ -359,11 +359,11 @@ jstatus(FILE *f, const struct lsr_dump *d)
 	if (d->error != NULL) {
 		fprintf(f, "{\"offset\": %" PRIu64 ", \"message\": ",
 		    d->error_offset);
-		jstr(f, d->error);
+		lsr_json_str(f, d->error);
 		fputc('}', f);
 	} else if (d->incomplete) {
 		fputs("{\"offset\": null, \"message\": ", f);
-		jstr(f, lsr_incomplete_why(d));
+		lsr_json_str(f, lsr_incomplete_why(d));
 		fputc('}', f);
 	} else {
 		fputs("null", f);
@@ -387,14 +387,14 @@ jprocess(FILE *f, const struct lsr_dump *d)
 
 	fprintf(f, ",\n  \"process\": {\"pid\": %" PRIu64 ", \"ppid\": %"
 	    PRIu64 ", \"exe\": ", d->pid, d->ppid);
-	jstr(f, d->exe);
+	lsr_json_str(f, d->exe);
 	fputs(", \"name\": ", f);
-	jstr(f, d->name);
+	lsr_json_str(f, d->name);
 	fputs(", \"argv\": [", f);
 	for (i = 0; i < d->argc; i++) {
 		if (i)
 			fputs(", ", f);
-		jstr(f, d->argv[i]);
+		lsr_json_str(f, d->argv[i]);
 	}
 	fprintf(f, "], \"start_time_ns\": %" PRIu64 ", \"run_time_s\": %s"
 	    ", \"max_depth\": %" PRIu64 ", \"interval_s\": %s, "
@@ -421,7 +421,7 @@ jcoverage(FILE *f, const struct lsr_dump *d, const struct lsr_snapshot *s)
 	    d->pflags & LS_PF_INTERPOSE_FAILED ? "false" : "true");
 	if (d->interpose_note && d->interpose_note[0]) {
 		fputs(", \"note\": ", f);
-		jstr(f, d->interpose_note);
+		lsr_json_str(f, d->interpose_note);
 	}
 	for (c = 0; c < LS_CNT_COVERAGE; c++)
 		fprintf(f, ", \"%s\": %" PRIu64, cnt_name[c],
@@ -434,14 +434,14 @@ jcoverage(FILE *f, const struct lsr_dump *d, const struct lsr_snapshot *s)
 		    "\"last\": %s, \"errno\": %d, \"error\": ", i ? ", " : "",
 		    l->offset, lsr_reason_name(l->reason),
 		    l->last ? "true" : "false", l->errnum);
-		jstr(f, lsr_errno_text(l->errnum));
+		lsr_json_str(f, lsr_errno_text(l->errnum));
 		fputc('}', f);
 	}
 	fputs("],\n  \"notes\": [", f);
 	for (i = 0; i < d->nnotes; i++) {
 		if (i)
 			fputs(", ", f);
-		jstr(f, d->notes[i]);
+		lsr_json_str(f, d->notes[i]);
 	}
 	fputc(']', f);
 }
@@ -460,13 +460,13 @@ jsettings(FILE *f, const struct lsr_dump *d)
 		const struct lsr_setting *st = &d->settings[i];
 
 		fputs(i ? ", {\"name\": " : "{\"name\": ", f);
-		jstr(f, st->name);
+		lsr_json_str(f, st->name);
 		fputs(", \"given\": ", f);
-		jstr(f, st->given);
+		lsr_json_str(f, st->given);
 		fputs(", \"used\": ", f);
-		jstr(f, st->used);
+		lsr_json_str(f, st->used);
 		fputs(", \"reason\": ", f);
-		jstr(f, st->reason);
+		lsr_json_str(f, st->reason);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -521,7 +521,7 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 
 	fputs("{\n  \"format\": \"leakspy-report\",\n  \"version\": 1,\n", f);
 	fputs("  \"file\": ", f);
-	jstr(f, d->path);
+	lsr_json_str(f, d->path);
 	jstatus(f, d);
 	jprocess(f, d);
 	jcoverage(f, d, s);
@@ -538,12 +538,12 @@ lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		fprintf(f, "%s\n    {", i ? "," : "");
 		jvals(f, &site->v);
 		fputs(", \"via\": ", f);
-		jstr(f, site->via);
+		lsr_json_str(f, site->via);
 		fprintf(f, ", \"truncated\": %s", site->truncated ? "true" :
 		    "false");
 		if (r->by_thread) {
 			fputs(", \"thread\": ", f);
-			jstr(f, site->thread);
+			lsr_json_str(f, site->thread);
 		}
 		jgrowth(f, r, site, series);
 		jreach(f, r, site);

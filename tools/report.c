@@ -46,7 +46,7 @@ usage(FILE *f)
 	    "  -h, --help          show this help and exit\n"
 	    "  -V, --version       show the version and exit\n"
 	    "\n"
-	    "Exit status: 0 ok, 1 out of memory, 2 usage or unreadable file,\n"
+	    "Exit status: 0 ok, 1 findings (--check), 2 usage or unreadable file,\n"
 	    "3 incomplete or corrupt dump (what could be read is still "
 	    "reported).\n");
 }

@@ -246,6 +246,15 @@ module_open(struct lsr_module *m)
 		free(ms);
 		return;
 	}
+	/* libdw's own out-of-memory handler exits 1, which --check means
+	 * for findings: ours exits LSR_EXIT_NOMEM. */
+	{
+		Dwarf_Addr b;
+		Dwarf *dw = dwfl_module_getdwarf(ms->mod, &b);
+
+		if (dw != NULL)
+			dwarf_new_oom_handler(dw, lsr_nomem);
+	}
 	m->sym = ms;
 	m->sym_state = 1;
 }

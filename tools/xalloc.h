@@ -10,8 +10,9 @@
 #include <stddef.h>
 
 /* The exit status when memory runs out: an error of leakspy-report's own,
- * not a damaged dump's 3 (leakspy-report(1), EXIT STATUS). */
-#define LSR_EXIT_NOMEM	1
+ * not findings (1) nor a damaged dump (3) (leakspy-report(1), EXIT
+ * STATUS). */
+#define LSR_EXIT_NOMEM	4
 
 /* Say "out of memory: Cannot allocate memory" on stderr and exit
  * LSR_EXIT_NOMEM.  For allocators that are not wrapped here, such as an
