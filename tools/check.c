@@ -380,8 +380,9 @@ lsr_check_dump(struct lsr_check *c, const char *path)
 		thread_findings(c, &r);
 	}
 	growth_findings(c, &r);
-	qsort(c->findings + first, c->nfindings - first,
-	    sizeof(*c->findings), by_kind_size);
+	if (c->nfindings > first)
+		qsort(c->findings + first, c->nfindings - first,
+		    sizeof(*c->findings), by_kind_size);
 	cd->verdict = why == NULL;
 	cd->why = why;
 	cd->note = note;

@@ -15,10 +15,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
 
 
-def gate(dumps, *args, want_rc=None, fmt=None):
-    """leakspy-report --check ARGS DUMPS: (exit status, stdout, stderr);
-    with fmt, --format fmt."""
-    argv = [REPORT, "--check"] + (["--format", fmt] if fmt else []) + \
+def gate(dumps, *args, want_rc=None, fmt=None, binary=REPORT_SAN):
+    """leakspy-report --check ARGS DUMPS, built with ASan and UBSan unless
+    told: (exit status, stdout, stderr); with fmt, --format fmt."""
+    argv = [binary, "--check"] + (["--format", fmt] if fmt else []) + \
         list(args) + list(dumps)
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=TIMEOUT)
@@ -404,6 +404,9 @@ def test_no_verdict():
     with open(bad, "wb") as f:
         f.write(bytes(flipped))
     gate([bad], want_rc=3)
+    # The same under ASan and UBSan, in every format.
+    for f in ("text", "json"):
+        gate([cut, bad, good], want_rc=3, fmt=f, binary=REPORT_SAN)
     # A leak in a damaged dump's readable part still fails it (1).
     lost = reach_dump("lost")
     gate([lost, cut], want_rc=1)
