@@ -125,6 +125,8 @@ lsr_gate_format(const char *word, unsigned *format)
 {
 	static const char *const words[] = {
 		[LSR_CF_TEXT] = "text", [LSR_CF_JSON] = "json",
+		[LSR_CF_JUNIT] = "junit", [LSR_CF_SARIF] = "sarif",
+		[LSR_CF_LSAN] = "lsan",
 	};
 	unsigned i;
 
@@ -180,6 +182,15 @@ lsr_gate_run(const struct lsr_gate *g, char **files, int n)
 	switch (g->format) {
 	case LSR_CF_JSON:
 		lsr_check_json(stdout, &c);
+		break;
+	case LSR_CF_JUNIT:
+		lsr_check_junit(stdout, &c);
+		break;
+	case LSR_CF_SARIF:
+		lsr_check_sarif(stdout, &c);
+		break;
+	case LSR_CF_LSAN:
+		lsr_check_lsan(stdout, &c);
 		break;
 	default:
 		lsr_check_text(stdout, &c);

@@ -16,11 +16,6 @@
 #include "lsr.h"
 #include "xalloc.h"
 
-/* The failure's type attribute: --fail-on's word for the kind. */
-static const char *const kind_word[LSR_K_COUNT] = {
-	"definite", "indirect", "possible", "thread", "growth",
-};
-
 static char *
 xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -202,7 +197,7 @@ failure(FILE *f, const struct lsr_finding *fi)
 
 	fputs("      <failure message=\"", f);
 	xml(f, line, true);
-	fprintf(f, "\" type=\"%s\">", kind_word[fi->kind]);
+	fprintf(f, "\" type=\"%s\">", lsr_kind_word(fi->kind));
 	for (i = 0; i < fi->nframes; i++)
 		frame(f, &fi->frames[i], i);
 	if (fi->nframes == 0)

@@ -21,12 +21,14 @@
 /* meson gives leakspy-report the version; the builds of its sources
  * for the reader test and the fuzzer have none, and write no SARIF
  * that anyone reads. */
+#ifndef LS_MANPAGE_URI
+#define LS_MANPAGE_URI "file:///usr/local/share/man/man1/leakspy-report.1"
+#endif
 #ifndef LS_VERSION
 #define LS_VERSION "unknown"
 #endif
 
 #define SARIF_SCHEMA	"https://json.schemastore.org/sarif-2.1.0.json"
-#define LEAKSPY_URI	"https://github.com/leakspy/leakspy"
 
 /* GitHub rejects a run of more results, and keeps no more than 1,000
  * locations of a thread flow; past these the log says what it left
@@ -513,7 +515,7 @@ driver(FILE *f)
 
 	fputs("  \"tool\": {\"driver\": {\"name\": \"leakspy\", "
 	    "\"version\": \"" LS_VERSION "\", \"semanticVersion\": \""
-	    LS_VERSION "\",\n    \"informationUri\": \"" LEAKSPY_URI
+	    LS_VERSION "\",\n    \"informationUri\": \"" LS_MANPAGE_URI
 	    "\",\n    \"rules\": [", f);
 	for (k = 0; k < LSR_K_COUNT; k++) {
 		const struct rule *r = &rules[k];

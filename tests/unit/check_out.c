@@ -63,8 +63,9 @@ static struct lsr_cframe suppressed[] = {
 };
 
 static struct lsr_rule rules[] = {
-	{ LSR_K_BIT(LSR_K_DEFINITE) | LSR_K_BIT(LSR_K_INDIRECT),
-	  "leak:libfoo.so", "libfoo.so", "supp.txt:3", false, 1, 16 },
+	{ .kinds = LSR_K_BIT(LSR_K_DEFINITE) | LSR_K_BIT(LSR_K_INDIRECT),
+	  .text = "leak:libfoo.so", .pattern = "libfoo.so",
+	  .where = "supp.txt:3", .used = 1, .used_bytes = 16 },
 };
 
 static struct lsr_budget budgets[] = {
