@@ -55,6 +55,7 @@ struct lsr_rule {
 	char *pattern;		/* after the colon */
 	char *where;		/* "supp.txt:3", or "built-in" */
 	bool builtin;
+	bool top;		/* matches the first frame's function only */
 	uint64_t used;		/* findings it suppressed */
 	uint64_t used_bytes;
 };
@@ -136,6 +137,7 @@ struct lsr_check {
 	size_t failing;		/* findings neither suppressed nor
 				 * baselined */
 	size_t suppressed, baselined;
+	size_t cap_dumps, cap_findings, cap_rules, cap_budgets;
 };
 
 /* Whether finding f fails the check: a kind failed on, neither
@@ -146,6 +148,32 @@ lsr_finding_fails(const struct lsr_check *c, const struct lsr_finding *f)
 	return (c->o.fail_on & LSR_K_BIT(f->kind)) && f->rule == NULL &&
 	    (f->budget == NULL || f->over_budget);
 }
+
+/* check-run.c: --check from leakspy-report's options */
+
+enum { LSR_CF_TEXT, LSR_CF_JSON, LSR_CF_JUNIT, LSR_CF_SARIF, LSR_CF_LSAN };
+
+#define LSR_GATE_MAX_SUPP	64
+
+struct lsr_gate {
+	struct lsr_check_opts o;
+	const char *supp[LSR_GATE_MAX_SUPP];	/* --suppressions */
+	size_t nsupp;
+	const char *baseline, *write_baseline;
+	bool gen;		/* --gen-suppressions */
+	unsigned format;	/* LSR_CF_* */
+};
+
+/* --fail-on LIST into *bits; false if LIST is not one. */
+bool lsr_gate_fail_on(const char *arg, unsigned *bits);
+/* --max-growth LIMIT into o's max_rate or max_total; false if LIMIT is
+ * not a rate or a size. */
+bool lsr_gate_max_growth(const char *arg, struct lsr_check_opts *o);
+/* --format's word into *format; false if it is none. */
+bool lsr_gate_format(const char *word, unsigned *format);
+/* Check the dumps files[0..n-1] as g says and print the result on
+ * stdout.  Returns the exit status. */
+int lsr_gate_run(const struct lsr_gate *g, char **files, int n);
 
 /* check.c */
 

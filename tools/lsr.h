@@ -527,6 +527,9 @@ void lsr_json_str(FILE *f, const char *s);
 /* Print report r to f, at most o->top sites (0: all), symbolizing their
  * stacks and filling their age figures. */
 void lsr_out_text(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
+/* Site k's chain up to a root, "a (1 KiB in 2) <- global g [prog]", on
+ * one line without a newline; nothing if it has none. */
+void lsr_text_chain(FILE *f, const struct lsr_report *r, size_t k);
 /* The same as one JSON object, without a newline after its closing
  * brace. */
 void lsr_out_json(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);

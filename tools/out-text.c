@@ -561,7 +561,6 @@ print_reach(FILE *f, const struct lsr_report *r, size_t k)
 {
 	const struct lsr_site *s = &r->sites[k];
 	const struct lsr_site_reach *rc = s->reach;
-	size_t i;
 
 	if (rc == NULL)
 		return;
@@ -572,7 +571,17 @@ print_reach(FILE *f, const struct lsr_report *r, size_t k)
 	if (s->growth.verdict != LSR_V_GROWING || rc->nchain == 0)
 		return;
 	fputs("        retained by: ", f);
-	for (i = 0; i < rc->nchain; i++) {
+	lsr_text_chain(f, r, k);
+	fputc('\n', f);
+}
+
+void
+lsr_text_chain(FILE *f, const struct lsr_report *r, size_t k)
+{
+	const struct lsr_site_reach *rc = r->sites[k].reach;
+	size_t i;
+
+	for (i = 0; rc != NULL && i < rc->nchain; i++) {
 		if (rc->nchain > CHAIN_SHOWN && i == CHAIN_SHOWN - 2) {
 			fprintf(f, "... (%zu more) <- ", rc->nchain -
 			    CHAIN_SHOWN + 1);
@@ -582,7 +591,6 @@ print_reach(FILE *f, const struct lsr_report *r, size_t k)
 		if (i + 1 < rc->nchain)
 			fputs(" <- ", f);
 	}
-	fputc('\n', f);
 }
 
 /* Site s: its line, its growth and its stack; series is scratch for

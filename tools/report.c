@@ -4,11 +4,15 @@
  */
 #define _GNU_SOURCE
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "check.h"
 #include "cli.h"
 #include "lsr.h"
 #include "xalloc.h"
@@ -19,13 +23,17 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: leakspy-report [-htV] [-d A..B] [-f text|json] [-n N] "
-	    "[-s N] FILE...\n"
+	    "usage: leakspy-report [-htV] [-d A..B] [-f FORMAT] [-n N] "
+	    "[-o FILE] [-s N] FILE...\n"
+	    "       leakspy-report --check [gate options] [-f FORMAT] "
+	    "[-o FILE] FILE...\n"
 	    "\n"
 	    "Show which call sites hold the live memory of a process traced\n"
-	    "by libleakspy.so, from its dump file(s).\n"
+	    "by libleakspy.so, from its dump file(s); with --check, fail on\n"
+	    "memory lost at exit, thread leaks and growth.\n"
 	    "\n"
-	    "  -f, --format FMT    text (default) or json\n"
+	    "  -f, --format FMT    text (default) or json; with --check also\n"
+	    "                      junit, sarif or lsan\n"
 	    "  -n, --top N         show the N biggest sites (default 20 for "
 	    "text,\n"
 	    "                      all for json; 0 means all)\n"
@@ -43,12 +51,48 @@ usage(FILE *f)
 	    "  -t, --by-thread     split each site by the name of the "
 	    "thread that\n"
 	    "                      allocated\n"
+	    "  -o, --output FILE   write to FILE (replaced once complete) "
+	    "instead of\n"
+	    "                      standard output\n"
 	    "  -h, --help          show this help and exit\n"
 	    "  -V, --version       show the version and exit\n"
 	    "\n"
-	    "Exit status: 0 ok, 1 findings (--check), 2 usage or unreadable file,\n"
+	    "Gate options:\n"
+	    "  --check             judge the dumps: exit 0 clean, 1 findings, "
+	    "3 when\n"
+	    "                      the data cannot support a verdict\n"
+	    "  --fail-on LIST      the findings that fail, of definite, "
+	    "indirect,\n"
+	    "                      possible, thread, growth, lost (definite,"
+	    "indirect)\n"
+	    "                      and all (default: all but possible)\n"
+	    "  --max-growth LIMIT  growth fails only above LIMIT: a rate "
+	    "(1MiB/h)\n"
+	    "                      or a size (10MiB); one of each may be "
+	    "given\n"
+	    "  --suppressions FILE rules in LSan's syntax "
+	    "(leak:PATTERN),\n"
+	    "                      and growth:PATTERN, thread:PATTERN; "
+	    "repeatable\n"
+	    "  --no-builtin-suppressions\n"
+	    "                      do not suppress the C library's, C++ "
+	    "runtime's and\n"
+	    "                      loader's one-time allocations\n"
+	    "  --gen-suppressions  print a rule for each finding that fails\n"
+	    "  --baseline FILE     fail only on findings not in FILE or past "
+	    "their\n"
+	    "                      budget there\n"
+	    "  --write-baseline FILE\n"
+	    "                      record the findings in FILE as the "
+	    "baseline\n"
+	    "  --source-root DIR   SARIF: the project's own code is under DIR\n"
+	    "                      (default: the working directory)\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 findings (--check), 2 usage or unreadable "
+	    "file,\n"
 	    "3 incomplete or corrupt dump (what could be read is still "
-	    "reported).\n");
+	    "reported),\n"
+	    "4 out of memory.\n");
 }
 
 /*
@@ -133,6 +177,9 @@ parse_long(const char *s, long min, long max, long *out)
 /* What the options asked for. */
 struct opts {
 	struct lsr_out_opts o;
+	struct lsr_gate gate;
+	bool check;
+	const char *output;	/* -o */
 	struct point_spec at;		/* --snapshot */
 	struct point_spec from, to;	/* --diff */
 	bool diff;
@@ -167,31 +214,47 @@ parse_diff(const char *arg, struct opts *op)
 static int
 parse_options(int argc, char **argv, struct opts *op)
 {
+	enum {
+		OPT_CHECK = 256, OPT_FAIL_ON, OPT_MAX_GROWTH, OPT_SUPP,
+		OPT_NO_BUILTIN, OPT_GEN, OPT_BASELINE, OPT_WRITE_BASELINE,
+		OPT_SOURCE_ROOT,
+	};
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, 'n' },
 		{ "snapshot", required_argument, NULL, 's' },
 		{ "diff", required_argument, NULL, 'd' },
 		{ "by-thread", no_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+		{ "max-growth", required_argument, NULL, OPT_MAX_GROWTH },
+		{ "suppressions", required_argument, NULL, OPT_SUPP },
+		{ "no-builtin-suppressions", no_argument, NULL,
+		    OPT_NO_BUILTIN },
+		{ "gen-suppressions", no_argument, NULL, OPT_GEN },
+		{ "baseline", required_argument, NULL, OPT_BASELINE },
+		{ "write-baseline", required_argument, NULL,
+		    OPT_WRITE_BASELINE },
+		{ "source-root", required_argument, NULL, OPT_SOURCE_ROOT },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool top_set = false;
+	struct lsr_gate *g = &op->gate;
+	const char *format = "text";
+	bool top_set = false, gate_opt = false;
 	long top = 20;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "d:f:n:s:thV", longopts, NULL)) !=
+	g->o.fail_on = LSR_K_DEFAULT;
+	g->o.builtin = true;
+	while ((c = getopt_long(argc, argv, "d:f:n:o:s:thV", longopts, NULL)) !=
 	    -1) {
+		gate_opt |= c >= OPT_FAIL_ON;
 		switch (c) {
 		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				op->json = true;
-			else if (strcmp(optarg, "text") == 0)
-				op->json = false;
-			else
-				errx(LSR_EXIT_USAGE, "unknown format '%s' (want "
-				    "text or json)", optarg);
+			format = optarg;
 			break;
 		case 'n':
 			if (!parse_long(optarg, 0, 100000000, &top))
@@ -211,6 +274,46 @@ parse_options(int argc, char **argv, struct opts *op)
 		case 't':
 			op->by_thread = true;
 			break;
+		case 'o':
+			op->output = optarg;
+			break;
+		case OPT_CHECK:
+			op->check = true;
+			break;
+		case OPT_FAIL_ON:
+			if (!lsr_gate_fail_on(optarg, &g->o.fail_on))
+				errx(LSR_EXIT_USAGE, "--fail-on wants words of "
+				    "definite, indirect, possible, thread, "
+				    "growth, lost and all, separated by commas, "
+				    "not '%s'", optarg);
+			break;
+		case OPT_MAX_GROWTH:
+			if (!lsr_gate_max_growth(optarg, &g->o))
+				errx(LSR_EXIT_USAGE, "--max-growth wants a rate "
+				    "(1MiB/h, 10KiB/s) or a size (10MiB), not "
+				    "'%s'", optarg);
+			break;
+		case OPT_SUPP:
+			if (g->nsupp == LSR_GATE_MAX_SUPP)
+				errx(LSR_EXIT_USAGE, "at most %d --suppressions "
+				    "files", LSR_GATE_MAX_SUPP);
+			g->supp[g->nsupp++] = optarg;
+			break;
+		case OPT_NO_BUILTIN:
+			g->o.builtin = false;
+			break;
+		case OPT_GEN:
+			g->gen = true;
+			break;
+		case OPT_BASELINE:
+			g->baseline = optarg;
+			break;
+		case OPT_WRITE_BASELINE:
+			g->write_baseline = optarg;
+			break;
+		case OPT_SOURCE_ROOT:
+			g->o.source_root = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			lsr_exit_printed();
@@ -226,6 +329,16 @@ parse_options(int argc, char **argv, struct opts *op)
 		usage(stderr);
 		exit(LSR_EXIT_USAGE);
 	}
+	if (!lsr_gate_format(format, &g->format) ||
+	    (!op->check && g->format > LSR_CF_JSON))
+		errx(LSR_EXIT_USAGE, "unknown format '%s' (want text or json; "
+		    "with --check also junit, sarif or lsan)", format);
+	op->json = g->format == LSR_CF_JSON;
+	if (gate_opt && !op->check)
+		errx(LSR_EXIT_USAGE, "the gate's options want --check");
+	if (op->check && (op->diff || op->at.set || op->by_thread || top_set))
+		errx(LSR_EXIT_USAGE, "--check judges the whole run: not with "
+		    "--diff, --snapshot, --by-thread or --top");
 	if (op->diff && op->at.set)
 		errx(LSR_EXIT_USAGE, "--diff and --snapshot cannot be combined");
 	op->o.top = op->json && !top_set ? 0 : (size_t)top;
@@ -323,6 +436,78 @@ report_file(const char *path, const struct opts *op, unsigned *shown)
 	return status;
 }
 
+/* -o: the file standard output goes to, under a temporary name until
+ * it is complete. */
+static const char *out_path;
+static char *out_tmp;
+
+static void
+drop_output(void)
+{
+	if (out_tmp != NULL)
+		unlink(out_tmp);
+}
+
+/*
+ * Send standard output to a temporary file beside path, which
+ * finish_output() renames to path.  Refused if path is one of the dumps
+ * files[0..n-1] or another dump: nothing the user had is overwritten by
+ * mistake.
+ */
+static void
+open_output(const char *path, char **files, int n)
+{
+	struct stat out, in;
+	char head[sizeof(LS_DUMP_MAGIC) - 1];
+	mode_t mask;
+	int i, fd;
+
+	if (stat(path, &out) == 0) {
+		for (i = 0; i < n; i++)
+			if (stat(files[i], &in) == 0 && in.st_dev == out.st_dev &&
+			    in.st_ino == out.st_ino)
+				errx(LSR_EXIT_USAGE, "-o %s: that is a dump "
+				    "being read", path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && read(fd, head, sizeof(head)) ==
+		    (ssize_t)sizeof(head) && memcmp(head, LS_DUMP_MAGIC,
+		    sizeof(head)) == 0)
+			errx(LSR_EXIT_USAGE, "-o %s: that is a dump: not "
+			    "replaced", path);
+		if (fd >= 0)
+			close(fd);
+	}
+	out_tmp = lsr_xasprintf("%s.XXXXXX", path);
+	fd = mkstemp(out_tmp);
+	if (fd < 0) {
+		free(out_tmp);
+		out_tmp = NULL;
+		err(LSR_EXIT_USAGE, "-o %s", path);
+	}
+	atexit(drop_output);
+	mask = umask(022);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask);
+	if (dup2(fd, STDOUT_FILENO) < 0)
+		err(LSR_EXIT_USAGE, "-o %s", path);
+	close(fd);
+	out_path = path;
+}
+
+static void
+finish_output(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout))
+		errx(LSR_EXIT_USAGE, "write error on %s", out_path ? out_path :
+		    "standard output");
+	if (out_path == NULL)
+		return;
+	if (fsync(STDOUT_FILENO) != 0 || rename(out_tmp, out_path) != 0)
+		err(LSR_EXIT_USAGE, "-o %s", out_path);
+	free(out_tmp);
+	out_tmp = NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -331,6 +516,13 @@ main(int argc, char **argv)
 	int i, status = 0;
 
 	i = parse_options(argc, argv, &op);
+	if (op.output != NULL)
+		open_output(op.output, argv + i, argc - i);
+	if (op.check) {
+		status = lsr_gate_run(&op.gate, argv + i, argc - i);
+		finish_output();
+		return status;
+	}
 	if (op.array)
 		fputs("[\n", stdout);
 	for (; i < argc; i++) {
@@ -341,7 +533,6 @@ main(int argc, char **argv)
 	}
 	if (op.array)
 		fputs(shown > 0 ? "\n]\n" : "]\n", stdout);
-	if (ferror(stdout))
-		errx(LSR_EXIT_USAGE, "write error on standard output");
+	finish_output();
 	return status;
 }

@@ -80,3 +80,15 @@ lsr_xvasprintf(const char *fmt, va_list ap)
 		lsr_nomem();
 	return s;
 }
+
+char *
+lsr_xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = lsr_xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}

@@ -41,4 +41,8 @@ char *lsr_xstrdup(const char *s);
 char *lsr_xvasprintf(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
 
+/* asprintf's string.  Allocates. */
+char *lsr_xasprintf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 #endif /* LS_XALLOC_H */
