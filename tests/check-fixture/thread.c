@@ -35,7 +35,7 @@ start_lingerer(void)
 int
 main(int argc, char **argv)
 {
-	if (start_lingerer() != 0)
+	if (start_lingerer() != 0)		/* site: main calls start_lingerer */
 		return 99;
 	usleep(100 * 1000);
 	printf("thread: left running\n");
