@@ -388,49 +388,34 @@ report_file(pid_t pid)
 	return path;
 }
 
+/* LD_PRELOAD as leakspy found it: leakspy-report is not traced. */
+static const char *old_preload;
+
 /*
- * Run leakspy-report --check on the n dumps of s, untraced, its report
- * on standard error unless it goes to a file.  Returns its exit status,
- * or -1 when it could not run or died.
+ * Run leakspy-report with argv, untraced, its standard output on
+ * descriptor out (-1: leakspy's own).  Returns its exit status, or -1
+ * when it could not run or died.
  */
 static int
-run_report(const struct lsr_scan *s, size_t n, pid_t pid,
-    const char *old_preload)
+spawn_report(char **argv, int out)
 {
-	char **argv = calloc(g.nargs + n + 6, sizeof(*argv));
-	char *report = report_path(), *out = report_file(pid);
+	const char *pre = getenv("LD_PRELOAD");
+	char *traced = pre != NULL ? strdup(pre) : NULL;
 	bool had_stdout = fcntl(1, F_GETFD) != -1;
-	size_t k = 0, i;
 	int saved = -1, status;
 	pid_t rp;
 
-	if (argv == NULL)
-		errx(LSR_EXIT_NO_VERDICT, "out of memory");
-	argv[k++] = report;
-	argv[k++] = "--check";
-	for (i = 0; i < g.nargs; i++)
-		argv[k++] = g.args[i];
-	if (out != NULL) {
-		argv[k++] = "-o";
-		argv[k++] = out;
-	}
-	argv[k++] = "--";
-	for (i = 0; i < n; i++)
-		argv[k++] = (char *)lsr_dumps_path(s, i);
-	argv[k] = NULL;
 	if (old_preload != NULL)
 		set("LD_PRELOAD", old_preload);
 	else
 		unsetenv("LD_PRELOAD");
-	/* Standard output stays the command's: the report goes to
-	 * standard error. */
-	if (out == NULL) {
+	if (out >= 0) {
 		if (had_stdout)
 			saved = fcntl(1, F_DUPFD_CLOEXEC, 3);
-		dup2(2, 1);
+		dup2(out, 1);
 	}
 	rp = lsr_run_start(argv);
-	if (out == NULL) {
+	if (out >= 0) {
 		if (saved >= 0) {
 			dup2(saved, 1);
 			close(saved);
@@ -438,19 +423,87 @@ run_report(const struct lsr_scan *s, size_t n, pid_t pid,
 			close(1);
 		}
 	}
+	if (traced != NULL)
+		set("LD_PRELOAD", traced);
+	free(traced);
 	if (rp < 0) {
 		errno = (int)-rp;
-		warn("--check: %s", report);
-		status = -1;
-	} else {
-		status = lsr_run_wait(rp);
-		if (WIFSIGNALED(status))
-			warnx("--check: %s died of signal %d", report,
-			    WTERMSIG(status));
-		status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		warn("--check: %s", argv[0]);
+		return -1;
 	}
+	status = lsr_run_wait(rp);
+	if (WIFSIGNALED(status))
+		warnx("--check: %s died of signal %d", argv[0],
+		    WTERMSIG(status));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* leakspy-report --check and the gate's options, with room for more
+ * arguments past them. */
+static char **
+report_argv(size_t more)
+{
+	char **argv = calloc(g.nargs + more + 3, sizeof(*argv));
+	size_t i;
+
+	if (argv == NULL)
+		errx(LSR_EXIT_NO_VERDICT, "out of memory");
+	argv[0] = report_path();
+	argv[1] = "--check";
+	for (i = 0; i < g.nargs; i++)
+		argv[2 + i] = g.args[i];
+	return argv;
+}
+
+/*
+ * Before the command runs, the options leakspy-report checks: it
+ * parses them all before --help, which then makes it exit 0.  And the
+ * files it will read must be there.  Exits LSR_EXIT_USAGE if not.
+ */
+static void
+preflight(void)
+{
+	char **argv = report_argv(1);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC), rc;
+	size_t i;
+
+	for (i = 2; argv[i] != NULL; i++) {
+		if ((strcmp(argv[i], "--suppressions") == 0 ||
+		    strcmp(argv[i], "--baseline") == 0) &&
+		    access(argv[i + 1], R_OK) != 0)
+			err(LSR_EXIT_USAGE, "%s=%s", argv[i], argv[i + 1]);
+	}
+	argv[i] = "--help";
+	rc = spawn_report(argv, null);
+	if (null >= 0)
+		close(null);
+	if (rc != 0)
+		exit(LSR_EXIT_USAGE);
+	free(argv[0]);
+	free(argv);
+}
+
+/* Run leakspy-report --check on the n dumps of s, its report on
+ * standard error unless it goes to a file.  Returns its exit status,
+ * or -1. */
+static int
+run_report(const struct lsr_scan *s, size_t n, pid_t pid)
+{
+	char **argv = report_argv(n + 3), *out = report_file(pid);
+	size_t k = 2 + g.nargs, i;
+	int status;
+
+	if (out != NULL) {
+		argv[k++] = "-o";
+		argv[k++] = out;
+	}
+	argv[k++] = "--";
+	for (i = 0; i < n; i++)
+		argv[k++] = (char *)lsr_dumps_path(s, i);
+	/* Standard output stays the command's. */
+	status = spawn_report(argv, out == NULL ? 2 : -1);
 	free(out);
-	free(report);
+	free(argv[0]);
 	free(argv);
 	return status;
 }
@@ -499,15 +552,18 @@ end(struct lsr_scan *s, size_t n, pid_t pid, char *dir, bool keep)
 }
 
 void
-lsr_check_command(char **cmd, const char *old_preload)
+lsr_check_command(char **cmd, const char *preload)
 {
-	char *dir = prepare();
+	char *dir;
 	struct lsr_scan *s;
 	bool failed;
 	pid_t pid;
 	size_t n;
 	int status, report;
 
+	old_preload = preload;
+	preflight();
+	dir = prepare();
 	s = lsr_dumps_before(value_in_env(LS_SET_OUTPUT).s);
 	pid = lsr_run_start(cmd);
 	if (pid < 0) {
@@ -529,7 +585,7 @@ lsr_check_command(char **cmd, const char *old_preload)
 		    "check", value_in_env(LS_SET_OUTPUT).s);
 		report = LSR_EXIT_NO_VERDICT;
 	} else {
-		report = run_report(s, n, pid, old_preload);
+		report = run_report(s, n, pid);
 	}
 	/* A command that failed keeps its status; the report is still
 	 * there to read. */
