@@ -275,7 +275,8 @@ write_entries(FILE *f, const struct lsr_check *c)
 	for (i = 0; i < c->nfindings; i++)
 		if (c->findings[i].rule == NULL && c->findings[i].key != NULL)
 			v[n++] = &c->findings[i];
-	qsort(v, n, sizeof(*v), by_kind_key);
+	if (n > 0)
+		qsort(v, n, sizeof(*v), by_kind_key);
 	for (i = 0; i < n; i = j) {
 		uint64_t bytes = 0, blocks = 0;
 		const char *k;

@@ -56,11 +56,11 @@ add_finding(struct lsr_check *c, unsigned kind)
 	return f;
 }
 
-/* The frames of ip[0..n-1] (a stack at generation gen) into f, inline
- * frames expanded, with their strings copied. */
+/* The frames of ip[0..n-1] (a stack at generation gen) into *out (*nout
+ * of them), inline frames expanded, with their strings copied. */
 static void
-copy_frames(struct lsr_dump *d, struct lsr_finding *f, const uint64_t *ip,
-    unsigned n, uint32_t gen)
+expand_frames(struct lsr_dump *d, struct lsr_cframe **out, size_t *nout,
+    const uint64_t *ip, unsigned n, uint32_t gen)
 {
 	struct lsr_frame fr[MAX_EXPANDED];
 	size_t cap = 0;
@@ -71,9 +71,8 @@ copy_frames(struct lsr_dump *d, struct lsr_finding *f, const uint64_t *ip,
 		for (j = 0; j < m; j++) {
 			struct lsr_cframe *cf;
 
-			f->frames = lsr_xgrow(f->frames, &cap, f->nframes + 1,
-			    sizeof(*f->frames));
-			cf = &f->frames[f->nframes++];
+			*out = lsr_xgrow(*out, &cap, *nout + 1, sizeof(**out));
+			cf = &(*out)[(*nout)++];
 			cf->function = xdup(fr[j].function);
 			cf->file = xdup(fr[j].file);
 			cf->line = fr[j].line;
@@ -82,6 +81,17 @@ copy_frames(struct lsr_dump *d, struct lsr_finding *f, const uint64_t *ip,
 			cf->inlined = fr[j].inlined;
 		}
 	}
+}
+
+/* Finding f's stack: stack st of d less its first skip frames, which
+ * are the allocator's. */
+static void
+copy_frames(struct lsr_dump *d, struct lsr_finding *f,
+    const struct lsr_stack *st, unsigned skip)
+{
+	expand_frames(d, &f->alloc, &f->nalloc, st->ip, skip, st->gen);
+	expand_frames(d, &f->frames, &f->nframes, st->ip + skip,
+	    st->nframes - skip, st->gen);
 }
 
 static uint64_t
@@ -179,8 +189,7 @@ lost_findings(struct lsr_check *c, struct lsr_report *r)
 			f->amount.bytes = a->bytes;
 			f->amount.blocks = a->blocks;
 			f->via = xdup(s->via);
-			copy_frames(d, f, st->ip + s->skip,
-			    st->nframes - s->skip, st->gen);
+			copy_frames(d, f, st, s->skip);
 		}
 	}
 }
@@ -241,8 +250,7 @@ growth_findings(struct lsr_check *c, struct lsr_report *r)
 		f->released_at = s->growth.released_at;
 		f->retained_by = chain_text(r, i);
 		f->via = xdup(s->via);
-		copy_frames(d, f, st->ip + s->skip, st->nframes - s->skip,
-		    st->gen);
+		copy_frames(d, f, st, s->skip);
 	}
 	free(p);
 }
@@ -295,7 +303,8 @@ thread_findings(struct lsr_check *c, struct lsr_report *r)
 		start = lsr_symbol_name(d, t->start + 1, t->gen);
 		f->thread_start = xdup(start);
 		f->via = xdup("pthread_create");
-		copy_frames(d, f, t->ip, t->nframes, t->gen);
+		expand_frames(d, &f->frames, &f->nframes, t->ip, t->nframes,
+		    t->gen);
 	}
 	free(rep);
 }
@@ -371,8 +380,9 @@ lsr_check_dump(struct lsr_check *c, const char *path)
 		thread_findings(c, &r);
 	}
 	growth_findings(c, &r);
-	qsort(c->findings + first, c->nfindings - first,
-	    sizeof(*c->findings), by_kind_size);
+	if (c->nfindings > first)
+		qsort(c->findings + first, c->nfindings - first,
+		    sizeof(*c->findings), by_kind_size);
 	cd->verdict = why == NULL;
 	cd->why = why;
 	cd->note = note;
@@ -440,7 +450,13 @@ lsr_check_fini(struct lsr_check *c)
 			free(f->frames[j].file);
 			free(f->frames[j].module);
 		}
+		for (j = 0; j < f->nalloc; j++) {
+			free(f->alloc[j].function);
+			free(f->alloc[j].file);
+			free(f->alloc[j].module);
+		}
 		free(f->frames);
+		free(f->alloc);
 		free(f->retained_by);
 		free(f->thread_name);
 		free(f->thread_state);

@@ -55,7 +55,7 @@ struct lsr_rule {
 	char *pattern;		/* after the colon */
 	char *where;		/* "supp.txt:3", or "built-in" */
 	bool builtin;
-	bool top;		/* matches the first frame's function only */
+	bool alloc_only;	/* matches the allocator's frames only */
 	uint64_t used;		/* findings it suppressed */
 	uint64_t used_bytes;
 };
@@ -92,6 +92,11 @@ struct lsr_finding {
 	size_t nframes;
 	struct lsr_cframe *frames;	/* innermost first; the allocator's
 					 * own frames stripped */
+	size_t nalloc;
+	struct lsr_cframe *alloc;	/* the allocator's frames that were
+					 * stripped, innermost first: where
+					 * in the C library, the loader or
+					 * the C++ runtime it was called */
 	char *key;		/* stable: the frames' functions and file
 				 * names, one per line (baseline.c) */
 	const struct lsr_rule *rule;	/* suppressed by; or NULL */

@@ -131,7 +131,8 @@ print_finding(FILE *f, const struct lsr_finding *fd)
 	fputc('\n', f);
 }
 
-static void
+/* Dump k's verdict and findings; true if it ended with a blank line. */
+static bool
 print_dump(FILE *f, const struct lsr_check *c, size_t k)
 {
 	const struct lsr_cdump *d = &c->dumps[k];
@@ -154,6 +155,7 @@ print_dump(FILE *f, const struct lsr_check *c, size_t k)
 		if (c->findings[i].dump == k &&
 		    lsr_finding_fails(c, &c->findings[i]))
 			print_finding(f, &c->findings[i]);
+	return d->nfindings > 0;
 }
 
 static void
@@ -187,13 +189,15 @@ void
 lsr_check_text(FILE *f, const struct lsr_check *c)
 {
 	size_t i, unjudged = 0, failed = 0;
+	bool blank = false;
 
 	for (i = 0; i < c->ndumps; i++) {
-		print_dump(f, c, i);
+		blank = print_dump(f, c, i);
 		unjudged += !c->dumps[i].verdict;
 		failed += c->dumps[i].nfindings > 0;
 	}
-	fputc('\n', f);
+	if (!blank)
+		fputc('\n', f);
 	print_rules(f, c);
 	if (c->baselined)
 		fprintf(f, "baseline: %zu finding%s within budget\n",

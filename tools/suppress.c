@@ -91,11 +91,11 @@ template_match(const char *pattern, const char *name)
 }
 
 static bool
-frame_matches(const char *pattern, const struct lsr_cframe *fr, bool top)
+frame_matches(const char *pattern, const struct lsr_cframe *fr)
 {
 	return template_match(pattern, fr->function) ||
-	    (!top && template_match(pattern, fr->file)) ||
-	    (!top && template_match(pattern, fr->module));
+	    template_match(pattern, fr->file) ||
+	    template_match(pattern, fr->module);
 }
 
 struct lsr_rule *
@@ -105,15 +105,17 @@ lsr_rules_match(struct lsr_check *c, const struct lsr_finding *f)
 
 	for (i = 0; i < c->nrules; i++) {
 		struct lsr_rule *r = &c->rules[i];
-		size_t n = r->top ? (f->nframes > 0) : f->nframes;
+		const struct lsr_cframe *v = r->alloc_only ? f->alloc :
+		    f->frames;
+		size_t n = r->alloc_only ? f->nalloc : f->nframes;
 
 		if (!(r->kinds & LSR_K_BIT(f->kind)))
 			continue;
-		if (f->kind == LSR_K_THREAD &&
+		if (f->kind == LSR_K_THREAD && !r->alloc_only &&
 		    template_match(r->pattern, f->thread_start))
 			return r;
 		for (j = 0; j < n; j++)
-			if (frame_matches(r->pattern, &f->frames[j], r->top))
+			if (frame_matches(r->pattern, &v[j]))
 				return r;
 	}
 	return NULL;
@@ -121,7 +123,7 @@ lsr_rules_match(struct lsr_check *c, const struct lsr_finding *f)
 
 static void
 add_rule(struct lsr_check *c, unsigned kinds, const char *text,
-    const char *pattern, char *where, bool builtin, bool top)
+    const char *pattern, char *where, bool builtin, bool alloc_only)
 {
 	struct lsr_rule *r;
 
@@ -134,7 +136,7 @@ add_rule(struct lsr_check *c, unsigned kinds, const char *text,
 	r->pattern = lsr_xstrdup(pattern);
 	r->where = where;
 	r->builtin = builtin;
-	r->top = top;
+	r->alloc_only = alloc_only;
 }
 
 /* Line as a rule into c; false if it is not one. */
@@ -203,18 +205,33 @@ lsr_rules_load(struct lsr_check *c, const char *path)
 }
 
 /*
- * The built-in rules, for one-time allocations that the C library, the
- * C++ runtime and the dynamic loader never free and no program can
- * (leakspy-report(1), SUPPRESSIONS).  Each names the function that
- * allocates, and matches only the first frame of the stack (the
- * allocator's own frames stripped), so that a program's leak through
- * these libraries is not hidden.
+ * The built-in rules, for what the dynamic loader and the C library
+ * allocate for themselves and keep where no scan of the heap finds it
+ * (leakspy-report(1), SUPPRESSIONS).  They match the allocator's own
+ * frames only, the frames stripped from the top of a stack: a function
+ * of ld.so or libc that called malloc.  A program's own leak has its own
+ * code as the caller, so none of them hides it.
  */
 static const struct {
 	unsigned kinds;
 	const char *pattern;
 } builtin[] = {
-	{ LEAK_KINDS, "^__cxa_get_globals$" },
+	/* Dynamic TLS blocks: held by the thread's DTV, which ld.so's own
+	 * allocator made for the main thread (glibc bug 12650). */
+	{ LEAK_KINDS, "^tls_get_addr_tail$" },
+	{ LEAK_KINDS, "^_dl_allocate_tls*" },
+	/* A thread's DTV, held by an interior pointer in its descriptor. */
+	{ LEAK_KINDS, "^allocate_dtv$" },
+	/* dlopen's scope lists and dependency arrays, held by link maps
+	 * that ld.so allocated at startup. */
+	{ LEAK_KINDS, "^add_to_global_resize$" },
+	{ LEAK_KINDS, "^_dl_map_object_deps$" },
+	{ LEAK_KINDS, "^_dl_new_object$" },
+	{ LEAK_KINDS, "^_dl_find_object_update$" },
+	/* setenv's copies of the strings, kept in a tree whose pointers
+	 * carry a colour bit. */
+	{ LEAK_KINDS, "^__add_to_environ$" },
+	{ LEAK_KINDS, "^add_to_environ$" },
 };
 
 void
