@@ -48,6 +48,7 @@ struct lsr_scan {
 	size_t nold;
 	struct dump *d;
 	size_t nd;
+	bool found;		/* d is the run's dumps, in start order */
 };
 
 typedef void file_fn(struct lsr_scan *s, char *path, const struct stat *st);
@@ -593,6 +594,40 @@ scan_free(struct lsr_scan *s)
 	free(s);
 }
 
+size_t
+lsr_dumps_find(struct lsr_scan *s, pid_t pid)
+{
+	if (s == NULL)
+		return 0;
+	if (!s->found) {
+		each_file(s, note_new);
+		keep_ours(s, pid);
+		qsort(s->d, s->nd, sizeof(*s->d), by_start);
+		s->found = true;
+	}
+	return s->nd;
+}
+
+const char *
+lsr_dumps_path(const struct lsr_scan *s, size_t i)
+{
+	return s->d[i].path;
+}
+
+void
+lsr_dumps_warn(const struct lsr_scan *s, bool follow)
+{
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	tell_wrappers(s, follow);
+}
+
+void
+lsr_dumps_free(struct lsr_scan *s)
+{
+	if (s != NULL)
+		scan_free(s);
+}
+
 void
 lsr_dumps_tell(struct lsr_scan *s, pid_t pid, bool follow)
 {
@@ -600,9 +635,7 @@ lsr_dumps_tell(struct lsr_scan *s, pid_t pid, bool follow)
 		return;
 	/* A line in one write, between those of processes still running. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
-	each_file(s, note_new);
-	keep_ours(s, pid);
-	qsort(s->d, s->nd, sizeof(*s->d), by_start);
+	lsr_dumps_find(s, pid);
 	if (s->nd == 0) {
 		fputs("leakspy: no dump of this run matches ", stderr);
 		put_text(s->tmpl);

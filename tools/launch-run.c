@@ -33,12 +33,13 @@ static const int forwarded[] = {
 	SIGURG, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO, SIGPWR,
 };
 
-/* Set by lsr_run_start() before it forks, read afterwards by both sides:
- * the caller's signal mask and SIGCHLD action, which the child gets back,
- * and the signals the launcher waits for. */
+/* Set by the first lsr_run_start() before it forks, read afterwards by
+ * both sides: the caller's signal mask and SIGCHLD action, which each
+ * child gets back, and the signals the launcher waits for. */
 static sigset_t saved_mask;
 static struct sigaction saved_chld;
 static sigset_t waited;
+static bool saved;
 
 static bool
 ignored(int sig)
@@ -102,12 +103,17 @@ lsr_run_start(char **argv)
 	int fds[2], e = 0, status;
 	ssize_t n;
 
-	build_waited();
-	if (sigprocmask(SIG_BLOCK, &waited, &saved_mask) != 0)
-		err(126, "sigprocmask");
-	/* An ignored SIGCHLD would have the kernel reap the child, and
-	 * waitpid() find none. */
-	sigaction(SIGCHLD, &dfl, &saved_chld);
+	/* A second child (leakspy-report, after the command) gets the mask
+	 * and SIGCHLD action of before the first, not the blocked ones. */
+	if (!saved) {
+		build_waited();
+		if (sigprocmask(SIG_BLOCK, &waited, &saved_mask) != 0)
+			err(126, "sigprocmask");
+		/* An ignored SIGCHLD would have the kernel reap the child,
+		 * and waitpid() find none. */
+		sigaction(SIGCHLD, &dfl, &saved_chld);
+		saved = true;
+	}
 	/* Closed on exec: the command gets no descriptor of leakspy's. */
 	if (pipe2(fds, O_CLOEXEC) != 0)
 		err(126, "pipe");

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The launcher's stages apart from its options: running the command as a
- * child that it waits for (launch-run.c), and naming the dumps the run
- * wrote (launch-dumps.c).
+ * child that it waits for (launch-run.c), naming the dumps the run wrote
+ * (launch-dumps.c), and the leak gate of --check (launch-check.c).
  */
 #ifndef LS_LAUNCH_H
 #define LS_LAUNCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /*
@@ -16,7 +17,9 @@
  * descriptor the caller did not have.  From here on the caller keeps the
  * forwarded signals blocked for lsr_run_wait().  Returns the child's pid
  * once it has executed the command, or -errno of the failed execvp()
- * (the child is reaped then).  Exits 126 if it cannot fork.
+ * (the child is reaped then).  Exits 126 if it cannot fork.  May be
+ * called again once that child has ended (lsr_run_wait()): the next
+ * child gets the signal mask and dispositions of before the first.
  */
 pid_t lsr_run_start(char **argv);
 
@@ -50,5 +53,56 @@ struct lsr_scan *lsr_dumps_before(const char *tmpl);
  * (follow: LEAKSPY_FOLLOW_EXEC was on).  Frees s.
  */
 void lsr_dumps_tell(struct lsr_scan *s, pid_t pid, bool follow);
+
+/*
+ * Find the dumps lsr_dumps_tell() would name (once; later calls return
+ * the same): those created since lsr_dumps_before() whose process is pid
+ * or one of its descendants, in the order the processes started.
+ * Returns how many; lsr_dumps_path() gives each path, as the template
+ * spells it.
+ */
+size_t lsr_dumps_find(struct lsr_scan *s, pid_t pid);
+const char *lsr_dumps_path(const struct lsr_scan *s, size_t i);
+
+/* Only the warning of lsr_dumps_tell() about programs that a traced
+ * process executed and that were not traced, if any (after
+ * lsr_dumps_find()). */
+void lsr_dumps_warn(const struct lsr_scan *s, bool follow);
+
+/* Free s without a word. */
+void lsr_dumps_free(struct lsr_scan *s);
+
+/*
+ * --check (launch-check.c): the gate's options, which leakspy(1)
+ * describes; each is long only, with getopt_long() code
+ * LSR_GOPT_CODE + its index.
+ */
+#define LSR_GOPT_CODE	256
+
+struct lsr_gopt {
+	const char *long_opt;
+	const char *arg;	/* its argument's name; NULL: a flag */
+	const char *help;	/* for --help; the argument in capitals */
+};
+
+extern const struct lsr_gopt lsr_gopts[];
+extern const size_t lsr_ngopts;
+
+/* Take gate option i (LSR_GOPT_CODE + i) with its argument (NULL for a
+ * flag); exits LSR_EXIT_USAGE if it is refused.  Allocates. */
+void lsr_gopt_take(size_t i, const char *arg);
+
+/* Whether --check was given. */
+bool lsr_gopt_check(void);
+
+/*
+ * Run cmd as the launcher does, then check the run's dumps with
+ * leakspy-report --check and exit: the command's status if it failed,
+ * else the check's (leakspy(1), EXIT STATUS).  Call after the options
+ * are taken and LD_PRELOAD is set; old_preload is LD_PRELOAD as leakspy
+ * found it (NULL if unset), which leakspy-report gets back.
+ */
+void lsr_check_command(char **cmd, const char *old_preload)
+    __attribute__((noreturn));
 
 #endif /* LS_LAUNCH_H */

@@ -4,7 +4,8 @@
  * as options, which the table of src/settings.c defines, checks and
  * describes in --help.  It sets LEAKSPY_* and LD_PRELOAD (absolute path),
  * runs the command and, when it ends, names the dumps the run wrote;
- * with -q it executes the command in its own place instead.
+ * with -q it executes the command in its own place instead, and with
+ * --check it checks the dumps (launch-check.c).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -39,6 +40,7 @@ static const struct {
 };
 
 #define NOPTS	(LS_SET_COUNT + LS_ARRAY_SIZE(own))
+#define GATE_MAX	16	/* room for lsr_gopts[] */
 
 /* The setting whose option is opt, or NULL. */
 static const struct ls_setting *
@@ -95,8 +97,54 @@ by_letter(const void *a, const void *b)
 	    (tolower(y) * 2 + !!islower(y));
 }
 
+/* The second form: "leakspy --check [--gen-suppressions] ...
+ * [--baseline file] ... [option ...] [--] command [arg ...]", flags
+ * first, then by name. */
+static int
+by_name(const void *a, const void *b)
+{
+	const struct lsr_gopt *const *x = a, *const *y = b;
+
+	return strcmp((*x)->long_opt, (*y)->long_opt);
+}
+
+static void
+gate_usage_line(FILE *f)
+{
+	const struct lsr_gopt *order[GATE_MAX];
+	char line[1024];
+	struct ls_fmt w;
+	size_t i, col, pass;
+
+	for (i = 0; i < lsr_ngopts && i < GATE_MAX; i++)
+		order[i] = &lsr_gopts[i];
+	qsort(order + 1, i - 1, sizeof(order[0]), by_name);
+	ls_fmt_init(&w, line, sizeof(line));
+	ls_fmt_str(&w, "--check");
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 1; i < lsr_ngopts && i < GATE_MAX; i++) {
+			const struct lsr_gopt *o = order[i];
+
+			if ((o->arg == NULL) != (pass == 0))
+				continue;
+			ls_fmt_str(&w, "\t[--");
+			ls_fmt_str(&w, o->long_opt);
+			if (o->arg != NULL) {
+				ls_fmt_mem(&w, &(char){ GLUE }, 1);
+				ls_fmt_str(&w, o->arg);
+			}
+			ls_fmt_str(&w, "]");
+		}
+	}
+	ls_fmt_str(&w, "\t[option ...]\t[--]\tcommand\t[arg ...]");
+	fputs("       leakspy ", f);
+	col = strlen("usage: leakspy ");
+	put_words(f, &col, col, line, '\t');
+	fputc('\n', f);
+}
+
 /* "usage: leakspy [-fhqV] [-d depth] ... [--] command [arg ...]", from
- * the table. */
+ * the table, and the form with --check. */
 static void
 usage_line(FILE *f)
 {
@@ -133,17 +181,21 @@ usage_line(FILE *f)
 	col = strlen("usage: leakspy ");
 	put_words(f, &col, col, line, '\t');
 	fputc('\n', f);
+	gate_usage_line(f);
 }
 
-/* "  -d, --depth DEPTH" and its help, wrapped; then, on a line of its
- * own, more (or nothing). */
+/* "  -d, --depth DEPTH" ("      --fail-on LIST" without opt) and its
+ * help, wrapped; then, on a line of its own, more (or nothing). */
 static void
 option_line(FILE *f, char opt, const char *long_opt, const char *arg,
     const char *help, const char *more)
 {
 	size_t col = 0, i;
 
-	col += (size_t)fprintf(f, "  -%c, --%s", opt, long_opt);
+	if (opt != '\0')
+		col += (size_t)fprintf(f, "  -%c, --%s", opt, long_opt);
+	else
+		col += (size_t)fprintf(f, "      --%s", long_opt);
 	if (arg != NULL) {
 		fputc(' ', f);
 		for (i = 0; arg[i] != '\0'; i++)
@@ -151,7 +203,7 @@ option_line(FILE *f, char opt, const char *long_opt, const char *arg,
 		col += 1 + i;
 	}
 	fprintf(f, "%*s", col < HELP_COL ? (int)(HELP_COL - col) : 1, "");
-	col = HELP_COL;
+	col = col < HELP_COL ? HELP_COL : col + 1;
 	put_words(f, &col, HELP_COL, help, ' ');
 	if (more != NULL) {
 		fprintf(f, "\n%*s", HELP_COL, "");
@@ -206,6 +258,18 @@ usage(FILE *f)
 	for (i = 0; i < LS_ARRAY_SIZE(own); i++)
 		option_line(f, own[i].opt, own[i].long_opt, NULL, own[i].help,
 		    NULL);
+	fputs("\n"
+	    "With --check, the leak gate: when the command ends, leakspy "
+	    "checks the\n"
+	    "dumps of the run (a snapshot a second unless -i is given) and "
+	    "exits 0\n"
+	    "if they are clean, the --exitcode on findings, 3 if they cannot "
+	    "support\n"
+	    "a verdict, or with the command's own status if it failed.\n"
+	    "\n", f);
+	for (i = 0; i < lsr_ngopts; i++)
+		option_line(f, '\0', lsr_gopts[i].long_opt,
+		    lsr_gopts[i].arg, lsr_gopts[i].help, NULL);
 }
 
 /* The shim next to this program (build tree), else the installed one. */
@@ -344,6 +408,10 @@ options(char *optstring, struct option *longopts)
 		longopts[k] = (struct option){ own[i].long_opt, no_argument,
 		    NULL, own[i].opt };
 	}
+	for (i = 0; i < lsr_ngopts && i < GATE_MAX; i++, k++)
+		longopts[k] = (struct option){ lsr_gopts[i].long_opt,
+		    lsr_gopts[i].arg != NULL ? required_argument :
+		    no_argument, NULL, LSR_GOPT_CODE + (int)i };
 	*optstring = '\0';
 	longopts[k] = (struct option){ NULL, 0, NULL, 0 };
 }
@@ -351,9 +419,10 @@ options(char *optstring, struct option *longopts)
 int
 main(int argc, char **argv)
 {
-	struct option longopts[NOPTS + 1];
+	struct option longopts[NOPTS + GATE_MAX + 1];
 	char optstring[2 * NOPTS + 2];
 	const struct ls_setting *st;
+	const char *old_preload;
 	bool quiet = false;
 	int c;
 
@@ -362,6 +431,11 @@ main(int argc, char **argv)
 	    -1) {
 		if ((st = setting_of(c)) != NULL) {
 			take(st, optarg);
+			continue;
+		}
+		if (c >= LSR_GOPT_CODE &&
+		    (size_t)(c - LSR_GOPT_CODE) < lsr_ngopts) {
+			lsr_gopt_take((size_t)(c - LSR_GOPT_CODE), optarg);
 			continue;
 		}
 		switch (c) {
@@ -383,8 +457,16 @@ main(int argc, char **argv)
 		usage(stderr);
 		return LSR_EXIT_USAGE;
 	}
+	if (lsr_gopt_check() && quiet)
+		errx(LSR_EXIT_USAGE, "--check waits for the command: it cannot "
+		    "go with -q");
+	if ((old_preload = getenv("LD_PRELOAD")) != NULL &&
+	    (old_preload = strdup(old_preload)) == NULL)
+		err(LSR_EXIT_USAGE, "strdup");
 	set_preload();
 	if (quiet)
 		exec_in_place(argv + optind);
+	if (lsr_gopt_check())
+		lsr_check_command(argv + optind, old_preload);
 	run(argv + optind);
 }

@@ -573,7 +573,26 @@ def test_help_from_table():
     eq(out.split("\n\n")[0], "usage: leakspy [-fhqV] [-c seconds] "
        "[-d depth] [-g percent] [-i seconds]\n               [-o template] "
        "[-S bytes] [-s signal] [-u mode] [--] command\n               "
-       "[arg ...]", "the usage line")
+       "[arg ...]\n"
+       "       leakspy --check [--gen-suppressions] "
+       "[--no-builtin-suppressions]\n"
+       "               [--baseline file] [--check-output file] "
+       "[--exitcode n]\n"
+       "               [--fail-on list] [--format format] "
+       "[--max-growth limit]\n"
+       "               [--source-root dir] [--suppressions file]\n"
+       "               [--write-baseline file] [option ...] [--] command "
+       "[arg ...]", "the usage lines")
+    # The gate's options, long only, after the others.
+    for line in ("--check when the command ends, check the dumps of the "
+                 "run",
+                 "--check-output FILE write the check's report to FILE, %p "
+                 "being the command's pid",
+                 "--exitcode N exit N, 0 to 255, when the check finds what "
+                 "fails it (default 1)",
+                 "--format FORMAT the check's report: text (default), json, "
+                 "junit, sarif or lsan"):
+        check(line in flat, "--help has %r:\n%s" % (line, out))
     check(max(len(x) for x in out.splitlines()) < 80, "79 columns at most")
 
 
