@@ -180,6 +180,12 @@ bool lsr_gate_format(const char *word, unsigned *format);
  * stdout.  Returns the exit status. */
 int lsr_gate_run(const struct lsr_gate *g, char **files, int n);
 
+/* check-words.c */
+
+/* Finding f in one line: "definitely lost: 40 bytes in 1 block".
+ * Allocates. */
+char *lsr_finding_line(const struct lsr_finding *f);
+
 /* check.c */
 
 /* Read the dump at path and add its findings to c (suppressions and the

@@ -16,21 +16,6 @@
 #include "lsr.h"
 #include "xalloc.h"
 
-static char *
-xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = lsr_xvasprintf(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /*
  * s as XML 1.0 character data, or with attr as an attribute value
  * (where a raw newline or tab would be read back as a space).  XML 1.0
@@ -75,94 +60,6 @@ xml(FILE *f, const char *s, bool attr)
 	}
 }
 
-static const char *
-plural(uint64_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
-/* "1.2 MiB", or "312 bytes" below a KiB. */
-static char *
-human(uint64_t bytes)
-{
-	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)bytes / 1024;
-	unsigned u = 0;
-
-	if (bytes < 1024)
-		return xprintf("%" PRIu64 " byte%s", bytes, plural(bytes));
-	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
-		v /= 1024;
-		u++;
-	}
-	return xprintf("%.1f %s", v, unit[u]);
-}
-
-/* "1.2 MiB/s", "120 KiB/h": a rate per the shortest span in which at
- * least a KiB moves, as the text report gives it. */
-static char *
-rate(double r)
-{
-	static const struct {
-		const char *per;
-		double seconds;
-	} spans[] = { { "s", 1 }, { "min", 60 }, { "h", 3600 } };
-	uint64_t b;
-	unsigned s;
-	char *h, *out;
-
-	for (s = 0; s + 1 < sizeof(spans) / sizeof(spans[0]); s++) {
-		if (fabs(r) * spans[s].seconds >= 1024)
-			break;
-	}
-	b = isfinite(r) ? (uint64_t)llround(fabs(r) * spans[s].seconds) : 0;
-	h = human(b);
-	out = xprintf("%s%s/%s", r < 0 ? "-" : "", h, spans[s].per);
-	free(h);
-	return out;
-}
-
-/* The failure's message: one line that says what and how much. */
-static char *
-finding_line(const struct lsr_finding *f)
-{
-	static const char *const lost[] = {
-		[LSR_K_DEFINITE] = "definitely lost",
-		[LSR_K_INDIRECT] = "indirectly lost",
-		[LSR_K_POSSIBLE] = "possibly lost",
-	};
-	uint64_t by = f->amount.bytes, bl = f->amount.blocks;
-	char *live, *grew, *r, *s;
-
-	switch (f->kind) {
-	case LSR_K_DEFINITE:
-	case LSR_K_INDIRECT:
-	case LSR_K_POSSIBLE:
-		return xprintf("%s: %" PRIu64 " byte%s in %" PRIu64 " block%s",
-		    lost[f->kind], by, plural(by), bl, plural(bl));
-	case LSR_K_THREAD:
-		return xprintf("thread leak: thread %" PRIu64 "%s%s%s, %s, "
-		    "start routine %s", f->thread_serial,
-		    f->thread_name ? " \"" : "",
-		    f->thread_name ? f->thread_name : "",
-		    f->thread_name ? "\"" : "",
-		    f->thread_state ? f->thread_state : "unknown",
-		    f->thread_start ? f->thread_start : "unknown");
-	case LSR_K_GROWTH:
-		live = human(by);
-		grew = human(f->grew);
-		r = rate(f->rate);
-		s = xprintf("growth: %s in %" PRIu64 " block%s live, %s more "
-		    "since %.1f s, at %s", live, bl, plural(bl), grew,
-		    f->since, r);
-		free(live);
-		free(grew);
-		free(r);
-		return s;
-	}
-	return xprintf("unknown finding");
-}
-
 /* "#0 make_node at /src/leak.c:5 [prog]": a frame as the text report
  * writes it. */
 static void
@@ -181,9 +78,9 @@ frame(FILE *f, const struct lsr_cframe *fr, size_t no)
 	if (fr->inlined)
 		fputs(" (inlined)", f);
 	if (fr->function == NULL || fr->file == NULL)
-		s = xprintf(" [%s+0x%" PRIx64 "]", mod, fr->offset);
+		s = lsr_xasprintf(" [%s+0x%" PRIx64 "]", mod, fr->offset);
 	else
-		s = xprintf(" [%s]", mod);
+		s = lsr_xasprintf(" [%s]", mod);
 	xml(f, s, false);
 	free(s);
 	fputc('\n', f);
@@ -192,7 +89,7 @@ frame(FILE *f, const struct lsr_cframe *fr, size_t no)
 static void
 failure(FILE *f, const struct lsr_finding *fi)
 {
-	char *line = finding_line(fi);
+	char *line = lsr_finding_line(fi);
 	size_t i;
 
 	fputs("      <failure message=\"", f);
@@ -263,7 +160,7 @@ system_out(FILE *f, const struct lsr_check *c, size_t di)
 		if (fi->dump != di || lsr_finding_fails(c, fi) ||
 		    (fi->rule == NULL && fi->budget == NULL))
 			continue;
-		line = finding_line(fi);
+		line = lsr_finding_line(fi);
 		fputs(fi->rule ? "suppressed: " : "within the baseline: ", f);
 		xml(f, line, false);
 		fputs(fi->rule ? " by " : " (", f);

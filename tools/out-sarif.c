@@ -84,21 +84,6 @@ static const struct rule {
 		"no longer needed, or bound the structure that holds them." },
 };
 
-static char *
-xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-xprintf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = lsr_xvasprintf(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 /* FNV-1a, 64 bits, over s and then one separator byte. */
 static uint64_t
 fnv1a(uint64_t h, const char *s)
@@ -164,7 +149,7 @@ source_root(const struct lsr_check *c)
 	else if (r[0] == '/')
 		s = lsr_xstrdup(r);
 	else
-		s = xprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", r);
+		s = lsr_xasprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", r);
 	free(cwd);
 	n = strlen(s);
 	while (n > 0 && s[n - 1] == '/')
@@ -248,7 +233,7 @@ logical(FILE *f, const struct lsr_cframe *fr)
 		fputs(", \"kind\": \"function\"}]", f);
 		return;
 	}
-	s = xprintf("%s+0x%" PRIx64, fr->module ? lsr_base_name(fr->module) :
+	s = lsr_xasprintf("%s+0x%" PRIx64, fr->module ? lsr_base_name(fr->module) :
 	    "?", fr->offset);
 	lsr_json_str(f, s);
 	free(s);
@@ -276,7 +261,7 @@ location(FILE *f, const char *root, const struct lsr_cframe *fr)
 		physical(f, root, fr);
 		fputs(", ", f);
 	} else if (fr->file != NULL) {
-		s = xprintf("%s:%u", fr->file, fr->line);
+		s = lsr_xasprintf("%s:%u", fr->file, fr->line);
 		fputs("\"message\": {\"text\": ", f);
 		lsr_json_str(f, s);
 		fputs("}, ", f);
@@ -312,95 +297,6 @@ primary_frame(const char *root, const struct lsr_finding *fi)
 	return SIZE_MAX;
 }
 
-static const char *
-plural(uint64_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
-/* "1.2 MiB", or "312 bytes" below a KiB. */
-static char *
-human(uint64_t bytes)
-{
-	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)bytes / 1024;
-	unsigned u = 0;
-
-	if (bytes < 1024)
-		return xprintf("%" PRIu64 " byte%s", bytes, plural(bytes));
-	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
-		v /= 1024;
-		u++;
-	}
-	return xprintf("%.1f %s", v, unit[u]);
-}
-
-/* "1.2 MiB/s", "120 KiB/h": a rate per the shortest span in which at
- * least a KiB moves, as the text report gives it. */
-static char *
-rate(double r)
-{
-	static const struct {
-		const char *per;
-		double seconds;
-	} spans[] = { { "s", 1 }, { "min", 60 }, { "h", 3600 } };
-	uint64_t b;
-	unsigned s;
-	char *h, *out;
-
-	for (s = 0; s + 1 < sizeof(spans) / sizeof(spans[0]); s++) {
-		if (fabs(r) * spans[s].seconds >= 1024)
-			break;
-	}
-	b = isfinite(r) ? (uint64_t)llround(fabs(r) * spans[s].seconds) : 0;
-	h = human(b);
-	out = xprintf("%s%s/%s", r < 0 ? "-" : "", h, spans[s].per);
-	free(h);
-	return out;
-}
-
-/* The finding in one line, in the words of the JUnit failure's message
- * (out-junit.c). */
-static char *
-finding_line(const struct lsr_finding *f)
-{
-	static const char *const lost[] = {
-		[LSR_K_DEFINITE] = "definitely lost",
-		[LSR_K_INDIRECT] = "indirectly lost",
-		[LSR_K_POSSIBLE] = "possibly lost",
-	};
-	uint64_t by = f->amount.bytes, bl = f->amount.blocks;
-	char *live, *grew, *r, *s;
-
-	switch (f->kind) {
-	case LSR_K_DEFINITE:
-	case LSR_K_INDIRECT:
-	case LSR_K_POSSIBLE:
-		return xprintf("%s: %" PRIu64 " byte%s in %" PRIu64 " block%s",
-		    lost[f->kind], by, plural(by), bl, plural(bl));
-	case LSR_K_THREAD:
-		return xprintf("thread leak: thread %" PRIu64 "%s%s%s, %s, "
-		    "start routine %s", f->thread_serial,
-		    f->thread_name ? " \"" : "",
-		    f->thread_name ? f->thread_name : "",
-		    f->thread_name ? "\"" : "",
-		    f->thread_state ? f->thread_state : "unknown",
-		    f->thread_start ? f->thread_start : "unknown");
-	case LSR_K_GROWTH:
-		live = human(by);
-		grew = human(f->grew);
-		r = rate(f->rate);
-		s = xprintf("growth: %s in %" PRIu64 " block%s live, %s more "
-		    "since %.1f s, at %s", live, bl, plural(bl), grew,
-		    f->since, r);
-		free(live);
-		free(grew);
-		free(r);
-		return s;
-	}
-	return xprintf("unknown finding");
-}
-
 /* The result's message: the finding, in which program, where. */
 static char *
 message(const struct lsr_check *c, const char *root,
@@ -409,9 +305,9 @@ message(const struct lsr_check *c, const char *root,
 	const struct lsr_cdump *d = &c->dumps[fi->dump];
 	size_t k = primary_frame(root, fi);
 	const char *fn = k != SIZE_MAX ? fi->frames[k].function : NULL;
-	char *what = finding_line(fi), *s;
+	char *what = lsr_finding_line(fi), *s;
 
-	s = xprintf("%s: %s%s%s%s%s%s%s%s.", d->name ? d->name : "?", what,
+	s = lsr_xasprintf("%s: %s%s%s%s%s%s%s%s.", d->name ? d->name : "?", what,
 	    fi->via ? ", allocated by " : "", fi->via ? fi->via : "",
 	    fn ? ", in " : "", fn ? fn : "",
 	    fi->retained_by ? ", retained by " : "",
@@ -460,7 +356,7 @@ judgement(FILE *f, const struct lsr_check *c, const struct lsr_finding *fi)
 	char *s;
 
 	if (fi->rule != NULL) {
-		s = xprintf("%s (%s)", fi->rule->text, fi->rule->where);
+		s = lsr_xasprintf("%s (%s)", fi->rule->text, fi->rule->where);
 		fputs(",\n     \"suppressions\": [{\"kind\": \"external\", "
 		    "\"status\": \"accepted\", \"justification\": ", f);
 		lsr_json_str(f, s);
@@ -561,21 +457,21 @@ invocation(FILE *f, const struct lsr_check *c, size_t left_out)
 		const struct lsr_cdump *d = &c->dumps[i];
 
 		if (!d->verdict) {
-			s = xprintf("%s (pid %" PRIu64 "): no verdict: %s.",
+			s = lsr_xasprintf("%s (pid %" PRIu64 "): no verdict: %s.",
 			    d->name ? d->name : "?", d->pid,
 			    d->why ? d->why : "unknown");
 			notification(f, &first, "error", s);
 			free(s);
 		}
 		if (d->note != NULL) {
-			s = xprintf("%s (pid %" PRIu64 "): %s.",
+			s = lsr_xasprintf("%s (pid %" PRIu64 "): %s.",
 			    d->name ? d->name : "?", d->pid, d->note);
 			notification(f, &first, "warning", s);
 			free(s);
 		}
 	}
 	if (left_out > 0) {
-		s = xprintf("%zu results left out: a run holds at most %d.",
+		s = lsr_xasprintf("%zu results left out: a run holds at most %d.",
 		    left_out, MAX_RESULTS);
 		notification(f, &first, "warning", s);
 		free(s);
