@@ -191,20 +191,6 @@ lsr_gopt_check(void)
 	return g.on;
 }
 
-/* The value the shim will use for setting id (see leakspy.c). */
-static struct ls_value
-value_in_env(unsigned id)
-{
-	const struct ls_setting *st = &ls_settings[id];
-	const char *s = getenv(st->name);
-	struct ls_parsed p;
-
-	if (s == NULL || *s == '\0')
-		return ls_setting_default(st);
-	(void)ls_setting_parse(st, s, &p);
-	return p.v;
-}
-
 static bool
 unset(const char *name)
 {
@@ -233,7 +219,7 @@ prepare(void)
 
 	if (unset(ls_settings[LS_SET_INTERVAL].name))
 		set(ls_settings[LS_SET_INTERVAL].name, "1");
-	if (value_in_env(LS_SET_SAMPLE).n != 0)
+	if (lsr_value_in_env(LS_SET_SAMPLE).n != 0)
 		warnx("--check: sampled (%s=%s): the heap cannot be scanned, "
 		    "so the check cannot judge what was lost at exit",
 		    ls_settings[LS_SET_SAMPLE].name,
@@ -531,7 +517,7 @@ verdict(int report)
 static void
 end(struct lsr_scan *s, size_t n, pid_t pid, char *dir, bool keep)
 {
-	bool follow = value_in_env(LS_SET_FOLLOW_EXEC).n != 0;
+	bool follow = lsr_value_in_env(LS_SET_FOLLOW_EXEC).n != 0;
 
 	if (n == 0) {
 		lsr_dumps_free(s);
@@ -564,7 +550,7 @@ lsr_check_command(char **cmd, const char *preload)
 	old_preload = preload;
 	preflight();
 	dir = prepare();
-	s = lsr_dumps_before(value_in_env(LS_SET_OUTPUT).s);
+	s = lsr_dumps_before(lsr_value_in_env(LS_SET_OUTPUT).s);
 	pid = lsr_run_start(cmd);
 	if (pid < 0) {
 		errno = (int)-pid;
@@ -582,7 +568,7 @@ lsr_check_command(char **cmd, const char *preload)
 	}
 	if (n == 0) {
 		warnx("--check: no dump of this run matches %s: nothing to "
-		    "check", value_in_env(LS_SET_OUTPUT).s);
+		    "check", lsr_value_in_env(LS_SET_OUTPUT).s);
 		report = LSR_EXIT_NO_VERDICT;
 	} else {
 		report = run_report(s, n, pid);

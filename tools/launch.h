@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "settings.h"
+
 /*
  * Start argv[0] (searched in PATH) with arguments argv in a child whose
  * signal mask and dispositions are the caller's and that has no
@@ -104,5 +106,10 @@ bool lsr_gopt_check(void);
  */
 void lsr_check_command(char **cmd, const char *old_preload)
     __attribute__((noreturn));
+
+/* leakspy.c: the value the shim will use for setting id (LS_SET_*): the
+ * environment's, as the options set it or leakspy found it, else the
+ * default.  A template points into the environment. */
+struct ls_value lsr_value_in_env(unsigned id);
 
 #endif /* LS_LAUNCH_H */

@@ -335,8 +335,8 @@ exec_in_place(char **cmd)
 /* The value the shim will use for setting id: the environment's, as
  * the options set it or leakspy found it, else the default.  A
  * template points into the environment. */
-static struct ls_value
-value_in_env(unsigned id)
+struct ls_value
+lsr_value_in_env(unsigned id)
 {
 	const struct ls_setting *st = &ls_settings[id];
 	const char *s = getenv(st->name);
@@ -352,8 +352,8 @@ value_in_env(unsigned id)
 static void __attribute__((noreturn))
 run(char **cmd)
 {
-	struct ls_value tmpl = value_in_env(LS_SET_OUTPUT);
-	struct ls_value follow = value_in_env(LS_SET_FOLLOW_EXEC);
+	struct ls_value tmpl = lsr_value_in_env(LS_SET_OUTPUT);
+	struct ls_value follow = lsr_value_in_env(LS_SET_FOLLOW_EXEC);
 	struct lsr_scan *scan;
 	pid_t pid;
 	int status;
