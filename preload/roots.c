@@ -55,6 +55,7 @@ enum { S_IDLE, S_SENT, S_STOPPED, S_NOT_STOPPED, S_GONE };
 struct slot {
 	pid_t tid;
 	int state;
+	int sig;		/* the one it is sent */
 	uintptr_t sp, tp;
 	uintptr_t alt_lo, alt_hi;	/* the alternate signal stack sp is on */
 	greg_t regs[NGREG];
@@ -297,8 +298,14 @@ on_stop(int sig, siginfo_t *si, void *ucv)
 	struct slot *s;
 	stack_t ss;
 
-	if (!sent_by_stop(si))
+	if (!sent_by_stop(si)) {
+		if (sig == LSP_XID_SIG) {
+			lsp_xid_forward(sig, si, ucv);
+			errno = saved;
+			return;
+		}
 		lsp_die_of(sig);
+	}
 	s = find_slot(own_tid());
 	if (s == NULL || __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) !=
 	    S_SENT)
@@ -463,17 +470,16 @@ fill_slots(void)
 	return 0;
 }
 
-/* Send every slot's thread the stop signal, marked as the stop's
+/* Send every slot's thread its stop signal, marked as the stop's
  * (sent_by_stop): tgkill's would look like the program's raise. */
 static void
-send_all(int sig)
+send_all(void)
 {
 	pid_t pid = getpid();
 	siginfo_t si;
 	size_t i;
 
 	memset(&si, 0, sizeof(si));
-	si.si_signo = sig;
 	si.si_code = SI_QUEUE;
 	si.si_pid = pid;
 	si.si_uid = getuid();
@@ -483,7 +489,8 @@ send_all(int sig)
 		struct slot *s = &slots[i];
 
 		__atomic_store_n(&s->state, S_SENT, __ATOMIC_RELEASE);
-		while (syscall(SYS_rt_tgsigqueueinfo, pid, s->tid, sig,
+		si.si_signo = s->sig;
+		while (syscall(SYS_rt_tgsigqueueinfo, pid, s->tid, s->sig,
 		    &si) != 0) {
 			if (errno == EAGAIN)
 				continue;	/* the queue is full: again */
@@ -532,12 +539,39 @@ lsp_roots_collect(void)
 	return 0;
 }
 
+/*
+ * Which signal each slot's thread is sent: sig, or for a thread that
+ * blocks it (its own mask, as /proc tells) and not SIGSETXID, SIGSETXID,
+ * whose handler is then the stop's for the stop.  Returns whether it is.
+ */
+static bool
+pick_signals(int sig)
+{
+	bool xid = false, known;
+	size_t i;
+
+	for (i = 0; i < nslots; i++) {
+		struct slot *s = &slots[i];
+
+		s->sig = sig;
+		if (!lsp_xid_blocks(s->tid, sig, &known) || !known ||
+		    lsp_xid_blocks(s->tid, LSP_XID_SIG, &known) || !known)
+			continue;
+		if (!xid && !lsp_xid_install(on_stop, sig))
+			break;
+		xid = true;
+		s->sig = LSP_XID_SIG;
+	}
+	return xid;
+}
+
 int
 lsp_roots_stop(void)
 {
 	int64_t end;
 	size_t i;
 	int sig;
+	bool xid;
 
 	if (!collected)
 		return -EINVAL;
@@ -554,10 +588,13 @@ lsp_roots_stop(void)
 		return -EAGAIN;
 	}
 	__atomic_add_fetch(&stop_gen, 1, __ATOMIC_ACQ_REL);
-	send_all(sig);
+	xid = pick_signals(sig);
+	send_all();
 	end = now_ms() + LSP_ROOTS_WAIT_MS;
 	for (i = 0; i < nslots; i++)
 		await(&slots[i], end);
+	if (xid)
+		lsp_xid_restore();
 	lsp_signals_unlock();
 	return 0;
 }

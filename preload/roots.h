@@ -33,6 +33,10 @@
  * would.  A program that sets that signal later (the first disposition
  * it sets goes to the kernel as it is, and it reads back SIG_DFL) takes
  * it back, and the next stop picks another.
+ * A thread that blocks the stop signal (its SigBlk in /proc says so) is
+ * sent glibc's SIGSETXID instead, which the C library never lets a
+ * program block; for the stop, that signal's handler is the stop's, and
+ * a SIGSETXID the stop did not send goes on to glibc's (roots_xid.c).
  * It cannot take it back while a stop waits for its threads (the views'
  * lock), so no signal the stop sent meets the program's disposition,
  * except one still queued for a thread that had it blocked (it did not
@@ -114,6 +118,21 @@ int lsp_roots_stop(void);
  * stays installed, idle, for a signal still queued to a thread that did
  * not answer. */
 void lsp_roots_resume(void);
+
+/* roots_xid.c: the stop's second signal, glibc's SIGSETXID (SIGRTMIN - 1
+ * in the kernel's numbering), for threads that block the first. */
+#define LSP_XID_SIG	33
+
+/* Whether thread tid blocks signal sig (its SigBlk in /proc); *known
+ * false, and false returned, if that cannot be read. */
+bool lsp_xid_blocks(pid_t tid, int sig, bool *known);
+/* Make handler the disposition of LSP_XID_SIG, with the restorer glibc
+ * gave signal like; false if it cannot be. */
+bool lsp_xid_install(void (*handler)(int, siginfo_t *, void *), int like);
+/* Give LSP_XID_SIG back to glibc's handler (none: keep the stop's). */
+void lsp_xid_restore(void);
+/* Pass a LSP_XID_SIG the stop did not send to glibc's handler. */
+void lsp_xid_forward(int sig, siginfo_t *si, void *uc);
 
 /* 0 if the last stop saw every root, else LSP_ROOTS_* bits. */
 unsigned lsp_roots_incomplete(void);

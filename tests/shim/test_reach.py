@@ -27,6 +27,8 @@ CASES = {
     "tls": {"tls_main_alloc": {"reachable": (300, 1)},
             "tls_thread_alloc": {"reachable": (400, 1)}},
     "register": {"reg_alloc": {"reachable": (500, 1)}},
+    "blocked": {"reg_alloc": {"reachable": (500, 1)},
+                "lost_alloc": {"definitely_lost": (1000, 1)}},
     "key": {"key_alloc": {"reachable": (600, 1)}},
     "cycle": {"cycle_alloc": {"definitely_lost": (64, 1),
                               "indirectly_lost": (64, 1)}},
@@ -182,6 +184,19 @@ def test_reach_register():
     """A block whose only pointer is the buffer argument of a read(2)
     that blocks at exit: reachable, from that thread's registers."""
     check_case("register")
+
+
+def test_reach_blocked():
+    """Every signal blocked in every thread, the one in read(2) included:
+    the stop reaches it by glibc's SIGSETXID, which no thread can block
+    through the C library, so the scan is complete; its register holds
+    reg_alloc's block, and lost_alloc's is lost."""
+    exe, rep = run_reach("blocked")
+    eq(rep["scan"]["complete"], True, "the scan is complete: %r" %
+       rep["scan"])
+    for fn, want in CASES["blocked"].items():
+        expect_reach(rep, fn, want)
+        expect_retainer(rep, fn, exe)
 
 
 def test_reach_key():

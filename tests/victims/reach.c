@@ -12,6 +12,8 @@
  *             in pause() at exit
  *   register  reg_alloc (500) held only in %rsi of a thread blocked in
  *             read(2) on a pipe into it (x86-64; elsewhere exits 77)
+ *   blocked   the same, and lost_alloc, with every signal blocked in
+ *             every thread (as daemons that sigwait do)
  *   key       key_alloc (600) a pthread key's value in a blocked thread
  *   cycle     cycle_alloc: 2 of 64 pointing at each other, both lost
  *   array     array_alloc: 100 of 32 held by the global array held[]
@@ -35,6 +37,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +445,21 @@ run_case(const char *mode, int all)
 	if (CASE("tls")) {
 		tls_main_alloc();
 		start(pause_thread, (void *)0L);
+	}
+	if (!all && strcmp(mode, "blocked") == 0) {
+#ifdef __x86_64__
+		sigset_t set;
+
+		any = 1;
+		sigfillset(&set);
+		if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+		    pipe(reg_pipe) != 0)
+			return 1;
+		start(reg_thread, NULL);
+		lost_case();
+#else
+		return 77;
+#endif
 	}
 	if (CASE("register")) {
 #ifdef __x86_64__
