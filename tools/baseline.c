@@ -59,8 +59,12 @@ lsr_finding_key(const struct lsr_finding *f)
 		/* One line a frame: no newline inside a name. */
 		for (k = 0; name[k]; k++)
 			fputc(name[k] == '\n' ? ' ' : name[k], m);
-		fprintf(m, " (%s)\n", fr->file ? lsr_base_name(fr->file) :
-		    "?");
+		name = fr->file && *lsr_base_name(fr->file) ?
+		    lsr_base_name(fr->file) : "?";
+		fputs(" (", m);
+		for (k = 0; name[k]; k++)
+			fputc(name[k] == '\n' ? ' ' : name[k], m);
+		fputs(")\n", m);
 	}
 	if (fclose(m) != 0)
 		lsr_nomem();
@@ -99,16 +103,30 @@ static bool
 parse_head(const char *s, struct lsr_budget *b)
 {
 	const char *sp = strchr(s, ' ');
-	unsigned long long bytes, blocks;
-	char extra;
+	uint64_t v[2];
+	unsigned i;
+	char *end;
 
 	if (sp == NULL || !kind_of(s, (size_t)(sp - s), &b->kind))
 		return false;
-	if (sscanf(sp, " %llu %llu %c", &bytes, &blocks, &extra) != 2 ||
-	    strchr(sp, '-') != NULL)
+	for (i = 0; i < 2; i++) {
+		while (*sp == ' ' || *sp == '\t')
+			sp++;
+		if (*sp < '0' || *sp > '9')
+			return false;
+		errno = 0;
+		v[i] = strtoull(sp, &end, 10);
+		if (errno != 0 || (*end != '\0' && *end != ' ' &&
+		    *end != '\t'))
+			return false;
+		sp = end;
+	}
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	if (*sp != '\0')
 		return false;
-	b->bytes = bytes;
-	b->blocks = blocks;
+	b->bytes = v[0];
+	b->blocks = v[1];
 	return true;
 }
 
@@ -167,6 +185,7 @@ lsr_baseline_load(struct lsr_check *c, const char *path)
 	while (ok && (n = getline(&line, &cap, f)) >= 0) {
 		char *s = line, *e = line + n;
 		bool indented = *s == ' ' || *s == '\t';
+		bool nul = memchr(line, '\0', (size_t)n) != NULL;
 
 		no++;
 		while (*s == ' ' || *s == '\t')
@@ -175,7 +194,7 @@ lsr_baseline_load(struct lsr_check *c, const char *path)
 		    e[-1] == ' ' || e[-1] == '\t'))
 			*--e = '\0';
 		if (!magic) {
-			magic = strcmp(s, MAGIC) == 0;
+			magic = !nul && strcmp(s, MAGIC) == 0;
 			if (!magic) {
 				warnx("%s: not a leakspy baseline (it does not "
 				    "start with '%s')", path, MAGIC);
@@ -183,13 +202,13 @@ lsr_baseline_load(struct lsr_check *c, const char *path)
 			}
 			continue;
 		}
-		if (*s == '#')
+		if (!nul && *s == '#')
 			continue;
-		if (*s == '\0') {
+		if (!nul && *s == '\0') {
 			b = NULL;
 			continue;
 		}
-		if (memchr(s, '\0', (size_t)(e - s)) != NULL) {
+		if (nul) {
 			ok = false;
 		} else if (!indented) {
 			b = add_budget(c);
@@ -206,12 +225,12 @@ lsr_baseline_load(struct lsr_check *c, const char *path)
 			    "BYTES BLOCKS', then its frames indented, "
 			    "'function (file)')", path, no, s);
 	}
-	if (ok && !magic) {
-		warnx("%s: not a leakspy baseline (it is empty)", path);
-		ok = false;
-	}
 	if (ok && ferror(f)) {
 		warn("%s", path);
+		ok = false;
+	}
+	if (ok && !magic) {
+		warnx("%s: not a leakspy baseline (it is empty)", path);
 		ok = false;
 	}
 	for (size_t i = 0; ok && i < c->nbudgets; i++)
@@ -245,22 +264,26 @@ by_kind_key(const void *pa, const void *pb)
 	return strcmp(a->key, b->key);
 }
 
-/* Whether path may be replaced: it does not exist, or is a baseline. */
+/* Whether path may be replaced: it does not exist, or its first line
+ * is a baseline's, as lsr_baseline_load reads it. */
 static bool
 replaceable(const char *path)
 {
-	char head[sizeof(MAGIC)];
+	char head[sizeof(MAGIC) + 64];
 	FILE *f = fopen(path, "r");
-	bool ok;
+	size_t n;
 
 	if (f == NULL)
 		return errno == ENOENT;
-	ok = fread(head, 1, sizeof(head), f) == sizeof(head) &&
-	    memcmp(head, MAGIC, sizeof(MAGIC) - 1) == 0 &&
-	    (head[sizeof(MAGIC) - 1] == '\n' ||
-	    head[sizeof(MAGIC) - 1] == '\r');
+	n = fread(head, 1, sizeof(head) - 1, f);
 	fclose(f);
-	return ok;
+	head[n] = '\0';
+	head[strcspn(head, "\n")] = '\0';
+	n = strlen(head);
+	while (n > 0 && (head[n - 1] == ' ' || head[n - 1] == '\t' ||
+	    head[n - 1] == '\r'))
+		head[--n] = '\0';
+	return strcmp(head + strspn(head, " \t"), MAGIC) == 0;
 }
 
 /* Write the entries of c to f: the findings not suppressed, one entry a
@@ -315,7 +338,7 @@ lsr_baseline_write(const struct lsr_check *c, const char *path)
 	tmp = lsr_xasprintf("%s.XXXXXX", path);
 	fd = mkstemp(tmp);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
-		warn("%s", fd < 0 ? tmp : path);
+		warn("%s", path);
 		if (fd >= 0) {
 			close(fd);
 			unlink(tmp);

@@ -82,6 +82,8 @@ parse_size(const char *s, double *bytes, const char **rest)
 			break;
 		}
 	}
+	if (!isfinite(v) || v >= 1.8e19)
+		return false;
 	*bytes = v;
 	*rest = end;
 	return true;
@@ -105,8 +107,6 @@ lsr_gate_max_growth(const char *arg, struct lsr_check_opts *o)
 	if (!parse_size(arg, &bytes, &rest))
 		return false;
 	if (*rest == '\0') {
-		if (bytes >= 1.8e19)
-			return false;
 		o->max_total = (uint64_t)bytes;
 		return true;
 	}
@@ -139,21 +139,33 @@ lsr_gate_format(const char *word, unsigned *format)
 }
 
 /* Write a new baseline of c, then judge c against it: what it recorded
- * no longer fails.  False if it could not be written. */
+ * no longer fails.  False if it could not be written or read back (c's
+ * old baseline then stays). */
 static bool
 write_baseline(struct lsr_check *c, const char *path)
 {
+	struct lsr_check fresh = { 0 };
 	size_t i;
 
 	if (!lsr_baseline_write(c, path))
 		return false;
+	if (!lsr_baseline_load(&fresh, path)) {
+		lsr_check_fini(&fresh);
+		return false;
+	}
+	for (i = 0; i < c->nfindings; i++)
+		c->findings[i].budget = NULL;
 	for (i = 0; i < c->nbudgets; i++) {
 		free(c->budgets[i].key);
 		free(c->budgets[i].where);
 	}
-	c->nbudgets = 0;
-	if (!lsr_baseline_load(c, path))
-		return false;
+	free(c->budgets);
+	c->budgets = fresh.budgets;
+	c->nbudgets = fresh.nbudgets;
+	c->cap_budgets = fresh.cap_budgets;
+	fresh.budgets = NULL;
+	fresh.nbudgets = 0;
+	lsr_check_fini(&fresh);
 	lsr_check_judge(c);
 	return true;
 }
@@ -179,6 +191,9 @@ lsr_gate_run(const struct lsr_gate *g, char **files, int n)
 	lsr_check_judge(&c);
 	if (g->write_baseline != NULL && !write_baseline(&c, g->write_baseline))
 		status = LSR_EXIT_USAGE;
+	/* What the outputs give as the exit status is the exit status. */
+	if (status != 0)
+		c.exit_status = status;
 	switch (g->format) {
 	case LSR_CF_JSON:
 		lsr_check_json(stdout, &c);
@@ -206,8 +221,7 @@ lsr_gate_run(const struct lsr_gate *g, char **files, int n)
 			if (lsr_finding_fails(&c, &c.findings[k]))
 				lsr_rules_generate(f, &c, &c.findings[k]);
 	}
-	if (status == 0)
-		status = c.exit_status;
+	status = c.exit_status;
 	lsr_check_fini(&c);
 	return status;
 }

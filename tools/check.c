@@ -255,10 +255,12 @@ growth_findings(struct lsr_check *c, struct lsr_report *r)
 	free(p);
 }
 
+/* Threads of one finding: the same creation stack and start routine. */
 static bool
 same_stack(const struct lsr_thread *a, const struct lsr_thread *b)
 {
-	return a->gen == b->gen && a->nframes == b->nframes &&
+	return a->gen == b->gen && a->start == b->start &&
+	    a->nframes == b->nframes &&
 	    memcmp(a->ip, b->ip, a->nframes * sizeof(*a->ip)) == 0;
 }
 
@@ -351,13 +353,16 @@ lsr_check_dump(struct lsr_check *c, const char *path)
 	size_t first = c->nfindings;
 	char *why, *note = NULL;
 
-	if (lsr_read(path, &d) != 0)
-		return LSR_EXIT_USAGE;
 	c->dumps = lsr_xgrow(c->dumps, &c->cap_dumps, c->ndumps + 1,
 	    sizeof(*c->dumps));
 	cd = &c->dumps[c->ndumps++];
 	memset(cd, 0, sizeof(*cd));
 	cd->path = lsr_xstrdup(path);
+	if (lsr_read(path, &d) != 0) {
+		cd->why = lsr_xstrdup("could not be opened");
+		cd->command = lsr_xstrdup("");
+		return LSR_EXIT_USAGE;
+	}
 	cd->name = xdup(d.name ? d.name : d.exe);
 	cd->pid = d.pid;
 	cd->command = command_of(&d);
@@ -399,6 +404,10 @@ lsr_check_judge(struct lsr_check *c)
 	size_t i;
 
 	c->failing = c->suppressed = c->baselined = 0;
+	for (i = 0; i < c->nrules; i++)
+		c->rules[i].used = c->rules[i].used_bytes = 0;
+	for (i = 0; i < c->nbudgets; i++)
+		c->budgets[i].matched = 0;
 	for (i = 0; i < c->ndumps; i++) {
 		c->dumps[i].nfindings = 0;
 		unjudged |= !c->dumps[i].verdict;

@@ -126,8 +126,9 @@ print_finding(FILE *f, const struct lsr_finding *fd)
 		fprintf(f, "        retained by: %s\n", fd->retained_by);
 	if (fd->over_budget)
 		fprintf(f, "        over its baseline budget (%s) of %" PRIu64
-		    " bytes in %" PRIu64 "\n", fd->budget->where,
-		    fd->budget->bytes, fd->budget->blocks);
+		    " bytes in %" PRIu64 " %s\n", fd->budget->where,
+		    fd->budget->bytes, fd->budget->blocks,
+		    fd->kind == LSR_K_THREAD ? "threads" : "blocks");
 	fputc('\n', f);
 }
 
@@ -204,7 +205,8 @@ lsr_check_text(FILE *f, const struct lsr_check *c)
 		    c->baselined, c->baselined == 1 ? "" : "s");
 	fprintf(f, "result: %s: %zu finding%s in %zu of %zu dump%s",
 	    c->exit_status == 0 ? "pass" : c->exit_status ==
-	    LSR_EXIT_FINDINGS ? "FAIL" : "NO VERDICT", c->failing,
+	    LSR_EXIT_FINDINGS ? "FAIL" : c->exit_status == LSR_EXIT_NO_VERDICT ?
+	    "NO VERDICT" : "ERROR", c->failing,
 	    c->failing == 1 ? "" : "s", failed, c->ndumps, c->ndumps == 1 ?
 	    "" : "s");
 	if (c->suppressed)

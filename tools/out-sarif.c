@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cli.h"
 #include "lsr.h"
 #include "xalloc.h"
 
@@ -445,14 +446,15 @@ notification(FILE *f, bool *first, const char *level, const char *text)
 static void
 invocation(FILE *f, const struct lsr_check *c, size_t left_out)
 {
-	bool first = true;
+	bool first = true, judged = c->exit_status != LSR_EXIT_USAGE;
 	size_t i;
 	char *s;
 
+	for (i = 0; i < c->ndumps; i++)
+		judged &= c->dumps[i].verdict;
 	fprintf(f, "  \"invocations\": [{\"executionSuccessful\": %s, "
 	    "\"exitCode\": %d,\n    \"toolExecutionNotifications\": [",
-	    c->exit_status == LSR_EXIT_NO_VERDICT ? "false" : "true",
-	    c->exit_status);
+	    judged ? "true" : "false", c->exit_status);
 	for (i = 0; i < c->ndumps; i++) {
 		const struct lsr_cdump *d = &c->dumps[i];
 

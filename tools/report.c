@@ -454,20 +454,39 @@ drop_output(void)
  * files[0..n-1] or another dump: nothing the user had is overwritten by
  * mistake.
  */
-static void
-open_output(const char *path, char **files, int n)
+static bool
+same_file(const struct stat *a, const char *path)
 {
-	struct stat out, in;
+	struct stat b;
+
+	return stat(path, &b) == 0 && a->st_dev == b.st_dev &&
+	    a->st_ino == b.st_ino;
+}
+
+static void
+open_output(const char *path, char **files, int n, const struct lsr_gate *g)
+{
+	struct stat out;
 	char head[sizeof(LS_DUMP_MAGIC) - 1];
 	mode_t mask;
+	size_t k;
 	int i, fd;
 
+	if (g->write_baseline != NULL && strcmp(g->write_baseline, path) == 0)
+		errx(LSR_EXIT_USAGE, "-o %s: that is the baseline to write",
+		    path);
 	if (stat(path, &out) == 0) {
 		for (i = 0; i < n; i++)
-			if (stat(files[i], &in) == 0 && in.st_dev == out.st_dev &&
-			    in.st_ino == out.st_ino)
+			if (same_file(&out, files[i]))
 				errx(LSR_EXIT_USAGE, "-o %s: that is a dump "
 				    "being read", path);
+		for (k = 0; k < g->nsupp; k++)
+			if (same_file(&out, g->supp[k]))
+				errx(LSR_EXIT_USAGE, "-o %s: that is a "
+				    "suppression file being read", path);
+		if ((g->baseline && same_file(&out, g->baseline)) ||
+		    (g->write_baseline && same_file(&out, g->write_baseline)))
+			errx(LSR_EXIT_USAGE, "-o %s: that is a baseline", path);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0 && read(fd, head, sizeof(head)) ==
 		    (ssize_t)sizeof(head) && memcmp(head, LS_DUMP_MAGIC,
@@ -517,7 +536,7 @@ main(int argc, char **argv)
 
 	i = parse_options(argc, argv, &op);
 	if (op.output != NULL)
-		open_output(op.output, argv + i, argc - i);
+		open_output(op.output, argv + i, argc - i, &op.gate);
 	if (op.check) {
 		status = lsr_gate_run(&op.gate, argv + i, argc - i);
 		finish_output();

@@ -32,62 +32,47 @@ static const struct {
 };
 
 /*
- * Whether s[0..sn) matches glob p[0..pn) as a whole, '*' matching any
- * run: the usual walk that, on a mismatch, lets the last star take one
- * more character.
+ * LeakSanitizer's template match of pattern against name: the runs of
+ * literal text between '*'s are found in name in turn, each at its first
+ * place after the one before; a leading '^' ties the first run to the
+ * start of name, a '$' ends the pattern at the end of name (or anywhere,
+ * right after a '*').  An empty pattern matches every name.
  */
-static bool
-glob(const char *p, size_t pn, const char *s, size_t sn)
-{
-	size_t i = 0, j = 0, star = SIZE_MAX, mark = 0;
-
-	while (j < sn) {
-		if (i < pn && p[i] == '*') {
-			star = i++;
-			mark = j;
-		} else if (i < pn && p[i] == s[j]) {
-			i++;
-			j++;
-		} else if (star != SIZE_MAX) {
-			i = star + 1;
-			j = ++mark;
-		} else {
-			return false;
-		}
-	}
-	while (i < pn && p[i] == '*')
-		i++;
-	return i == pn;
-}
-
-/* LeakSanitizer's template match of pattern against name: unanchored
- * ends match anywhere, as if they were '*'. */
 static bool
 template_match(const char *pattern, const char *name)
 {
-	size_t pn = strlen(pattern), n = 0;
-	bool start = pattern[0] == '^', end, ok;
-	char *p;
+	const char *p = pattern, *s = name;
+	bool start = false, star = false;
 
-	if (name == NULL || pn == 0)
+	if (name == NULL || *name == '\0')
 		return false;
-	if (start) {
-		pattern++;
-		pn--;
+	if (*p == '^') {
+		start = true;
+		p++;
 	}
-	end = pn > 0 && pattern[pn - 1] == '$';
-	if (end)
-		pn--;
-	p = lsr_xcalloc(pn + 3, 1);
-	if (!start)
-		p[n++] = '*';
-	memcpy(p + n, pattern, pn);
-	n += pn;
-	if (!end)
-		p[n++] = '*';
-	ok = glob(p, n, name, strlen(name));
-	free(p);
-	return ok;
+	while (*p != '\0') {
+		const char *found;
+		size_t n;
+
+		if (*p == '*') {
+			p++;
+			start = false;
+			star = true;
+			continue;
+		}
+		if (*p == '$')
+			return *s == '\0' || star;
+		if (*s == '\0')
+			return false;
+		n = strcspn(p, "*$");
+		found = memmem(s, strlen(s), p, n);
+		if (found == NULL || (start && found != s))
+			return false;
+		s = found + n;
+		p += n;
+		start = star = false;
+	}
+	return true;
 }
 
 static bool
@@ -105,17 +90,25 @@ lsr_rules_match(struct lsr_check *c, const struct lsr_finding *f)
 
 	for (i = 0; i < c->nrules; i++) {
 		struct lsr_rule *r = &c->rules[i];
-		const struct lsr_cframe *v = r->alloc_only ? f->alloc :
-		    f->frames;
-		size_t n = r->alloc_only ? f->nalloc : f->nframes;
 
 		if (!(r->kinds & LSR_K_BIT(f->kind)))
 			continue;
-		if (f->kind == LSR_K_THREAD && !r->alloc_only &&
+		/* As LeakSanitizer, every frame from the allocation call
+		 * up; the built-in rules the allocator's own only. */
+		for (j = 0; j < f->nalloc; j++)
+			if (frame_matches(r->pattern, &f->alloc[j]))
+				return r;
+		if (r->alloc_only)
+			continue;
+		/* LeakSanitizer's frame #0: the allocation function. */
+		if (f->kind != LSR_K_THREAD && f->kind != LSR_K_GROWTH &&
+		    template_match(r->pattern, f->via))
+			return r;
+		if (f->kind == LSR_K_THREAD &&
 		    template_match(r->pattern, f->thread_start))
 			return r;
-		for (j = 0; j < n; j++)
-			if (frame_matches(r->pattern, &v[j]))
+		for (j = 0; j < f->nframes; j++)
+			if (frame_matches(r->pattern, &f->frames[j]))
 				return r;
 	}
 	return NULL;
@@ -146,7 +139,7 @@ parse_rule(struct lsr_check *c, char *line, char *where)
 	char *colon = strchr(line, ':');
 	size_t i;
 
-	if (colon == NULL || colon[1] == '\0')
+	if (colon == NULL)
 		return false;
 	for (i = 0; i < sizeof(rule_kinds) / sizeof(rule_kinds[0]); i++) {
 		if ((size_t)(colon - line) == strlen(rule_kinds[i].word) &&
@@ -175,6 +168,7 @@ lsr_rules_load(struct lsr_check *c, const char *path)
 	}
 	while (ok && (n = getline(&line, &cap, f)) >= 0) {
 		char *s = line, *e = line + n, *where;
+		bool nul = memchr(line, '\0', (size_t)n) != NULL;
 
 		no++;
 		while (*s == ' ' || *s == '\t')
@@ -182,13 +176,10 @@ lsr_rules_load(struct lsr_check *c, const char *path)
 		while (e > s && (e[-1] == '\n' || e[-1] == '\r' ||
 		    e[-1] == ' ' || e[-1] == '\t'))
 			*--e = '\0';
-		if (*s == '\0' || *s == '#')
+		if (!nul && (*s == '\0' || *s == '#'))
 			continue;
-		where = lsr_xstrdup(path);
-		where = lsr_xrealloc(where, strlen(path) + 24, 1);
-		snprintf(where + strlen(path), 24, ":%zu", no);
-		if (memchr(s, '\0', (size_t)(e - s)) != NULL ||
-		    !parse_rule(c, s, where)) {
+		where = lsr_xasprintf("%s:%zu", path, no);
+		if (nul || !parse_rule(c, s, where)) {
 			warnx("%s: not a suppression rule: '%s' (want leak:, "
 			    "growth: or thread: and a pattern)", where, s);
 			free(where);
@@ -255,10 +246,20 @@ lsr_rules_builtin(struct lsr_check *c)
 static void
 print_literal(FILE *out, const char *s)
 {
-	size_t n = strlen(s), i;
+	for (; *s; s++)
+		fputc(*s == '\n' ? ' ' : *s, out);
+}
 
-	for (i = 0; i < n; i++)
-		fputc(s[i] == '\n' ? ' ' : s[i], out);
+/* Whether finding g has a frame whose function pattern matches. */
+static bool
+names_function(const struct lsr_finding *g, const char *pattern)
+{
+	size_t j;
+
+	for (j = 0; j < g->nframes; j++)
+		if (template_match(pattern, g->frames[j].function))
+			return true;
+	return false;
 }
 
 void
@@ -268,27 +269,39 @@ lsr_rules_generate(FILE *out, const struct lsr_check *c,
 	const struct lsr_cdump *d = &c->dumps[f->dump];
 	const char *word = f->kind == LSR_K_GROWTH ? "growth" :
 	    f->kind == LSR_K_THREAD ? "thread" : "leak";
-	size_t i;
+	unsigned kinds = f->kind == LSR_K_GROWTH || f->kind == LSR_K_THREAD ?
+	    LSR_K_BIT(f->kind) : LEAK_KINDS;
+	size_t i, k, others = 0;
 
 	fprintf(out, "# %s: %" PRIu64 " bytes in %" PRIu64 " %s, %s (pid %"
 	    PRIu64 ")\n", lsr_kind_word(f->kind), f->amount.bytes,
 	    f->amount.blocks, f->kind == LSR_K_THREAD ? "threads" : "blocks",
 	    d->name ? d->name : "?", d->pid);
+	/* The innermost function that names this finding alone: a rule
+	 * on main would hide every leak of the program. */
 	for (i = 0; i < f->nframes; i++) {
-		const struct lsr_cframe *fr = &f->frames[i];
+		char *pattern;
 
-		if (fr->function != NULL) {
-			fprintf(out, "%s:^", word);
-			print_literal(out, fr->function);
-			fputs("$\n", out);
-			return;
+		if (f->frames[i].function == NULL)
+			continue;
+		pattern = lsr_xasprintf("^%s$", f->frames[i].function);
+		for (k = 0, others = 0; k < c->nfindings; k++) {
+			const struct lsr_finding *g = &c->findings[k];
+
+			others += g != f && (kinds & LSR_K_BIT(g->kind)) &&
+			    names_function(g, pattern);
 		}
-		if (fr->module != NULL) {
+		if (others == 0) {
 			fprintf(out, "%s:", word);
-			print_literal(out, lsr_base_name(fr->module));
+			print_literal(out, pattern);
 			fputc('\n', out);
+			free(pattern);
 			return;
 		}
+		free(pattern);
 	}
-	fprintf(out, "# (no frame to name: no rule)\n");
+	fprintf(out, "# No function of its stack is its own: a rule would "
+	    "also hide other\n# findings.  Its innermost: %s:^%s$\n", word,
+	    f->nframes && f->frames[0].function ? f->frames[0].function :
+	    "??");
 }

@@ -285,8 +285,29 @@ def test_suppressions():
                         write(os.path.join(t, "bad"), "leak:x\nfoo:bar\n"),
                         want_rc=2)
     check("bad:2: not a suppression rule: 'foo:bar'" in err, err)
-    rc, out, err = gate([d], "--suppressions", write(os.path.join(t, "e"),
-                                                     "leak:\n"), want_rc=2)
+    # As in LeakSanitizer: an empty pattern matches every stack, and
+    # the allocation function counts as a frame (malloc).
+    gate([d], "--suppressions", write(os.path.join(t, "e"), "leak:\n"),
+         want_rc=0)
+    gate([d], "--suppressions", write(os.path.join(t, "m"),
+                                      "leak:^malloc$\n"), want_rc=0)
+    # LeakSanitizer's matching: each run of text at its first place.
+    for pat, want in (("list_head$", 1), ("list_*$", 0), ("l*t_h*d", 1),
+                      ("^list$", 1), ("list_no*", 1)):
+        gate([d], "--suppressions", write(os.path.join(t, "p"),
+                                          "leak:%s\n" % pat), want_rc=want)
+    # Counted once, also when the baseline is written and judged again.
+    c = gate_json([d], "--suppressions", supp, "--write-baseline",
+                  os.path.join(t, "b.txt"), want_rc=0)
+    eq([(x["rule"], x["used"], x["bytes"]) for x in c["suppressions"]
+        if x["used"]], [("leak:list_head", 1, 16)], "counts with a new "
+       "baseline")
+    # -o never replaces a file being read.
+    rc, out, err = gate([d], "--suppressions", supp, "-o", supp, want_rc=2)
+    check("suppression file" in err, err)
+    with open(supp) as f:
+        eq(f.read(), "leak:list_head\nleak:no_such_function\n",
+           "the suppression file")
     rc, out, err = gate([d], "--suppressions", os.path.join(t, "none"),
                         want_rc=2)
     check("No such file" in err, err)
@@ -299,6 +320,11 @@ def test_gen_suppressions():
     rc, out, err = gate([d], "--gen-suppressions", want_rc=1)
     rules = [ln for ln in out.splitlines() if ln.startswith("leak:")]
     eq(rules, ["leak:^list_head$", "leak:^list_node$"], "generated rules")
+    # A leak made in main itself: no function is its own, and a rule
+    # on main would hide every other finding: none is written.
+    both = [d, reach_dump("lost")]
+    rc, out2, err = gate(both, "--gen-suppressions", want_rc=1)
+    check("leak:^lost_alloc$" in out2, out2)
     path = write(os.path.join(tmpdir(), "gen.supp"),
                  out.split("# Suppressions for the findings that fail:")[1])
     gate([d], "--suppressions", path, want_rc=0)
@@ -347,6 +373,12 @@ def test_baseline():
     exe = build_leaker(t, "leaker")
     d = one_dump(run([exe], want_rc=0))
     gate([d], want_rc=1)
+    # A rule on a function of the allocator's (strdup, in libc), as
+    # LeakSanitizer users write them.
+    c = gate_json([d], "--suppressions", write(os.path.join(t, "s"),
+                                               "leak:strdup\n"), want_rc=1)
+    eq([first_fn(f) for f in findings(c)], ["make_table"],
+       "what leak:strdup leaves")
     base = os.path.join(t, "base.txt")
     rc, out, err = gate([d], "--write-baseline", base, want_rc=0)
     with open(base) as f:
@@ -445,6 +477,8 @@ def test_usage():
         ([REPORT, "--check", "--diff", "0..1", d], "judges the whole run"),
         ([REPORT, "--check", "-n", "3", d], "judges the whole run"),
         ([REPORT, "--check", "/nonexistent.lsd"], "nonexistent"),
+        ([REPORT, "--check", "--max-growth", "1e308TiB/s", d],
+         "--max-growth wants"),
         ([REPORT, "--check"], "usage"),
     ]
     for argv, msg in cases:
@@ -453,6 +487,21 @@ def test_usage():
         eq(p.returncode, 2, "exit status of %r" % argv[1:])
         check(msg in p.stderr.decode(), "message %r for %r: %r" %
               (msg, argv[1:], p.stderr.decode()))
+
+
+def test_unreadable():
+    """A dump that cannot be opened: exit 2, and the outputs say 2."""
+    d = reach_dump("list")
+    rc, out, err = gate([d, "/nonexistent.lsd"], want_rc=2, fmt="json")
+    c = json.loads(out)["check"]
+    eq(c["exit_status"], 2, "JSON's exit status")
+    eq([x["verdict"] for x in c["dumps"]], [True, False], "verdicts")
+    rc, out, err = gate([d, "/nonexistent.lsd"], want_rc=2, fmt="sarif")
+    inv = json.loads(out)["runs"][0]["invocations"][0]
+    eq((inv["exitCode"], inv["executionSuccessful"]), (2, False),
+       "SARIF's invocation")
+    rc, out, err = gate(["/nonexistent.lsd"], want_rc=2)
+    check("result: ERROR" in out, out)
 
 
 def test_output_file():
