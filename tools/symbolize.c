@@ -275,6 +275,53 @@ die_name(Dwarf_Die *die)
 	return name;
 }
 
+/* Append the words of path to buf[0..*n), resolving "." and "..". */
+static void
+add_words(char *buf, size_t *n, const char *path)
+{
+	const char *w = path;
+
+	while (*w != '\0') {
+		size_t len = strcspn(w, "/");
+
+		if (len == 2 && w[0] == '.' && w[1] == '.') {
+			while (*n > 0 && buf[--*n] != '/')
+				;
+		} else if (len > 0 && !(len == 1 && w[0] == '.')) {
+			buf[(*n)++] = '/';
+			memcpy(buf + *n, w, len);
+			*n += len;
+		}
+		w += len;
+		if (*w == '/')
+			w++;
+	}
+}
+
+/*
+ * Source file name file as a path from the root: a name the line table
+ * gives relative to its unit's directory comp_dir ("../src/leak.c") is
+ * joined to it, and "." and ".." are resolved as words (no symbolic
+ * link is followed: the files may be on another machine).  Interned.
+ */
+static const char *
+intern_path(const char *file, const char *comp_dir)
+{
+	char buf[4096];
+	size_t n = 0;
+
+	if (file == NULL || file[0] == '/' || comp_dir == NULL ||
+	    comp_dir[0] != '/' || strlen(file) + strlen(comp_dir) + 2 >=
+	    sizeof(buf))
+		return intern(file);
+	add_words(buf, &n, comp_dir);
+	add_words(buf, &n, file);
+	if (n == 0)
+		buf[n++] = '/';
+	buf[n] = '\0';
+	return intern(buf);
+}
+
 /* Fill c from DWARF: inline chain, innermost first. */
 static void
 expand(struct cached *c, Dwfl_Module *mod, uint64_t addr, const char *sym)
@@ -287,6 +334,9 @@ expand(struct cached *c, Dwfl_Module *mod, uint64_t addr, const char *sym)
 	int lineno = 0, n, i;
 	Dwarf_Files *files = NULL;
 	size_t nfiles = 0;
+	Dwarf_Attribute ca;
+	const char *comp_dir = cu ? dwarf_formstring(dwarf_attr(cu,
+	    DW_AT_comp_dir, &ca)) : NULL;
 
 	if (line != NULL)
 		file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
@@ -302,7 +352,7 @@ expand(struct cached *c, Dwfl_Module *mod, uint64_t addr, const char *sym)
 			struct lsr_frame *f = &c->f[c->n++];
 
 			f->function = demangle(die_name(&scopes[i]));
-			f->file = intern(file);
+			f->file = intern_path(file, comp_dir);
 			f->line = (unsigned)lineno;
 			f->inlined = true;
 			file = NULL;
@@ -321,7 +371,7 @@ expand(struct cached *c, Dwfl_Module *mod, uint64_t addr, const char *sym)
 	}
 	free(scopes);
 	c->f[c->n].function = demangle(sym);
-	c->f[c->n].file = intern(file);
+	c->f[c->n].file = intern_path(file, comp_dir);
 	c->f[c->n].line = (unsigned)lineno;
 	c->f[c->n].inlined = false;
 	c->n++;
