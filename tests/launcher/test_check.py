@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
+from cireaders import junitparser, validate  # noqa: E402
 
 FIXTURE_SRC = os.path.join(SRC, "tests", "check-fixture")
 FIXTURE = os.path.join(BUILD, "tests", "launcher", "check-fixture")
@@ -194,6 +195,64 @@ def test_meson_wrapper():
     eq([[re.sub(r"\.\d+\.lsd$", "", f) for f in d] for d in kept],
        [["leakspy.fixture-grow"], ["leakspy.fixture-leak"],
         ["leakspy.fixture-thread"]], "the dumps kept")
+    dumps = sorted(os.path.join(tmp, d, f) for d in os.listdir(tmp)
+                   for f in os.listdir(os.path.join(tmp, d)))
+    ci_formats(dumps)
+
+
+def ci_formats(dumps):
+    """The fixture's failing dumps in SARIF, valid for Microsoft's
+    validator with each finding at its line of the fixture's sources, and
+    in JUnit, read back by junitparser with each failure's stack."""
+    p = subprocess.run([REPORT, "--check", "--format", "sarif",
+                        "--source-root", FIXTURE_SRC] + dumps,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=TIMEOUT)
+    eq(p.returncode, 1, "--format sarif: %s" % p.stderr.decode())
+    eq([v for v in validate(p.stdout) if v[0] in ("error", "warning")], [],
+       "the validator's errors and warnings")
+    log = json.loads(p.stdout)
+    got = sorted((r["ruleId"], r["locations"][0]["physicalLocation"]
+                  ["artifactLocation"]["uri"],
+                  r["locations"][0]["physicalLocation"]["region"]
+                  ["startLine"]) for r in log["runs"][0]["results"])
+    want = sorted([
+        ("LSK001", "leak.c", site_lines(os.path.join(FIXTURE_SRC, "leak.c"),
+                                        "make_node")),
+        ("LSK001", "leak.c", site_lines(os.path.join(FIXTURE_SRC, "leak.c"),
+                                        "make_holder")),
+        ("LSK002", "leak.c", site_lines(os.path.join(FIXTURE_SRC, "leak.c"),
+                                        "make_buffer")),
+        ("LSK005", "grow.c", site_lines(os.path.join(FIXTURE_SRC, "grow.c"),
+                                        "add_record")),
+        ("LSK004", "thread.c", site_lines(os.path.join(FIXTURE_SRC,
+                                                       "thread.c"),
+                                          "thread"))])
+    eq(got, want, "SARIF results at the fixture's lines")
+    p = subprocess.run([REPORT, "--check", "--format", "junit"] + dumps,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=TIMEOUT)
+    eq(p.returncode, 1, "--format junit: %s" % p.stderr.decode())
+    jp = junitparser()
+    path = os.path.join(tempfile.mkdtemp(prefix="lst."), "gate.xml")
+    with open(path, "wb") as f:
+        f.write(p.stdout)
+    cases = {}
+    for suite in jp.JUnitXml.fromfile(path):
+        for case in suite:
+            cases[case.name.split(" ")[0]] = [
+                (r.type, r.text) for r in case.result
+                if isinstance(r, jp.Failure)]
+    eq(sorted(cases), ["fixture-grow", "fixture-leak", "fixture-thread"],
+       "JUnit's test cases")
+    eq(sorted(t for t, _ in cases["fixture-leak"]),
+       ["definite", "definite", "indirect"], "leak's failures")
+    for name, fn in (("fixture-leak", "make_node"),
+                     ("fixture-grow", "add_record"),
+                     ("fixture-thread", "start_lingerer")):
+        check(any(text.startswith("#0 %s at " % fn) for _, text in
+                  cases[name]), "%s's failure carries its stack: %r" %
+              (name, cases[name]))
 
 
 # --- exit status ---
@@ -324,9 +383,9 @@ def test_settings():
                        r"leakspy\.%e\.%p\.lsd", out), "the template: %r" % out)
     eq(r.left, [], "removed")
     r = Gate(["-i", "0.5", "--check", "--"] + sh)
-    eq((r.rc, r.out.split()[0]), (0, b"0.5"), "-i 0.5")
+    eq((r.rc, r.out.split()), (0, b"0.5"), "-i 0.5")
     r = Gate(["--check", "--"] + sh, env={"LEAKSPY_INTERVAL": "2"})
-    eq((r.rc, r.out.split()[0]), (0, b"2"), "LEAKSPY_INTERVAL=2")
+    eq((r.rc, r.out.split()), (0, b"2"), "LEAKSPY_INTERVAL=2")
 
 
 def test_own_template():

@@ -18,14 +18,10 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from lstest import *  # noqa: E402,F401,F403
+from cireaders import junitparser, validate  # noqa: E402
 
 CHECK_OUT = os.path.join(BUILD, "tests", "unit", "check_out")
 ROOT = "/src/proj"
-# Where .ci/run installs the validator (npm, outside the repository).
-MULTITOOL_CACHE = os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-    "leakspy-ci", "sarif-multitool", "node_modules", ".bin",
-    "sarif-multitool")
 FFFD = "\ufffd"
 
 
@@ -55,40 +51,6 @@ DEFINITE = [
 
 
 # SARIF
-
-def multitool():
-    """The SARIF validator: $SARIF_MULTITOOL, on PATH, or where .ci/run
-    installs it.  Its absence fails the test: .ci/run installs it."""
-    for t in (os.environ.get("SARIF_MULTITOOL"),
-              shutil.which("sarif-multitool"), MULTITOOL_CACHE):
-        if t and os.access(t, os.X_OK):
-            return t
-    raise Fail("sarif-multitool not found (set SARIF_MULTITOOL, or run "
-               ".ci/run, which installs it with npm into %s)" %
-               os.path.dirname(os.path.dirname(os.path.dirname(
-                   MULTITOOL_CACHE))))
-
-
-def validate(data):
-    """The validator's findings on a SARIF log: [(level, id, text)]."""
-    tmp = tempfile.mkdtemp(prefix="lst.")
-    log, res = os.path.join(tmp, "in.sarif"), os.path.join(tmp, "out.sarif")
-    with open(log, "wb") as f:
-        f.write(data)
-    # The levels go through a shell in the npm wrapper: quoted twice.
-    p = subprocess.run([multitool(), "validate", log, "-o", res, "--log",
-                        "ForceOverwrite", "--level",
-                        '"Error;Warning;Note"'],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       timeout=120)
-    eq(p.returncode, 0, "sarif-multitool's exit status (%s)" %
-       p.stdout.decode(errors="replace")[-2000:])
-    with open(res) as f:
-        v = json.load(f)
-    shutil.rmtree(tmp)
-    return [(r.get("level", "warning"), r["ruleId"],
-             r["message"].get("arguments")) for r in v["runs"][0]["results"]]
-
 
 def test_check_sarif_validates():
     """Zero errors and zero warnings from Microsoft's validator.  It
@@ -250,20 +212,6 @@ def test_check_sarif_fingerprints():
 
 
 # JUnit
-
-def junitparser():
-    try:
-        import junitparser as jp
-    except ImportError:
-        # Debian's python3-junitparser, when python3 is not Debian's.
-        sys.path.append("/usr/lib/python3/dist-packages")
-        try:
-            import junitparser as jp
-        except ImportError:
-            raise Fail("python3-junitparser is not installed (.ci/run "
-                       "installs it)")
-    return jp
-
 
 def test_check_junit():
     jp = junitparser()
