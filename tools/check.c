@@ -344,33 +344,54 @@ by_kind_size(const void *pa, const void *pb)
 	return 0;
 }
 
-int
-lsr_check_dump(struct lsr_check *c, const char *path)
+/* A new dump entry in c for path. */
+static struct lsr_cdump *
+add_dump(struct lsr_check *c, const char *path)
 {
-	struct lsr_dump d;
-	struct lsr_report r;
 	struct lsr_cdump *cd;
-	size_t first = c->nfindings;
-	char *why, *note = NULL;
 
 	c->dumps = lsr_xgrow(c->dumps, &c->cap_dumps, c->ndumps + 1,
 	    sizeof(*c->dumps));
 	cd = &c->dumps[c->ndumps++];
 	memset(cd, 0, sizeof(*cd));
 	cd->path = lsr_xstrdup(path);
+	return cd;
+}
+
+int
+lsr_check_dump(struct lsr_check *c, const char *path)
+{
+	struct lsr_dump d;
+
 	if (lsr_read(path, &d) != 0) {
+		struct lsr_cdump *cd = add_dump(c, path);
+
 		cd->why = lsr_xstrdup("could not be opened");
 		cd->command = lsr_xstrdup("");
 		return LSR_EXIT_USAGE;
 	}
-	cd->name = xdup(d.name ? d.name : d.exe);
-	cd->pid = d.pid;
-	cd->command = command_of(&d);
-	cd->seconds = d.nsnaps ? (double)d.snaps[d.nsnaps - 1].mono_ns /
+	lsr_check_parsed(c, &d);
+	lsr_symbolize_fini(&d);
+	lsr_dump_fini(&d);
+	return 0;
+}
+
+void
+lsr_check_parsed(struct lsr_check *c, struct lsr_dump *d)
+{
+	struct lsr_report r;
+	struct lsr_cdump *cd = add_dump(c, d->path);
+	size_t first = c->nfindings;
+	char *why, *note = NULL;
+
+	cd->name = xdup(d->name ? d->name : d->exe);
+	cd->pid = d->pid;
+	cd->command = command_of(d);
+	cd->seconds = d->nsnaps ? (double)d->snaps[d->nsnaps - 1].mono_ns /
 	    1e9 : 0;
-	why = no_verdict_why(&d);
-	lsr_group(&d, d.nsnaps ? d.nsnaps - 1 : SIZE_MAX, SIZE_MAX, 0, &r);
-	if (d.nsnaps > 0 && d.final) {
+	why = no_verdict_why(d);
+	lsr_group(d, d->nsnaps ? d->nsnaps - 1 : SIZE_MAX, SIZE_MAX, 0, &r);
+	if (d->nsnaps > 0 && d->final) {
 		char *swhy = NULL;
 
 		if (c->o.fail_on & (LSR_K_BIT(LSR_K_DEFINITE) |
@@ -392,9 +413,6 @@ lsr_check_dump(struct lsr_check *c, const char *path)
 	cd->why = why;
 	cd->note = note;
 	lsr_report_fini(&r);
-	lsr_symbolize_fini(&d);
-	lsr_dump_fini(&d);
-	return 0;
 }
 
 void

@@ -193,6 +193,11 @@ char *lsr_finding_line(const struct lsr_finding *f);
  * not be opened.  Allocates. */
 int lsr_check_dump(struct lsr_check *c, const char *path);
 
+/* The same for a dump already read (by lsr_read or lsr_parse), which
+ * the caller still owns and releases. */
+struct lsr_dump;
+void lsr_check_parsed(struct lsr_check *c, struct lsr_dump *d);
+
 /* Apply c's rules and budgets to its findings, count, and set
  * c->exit_status. */
 void lsr_check_judge(struct lsr_check *c);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "hash.h"
 #include "json_check.h"
 #include "lsr.h"
@@ -277,6 +278,58 @@ render_text(struct lsr_report *r, const struct lsr_out_opts *o)
 	free(render(lsr_out_text, r, o, &len));
 }
 
+/* The leak gate on d, with every kind looked for, a rule and a budget
+ * that may match, and each format; its JSON must be valid. */
+static void
+check_gate(struct lsr_dump *d, uint32_t h)
+{
+	static void (*const outs[])(FILE *, const struct lsr_check *) = {
+		lsr_check_text, lsr_check_junit, lsr_check_lsan,
+	};
+	struct lsr_check c = { 0 };
+	size_t len, where, i;
+	const char *why;
+	char *out;
+	FILE *f;
+
+	c.o.fail_on = (1u << LSR_K_COUNT) - 1;
+	c.o.max_rate = (h >> 4) & 1 ? 0 : 100;
+	lsr_rules_builtin(&c);
+	lsr_check_parsed(&c, d);
+	lsr_check_judge(&c);
+	for (i = 0; i < c.nfindings; i++)
+		if (lsr_finding_fails(&c, &c.findings[i])) {
+			f = open_memstream(&out, &len);
+			lsr_rules_generate(f, &c, &c.findings[i]);
+			fclose(f);
+			free(out);
+		}
+	for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+		f = open_memstream(&out, &len);
+		outs[i](f, &c);
+		fclose(f);
+		free(out);
+	}
+	f = open_memstream(&out, &len);
+	lsr_check_json(f, &c);
+	fclose(f);
+	if (!lst_json_valid(out, len, &where, &why)) {
+		fprintf(stderr, "invalid check JSON at byte %zu: %s\n", where,
+		    why);
+		abort();
+	}
+	free(out);
+	f = open_memstream(&out, &len);
+	lsr_check_sarif(f, &c);
+	fclose(f);
+	if (!lst_json_valid(out, len, &where, &why)) {
+		fprintf(stderr, "invalid SARIF at byte %zu: %s\n", where, why);
+		abort();
+	}
+	free(out);
+	lsr_check_fini(&c);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -306,6 +359,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d.incomplete && strlen(lsr_incomplete_why(&d)) == 0)
 		abort();
 	lsr_report_fini(&r);
+	/* The gate one time in four. */
+	if (((h >> 28) & 3) == 0)
+		check_gate(&d, h);
 	lsr_symbolize_fini(&d);
 	lsr_dump_fini(&d);
 	return 0;
