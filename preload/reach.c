@@ -117,6 +117,31 @@ still_descriptor(uintptr_t tp)
 	    w[0] == tp && w[2] == tp;
 }
 
+/*
+ * The vector of dynamic TLS blocks (DTV) of the thread whose descriptor
+ * is at tp, as a root: the descriptor's second word points one 16-byte
+ * entry into it, and the entry before holds its length.  The loader made
+ * the main thread's before malloc existed, where no scan looks, and a
+ * dlopen'd module's __thread variables live in the blocks it points to.
+ */
+static void
+add_dtv(struct lsp_reach_roots *rr, uintptr_t tp, uint32_t tag)
+{
+	struct iovec src = { (void *)(tp + sizeof(uintptr_t)),
+	    sizeof(uintptr_t) };
+	uintptr_t dtv, len;
+
+	if (lsp_scan_read_self(NULL, &src, 1, &dtv) != sizeof(dtv) ||
+	    dtv < 4096 + 16 || (dtv & 7) != 0)
+		return;
+	src.iov_base = (void *)(dtv - 16);
+	if (lsp_scan_read_self(NULL, &src, 1, &len) != sizeof(len) ||
+	    len == 0 || len > 65536)
+		return;
+	lsp_reach_add_root(rr, LSP_SCAN_TLS, dtv - 16, dtv + 16 * (len + 1),
+	    tag);
+}
+
 void
 lsp_reach_cache(struct lsp_reach_roots *rr)
 {
@@ -130,9 +155,11 @@ lsp_reach_cache(struct lsp_reach_roots *rr)
 			if (serials->tp[j] == tp)
 				break;
 		if (j == serials->n && tp != lsp_roots_main_tp() &&
-		    still_descriptor(tp))
+		    still_descriptor(tp)) {
 			lsp_reach_add_root(rr, LSP_SCAN_TLS, tp, tp + d,
 			    LSP_SCAN_TAG_CACHE);
+			add_dtv(rr, tp, LSP_SCAN_TAG_CACHE);
+		}
 	}
 }
 
@@ -170,6 +197,8 @@ lsp_reach_on_root(void *ctx, const struct lsp_root *r)
 		return;
 	tag = r->kind == LSP_ROOT_GLOBAL ? (uint32_t)rr->n : lsp_reach_serial_of(r->tid);
 	lsp_reach_add_root(rr, scan_kind[r->kind], r->lo, r->hi, tag);
+	if (r->kind == LSP_ROOT_DESC)
+		add_dtv(rr, r->lo, tag);
 }
 
 int

@@ -162,6 +162,70 @@ def test_builtin():
                "what --no-builtin-suppressions shows")
 
 
+TLSLIB_C = r"""
+#include <stdlib.h>
+static __thread char *mine;
+void tls_keep(size_t n) { mine = malloc(n); }
+"""
+
+TLSMAIN_C = r"""
+#include <dlfcn.h>
+#include <pthread.h>
+#include <unistd.h>
+static void (*keep)(size_t);
+static void *worker(void *arg)
+{
+	(void)arg;
+	keep(48);
+	for (;;)
+		pause();
+	return NULL;
+}
+int main(void)
+{
+	void *h = dlopen("%(lib)s", RTLD_NOW);
+	pthread_t t;
+
+	if (h == NULL || (keep = (void (*)(size_t))dlsym(h, "tls_keep")) == NULL)
+		return 2;
+	keep(40);
+	if (pthread_create(&t, NULL, worker, NULL) != 0)
+		return 2;
+	usleep(100000);
+	return 0;
+}
+"""
+
+
+def test_dynamic_tls():
+    """Blocks held by __thread variables of a dlopen'd module, in the main
+    thread and in one still running at exit: reachable through each
+    thread's vector of dynamic TLS blocks (the main thread's the loader
+    allocated, where no scan looked before), so not lost, even with no
+    built-in rule."""
+    t = tmpdir()
+    lib = os.path.join(t, "libtlskeep.so")
+    for argv in (["cc", "-shared", "-fPIC", "-g", "-o", lib,
+                  write(os.path.join(t, "lib.c"), TLSLIB_C)],
+                 ["cc", "-g", "-pthread", "-o", os.path.join(t, "tlsmain"),
+                  write(os.path.join(t, "main.c"), TLSMAIN_C % {"lib": lib}),
+                  "-ldl"]):
+        p = subprocess.run(argv, stderr=subprocess.PIPE, timeout=TIMEOUT)
+        eq(p.returncode, 0, "cc: %s" % p.stderr.decode())
+    d = one_dump(run([os.path.join(t, "tlsmain")], want_rc=0))
+    c = gate_json([d], "--no-builtin-suppressions", "--fail-on", "lost",
+                  want_rc=0)
+    eq(findings(c), [], "lost with no built-in rule")
+    rep = report(d)
+    for nbytes in (40, 48):
+        got = [s["reach"] for s in rep["sites"] if s["frames"] and
+               s["frames"][0]["function"] == "tls_keep" and
+               s["live_bytes"] == nbytes]
+        eq(len(got), 1, "the site of tls_keep(%d)" % nbytes)
+        eq((got[0]["reachable"]["bytes"], got[0]["reachable"]["blocks"]),
+           (nbytes, 1), "tls_keep(%d) reachable" % nbytes)
+
+
 def test_possible():
     """Interior-only blocks are not failed on unless asked: reach
     interior keeps 5 blocks of 200 bytes by interior pointers."""
