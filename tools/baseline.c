@@ -183,16 +183,11 @@ lsr_baseline_load(struct lsr_check *c, const char *path)
 		return false;
 	}
 	while (ok && (n = getline(&line, &cap, f)) >= 0) {
-		char *s = line, *e = line + n;
-		bool indented = *s == ' ' || *s == '\t';
+		bool indented = line[0] == ' ' || line[0] == '\t';
 		bool nul = memchr(line, '\0', (size_t)n) != NULL;
+		char *s = lsr_line_trim(line, (size_t)n);
 
 		no++;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		while (e > s && (e[-1] == '\n' || e[-1] == '\r' ||
-		    e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
 		if (!magic) {
 			magic = !nul && strcmp(s, MAGIC) == 0;
 			if (!magic) {

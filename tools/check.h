@@ -211,6 +211,10 @@ void lsr_check_fini(struct lsr_check *c);
  * rule.  Allocates. */
 bool lsr_rules_load(struct lsr_check *c, const char *path);
 
+/* The line[0..n) getline read, its blanks (and line end) cut at both
+ * ends: where it starts now. */
+char *lsr_line_trim(char *line, size_t n);
+
 /* Add the built-in rules (leakspy-report(1), SUPPRESSIONS). */
 void lsr_rules_builtin(struct lsr_check *c);
 

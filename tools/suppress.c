@@ -153,6 +153,19 @@ parse_rule(struct lsr_check *c, char *line, char *where)
 	return false;
 }
 
+char *
+lsr_line_trim(char *line, size_t n)
+{
+	char *s = line, *e = line + n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' ||
+	    e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
 bool
 lsr_rules_load(struct lsr_check *c, const char *path)
 {
@@ -167,15 +180,10 @@ lsr_rules_load(struct lsr_check *c, const char *path)
 		return false;
 	}
 	while (ok && (n = getline(&line, &cap, f)) >= 0) {
-		char *s = line, *e = line + n, *where;
 		bool nul = memchr(line, '\0', (size_t)n) != NULL;
+		char *s = lsr_line_trim(line, (size_t)n), *where;
 
 		no++;
-		while (*s == ' ' || *s == '\t')
-			s++;
-		while (e > s && (e[-1] == '\n' || e[-1] == '\r' ||
-		    e[-1] == ' ' || e[-1] == '\t'))
-			*--e = '\0';
 		if (!nul && (*s == '\0' || *s == '#'))
 			continue;
 		where = lsr_xasprintf("%s:%zu", path, no);
