@@ -24,7 +24,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: leakspy-report [-htV] [-d A..B] [-f FORMAT] [-n N] "
-	    "[-o FILE] [-s N] FILE...\n"
+	    "[-o FILE] [-s N]\n"
+	    "                      FILE...\n"
 	    "       leakspy-report --check [gate options] [-f FORMAT] "
 	    "[-o FILE] FILE...\n"
 	    "\n"
