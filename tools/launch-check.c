@@ -208,7 +208,8 @@ set(const char *name, const char *value)
 
 /*
  * The settings a verdict needs, unless the user chose: a snapshot a
- * second (growth needs four), and the dumps in a private directory,
+ * second (growth needs four), programs executed traced, and the dumps
+ * in a private directory,
  * whose path is returned (NULL when the user named the dumps).
  */
 static char *
@@ -219,6 +220,10 @@ prepare(void)
 
 	if (unset(ls_settings[LS_SET_INTERVAL].name))
 		set(ls_settings[LS_SET_INTERVAL].name, "1");
+	/* A test is often a script that executes the program: traced too,
+	 * or the check would judge the script alone. */
+	if (unset(ls_settings[LS_SET_FOLLOW_EXEC].name))
+		set(ls_settings[LS_SET_FOLLOW_EXEC].name, "1");
 	if (lsr_value_in_env(LS_SET_SAMPLE).n != 0)
 		warnx("--check: sampled (%s=%s): the heap cannot be scanned, "
 		    "so the check cannot judge what was lost at exit",

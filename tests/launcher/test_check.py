@@ -280,6 +280,22 @@ def test_exit_leak():
     want_leak_findings(p.stdout.decode())
 
 
+def test_script():
+    """A test that is a script running the program: the program executed
+    is traced and judged too (the gate follows exec unless told not to),
+    so its leak fails the script; LEAKSPY_FOLLOW_EXEC=0 judges the script
+    alone."""
+    script = ["/bin/sh", "-c", "%s; true" % shlex.quote(prog("leak"))]
+    r = Gate(["--check", "--"] + script)
+    eq((r.rc, r.out), (1, b"leak: done\n"), "status, output")
+    want_leak_findings(r.err)
+    d, dumps = r.kept()
+    eq(sorted(re.sub(r"\.\d+\.lsd$", "", f) for f in dumps),
+       ["leakspy.fixture-leak", "leakspy.sh"], "the dumps kept")
+    r = Gate(["--check", "--"] + script, env={"LEAKSPY_FOLLOW_EXEC": "0"})
+    eq(r.rc, 0, "the script alone (stderr: %s)" % r.err)
+
+
 def test_exitcode():
     r = Gate(["--check", "--exitcode", "23", "--", prog("leak")])
     eq(r.rc, 23, "--exitcode 23 on findings")
