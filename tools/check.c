@@ -464,26 +464,29 @@ lsr_check_judge(struct lsr_check *c)
 	    LSR_EXIT_NO_VERDICT : 0;
 }
 
+static void
+free_frames(struct lsr_cframe *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].function);
+		free(v[i].file);
+		free(v[i].module);
+	}
+	free(v);
+}
+
 void
 lsr_check_fini(struct lsr_check *c)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < c->nfindings; i++) {
 		struct lsr_finding *f = &c->findings[i];
 
-		for (j = 0; j < f->nframes; j++) {
-			free(f->frames[j].function);
-			free(f->frames[j].file);
-			free(f->frames[j].module);
-		}
-		for (j = 0; j < f->nalloc; j++) {
-			free(f->alloc[j].function);
-			free(f->alloc[j].file);
-			free(f->alloc[j].module);
-		}
-		free(f->frames);
-		free(f->alloc);
+		free_frames(f->frames, f->nframes);
+		free_frames(f->alloc, f->nalloc);
 		free(f->retained_by);
 		free(f->thread_name);
 		free(f->thread_state);
