@@ -286,13 +286,14 @@ add_to_totals(struct lsr_report *r, const struct lsr_site *s,
 }
 
 /* Shown: what is live now, and growth even if released; in a diff, what
- * changed. */
+ * changed (and with LSR_KEEP_LIVE what is live at B). */
 static bool
 site_shown(const struct lsr_report *r, const struct lsr_site *s)
 {
 	if (r->from != SIZE_MAX)
 		return s->diff.new_blocks != 0 || s->diff.live_bytes != 0 ||
-		    s->diff.live_blocks != 0;
+		    s->diff.live_blocks != 0 || (r->keep_live &&
+		    s->v.live_blocks != 0);
 	return s->v.live_blocks != 0 || s->v.live_bytes != 0 ||
 	    s->growth.verdict == LSR_V_GROWING;
 }
@@ -394,6 +395,7 @@ lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
 	memset(r, 0, sizeof(*r));
 	r->d = d;
 	r->by_thread = (flags & LSR_BY_THREAD) != 0;
+	r->keep_live = (flags & LSR_KEEP_LIVE) != 0;
 	r->snap = snap;
 	r->from = from;
 	if (snap >= d->nsnaps)

@@ -401,6 +401,7 @@ struct lsr_report {
 	struct lsr_dump *d;
 	size_t snap;		/* index into d->snaps, or SIZE_MAX */
 	bool by_thread;		/* sites split by thread name */
+	bool keep_live;		/* --diff: also the sites unchanged */
 	size_t from;		/* --diff: snapshot A (snap is B); or SIZE_MAX */
 	struct lsr_vals from_totals;
 	uint64_t new_blocks, new_bytes;	/* --diff totals */
@@ -433,6 +434,8 @@ lsr_report_snap(const struct lsr_report *r)
  */
 #define LSR_BY_THREAD	0x1	/* split sites by the allocating thread's
 				 * name */
+#define LSR_KEEP_LIVE	0x2	/* --diff: keep the sites live at B that
+				 * did not change */
 void lsr_group(struct lsr_dump *d, size_t snap, size_t from, unsigned flags,
     struct lsr_report *r);
 
@@ -513,8 +516,16 @@ const char *lsr_incomplete_why(const struct lsr_dump *d);
 
 /* out-text.c, out-json.c */
 
+/* What a folded stack counts (--weight). */
+enum {
+	LSR_W_BYTES,		/* live bytes */
+	LSR_W_BLOCKS,		/* live blocks */
+	LSR_W_WINDOW,		/* --diff: bytes allocated after A, live at B */
+};
+
 struct lsr_out_opts {
 	size_t top;		/* 0: all */
+	unsigned weight;	/* LSR_W_* */
 };
 
 /* The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 if

@@ -15,6 +15,7 @@
 #include "check.h"
 #include "cli.h"
 #include "lsr.h"
+#include "out.h"
 #include "xalloc.h"
 
 #define EXIT_DATA	3
@@ -25,7 +26,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: leakspy-report [-htV] [-d A..B] [-f FORMAT] [-n N] "
 	    "[-o FILE] [-s N]\n"
-	    "                      FILE...\n"
+	    "                      [-w WEIGHT] FILE...\n"
 	    "       leakspy-report --check [gate options] [-f FORMAT] "
 	    "[-o FILE] FILE...\n"
 	    "\n"
@@ -33,11 +34,14 @@ usage(FILE *f)
 	    "by libleakspy.so, from its dump file(s); with --check, fail on\n"
 	    "memory lost at exit, thread leaks and growth.\n"
 	    "\n"
-	    "  -f, --format FMT    text (default) or json; with --check also\n"
-	    "                      junit, sarif or lsan\n"
+	    "  -f, --format FMT    text (default), json, collapsed (folded "
+	    "stacks)\n"
+	    "                      or brief (a line a site); with --check "
+	    "text,\n"
+	    "                      json, junit, sarif or lsan\n"
 	    "  -n, --top N         show the N biggest sites (default 20 for "
 	    "text,\n"
-	    "                      all for json; 0 means all)\n"
+	    "                      all for the others; 0 means all)\n"
 	    "  -s, --snapshot N    report snapshot N (0 is the first; "
 	    "negative\n"
 	    "                      counts from the end; default -1, the "
@@ -55,6 +59,10 @@ usage(FILE *f)
 	    "  -o, --output FILE   write to FILE (replaced once complete) "
 	    "instead of\n"
 	    "                      standard output\n"
+	    "  -w, --weight W      collapsed: count bytes (default) or "
+	    "blocks, or\n"
+	    "                      with --diff window (allocated after A, "
+	    "live at B)\n"
 	    "  -h, --help          show this help and exit\n"
 	    "  -V, --version       show the version and exit\n"
 	    "\n"
@@ -187,7 +195,37 @@ struct opts {
 	bool json;
 	bool array;		/* JSON for several files: an array */
 	bool by_thread;
+	const struct format *format;	/* without --check */
 };
+
+/* The report's formats (--check has its own, lsr_gate_format). */
+struct format {
+	const char *name;
+	void (*render)(FILE *f, struct lsr_report *r,
+	    const struct lsr_out_opts *o);
+	bool one_dump;		/* a file of its own: one dump only */
+	bool binary;		/* not for a terminal */
+	bool all_sites;		/* every site unless -n is given */
+	bool keep_live;		/* --diff: unchanged sites too */
+};
+
+static const struct format formats[] = {
+	{ "text", lsr_out_text, false, false, false, false },
+	{ "json", lsr_out_json, false, false, true, false },
+	{ "collapsed", lsr_out_collapsed, false, false, true, true },
+	{ "brief", lsr_out_brief, false, false, true, false },
+};
+
+static const struct format *
+find_format(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(formats[i].name, name) == 0)
+			return &formats[i];
+	return NULL;
+}
 
 /* --diff A..B into op. */
 static void
@@ -206,6 +244,26 @@ parse_diff(const char *arg, struct opts *op)
 		errx(LSR_EXIT_USAGE, "--diff wants A..B with snapshot numbers or "
 		    "times, not '%s'", arg);
 	op->diff = true;
+}
+
+/* --weight word into op: only for folded stacks. */
+static bool
+parse_weight(const char *word, struct opts *op)
+{
+	static const char *const words[] = {
+		[LSR_W_BYTES] = "bytes", [LSR_W_BLOCKS] = "blocks",
+		[LSR_W_WINDOW] = "window",
+	};
+	unsigned i;
+
+	if (op->check || op->format->render != lsr_out_collapsed)
+		return false;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcmp(word, words[i]) == 0) {
+			op->o.weight = i;
+			return i != LSR_W_WINDOW || op->diff;
+		}
+	return false;
 }
 
 /*
@@ -227,6 +285,7 @@ parse_options(int argc, char **argv, struct opts *op)
 		{ "diff", required_argument, NULL, 'd' },
 		{ "by-thread", no_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "weight", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -243,14 +302,14 @@ parse_options(int argc, char **argv, struct opts *op)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lsr_gate *g = &op->gate;
-	const char *format = "text";
+	const char *format = "text", *weight = NULL;
 	bool top_set = false, gate_opt = false;
 	long top = 20;
 	int c;
 
 	g->o.fail_on = LSR_K_DEFAULT;
 	g->o.builtin = true;
-	while ((c = getopt_long(argc, argv, "d:f:n:o:s:thV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "d:f:n:o:s:tw:hV", longopts, NULL)) !=
 	    -1) {
 		gate_opt |= c >= OPT_FAIL_ON;
 		switch (c) {
@@ -277,6 +336,9 @@ parse_options(int argc, char **argv, struct opts *op)
 			break;
 		case 'o':
 			op->output = optarg;
+			break;
+		case 'w':
+			weight = optarg;
 			break;
 		case OPT_CHECK:
 			op->check = true;
@@ -330,11 +392,24 @@ parse_options(int argc, char **argv, struct opts *op)
 		usage(stderr);
 		exit(LSR_EXIT_USAGE);
 	}
-	if (!lsr_gate_format(format, &g->format) ||
-	    (!op->check && g->format > LSR_CF_JSON))
-		errx(LSR_EXIT_USAGE, "unknown format '%s' (want text or json; "
-		    "with --check also junit, sarif or lsan)", format);
-	op->json = g->format == LSR_CF_JSON;
+	if (op->check ? !lsr_gate_format(format, &g->format) :
+	    (op->format = find_format(format)) == NULL)
+		errx(LSR_EXIT_USAGE, "unknown format '%s' (want text, json, "
+		    "collapsed or brief; with --check text, json, junit, sarif "
+		    "or lsan)", format);
+	op->json = op->check ? g->format == LSR_CF_JSON :
+	    op->format->render == lsr_out_json;
+	if (weight != NULL && !parse_weight(weight, op))
+		errx(LSR_EXIT_USAGE, "--weight wants bytes, blocks or window "
+		    "(window with --diff), with --format collapsed; not '%s'",
+		    weight);
+	if (!op->check && op->format->one_dump && argc - optind > 1)
+		errx(LSR_EXIT_USAGE, "--format %s reads one dump, not %d",
+		    format, argc - optind);
+	if (!op->check && op->format->binary && op->output == NULL &&
+	    isatty(STDOUT_FILENO))
+		errx(LSR_EXIT_USAGE, "--format %s is not for a terminal: give "
+		    "-o FILE", format);
 	if (gate_opt && !op->check)
 		errx(LSR_EXIT_USAGE, "the gate's options want --check");
 	if (op->check && (op->diff || op->at.set || op->by_thread || top_set))
@@ -342,7 +417,8 @@ parse_options(int argc, char **argv, struct opts *op)
 		    "--diff, --snapshot, --by-thread or --top");
 	if (op->diff && op->at.set)
 		errx(LSR_EXIT_USAGE, "--diff and --snapshot cannot be combined");
-	op->o.top = op->json && !top_set ? 0 : (size_t)top;
+	op->o.top = !top_set && (op->check || op->format->all_sites) ? 0 :
+	    (size_t)top;
 	/* Several files: one JSON value all the same, an array. */
 	op->array = op->json && argc - optind > 1;
 	return optind;
@@ -380,11 +456,11 @@ render(struct lsr_report *r, const struct opts *op, unsigned *shown)
 		lsr_out_json(stdout, r, &op->o);
 		if (!op->array)
 			putchar('\n');
-	} else {
-		if ((*shown)++ > 0)
-			putchar('\n');
-		lsr_out_text(stdout, r, &op->o);
+		return;
 	}
+	if ((*shown)++ > 0 && op->format->render == lsr_out_text)
+		putchar('\n');
+	op->format->render(stdout, r, &op->o);
 }
 
 /* Say on stderr what is wrong with dump d.  Returns EXIT_DATA if
@@ -426,7 +502,8 @@ report_file(const char *path, const struct opts *op, unsigned *shown)
 		lsr_dump_fini(&d);
 		return LSR_EXIT_USAGE;
 	}
-	lsr_group(&d, k, a, op->by_thread ? LSR_BY_THREAD : 0, &r);
+	lsr_group(&d, k, a, (op->by_thread ? LSR_BY_THREAD : 0) |
+	    (op->format->keep_live ? LSR_KEEP_LIVE : 0), &r);
 	render(&r, op, shown);
 	/* The report before what is said about it on stderr. */
 	fflush(stdout);

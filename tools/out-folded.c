@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report as lines for the shell and for flame graph tools: folded
+ * stacks (--format collapsed) and one line an allocation point
+ * (--format brief).
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "out.h"
+#include "xalloc.h"
+
+#define MAX_EXPANDED 64
+
+/* A line before merging: its text and its counts. */
+struct line {
+	char *text;
+	uint64_t a, b;
+};
+
+struct lines {
+	size_t n, cap;
+	struct line *v;
+};
+
+static void
+add_line(struct lines *l, char *text, uint64_t a, uint64_t b)
+{
+	l->v = lsr_xgrow(l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = (struct line){ text, a, b };
+}
+
+static int
+by_text(const void *x, const void *y)
+{
+	return strcmp(((const struct line *)x)->text,
+	    ((const struct line *)y)->text);
+}
+
+static int
+by_count(const void *x, const void *y)
+{
+	const struct line *p = x, *q = y;
+
+	if (p->a != q->a)
+		return p->a < q->a ? 1 : -1;
+	return strcmp(p->text, q->text);
+}
+
+/* Sum the counts of equal lines (sites that differ only in what the
+ * line does not show, a line number or a thread). */
+static void
+merge(struct lines *l)
+{
+	size_t i, o = 0;
+
+	qsort(l->v, l->n, sizeof(*l->v), by_text);
+	for (i = 0; i < l->n; i++) {
+		if (o > 0 && strcmp(l->v[o - 1].text, l->v[i].text) == 0) {
+			l->v[o - 1].a += l->v[i].a;
+			l->v[o - 1].b += l->v[i].b;
+			free(l->v[i].text);
+			continue;
+		}
+		l->v[o++] = l->v[i];
+	}
+	l->n = o;
+}
+
+static void
+free_lines(struct lines *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].text);
+	free(l->v);
+}
+
+/* A frame's name for a folded stack: the function, else module+offset,
+ * else the address; no ';' (the separator) nor control characters. */
+static void
+put_name(FILE *f, const struct lsr_frame *fr)
+{
+	const char *p;
+
+	if (fr->function == NULL) {
+		if (fr->module != NULL)
+			fprintf(f, "%s+0x%" PRIx64, lsr_base_name(fr->module),
+			    fr->offset);
+		else
+			fprintf(f, "0x%" PRIx64, fr->ip);
+		return;
+	}
+	for (p = fr->function; *p != '\0'; p++)
+		fputc(*p == ';' ? ':' : (unsigned char)*p < 0x20 ? ' ' : *p, f);
+}
+
+/* Site s's stack, root first, ';'-separated; with --by-thread the
+ * thread's name in brackets is the root.  Allocates. */
+static char *
+folded(struct lsr_report *r, const struct lsr_site *s)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_stack *st = &d->stacks[s->stack];
+	struct lsr_frame fr[MAX_EXPANDED];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool first = true;
+	unsigned k, m, j;
+
+	if (f == NULL)
+		lsr_nomem();
+	if (r->by_thread) {
+		fprintf(f, "[%s]", s->thread && *s->thread ? s->thread :
+		    "unnamed thread");
+		first = false;
+	}
+	if (s->truncated) {
+		fprintf(f, "%s[truncated]", first ? "" : ";");
+		first = false;
+	}
+	for (k = st->nframes; k-- > s->skip;) {
+		m = lsr_symbolize(d, st->ip[k], st->gen, fr, MAX_EXPANDED);
+		/* innermost inline frame first: the caller is the last */
+		for (j = m; j-- > 0;) {
+			if (!first)
+				fputc(';', f);
+			put_name(f, &fr[j]);
+			first = false;
+		}
+	}
+	if (first)
+		fputs("[no stack]", f);
+	if (fclose(f) != 0)
+		lsr_nomem();
+	return text;
+}
+
+static size_t
+shown(const struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	return o->top && o->top < r->nsites ? o->top : r->nsites;
+}
+
+void
+lsr_out_collapsed(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	bool diff = r->from != SIZE_MAX;
+	bool two = diff && o->weight != LSR_W_WINDOW;
+	struct lines l = { 0 };
+	size_t i;
+
+	for (i = 0; i < shown(r, o); i++) {
+		const struct lsr_site *s = &r->sites[i];
+		uint64_t a, b;
+
+		if (o->weight == LSR_W_WINDOW) {
+			a = 0;
+			b = s->diff.new_bytes;
+		} else if (o->weight == LSR_W_BLOCKS) {
+			b = s->v.live_blocks;
+			a = diff ? b - (uint64_t)s->diff.live_blocks : 0;
+		} else {
+			b = s->v.live_bytes;
+			a = diff ? b - (uint64_t)s->diff.live_bytes : 0;
+		}
+		if (b == 0 && a == 0)
+			continue;
+		add_line(&l, folded(r, s), a, b);
+	}
+	merge(&l);
+	for (i = 0; i < l.n; i++) {
+		if (two)
+			fprintf(f, "%s %" PRIu64 " %" PRIu64 "\n", l.v[i].text,
+			    l.v[i].a, l.v[i].b);
+		else
+			fprintf(f, "%s %" PRIu64 "\n", l.v[i].text, l.v[i].b);
+	}
+	free_lines(&l);
+}
+
+/* Site s's allocation point, "file:line:function", as memprof2 wrote
+ * it ("??" for what is unknown).  Allocates. */
+static char *
+point(struct lsr_report *r, const struct lsr_site *s)
+{
+	struct lsr_dump *d = r->d;
+	const struct lsr_stack *st = &d->stacks[s->stack];
+	struct lsr_frame fr[MAX_EXPANDED];
+	char *name = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (st->nframes <= s->skip)
+		return lsr_xstrdup("??:0:??");
+	lsr_symbolize(d, st->ip[s->skip], st->gen, fr, MAX_EXPANDED);
+	f = open_memstream(&name, &len);
+	if (f == NULL)
+		lsr_nomem();
+	fprintf(f, "%s:%u:", fr[0].file ? fr[0].file : "??", fr[0].line);
+	if (fr[0].function != NULL)
+		put_name(f, &fr[0]);
+	else
+		fputs("??", f);
+	if (fclose(f) != 0)
+		lsr_nomem();
+	return name;
+}
+
+void
+lsr_out_brief(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	struct lines l = { 0 };
+	size_t i;
+
+	for (i = 0; i < shown(r, o); i++) {
+		const struct lsr_site *s = &r->sites[i];
+		uint64_t n = r->from != SIZE_MAX ? s->diff.new_bytes :
+		    s->v.live_bytes;
+
+		if (n != 0)
+			add_line(&l, point(r, s), n, 0);
+	}
+	merge(&l);
+	qsort(l.v, l.n, sizeof(*l.v), by_count);
+	for (i = 0; i < l.n; i++)
+		fprintf(f, "%" PRIu64 " %s\n", l.v[i].a, l.v[i].text);
+	free_lines(&l);
+}

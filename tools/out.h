@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * leakspy-report's formats besides text and JSON (lsr.h): each prints
+ * report r to f, at most o->top sites of it (0: all).
+ */
+#ifndef LS_OUT_H
+#define LS_OUT_H
+
+#include <stdio.h>
+
+#include "lsr.h"
+
+/* out-folded.c */
+
+/* Folded stacks, root first, for flamegraph.pl, inferno and speedscope:
+ * "main;serve;fetch_result 1048576", weighted by o->weight; with --diff
+ * (LSR_W_BYTES or LSR_W_BLOCKS), inferno's differential lines, live at
+ * A then live at B. */
+void lsr_out_collapsed(FILE *f, struct lsr_report *r,
+    const struct lsr_out_opts *o);
+/* One line an allocation point, "1048576 demo.c:42:fetch_result",
+ * biggest first: live bytes, or with --diff those allocated after A and
+ * live at B. */
+void lsr_out_brief(FILE *f, struct lsr_report *r,
+    const struct lsr_out_opts *o);
+
+#endif /* LS_OUT_H */
