@@ -24,4 +24,11 @@ void lsr_out_collapsed(FILE *f, struct lsr_report *r,
 void lsr_out_brief(FILE *f, struct lsr_report *r,
     const struct lsr_out_opts *o);
 
+/* watch.c */
+
+/* Redraw the text report of the dump at path on standard output each
+ * time a snapshot arrives, looking every seconds, until the process
+ * ends or SIGINT or SIGTERM comes.  Returns the exit status. */
+int lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o);
+
 #endif /* LS_OUT_H */

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <err.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ usage(FILE *f)
 	    "usage: leakspy-report [-htV] [-d A..B] [-f FORMAT] [-n N] "
 	    "[-o FILE] [-s N]\n"
 	    "                      [-w WEIGHT] FILE...\n"
+	    "       leakspy-report --watch SECONDS [-n N] FILE\n"
 	    "       leakspy-report --check [gate options] [-f FORMAT] "
 	    "[-o FILE] FILE...\n"
 	    "\n"
@@ -59,6 +61,10 @@ usage(FILE *f)
 	    "  -o, --output FILE   write to FILE (replaced once complete) "
 	    "instead of\n"
 	    "                      standard output\n"
+	    "  --watch SECONDS     redraw the text report of a dump being "
+	    "written as\n"
+	    "                      its snapshots arrive (5 sites unless -n "
+	    "is given)\n"
 	    "  -w, --weight W      collapsed: count bytes (default) or "
 	    "blocks, or\n"
 	    "                      with --diff window (allocated after A, "
@@ -195,6 +201,7 @@ struct opts {
 	bool json;
 	bool array;		/* JSON for several files: an array */
 	bool by_thread;
+	double watch;		/* --watch: seconds between looks, or 0 */
 	const struct format *format;	/* without --check */
 };
 
@@ -276,7 +283,7 @@ parse_options(int argc, char **argv, struct opts *op)
 	enum {
 		OPT_CHECK = 256, OPT_FAIL_ON, OPT_MAX_GROWTH, OPT_SUPP,
 		OPT_NO_BUILTIN, OPT_GEN, OPT_BASELINE, OPT_WRITE_BASELINE,
-		OPT_SOURCE_ROOT,
+		OPT_SOURCE_ROOT, OPT_WATCH = 128,
 	};
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
@@ -286,6 +293,7 @@ parse_options(int argc, char **argv, struct opts *op)
 		{ "by-thread", no_argument, NULL, 't' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "weight", required_argument, NULL, 'w' },
+		{ "watch", required_argument, NULL, OPT_WATCH },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "check", no_argument, NULL, OPT_CHECK },
@@ -343,6 +351,17 @@ parse_options(int argc, char **argv, struct opts *op)
 		case OPT_CHECK:
 			op->check = true;
 			break;
+		case OPT_WATCH: {
+			char *end;
+
+			errno = 0;
+			op->watch = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || errno != 0 ||
+			    !(op->watch >= 0.05 && op->watch <= 3600))
+				errx(LSR_EXIT_USAGE, "--watch wants seconds "
+				    "from 0.05 to 3600, not '%s'", optarg);
+			break;
+		}
 		case OPT_FAIL_ON:
 			if (!lsr_gate_fail_on(optarg, &g->o.fail_on))
 				errx(LSR_EXIT_USAGE, "--fail-on wants words of "
@@ -417,6 +436,14 @@ parse_options(int argc, char **argv, struct opts *op)
 		    "--diff, --snapshot, --by-thread or --top");
 	if (op->diff && op->at.set)
 		errx(LSR_EXIT_USAGE, "--diff and --snapshot cannot be combined");
+	if (op->watch != 0 && (op->check || op->diff || op->at.set ||
+	    op->output != NULL || op->format->render != lsr_out_text ||
+	    op->by_thread || argc - optind != 1))
+		errx(LSR_EXIT_USAGE, "--watch shows one dump's text report: "
+		    "not with --check, --diff, --snapshot, --by-thread, -o or "
+		    "another format");
+	if (op->watch != 0 && !top_set)
+		top = 5;
 	op->o.top = !top_set && (op->check || op->format->all_sites) ? 0 :
 	    (size_t)top;
 	/* Several files: one JSON value all the same, an array. */
@@ -615,6 +642,8 @@ main(int argc, char **argv)
 	i = parse_options(argc, argv, &op);
 	if (op.output != NULL)
 		open_output(op.output, argv + i, argc - i, &op.gate);
+	if (op.watch != 0)
+		return lsr_watch(argv[i], op.watch, &op.o);
 	if (op.check) {
 		status = lsr_gate_run(&op.gate, argv + i, argc - i);
 		finish_output();
