@@ -264,10 +264,8 @@ remove_dir(const char *dir)
 		warn("--check: cannot remove %s", dir);
 }
 
-/* leakspy-report next to this program (a build tree, or the installed
- * pair), else the one in PATH. */
-static char *
-report_path(void)
+char *
+lsr_report_path(void)
 {
 	char self[PATH_MAX], *slash, *path;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -439,7 +437,7 @@ report_argv(size_t more)
 
 	if (argv == NULL)
 		errx(LSR_EXIT_NO_VERDICT, "out of memory");
-	argv[0] = report_path();
+	argv[0] = lsr_report_path();
 	argv[1] = "--check";
 	for (i = 0; i < g.nargs; i++)
 		argv[2 + i] = g.args[i];

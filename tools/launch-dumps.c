@@ -608,6 +608,19 @@ lsr_dumps_find(struct lsr_scan *s, pid_t pid)
 	return s->nd;
 }
 
+void
+lsr_dumps_again(struct lsr_scan *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nd; i++) {
+		free(s->d[i].path);
+		free(s->d[i].name);
+	}
+	s->nd = 0;
+	s->found = false;
+}
+
 const char *
 lsr_dumps_path(const struct lsr_scan *s, size_t i)
 {

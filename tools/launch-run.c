@@ -67,6 +67,13 @@ build_waited(void)
 			sigaddset(&waited, sig);
 }
 
+void
+lsr_run_child_signals(void)
+{
+	sigaction(SIGCHLD, &saved_chld, NULL);
+	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+}
+
 static void __attribute__((noreturn))
 child(char **argv, int wfd, pid_t parent)
 {
@@ -77,8 +84,7 @@ child(char **argv, int wfd, pid_t parent)
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(126);
-	sigaction(SIGCHLD, &saved_chld, NULL);
-	sigprocmask(SIG_SETMASK, &saved_mask, NULL);
+	lsr_run_child_signals();
 	execvp(argv[0], argv);
 	e = errno;
 	if (write(wfd, &e, sizeof(e)) != (ssize_t)sizeof(e))

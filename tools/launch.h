@@ -32,6 +32,10 @@ pid_t lsr_run_start(char **argv);
  */
 int lsr_run_wait(pid_t pid);
 
+/* In a child of the launcher's own (after lsr_run_start()): the signal
+ * mask and SIGCHLD action leakspy was started with. */
+void lsr_run_child_signals(void);
+
 /*
  * End the way the child did: exit with its code, or die of the signal
  * that killed it (its default action, without a core dump).
@@ -65,6 +69,24 @@ void lsr_dumps_tell(struct lsr_scan *s, pid_t pid, bool follow);
  */
 size_t lsr_dumps_find(struct lsr_scan *s, pid_t pid);
 const char *lsr_dumps_path(const struct lsr_scan *s, size_t i);
+/* leakspy-report next to this program (a build tree, or the installed
+ * pair), else the one in PATH.  Allocates. */
+char *lsr_report_path(void);
+
+/* launch-watch.c: leakspy --watch */
+
+/* Start showing the report of the command's dump (the first of
+ * process pid's, as lsr_dumps_find() finds them), redrawn every seconds,
+ * with LD_PRELOAD as it was before leakspy (preload, or NULL: unset).
+ * Returns the watcher's pid. */
+pid_t lsr_watch_start(struct lsr_scan *s, pid_t pid, const char *seconds,
+    const char *preload);
+/* The command has ended: let the watcher draw its last snapshot, then
+ * end it. */
+void lsr_watch_end(pid_t watcher, double seconds);
+
+/* Forget what lsr_dumps_find() found: its next call looks again. */
+void lsr_dumps_again(struct lsr_scan *s);
 
 /* Only the warning of lsr_dumps_tell() about programs that a traced
  * process executed and that were not traced, if any (after

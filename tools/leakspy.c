@@ -40,6 +40,11 @@ static const struct {
 };
 
 #define NOPTS	(LS_SET_COUNT + LS_ARRAY_SIZE(own))
+#define OPT_WATCH	200	/* --watch: long only, below LSR_GOPT_CODE */
+
+/* --watch: its argument as given, and in seconds. */
+static const char *watch;
+static double watch_s;
 #define GATE_MAX	16	/* room for lsr_gopts[] */
 
 /* The setting whose option is opt, or NULL. */
@@ -182,6 +187,8 @@ usage_line(FILE *f)
 	put_words(f, &col, col, line, '\t');
 	fputc('\n', f);
 	gate_usage_line(f);
+	fputs("       leakspy --watch seconds [option ...] [--] command "
+	    "[arg ...]\n", f);
 }
 
 /* "  -d, --depth DEPTH" ("      --fail-on LIST" without opt) and its
@@ -271,6 +278,11 @@ usage(FILE *f)
 	for (i = 0; i < lsr_ngopts; i++)
 		option_line(f, '\0', lsr_gopts[i].long_opt,
 		    lsr_gopts[i].arg, lsr_gopts[i].help, NULL);
+	fputs("\n", f);
+	option_line(f, '\0', "watch", "seconds", "while the command runs, "
+	    "show its dump's report on the terminal, redrawn as snapshots "
+	    "arrive (looked for every SECONDS, 0.05 to 3600; a snapshot a "
+	    "second unless -i is given)", NULL);
 }
 
 /* The shim next to this program (build tree), else the installed one. */
@@ -351,8 +363,9 @@ lsr_value_in_env(unsigned id)
 
 /* Run the command as a child, name its dumps, end as it did. */
 static void __attribute__((noreturn))
-run(char **cmd)
+run(char **cmd, const char *old_preload)
 {
+	pid_t watcher = 0;
 	struct ls_value tmpl = lsr_value_in_env(LS_SET_OUTPUT);
 	struct ls_value follow = lsr_value_in_env(LS_SET_FOLLOW_EXEC);
 	struct lsr_scan *scan;
@@ -366,7 +379,11 @@ run(char **cmd)
 		warn("%s", cmd[0]);
 		exit(pid == -ENOENT ? 127 : 126);
 	}
+	if (watch != NULL)
+		watcher = lsr_watch_start(scan, pid, watch, old_preload);
 	status = lsr_run_wait(pid);
+	if (watcher > 0)
+		lsr_watch_end(watcher, watch_s);
 	lsr_dumps_tell(scan, pid, follow.n != 0);
 	lsr_run_exit(status);
 }
@@ -414,13 +431,15 @@ options(char *optstring, struct option *longopts)
 		    lsr_gopts[i].arg != NULL ? required_argument :
 		    no_argument, NULL, LSR_GOPT_CODE + (int)i };
 	*optstring = '\0';
+	longopts[k++] = (struct option){ "watch", required_argument, NULL,
+	    OPT_WATCH };
 	longopts[k] = (struct option){ NULL, 0, NULL, 0 };
 }
 
 int
 main(int argc, char **argv)
 {
-	struct option longopts[NOPTS + GATE_MAX + 1];
+	struct option longopts[NOPTS + GATE_MAX + 2];
 	char optstring[2 * NOPTS + 2];
 	const struct ls_setting *st;
 	const char *old_preload;
@@ -443,6 +462,18 @@ main(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
+		case OPT_WATCH: {
+			char *end;
+
+			errno = 0;
+			watch_s = strtod(optarg, &end);
+			if (end == optarg || *end != '\0' || errno != 0 ||
+			    !(watch_s >= 0.05 && watch_s <= 3600))
+				errx(LSR_EXIT_USAGE, "--watch wants seconds "
+				    "from 0.05 to 3600, not '%s'", optarg);
+			watch = optarg;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			lsr_exit_printed();
@@ -458,6 +489,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return LSR_EXIT_USAGE;
 	}
+	if (watch != NULL && (quiet || lsr_gopt_check()))
+		errx(LSR_EXIT_USAGE, "--watch shows the command's report while "
+		    "it runs: not with -q or --check");
+	if (watch != NULL && getenv(ls_settings[LS_SET_INTERVAL].name) ==
+	    NULL)
+		setenv(ls_settings[LS_SET_INTERVAL].name, "1", 1);
 	if (lsr_gopt_check() && quiet)
 		errx(LSR_EXIT_USAGE, "--check waits for the command: it cannot "
 		    "go with -q");
@@ -469,5 +506,5 @@ main(int argc, char **argv)
 		exec_in_place(argv + optind);
 	if (lsr_gopt_check())
 		lsr_check_command(argv + optind, old_preload);
-	run(argv + optind);
+	run(argv + optind, old_preload);
 }

@@ -582,7 +582,9 @@ def test_help_from_table():
        "[--max-growth limit]\n"
        "               [--source-root dir] [--suppressions file]\n"
        "               [--write-baseline file] [option ...] [--] command "
-       "[arg ...]", "the usage lines")
+       "[arg ...]\n"
+       "       leakspy --watch seconds [option ...] [--] command [arg ...]",
+       "the usage lines")
     # The gate's options, long only, after the others.
     for line in ("--check when the command ends, check the dumps of the "
                  "run",

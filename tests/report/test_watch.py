@@ -132,6 +132,52 @@ def test_watch_interrupt():
         prog.wait(timeout=TIMEOUT)
 
 
+def test_launcher_watch():
+    """leakspy --watch -- command: the same view of the command's dump
+    while it runs (a snapshot a second unless -i is given), fetch_result
+    growing; then the command's exit status and the dump named."""
+    tmp = tmpdir()
+    rcfile = os.path.join(tmp, "rc")
+    pane = Pane(tmp, "cd %s && env -u LEAKSPY_INTERVAL %s --watch 0.1 -- "
+                "%s 2>%s/err; echo $? > %s; sleep 30" %
+                (tmp, LAUNCHER, DEMO, tmp, rcfile))
+    try:
+        grew, deadline = False, time.monotonic() + TIMEOUT
+        while not os.path.exists(rcfile) and time.monotonic() < deadline:
+            grew = grew or bool(GROWING.search(pane.screen()))
+            time.sleep(0.05)
+        time.sleep(0.1)
+        final = pane.screen()
+    finally:
+        pane.close()
+    with open(rcfile) as f:
+        eq(f.read(), "0\n", "the demo's exit status through leakspy")
+    check(grew, "fetch_result growing on the pane")
+    check("the process has ended" in final, "says the end:\n" + final)
+    with open(os.path.join(tmp, "err")) as f:
+        err = f.read()
+    dumps = [n for n in os.listdir(tmp) if n.endswith(".lsd")]
+    eq(len(dumps), 1, "one dump")
+    check("leakspy: dump: " + dumps[0] in err, "names the dump: " + err)
+    rep = report(os.path.join(tmp, dumps[0]))
+    check(rep["snapshots"] >= 3, "a snapshot a second: %d" %
+          rep["snapshots"])
+
+
+def test_launcher_watch_usage():
+    """--watch with -q or --check, or a bad number, is a usage error."""
+    for args, word in ((["--watch", "0.01"], "0.05 to 3600"),
+                       (["--watch", "x"], "0.05 to 3600"),
+                       (["--watch", "1", "-q"], "not with -q"),
+                       (["--watch", "1", "--check"], "not with -q")):
+        p = subprocess.run([LAUNCHER] + args + ["--", "true"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=TIMEOUT)
+        eq(p.returncode, 2, "exit status of leakspy %s" % " ".join(args))
+        check(word in p.stderr.decode(), "%r says %r: %r" %
+              (args, word, p.stderr))
+
+
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
          if name.startswith("test_")}
 
