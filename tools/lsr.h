@@ -237,6 +237,10 @@ struct lsr_dump {
  */
 int lsr_read(const char *path, struct lsr_dump *d);
 
+/* Say on stderr how far reading has come, every second, once a dump has
+ * taken more than a second (leakspy-report sets it). */
+extern bool lsr_progress;
+
 /* Parse a dump already in memory into d, as lsr_read does (used by the
  * fuzzer and the unit tests).  Allocates. */
 void lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "read.h"
@@ -396,6 +397,60 @@ one_record(struct lsr_parser *P, struct ls_rec *rec)
 	return -2;
 }
 
+bool lsr_progress;
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * With lsr_progress, once reading d has taken a second: how far it got,
+ * on stderr, every second (on a terminal, on one line redrawn), and
+ * when it is done.
+ */
+static struct {
+	const struct lsr_dump *of;
+	uint64_t start, last;
+	bool said;
+} prog;
+
+/* Reading d begins (its file is opened; a slow FIFO counts too). */
+static void
+progress_begin(const struct lsr_dump *d)
+{
+	prog.of = d;
+	prog.start = prog.last = mono_ms();
+	prog.said = false;
+}
+
+static void
+progress(const struct lsr_dump *d, size_t off, size_t size, bool done)
+{
+	bool tty;
+	uint64_t now;
+
+	if (!lsr_progress)
+		return;
+	if (prog.of != d)
+		progress_begin(d);
+	now = mono_ms();
+	if (now - prog.start < 1000 ||
+	    (!done && prog.said && now - prog.last < 1000))
+		return;
+	prog.last = now;
+	tty = isatty(STDERR_FILENO);
+	fprintf(stderr, "%sleakspy-report: %s: %s %zu of %zu MiB (%d%%)%s",
+	    tty ? "\r" : "", d->path, done ? "read" : "reading",
+	    off >> 20, size >> 20, size ? (int)((double)off * 100 / size) :
+	    100, tty && !done ? "\033[K" : "\n");
+	prog.said = true;
+}
+
 void
 lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 {
@@ -412,6 +467,8 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 	while ((r = ls_dump_next(data, size, &off, &rec, &why)) == 1) {
 		int rr;
 
+		if ((++P.nrec & 0xfff) == 0)
+			progress(d, off, size, false);
 		if (d->final && P.final_how == LS_FINAL_EXEC) {
 			/* The exec failed: the process goes on. */
 			d->final = false;
@@ -431,6 +488,7 @@ lsr_parse(const uint8_t *data, size_t size, struct lsr_dump *d)
 		if (rr != 0)
 			break;
 	}
+	progress(d, off, size, true);
 	if (r < 0)
 		fail(d, off, "%s", why);
 	if (P.snap_open && d->error == NULL)
@@ -504,6 +562,7 @@ lsr_read(const char *path, struct lsr_dump *d)
 
 	memset(d, 0, sizeof(*d));
 	d->path = path;
+	progress_begin(d);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		warn("%s", path);

@@ -18,6 +18,7 @@ struct lsr_parser {
 	struct lsr_dump *d;
 	size_t cap_modules, cap_stacks, cap_snaps, cap_notes, cap_lost;
 	bool snap_open;
+	size_t nrec;		/* records read, for the progress line */
 	struct lsr_snapshot cur;
 	/* The open snapshot's entries, added to the stacks' histories only
 	 * when its end is read. */

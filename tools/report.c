@@ -644,6 +644,7 @@ main(int argc, char **argv)
 		open_output(op.output, argv + i, argc - i, &op.gate);
 	if (op.watch != 0)
 		return lsr_watch(argv[i], op.watch, &op.o);
+	lsr_progress = true;
 	if (op.check) {
 		status = lsr_gate_run(&op.gate, argv + i, argc - i);
 		finish_output();

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -154,6 +155,31 @@ def test_format_usage():
                         "unknown format")):
         _, err = lines(*args, want_rc=2)
         check(word in err, "%r says %r: %r" % (args, word, err))
+
+
+def test_progress():
+    """A dump that takes more than a second to read (from a FIFO whose
+    writer pauses) has its progress said on stderr, and the report is
+    the same; a quick read says nothing."""
+    dump = demo_dump()
+    with open(dump, "rb") as f:
+        data = f.read()
+    want, err = lines("--format", "brief", dump)
+    eq(err, "", "a quick read: stderr")
+    fifo = os.path.join(tmpdir(), "slow.lsd")
+    os.mkfifo(fifo)
+    p = subprocess.Popen([REPORT, "--format", "brief", fifo],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with open(fifo, "wb") as f:
+        f.write(data[:len(data) // 2])
+        f.flush()
+        time.sleep(1.5)
+        f.write(data[len(data) // 2:])
+    out, err = p.communicate(timeout=TIMEOUT)
+    eq(p.returncode, 0, "exit status")
+    eq(out.decode().splitlines(), want, "the report")
+    eq(err.decode(), "leakspy-report: %s: read %d of %d MiB (100%%)\n" %
+       (fifo, len(data) >> 20, len(data) >> 20), "the progress line")
 
 
 TESTS = {name[5:]: fn for name, fn in list(globals().items())
