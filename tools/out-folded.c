@@ -49,6 +49,13 @@ by_count(const void *x, const void *y)
 	return strcmp(p->text, q->text);
 }
 
+/* a + b, at most UINT64_MAX (a damaged dump's figures can be any). */
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
 /* Sum the counts of equal lines (sites that differ only in what the
  * line does not show, a line number or a thread). */
 static void
@@ -56,11 +63,13 @@ merge(struct lines *l)
 {
 	size_t i, o = 0;
 
+	if (l->n == 0)
+		return;	/* qsort wants an array */
 	qsort(l->v, l->n, sizeof(*l->v), by_text);
 	for (i = 0; i < l->n; i++) {
 		if (o > 0 && strcmp(l->v[o - 1].text, l->v[i].text) == 0) {
-			l->v[o - 1].a += l->v[i].a;
-			l->v[o - 1].b += l->v[i].b;
+			l->v[o - 1].a = sat_add(l->v[o - 1].a, l->v[i].a);
+			l->v[o - 1].b = sat_add(l->v[o - 1].b, l->v[i].b);
 			free(l->v[i].text);
 			continue;
 		}
@@ -79,23 +88,29 @@ free_lines(struct lines *l)
 	free(l->v);
 }
 
+/* s without ';' (the separator) and control characters (a newline
+ * would end the line): ':' and ' ' instead. */
+static void
+put_clean(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++)
+		fputc(*s == ';' ? ':' : (unsigned char)*s < 0x20 ||
+		    *s == 0x7f ? ' ' : *s, f);
+}
+
 /* A frame's name for a folded stack: the function, else module+offset,
- * else the address; no ';' (the separator) nor control characters. */
+ * else the address. */
 static void
 put_name(FILE *f, const struct lsr_frame *fr)
 {
-	const char *p;
-
-	if (fr->function == NULL) {
-		if (fr->module != NULL)
-			fprintf(f, "%s+0x%" PRIx64, lsr_base_name(fr->module),
-			    fr->offset);
-		else
-			fprintf(f, "0x%" PRIx64, fr->ip);
-		return;
+	if (fr->function != NULL) {
+		put_clean(f, fr->function);
+	} else if (fr->module != NULL) {
+		put_clean(f, lsr_base_name(fr->module));
+		fprintf(f, "+0x%" PRIx64, fr->offset);
+	} else {
+		fprintf(f, "0x%" PRIx64, fr->ip);
 	}
-	for (p = fr->function; *p != '\0'; p++)
-		fputc(*p == ';' ? ':' : (unsigned char)*p < 0x20 ? ' ' : *p, f);
 }
 
 /* Site s's stack, root first, ';'-separated; with --by-thread the
@@ -115,8 +130,10 @@ folded(struct lsr_report *r, const struct lsr_site *s)
 	if (f == NULL)
 		lsr_nomem();
 	if (r->by_thread) {
-		fprintf(f, "[%s]", s->thread && *s->thread ? s->thread :
+		fputc('[', f);
+		put_clean(f, s->thread && *s->thread ? s->thread :
 		    "unnamed thread");
+		fputc(']', f);
 		first = false;
 	}
 	if (s->truncated) {
@@ -201,7 +218,8 @@ point(struct lsr_report *r, const struct lsr_site *s)
 	f = open_memstream(&name, &len);
 	if (f == NULL)
 		lsr_nomem();
-	fprintf(f, "%s:%u:", fr[0].file ? fr[0].file : "??", fr[0].line);
+	put_clean(f, fr[0].file ? fr[0].file : "??");
+	fprintf(f, ":%u:", fr[0].line);
 	if (fr[0].function != NULL)
 		put_name(f, &fr[0]);
 	else
@@ -226,7 +244,8 @@ lsr_out_brief(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 			add_line(&l, point(r, s), n, 0);
 	}
 	merge(&l);
-	qsort(l.v, l.n, sizeof(*l.v), by_count);
+	if (l.n > 0)
+		qsort(l.v, l.n, sizeof(*l.v), by_count);
 	for (i = 0; i < l.n; i++)
 		fprintf(f, "%" PRIu64 " %s\n", l.v[i].a, l.v[i].text);
 	free_lines(&l);

@@ -25,6 +25,7 @@
 #include "hash.h"
 #include "json_check.h"
 #include "lsr.h"
+#include "out.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
@@ -330,6 +331,47 @@ check_gate(struct lsr_dump *d, uint32_t h)
 	lsr_check_fini(&c);
 }
 
+/* Each line's counts: digits after its last spaces, counts of them. */
+static bool
+counts_end(const char *ln, const char *end, unsigned counts)
+{
+	while (counts-- > 0) {
+		const char *p = end;
+
+		while (p > ln && p[-1] >= '0' && p[-1] <= '9')
+			p--;
+		if (p == end || p == ln || p[-1] != ' ')
+			return false;
+		end = p - 1;
+	}
+	return end > ln;
+}
+
+/* Folded stacks: names without ';' runs, then one or two counts; brief
+ * lines: bytes, a space, file:line:function. */
+static void
+check_lines(struct lsr_report *r, const struct lsr_out_opts *o)
+{
+	unsigned counts = r->from != SIZE_MAX && o->weight != LSR_W_WINDOW ?
+	    2 : 1;
+	size_t len;
+	char *out = render(lsr_out_collapsed, r, o, &len), *ln, *nl;
+
+	for (ln = out; *ln != '\0'; ln = nl + 1) {
+		if ((nl = strchr(ln, '\n')) == NULL || *ln == ';' ||
+		    memmem(ln, (size_t)(nl - ln), ";;", 2) != NULL ||
+		    !counts_end(ln, nl, counts))
+			abort();
+	}
+	free(out);
+	out = render(lsr_out_brief, r, o, &len);
+	for (ln = out; *ln != '\0'; ln = nl + 1)
+		if ((nl = strchr(ln, '\n')) == NULL || *ln < '1' || *ln > '9' ||
+		    memchr(ln, ' ', (size_t)(nl - ln)) == NULL)
+			abort();
+	free(out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -353,9 +395,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			from = (h >> 10) % k;
 	}
 	o.top = tops[(h >> 20) & 3];
-	lsr_group(&d, k, from, (h >> 24) & 1 ? LSR_BY_THREAD : 0, &r);
+	o.weight = (h >> 12) % (from != SIZE_MAX ? 3 : 2);
+	lsr_group(&d, k, from, ((h >> 24) & 1 ? LSR_BY_THREAD : 0) |
+	    ((h >> 25) & 1 ? LSR_KEEP_LIVE : 0), &r);
 	render_text(&r, &o);
 	check_json(&r, &o);
+	check_lines(&r, &o);
 	if (d.incomplete && strlen(lsr_incomplete_why(&d)) == 0)
 		abort();
 	lsr_report_fini(&r);
