@@ -31,4 +31,10 @@ void lsr_out_brief(FILE *f, struct lsr_report *r,
  * ends or SIGINT or SIGTERM comes.  Returns the exit status. */
 int lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o);
 
+/* out-pprof.c */
+
+/* A gzipped pprof profile (profile.proto): a sample a site, inuse and
+ * alloc objects and space; with --diff the window from A to B. */
+void lsr_out_pprof(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
+
 #endif /* LS_OUT_H */

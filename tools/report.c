@@ -37,10 +37,11 @@ usage(FILE *f)
 	    "memory lost at exit, thread leaks and growth.\n"
 	    "\n"
 	    "  -f, --format FMT    text (default), json, collapsed (folded "
-	    "stacks)\n"
-	    "                      or brief (a line a site); with --check "
-	    "text,\n"
-	    "                      json, junit, sarif or lsan\n"
+	    "stacks),\n"
+	    "                      brief (a line a site) or pprof (gzipped, "
+	    "-o FILE);\n"
+	    "                      with --check text, json, junit, sarif or "
+	    "lsan\n"
 	    "  -n, --top N         show the N biggest sites (default 20 for "
 	    "text,\n"
 	    "                      all for the others; 0 means all)\n"
@@ -221,6 +222,7 @@ static const struct format formats[] = {
 	{ "json", lsr_out_json, false, false, true, false },
 	{ "collapsed", lsr_out_collapsed, false, false, true, true },
 	{ "brief", lsr_out_brief, false, false, true, false },
+	{ "pprof", lsr_out_pprof, true, true, true, false },
 };
 
 static const struct format *
@@ -414,8 +416,8 @@ parse_options(int argc, char **argv, struct opts *op)
 	if (op->check ? !lsr_gate_format(format, &g->format) :
 	    (op->format = find_format(format)) == NULL)
 		errx(LSR_EXIT_USAGE, "unknown format '%s' (want text, json, "
-		    "collapsed or brief; with --check text, json, junit, sarif "
-		    "or lsan)", format);
+		    "collapsed, brief or pprof; with --check text, json, "
+		    "junit, sarif or lsan)", format);
 	op->json = op->check ? g->format == LSR_CF_JSON :
 	    op->format->render == lsr_out_json;
 	if (weight != NULL && !parse_weight(weight, op))
