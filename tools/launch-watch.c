@@ -30,7 +30,7 @@ lsr_watch_start(struct lsr_scan *s, pid_t pid, const char *seconds,
     const char *preload)
 {
 	char *report = lsr_report_path();
-	pid_t w;
+	pid_t parent = getpid(), w;
 
 	w = fork();
 	if (w < 0)
@@ -40,7 +40,11 @@ lsr_watch_start(struct lsr_scan *s, pid_t pid, const char *seconds,
 		return w;
 	}
 	(void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != parent)
+		_exit(0);	/* the launcher is gone already */
 	lsr_run_child_signals();
+	/* Ctrl-C is the command's; the launcher ends the view. */
+	signal(SIGINT, SIG_IGN);
 	if (preload != NULL)
 		setenv("LD_PRELOAD", preload, 1);
 	else
@@ -67,8 +71,9 @@ lsr_watch_start(struct lsr_scan *s, pid_t pid, const char *seconds,
 void
 lsr_watch_end(pid_t watcher, double seconds)
 {
-	/* Time to see the final snapshot: two looks and a second. */
-	long left = (long)ceil(seconds * 2000) + 1000;
+	/* A moment to see the final snapshot on its own; then SIGTERM,
+	 * on which it takes one last look and ends. */
+	long left = seconds < 0.5 ? (long)ceil(seconds * 2000) + 100 : 1000;
 	int status;
 	pid_t r;
 

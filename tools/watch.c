@@ -91,6 +91,13 @@ draw(const char *text, const char *status)
 	fflush(stdout);
 }
 
+/* Whether process pid (0: not known) no longer exists. */
+static bool
+is_gone(pid_t pid)
+{
+	return pid > 0 && kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 int
 lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o)
 {
@@ -99,15 +106,27 @@ lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o)
 	size_t shown = SIZE_MAX;
 	bool said_wait = false;
 
+	struct sigaction was;
+	bool done = false;
+	pid_t writer = 0;	/* of the dump, once read */
+
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
+	/* An ignored SIGINT stays so (leakspy --watch: the terminal's
+	 * Ctrl-C is for the command; the launcher ends the view). */
+	if (sigaction(SIGINT, NULL, &was) != 0 || was.sa_handler != SIG_IGN)
+		sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	while (!stop) {
+	while (!done) {
 		struct lsr_dump d;
 		struct lsr_report r;
-		bool ended;
+		bool ended, gone;
 
-		if (!changed(path, &last)) {
+		/* Stopped: one last look, so that the view ends on what the
+		 * dump has by now. */
+		done = stop;
+		if (!changed(path, &last) && !is_gone(writer)) {
+			if (done)
+				break;
 			if (last.st_size < 0 && !said_wait) {
 				printf("leakspy-report: waiting for %s\n", path);
 				fflush(stdout);
@@ -119,9 +138,13 @@ lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o)
 		if (lsr_read(path, &d) != 0)
 			return LSR_EXIT_USAGE;
 		ended = d.final;
+		/* The writer gone without its final snapshot (killed): the
+		 * view ends on the last one it wrote. */
+		writer = d.have_process ? (pid_t)d.pid : 0;
+		gone = !ended && is_gone(writer);
 		/* Redrawn when a snapshot arrived (a write-out's last bytes
 		 * may still be on their way: drawn next time). */
-		if (d.nsnaps != shown || ended) {
+		if (d.nsnaps != shown || ended || gone) {
 			char *text = NULL;
 			size_t len = 0;
 			FILE *f = open_memstream(&text, &len);
@@ -133,7 +156,8 @@ lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o)
 			lsr_out_text(f, &r, o);
 			if (fclose(f) != 0)
 				lsr_nomem();
-			draw(text, ended ? "the process has ended" :
+			draw(text, ended ? "the process has ended" : gone ?
+			    "the process has gone without its final snapshot" :
 			    "watching: Ctrl-C to stop");
 			free(text);
 			shown = d.nsnaps;
@@ -141,9 +165,10 @@ lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o)
 		}
 		lsr_symbolize_fini(&d);
 		lsr_dump_fini(&d);
-		if (ended)
+		if (ended || gone)
 			return 0;
-		pause_for(seconds);
+		if (!done)
+			pause_for(seconds);
 	}
 	return 0;
 }

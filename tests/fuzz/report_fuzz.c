@@ -380,7 +380,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lsr_dump d;
 	struct lsr_report r;
 	uint32_t h = ls_crc32(0, data, size);
-	size_t i, k = SIZE_MAX, from = SIZE_MAX;
+	size_t i, k = SIZE_MAX, from = SIZE_MAX, len;
 
 	memset(&d, 0, sizeof(d));
 	d.path = "fuzz";
@@ -401,6 +401,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	render_text(&r, &o);
 	check_json(&r, &o);
 	check_lines(&r, &o);
+	free(render(lsr_out_pprof, &r, &o, &len));
 	if (d.incomplete && strlen(lsr_incomplete_why(&d)) == 0)
 		abort();
 	lsr_report_fini(&r);

@@ -132,6 +132,34 @@ def test_watch_interrupt():
         prog.wait(timeout=TIMEOUT)
 
 
+def test_watch_killed():
+    """A writer killed with SIGKILL writes no final snapshot: the view
+    says the process has gone and ends, exit 0."""
+    tmp = tmpdir()
+    dump = os.path.join(tmp, "sleeper.lsd")
+    rcfile = os.path.join(tmp, "rc")
+    prog = subprocess.Popen([victim("sleeper"), "20000"], env=env_for(dump),
+                            cwd=tmp, stdout=subprocess.DEVNULL)
+    pane = Pane(tmp, "%s --watch 0.1 %s; echo $? > %s; sleep 30" %
+                (REPORT, dump, rcfile))
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not SNAP.search(pane.screen()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        prog.kill()
+        eq(prog.wait(timeout=TIMEOUT), -9, "killed")
+        while not os.path.exists(rcfile) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.1)
+        with open(rcfile) as f:
+            eq(f.read(), "0\n", "exit status once the writer is gone")
+        check("the process has gone without its final snapshot" in
+              pane.screen(), "says so:\n" + pane.screen())
+    finally:
+        pane.close()
+
+
 def test_launcher_watch():
     """leakspy --watch -- command: the same view of the command's dump
     while it runs (a snapshot a second unless -i is given), fetch_result
