@@ -102,9 +102,10 @@ def test_watch_growing():
           (seen, first))
 
 
-def test_watch_interrupt():
-    """Ctrl-C ends the view at once, with exit status 0; the program
-    watched goes on."""
+def watch_sleeper():
+    """The sleeper victim writing its dump, and a pane watching it, once
+    its first snapshot shows: (program, pane, file of the view's exit
+    status, deadline)."""
     tmp = tmpdir()
     dump = os.path.join(tmp, "sleeper.lsd")
     rcfile = os.path.join(tmp, "rc")
@@ -112,19 +113,29 @@ def test_watch_interrupt():
                             cwd=tmp, stdout=subprocess.DEVNULL)
     pane = Pane(tmp, "%s --watch 0.1 %s; echo $? > %s; sleep 30" %
                 (REPORT, dump, rcfile))
+    deadline = time.monotonic() + TIMEOUT
+    while not SNAP.search(pane.screen()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(SNAP.search(pane.screen()), "a snapshot shown:\n" +
+          pane.screen())
+    return prog, pane, rcfile, deadline
+
+
+def view_status(rcfile, deadline):
+    while not os.path.exists(rcfile) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    with open(rcfile) as f:
+        return f.read()
+
+
+def test_watch_interrupt():
+    """Ctrl-C ends the view at once, with exit status 0; the program
+    watched goes on."""
+    prog, pane, rcfile, deadline = watch_sleeper()
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while not SNAP.search(pane.screen()) and \
-                time.monotonic() < deadline:
-            time.sleep(0.05)
-        check(SNAP.search(pane.screen()), "a snapshot shown:\n" +
-              pane.screen())
         pane.tmux("send-keys", "C-c")
-        while not os.path.exists(rcfile) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.1)
-        with open(rcfile) as f:
-            eq(f.read(), "0\n", "exit status after Ctrl-C")
+        eq(view_status(rcfile, deadline), "0\n", "exit status after Ctrl-C")
         eq(prog.poll(), None, "the program goes on")
     finally:
         pane.close()
@@ -135,29 +146,18 @@ def test_watch_interrupt():
 def test_watch_killed():
     """A writer killed with SIGKILL writes no final snapshot: the view
     says the process has gone and ends, exit 0."""
-    tmp = tmpdir()
-    dump = os.path.join(tmp, "sleeper.lsd")
-    rcfile = os.path.join(tmp, "rc")
-    prog = subprocess.Popen([victim("sleeper"), "20000"], env=env_for(dump),
-                            cwd=tmp, stdout=subprocess.DEVNULL)
-    pane = Pane(tmp, "%s --watch 0.1 %s; echo $? > %s; sleep 30" %
-                (REPORT, dump, rcfile))
+    prog, pane, rcfile, deadline = watch_sleeper()
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while not SNAP.search(pane.screen()) and \
-                time.monotonic() < deadline:
-            time.sleep(0.05)
         prog.kill()
         eq(prog.wait(timeout=TIMEOUT), -9, "killed")
-        while not os.path.exists(rcfile) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.1)
-        with open(rcfile) as f:
-            eq(f.read(), "0\n", "exit status once the writer is gone")
+        eq(view_status(rcfile, deadline), "0\n",
+           "exit status once the writer is gone")
         check("the process has gone without its final snapshot" in
               pane.screen(), "says so:\n" + pane.screen())
     finally:
         pane.close()
+        prog.kill()
+        prog.wait(timeout=TIMEOUT)
 
 
 def test_launcher_watch():
