@@ -8,6 +8,7 @@
 #define LS_CLI_H
 
 #include <err.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -22,6 +23,23 @@ lsr_exit_printed(void)
 	if (fflush(stdout) != 0 || ferror(stdout))
 		errx(LSR_EXIT_USAGE, "write error on standard output");
 	exit(0);
+}
+
+/* --watch's seconds, 0.05 to 3600, both tools'; exits LSR_EXIT_USAGE
+ * with a message on anything else. */
+static inline double
+lsr_watch_seconds(const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno != 0 ||
+	    !(v >= 0.05 && v <= 3600))
+		errx(LSR_EXIT_USAGE, "--watch wants seconds from 0.05 to "
+		    "3600, not '%s'", arg);
+	return v;
 }
 
 #endif /* LS_CLI_H */

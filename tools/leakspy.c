@@ -462,18 +462,10 @@ main(int argc, char **argv)
 		case 'q':
 			quiet = true;
 			break;
-		case OPT_WATCH: {
-			char *end;
-
-			errno = 0;
-			watch_s = strtod(optarg, &end);
-			if (end == optarg || *end != '\0' || errno != 0 ||
-			    !(watch_s >= 0.05 && watch_s <= 3600))
-				errx(LSR_EXIT_USAGE, "--watch wants seconds "
-				    "from 0.05 to 3600, not '%s'", optarg);
+		case OPT_WATCH:
+			watch_s = lsr_watch_seconds(optarg);
 			watch = optarg;
 			break;
-		}
 		case 'h':
 			usage(stdout);
 			lsr_exit_printed();

@@ -353,17 +353,9 @@ parse_options(int argc, char **argv, struct opts *op)
 		case OPT_CHECK:
 			op->check = true;
 			break;
-		case OPT_WATCH: {
-			char *end;
-
-			errno = 0;
-			op->watch = strtod(optarg, &end);
-			if (end == optarg || *end != '\0' || errno != 0 ||
-			    !(op->watch >= 0.05 && op->watch <= 3600))
-				errx(LSR_EXIT_USAGE, "--watch wants seconds "
-				    "from 0.05 to 3600, not '%s'", optarg);
+		case OPT_WATCH:
+			op->watch = lsr_watch_seconds(optarg);
 			break;
-		}
 		case OPT_FAIL_ON:
 			if (!lsr_gate_fail_on(optarg, &g->o.fail_on))
 				errx(LSR_EXIT_USAGE, "--fail-on wants words of "
