@@ -17,8 +17,14 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "arena.h"
 #include "out.h"
 #include "xalloc.h"
+
+/* The tables' arena: uthash through ls_hash.h, as in group.c. */
+static struct ls_arena pprof_arena;
+#define LS_HASH_ARENA (&pprof_arena)
+#include "ls_hash.h"
 
 #define MAX_EXPANDED 64
 
@@ -75,104 +81,85 @@ pb_msg(struct pb *b, unsigned field, struct pb *sub)
 	sub->n = 0;
 }
 
-/* The string table, as a hash of the strings to their indexes. */
-struct strtab {
-	struct pb out;		/* the string_table fields */
-	size_t n, cap;		/* strings, slots */
-	char **key;
-	int64_t *idx;
+/* A string and its index in string_table, or a function's or location's
+ * key and its id. */
+struct entry {
+	UT_hash_handle hh;
+	uint64_t id;
+	uint64_t key[3];
+	char s[];
 };
 
-static uint64_t
-hash_bytes(const void *p, size_t len, uint64_t h)
-{
-	const uint8_t *s = p;
+/* The string table and the strings' indexes. */
+struct strtab {
+	struct pb out;		/* the string_table fields */
+	uint64_t n;
+	struct entry *table;
+};
 
-	while (len-- > 0)
-		h = (h ^ *s++) * 0x100000001b3ULL;
-	return h;
+/* Functions and locations met so far, by key, and their ids. */
+struct idmap {
+	uint64_t n;
+	struct entry *table;
+};
+
+static struct entry *
+new_entry(size_t extra)
+{
+	struct entry *e = ls_arena_zalloc(&pprof_arena, sizeof(*e) + extra);
+
+	if (e == NULL)
+		lsr_nomem();
+	return e;
+}
+
+static void
+table_add(struct entry **table, struct entry *e, const void *key,
+    size_t len)
+{
+	unsigned long oom = ls_hash_oom_count;
+
+	HASH_ADD_KEYPTR(hh, *table, key, len, e);
+	if (ls_hash_oom_count != oom)
+		lsr_nomem();
 }
 
 static int64_t
 str_idx(struct strtab *t, const char *s)
 {
-	size_t i, k, len = strlen(s);
+	size_t len = strlen(s);
+	struct entry *e;
 
-	if (2 * (t->n + 1) > t->cap) {
-		struct strtab old = *t;
-
-		t->cap = old.cap ? 2 * old.cap : 256;
-		t->key = lsr_xcalloc(t->cap, sizeof(*t->key));
-		t->idx = lsr_xcalloc(t->cap, sizeof(*t->idx));
-		for (i = 0; i < old.cap; i++) {
-			if (old.key[i] == NULL)
-				continue;
-			k = hash_bytes(old.key[i], strlen(old.key[i]),
-			    0xcbf29ce484222325ULL) & (t->cap - 1);
-			while (t->key[k] != NULL)
-				k = (k + 1) & (t->cap - 1);
-			t->key[k] = old.key[i];
-			t->idx[k] = old.idx[i];
-		}
-		free(old.key);
-		free(old.idx);
-	}
-	k = hash_bytes(s, len, 0xcbf29ce484222325ULL) & (t->cap - 1);
-	for (; t->key[k] != NULL; k = (k + 1) & (t->cap - 1))
-		if (strcmp(t->key[k], s) == 0)
-			return t->idx[k];
-	t->key[k] = lsr_xstrdup(s);
-	t->idx[k] = (int64_t)t->n++;
+	HASH_FIND(hh, t->table, s, len, e);
+	if (e != NULL)
+		return (int64_t)e->id;
+	e = new_entry(len + 1);
+	memcpy(e->s, s, len + 1);
+	e->id = t->n++;
+	table_add(&t->table, e, e->s, len);
 	pb_bytes(&t->out, 6, s, len);
-	return t->idx[k];
+	return (int64_t)e->id;
 }
 
-/* Functions and locations met so far, by key, to their ids. */
-struct idmap {
-	size_t n, cap;
-	uint64_t (*key)[3];
-	uint64_t *id;
-};
-
-/* The id of key k, or 0 with *slot where to put it. */
+/* The id of key k, or 0. */
 static uint64_t
-id_find(struct idmap *m, const uint64_t k[3], size_t *slot)
+id_find(struct idmap *m, const uint64_t k[3])
 {
-	size_t i, j;
+	struct entry *e;
 
-	if (2 * (m->n + 1) > m->cap) {
-		struct idmap old = *m;
-
-		m->cap = old.cap ? 2 * old.cap : 256;
-		m->key = lsr_xcalloc(m->cap, sizeof(*m->key));
-		m->id = lsr_xcalloc(m->cap, sizeof(*m->id));
-		for (i = 0; i < old.cap; i++) {
-			if (old.id[i] == 0)
-				continue;
-			j = hash_bytes(old.key[i], sizeof(old.key[i]), 7) &
-			    (m->cap - 1);
-			while (m->id[j] != 0)
-				j = (j + 1) & (m->cap - 1);
-			memcpy(m->key[j], old.key[i], sizeof(m->key[j]));
-			m->id[j] = old.id[i];
-		}
-		free(old.key);
-		free(old.id);
-	}
-	j = hash_bytes(k, sizeof(uint64_t[3]), 7) & (m->cap - 1);
-	for (; m->id[j] != 0; j = (j + 1) & (m->cap - 1))
-		if (memcmp(m->key[j], k, sizeof(uint64_t[3])) == 0)
-			return m->id[j];
-	*slot = j;
-	return 0;
+	HASH_FIND(hh, m->table, k, sizeof(e->key), e);
+	return e != NULL ? e->id : 0;
 }
 
 static uint64_t
-id_add(struct idmap *m, const uint64_t k[3], size_t slot)
+id_add(struct idmap *m, const uint64_t k[3])
 {
-	memcpy(m->key[slot], k, sizeof(uint64_t[3]));
-	m->id[slot] = ++m->n;
-	return m->n;
+	struct entry *e = new_entry(0);
+
+	memcpy(e->key, k, sizeof(e->key));
+	e->id = ++m->n;
+	table_add(&m->table, e, e->key, sizeof(e->key));
+	return e->id;
 }
 
 struct enc {
@@ -201,15 +188,14 @@ function_id(struct enc *e, const struct lsr_frame *fr)
 {
 	char *name = frame_name(fr);
 	uint64_t k[3], id;
-	size_t slot;
 
 	k[0] = (uint64_t)str_idx(&e->str, name);
 	k[1] = (uint64_t)str_idx(&e->str, fr->file ? fr->file : "");
 	k[2] = 0;
 	free(name);
-	if ((id = id_find(&e->funcs, k, &slot)) != 0)
+	if ((id = id_find(&e->funcs, k)) != 0)
 		return id;
-	id = id_add(&e->funcs, k, slot);
+	id = id_add(&e->funcs, k);
 	pb_uint(&e->msg, 1, id);
 	pb_uint(&e->msg, 2, k[0]);
 	pb_uint(&e->msg, 3, k[0]);	/* no mangled name is kept */
@@ -229,14 +215,13 @@ location_id(struct enc *e, uint64_t ip, uint32_t gen)
 	struct lsr_frame fr[MAX_EXPANDED];
 	uint64_t k[3], id, fid[MAX_EXPANDED];
 	unsigned i, n;
-	size_t slot;
 
 	k[0] = ip;
 	k[1] = m ? (uint64_t)(m - d->modules) + 1 : 0;
 	k[2] = 0;
-	if ((id = id_find(&e->locs, k, &slot)) != 0)
+	if ((id = id_find(&e->locs, k)) != 0)
 		return id;
-	id = id_add(&e->locs, k, slot);
+	id = id_add(&e->locs, k);
 	n = lsr_symbolize(d, ip, gen, fr, MAX_EXPANDED);
 	/* The functions first: they are fields of prof, as the location. */
 	for (i = 0; i < n; i++)
@@ -379,13 +364,6 @@ gzip_out(FILE *f, const uint8_t *buf, size_t len)
 	deflateEnd(&z);
 }
 
-static void
-free_map(struct idmap *m)
-{
-	free(m->key);
-	free(m->id);
-}
-
 void
 lsr_out_pprof(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 {
@@ -394,6 +372,7 @@ lsr_out_pprof(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	struct enc e = { .r = r };
 	size_t i, n;
 
+	ls_arena_init(&pprof_arena, 1 << 16);
 	str_idx(&e.str, "");	/* string_table[0] is "" */
 	value_type(&e, 1, "inuse_objects", "count");
 	value_type(&e, 1, "inuse_space", "bytes");
@@ -436,13 +415,9 @@ lsr_out_pprof(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	/* The strings last: every field above has added its own. */
 	pb_raw(&e.prof, e.str.out.p, e.str.out.n);
 	gzip_out(f, e.prof.p, e.prof.n);
-	for (i = 0; i < e.str.cap; i++)
-		free(e.str.key[i]);
-	free(e.str.key);
-	free(e.str.idx);
 	free(e.str.out.p);
-	free_map(&e.funcs);
-	free_map(&e.locs);
+	/* The tables' entries and buckets, all at once. */
+	ls_arena_fini(&pprof_arena);
 	free(e.prof.p);
 	free(e.msg.p);
 	free(e.sub.p);
