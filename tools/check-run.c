@@ -126,7 +126,7 @@ lsr_gate_format(const char *word, unsigned *format)
 	static const char *const words[] = {
 		[LSR_CF_TEXT] = "text", [LSR_CF_JSON] = "json",
 		[LSR_CF_JUNIT] = "junit", [LSR_CF_SARIF] = "sarif",
-		[LSR_CF_LSAN] = "lsan",
+		[LSR_CF_LSAN] = "lsan", [LSR_CF_HTML] = "html",
 	};
 	unsigned i;
 
@@ -206,6 +206,10 @@ lsr_gate_run(const struct lsr_gate *g, char **files, int n)
 		break;
 	case LSR_CF_LSAN:
 		lsr_check_lsan(stdout, &c);
+		break;
+	case LSR_CF_HTML:
+		if (lsr_check_html(stdout, &c, files[0]) != 0)
+			c.exit_status = LSR_EXIT_USAGE;
 		break;
 	default:
 		lsr_check_text(stdout, &c);

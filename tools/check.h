@@ -156,7 +156,8 @@ lsr_finding_fails(const struct lsr_check *c, const struct lsr_finding *f)
 
 /* check-run.c: --check from leakspy-report's options */
 
-enum { LSR_CF_TEXT, LSR_CF_JSON, LSR_CF_JUNIT, LSR_CF_SARIF, LSR_CF_LSAN };
+enum { LSR_CF_TEXT, LSR_CF_JSON, LSR_CF_JUNIT, LSR_CF_SARIF, LSR_CF_LSAN,
+    LSR_CF_HTML };
 
 #define LSR_GATE_MAX_SUPP	64
 
@@ -253,5 +254,9 @@ void lsr_check_json(FILE *f, const struct lsr_check *c);
 void lsr_check_junit(FILE *f, const struct lsr_check *c);
 void lsr_check_sarif(FILE *f, const struct lsr_check *c);
 void lsr_check_lsan(FILE *f, const struct lsr_check *c);
+/* out-html.c: the report page of the dump at path (the one dump c
+ * checked) with c's findings.  Returns 0, or -1 with a message if the
+ * dump could not be read again. */
+int lsr_check_html(FILE *f, const struct lsr_check *c, const char *path);
 
 #endif /* LS_CHECK_H */

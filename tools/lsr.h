@@ -538,6 +538,9 @@ size_t lsr_utf8_len(const unsigned char *p);
 /* s as a JSON string ("null" for NULL): control characters escaped,
  * bytes outside well-formed UTF-8 replaced by U+FFFD. */
 void lsr_json_str(FILE *f, const char *s);
+/* The same with '<', '>' and '&' escaped too, for JSON inside an HTML
+ * script element. */
+void lsr_json_str_html(FILE *f, const char *s);
 
 /* Print report r to f, at most o->top sites (0: all), symbolizing their
  * stacks and filling their age figures. */

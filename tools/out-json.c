@@ -50,8 +50,8 @@ lsr_utf8_len(const unsigned char *p)
 
 /* A JSON string: control characters escaped, and each byte that is not
  * part of well-formed UTF-8 replaced by U+FFFD (leakspy-report(1)). */
-void
-lsr_json_str(FILE *f, const char *s)
+static void
+json_str(FILE *f, const char *s, bool html)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
@@ -70,6 +70,8 @@ lsr_json_str(FILE *f, const char *s)
 			fwrite(p, 1, n, f);
 		} else if (*p == '"' || *p == '\\') {
 			fprintf(f, "\\%c", *p);
+		} else if (html && (*p == '<' || *p == '>' || *p == '&')) {
+			fprintf(f, "\\u%04x", *p);
 		} else if (*p == '\n') {
 			fputs("\\n", f);
 		} else if (*p == '\t') {
@@ -81,6 +83,18 @@ lsr_json_str(FILE *f, const char *s)
 		}
 	}
 	fputc('"', f);
+}
+
+void
+lsr_json_str(FILE *f, const char *s)
+{
+	json_str(f, s, false);
+}
+
+void
+lsr_json_str_html(FILE *f, const char *s)
+{
+	json_str(f, s, true);
 }
 
 /* A number with three decimals, as text for "%s"; null if not finite.

@@ -37,4 +37,14 @@ int lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o);
  * alloc objects and space; with --diff the window from A to B. */
 void lsr_out_pprof(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
 
+/* out-html.c */
+
+/* One self-contained HTML page of report r: chart, sites, flame graph,
+ * chains; with c (--check) the gate's findings too. */
+struct lsr_check;
+void lsr_html_page(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o,
+    const struct lsr_check *c);
+/* The same without a gate. */
+void lsr_out_html(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o);
+
 #endif /* LS_OUT_H */

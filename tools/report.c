@@ -38,10 +38,11 @@ usage(FILE *f)
 	    "\n"
 	    "  -f, --format FMT    text (default), json, collapsed (folded "
 	    "stacks),\n"
-	    "                      brief (a line a site) or pprof (gzipped, "
-	    "-o FILE);\n"
-	    "                      with --check text, json, junit, sarif or "
-	    "lsan\n"
+	    "                      brief (a line a site), pprof (gzipped) or "
+	    "html\n"
+	    "                      (a page; both want -o FILE); with --check "
+	    "text,\n"
+	    "                      json, junit, sarif, lsan or html\n"
 	    "  -n, --top N         show the N biggest sites (default 20 for "
 	    "text,\n"
 	    "                      all for the others; 0 means all)\n"
@@ -223,6 +224,7 @@ static const struct format formats[] = {
 	{ "collapsed", lsr_out_collapsed, false, false, true, true },
 	{ "brief", lsr_out_brief, false, false, true, false },
 	{ "pprof", lsr_out_pprof, true, true, true, false },
+	{ "html", lsr_out_html, true, true, true, true },
 };
 
 static const struct format *
@@ -408,19 +410,20 @@ parse_options(int argc, char **argv, struct opts *op)
 	if (op->check ? !lsr_gate_format(format, &g->format) :
 	    (op->format = find_format(format)) == NULL)
 		errx(LSR_EXIT_USAGE, "unknown format '%s' (want text, json, "
-		    "collapsed, brief or pprof; with --check text, json, "
-		    "junit, sarif or lsan)", format);
+		    "collapsed, brief, pprof or html; with --check text, "
+		    "json, junit, sarif, lsan or html)", format);
 	op->json = op->check ? g->format == LSR_CF_JSON :
 	    op->format->render == lsr_out_json;
 	if (weight != NULL && !parse_weight(weight, op))
 		errx(LSR_EXIT_USAGE, "--weight wants bytes, blocks or window "
 		    "(window with --diff), with --format collapsed; not '%s'",
 		    weight);
-	if (!op->check && op->format->one_dump && argc - optind > 1)
+	if ((op->check ? g->format == LSR_CF_HTML : op->format->one_dump) &&
+	    argc - optind > 1)
 		errx(LSR_EXIT_USAGE, "--format %s reads one dump, not %d",
 		    format, argc - optind);
-	if (!op->check && op->format->binary && op->output == NULL &&
-	    isatty(STDOUT_FILENO))
+	if ((op->check ? g->format == LSR_CF_HTML : op->format->binary) &&
+	    op->output == NULL && isatty(STDOUT_FILENO))
 		errx(LSR_EXIT_USAGE, "--format %s is not for a terminal: give "
 		    "-o FILE", format);
 	if (gate_opt && !op->check)
