@@ -494,9 +494,6 @@ put_site(struct page *p, size_t k)
 		    num(s->age_p90), num(s->age_oldest));
 	else
 		fputs(",\"age\":null", p->f);
-	if (r->from != SIZE_MAX && r->ages_ok)
-		fprintf(p->f, ",\"new\":[%" PRIu64 ",%" PRIu64 "]",
-		    s->diff.new_bytes, s->diff.new_blocks);
 	fprintf(p->f, ",\"spark\":\"%s\"", p->spark[k]);
 	put_reach(p, k);
 	fputc('}', p->f);

@@ -260,6 +260,19 @@
 
   // --- Findings (--check) -----------------------------------------------
 
+  // The site whose stack a finding's frames are, or -1.
+  function siteOf(ff) {
+    for (var i = 0; i < D.sites.length; i++) {
+      var f = frames(i), k;
+      if (f.length !== ff.length) continue;
+      for (k = 0; k < f.length; k++)
+        if (f[k][0] !== ff[k][0] || f[k][1] !== ff[k][1] || f[k][2] !== ff[k][2])
+          break;
+      if (k === f.length) return i;
+    }
+    return -1;
+  }
+
   function findings(body) {
     var c = D.check;
     if (!c) return;
@@ -285,6 +298,12 @@
       if (f.baselined) add(li, el('span', 'muted', ' (in the baseline)'));
       var det = add(el('details'), el('summary', 'mono', f.frames.length ?
         frameName(f.frames[0]) + ' ' + frameLoc(f.frames[0]) : 'no stack'));
+      var at = siteOf(f.frames);
+      if (at >= 0) {
+        var go = el('button', null, 'site #' + (at + 1));
+        go.addEventListener('click', pick.bind(null, at));
+        add(li, document.createTextNode(' '), go);
+      }
       if (f.retained_by) add(det, el('div', 'mono', 'retained by: ' +
         f.retained_by));
       var ol = el('ol');
