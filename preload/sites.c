@@ -67,23 +67,6 @@ lsp_slice_release(void)
 	__atomic_fetch_and(&own_taken, ~(1u << (k - 1)), __ATOMIC_RELEASE);
 }
 
-/* Delta-code n frames into out (NULL: only count); returns the length. */
-static size_t
-frames_encode(uint8_t *out, const uintptr_t *f, unsigned n)
-{
-	uintptr_t prev = 0;
-	size_t len = 0;
-	unsigned k;
-
-	for (k = 0; k < n; k++) {
-		uint64_t z = ls_zigzag((uint64_t)(f[k] - prev));
-
-		prev = f[k];
-		len += out != NULL ? ls_uv_put(out + len, z) : ls_uv_len(z);
-	}
-	return len;
-}
-
 int
 lsp_sites_init(void)
 {
@@ -150,17 +133,17 @@ dir_chunk_map(uint32_t c)
 }
 
 LS_NOINLINE struct lsp_site *
-lsp_site_create(uint64_t h, const uintptr_t *f, unsigned n, unsigned api,
-    unsigned flags, unsigned thread)
+lsp_site_create(const struct lsp_site_key *k)
 {
 	struct lsp_chains *t;
 	struct lsp_site *s, **bucket;
+	uint64_t h = k->hash;
 	uint32_t id;
 
 	pthread_mutex_lock(&site_lock);
 	/* Another thread may have created it meanwhile, or a reader on an
 	 * old table missed it. */
-	s = lsp_site_find(lsp_site_chains, h, f, n, api, flags, thread);
+	s = lsp_site_find(lsp_site_chains, k);
 	if (s != NULL)
 		goto out;
 	id = nsites;
@@ -169,18 +152,19 @@ lsp_site_create(uint64_t h, const uintptr_t *f, unsigned n, unsigned api,
 	if (lsp_site_dir[id >> LSP_SITE_DIR_SHIFT] == NULL &&
 	    !dir_chunk_map(id >> LSP_SITE_DIR_SHIFT))
 		goto out;
-	s = ls_arena_carve(&site_arena, sizeof(*s) + frames_encode(NULL, f, n));
+	s = ls_arena_carve(&site_arena, sizeof(*s) + k->len);
 	if (s == NULL)
 		goto out;
 	memset(s, 0, sizeof(*s));
 	s->hash = h;
 	s->id = id;
 	s->gen = lsp_modgen();
-	s->nframes = (uint16_t)n;
-	s->api = (uint8_t)api;
-	s->flags = (uint8_t)flags;
-	s->thread = (uint16_t)thread;
-	frames_encode(s->code, f, n);
+	s->nframes = (uint16_t)k->nframes;
+	s->api = (uint8_t)k->api;
+	s->flags = (uint8_t)k->flags;
+	s->thread = (uint16_t)k->thread;
+	s->len = (uint16_t)k->len;
+	memcpy(s->code, k->code, k->len);
 	t = lsp_site_chains;
 	bucket = &t->slot[h & ((1u << t->bits) - 1)];
 	s->next = *bucket;
@@ -193,6 +177,14 @@ lsp_site_create(uint64_t h, const uintptr_t *f, unsigned n, unsigned api,
 out:
 	pthread_mutex_unlock(&site_lock);
 	return s;
+}
+
+LS_NOINLINE struct lsp_site *
+lsp_site_intern_deep(const uintptr_t *f, struct lsp_site_key *k)
+{
+	uint8_t code[LSP_CODE_MAX];
+
+	return lsp_site_intern_in(code, f, k);
 }
 
 uint32_t

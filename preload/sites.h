@@ -52,8 +52,13 @@ struct lsp_site {
 	uint8_t api;
 	uint8_t flags;
 	uint16_t thread;	/* name id of the allocating thread */
+	uint16_t len;		/* of code */
 	uint8_t code[];		/* the frames, delta-coded (lsp_frame_next) */
 };
+
+/* Room for the code of LS_MAX_FRAMES frames (10 bytes a frame at most)
+ * and its padding. */
+#define LSP_CODE_MAX	(LS_MAX_FRAMES * 10 + 8)
 
 /*
  * The sites' hash table: 2^bits chains, written under the site table's
@@ -99,23 +104,31 @@ unsigned lsp_slice_claim(void);
 void lsp_slice_release(void);
 
 /*
- * Are the n frames coded in c those of f?  Each frame's code is compared
- * with the code f's frame would have (ls_uv_match): the frames need not
- * be decoded one after the other, and a distance under 64 (most frames)
- * is a one-byte compare.  Hot path.
+ * Delta-code n frames f into out (LSP_CODE_MAX bytes): each the zigzag
+ * LEB128 of its distance from the one before (the first from 0), as
+ * lsp_frame_next reads them, then zeros up to the next multiple of 8
+ * bytes.  Returns the length without them.  Hot path: a stack is coded
+ * once, then hashed as words and compared as bytes.
  */
-static inline bool
-lsp_frames_equal(const uint8_t *c, const uintptr_t *f, unsigned n)
+static inline size_t
+lsp_frames_code(uint8_t *out, const uintptr_t *f, unsigned n)
 {
 	uintptr_t prev = 0;
+	size_t len = 0;
 	unsigned k;
 
 	for (k = 0; k < n; k++) {
-		if (!ls_uv_match(&c, ls_zigzag((uint64_t)(f[k] - prev))))
-			return false;
+		uint64_t z = ls_zigzag((uint64_t)(f[k] - prev));
+
 		prev = f[k];
+		while (z >= 0x80) {
+			out[len++] = (uint8_t)(z | 0x80);
+			z >>= 7;
+		}
+		out[len++] = (uint8_t)z;
 	}
-	return true;
+	__builtin_memset(out + len, 0, 8);
+	return len;
 }
 
 /* Site id, or NULL if not yet published.  Lock-free; hot path. */
@@ -129,39 +142,66 @@ lsp_site_by_id(uint32_t id)
 	    ((1u << LSP_SITE_DIR_SHIFT) - 1)], __ATOMIC_ACQUIRE) : NULL;
 }
 
+/* A stack looked up: its frames' code, its key and their hash. */
+struct lsp_site_key {
+	uint64_t hash;
+	const uint8_t *code;
+	size_t len;
+	unsigned nframes, api, flags, thread;
+};
+
 static inline bool
-lsp_site_matches(const struct lsp_site *s, uint64_t h, const uintptr_t *f,
-    unsigned n, unsigned api, unsigned flags, unsigned thread)
+lsp_site_matches(const struct lsp_site *s, const struct lsp_site_key *k)
 {
-	return s->hash == h && s->nframes == n && s->api == api &&
-	    s->flags == flags && s->thread == thread &&
-	    lsp_frames_equal(s->code, f, n);
+	return s->hash == k->hash && s->len == k->len &&
+	    s->nframes == k->nframes && s->api == k->api &&
+	    s->flags == k->flags && s->thread == k->thread &&
+	    __builtin_memcmp(s->code, k->code, k->len) == 0;
 }
 
-/* The site with hash h and this key in chains t, or NULL (it may still
- * exist: see struct lsp_chains).  Lock-free; hot path. */
+/* The site of key k in chains t, or NULL (it may still exist: see
+ * struct lsp_chains).  Lock-free; hot path. */
 static inline struct lsp_site *
-lsp_site_find(const struct lsp_chains *t, uint64_t h, const uintptr_t *f,
-    unsigned n, unsigned api, unsigned flags, unsigned thread)
+lsp_site_find(const struct lsp_chains *t, const struct lsp_site_key *k)
 {
-	struct lsp_site *s = __atomic_load_n(&t->slot[h & ((1u << t->bits) -
-	    1)], __ATOMIC_ACQUIRE);
+	struct lsp_site *s = __atomic_load_n(&t->slot[k->hash &
+	    ((1u << t->bits) - 1)], __ATOMIC_ACQUIRE);
 
 	for (; s != NULL; s = __atomic_load_n(&s->next, __ATOMIC_ACQUIRE))
-		if (lsp_site_matches(s, h, f, n, api, flags, thread))
+		if (lsp_site_matches(s, k))
 			return s;
 	return NULL;
 }
 
 /*
- * lsp_site_intern's slow path, under the site table's lock: the site with
- * hash h and this key, found again (another thread may have created it
- * meanwhile, or a reader on old chains missed it) or created and
- * published.  NULL when the table is full or out of memory.  Allocates
- * (mmap).
+ * lsp_site_intern's slow path, under the site table's lock: the site of
+ * key k, found again (another thread may have created it meanwhile, or a
+ * reader on old chains missed it) or created and published.  NULL when
+ * the table is full or out of memory.  Allocates (mmap).
  */
-struct lsp_site *lsp_site_create(uint64_t h, const uintptr_t *f,
-    unsigned n, unsigned api, unsigned flags, unsigned thread);
+struct lsp_site *lsp_site_create(const struct lsp_site_key *k);
+
+/* The site of key k, its code in code (room for k->nframes frames). */
+static inline struct lsp_site *
+lsp_site_intern_in(uint8_t *code, const uintptr_t *f,
+    struct lsp_site_key *k)
+{
+	struct lsp_site *s;
+
+	k->code = code;
+	k->len = lsp_frames_code(code, f, k->nframes);
+	k->hash = ls_hash_words(code, (k->len + 7) / 8, k->api |
+	    k->flags << 8 | k->thread << 16 | (uint64_t)k->nframes << 32);
+	s = lsp_site_find(__atomic_load_n(&lsp_site_chains, __ATOMIC_ACQUIRE),
+	    k);
+	return s != NULL ? s : lsp_site_create(k);
+}
+
+/* A stack deeper than LSP_SHALLOW frames: its code needs room, which a
+ * stack near its end (lsp_unwind took no frames) does not have. */
+#define LSP_SHALLOW	16
+struct lsp_site *lsp_site_intern_deep(const uintptr_t *f,
+    struct lsp_site_key *k);
 
 /*
  * The site of n frames f (innermost first) from entry point api, with
@@ -172,11 +212,12 @@ static inline struct lsp_site *
 lsp_site_intern(const uintptr_t *f, unsigned n, unsigned api,
     unsigned flags, unsigned thread)
 {
-	uint64_t h = ls_hash_frames(f, n, api | flags << 8 | thread << 16);
-	struct lsp_site *s = lsp_site_find(__atomic_load_n(&lsp_site_chains,
-	    __ATOMIC_ACQUIRE), h, f, n, api, flags, thread);
+	struct lsp_site_key k = { 0, NULL, 0, n, api, flags, thread };
+	uint8_t code[LSP_SHALLOW * 10 + 8];
 
-	return s != NULL ? s : lsp_site_create(h, f, n, api, flags, thread);
+	if (n > LSP_SHALLOW)
+		return lsp_site_intern_deep(f, &k);
+	return lsp_site_intern_in(code, f, &k);
 }
 
 /* The counters of site id in slice slice: they exist once the id was

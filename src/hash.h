@@ -14,24 +14,29 @@
  */
 uint32_t ls_crc32(uint32_t crc, const void *buf, size_t n);
 
-/* 64-bit hash of a frame array plus a tag.  Hot path. */
+/* 64-bit hash of n 8-byte words at p (a stack's code, padded with
+ * zeros) plus a tag, in two lanes, so that one word's multiply does not
+ * wait for the last one's.  Hot path. */
 static inline uint64_t
-ls_hash_frames(const uintptr_t *f, unsigned n, uint64_t tag)
+ls_hash_words(const uint8_t *p, size_t n, uint64_t tag)
 {
-	/* Two lanes, the even frames and the odd, so that the multiplies
-	 * of one frame do not wait for those of the frame before. */
 	uint64_t a = 0x9e3779b97f4a7c15ull ^ (tag * 0xff51afd7ed558ccdull) ^ n;
-	uint64_t b = 0xc2b2ae3d27d4eb4full;
-	unsigned i;
+	uint64_t b = 0xc2b2ae3d27d4eb4full, w, x;
+	size_t i;
 
-	for (i = 0; i + 1 < n; i += 2) {
-		a = (a ^ (uint64_t)f[i]) * 0xc4ceb9fe1a85ec53ull;
-		b = (b ^ (uint64_t)f[i + 1]) * 0x9e3779b97f4a7c15ull;
+	for (i = 0; i + 2 <= n; i += 2) {
+		__builtin_memcpy(&w, p + 8 * i, 8);
+		__builtin_memcpy(&x, p + 8 * i + 8, 8);
+		a = (a ^ w) * 0xc4ceb9fe1a85ec53ull;
+		b = (b ^ x) * 0x9e3779b97f4a7c15ull;
 		a ^= a >> 29;
 		b ^= b >> 31;
 	}
-	if (i < n)
-		a = (a ^ (uint64_t)f[i]) * 0xc4ceb9fe1a85ec53ull;
+	if (i < n) {
+		__builtin_memcpy(&w, p + 8 * i, 8);
+		a = (a ^ w) * 0xc4ceb9fe1a85ec53ull;
+		a ^= a >> 29;
+	}
 	a ^= b * 0xff51afd7ed558ccdull;
 	a ^= a >> 32;
 	return a;
