@@ -330,19 +330,16 @@ add_block(uintptr_t p, struct lsp_site *s, size_t n, unsigned ep)
 	if (r == 1) {
 		/* p was freed where leakspy could not see it (inside
 		 * leakspy, or by a path that bypassed free). */
-		struct lsp_site *os = lsp_site_by_id(old.site);
 		uint64_t ob, on;
 
 		lsp_weigh(p, blk_size(&old), &ob, &on);
 		lsp_count(LS_CNT_MISSED_FREES);
-		if (os != NULL)
-			lsp_site_add(os, -(int64_t)ob, -(int64_t)on);
+		lsp_id_add(old.site, -(int64_t)ob, -(int64_t)on);
 	}
 	if (sz == UINT32_MAX && big_put(p, n) != 0)
 		lsp_count(LS_CNT_DROPPED);
 	lsp_weigh(p, n, &wb, &wn);
-	lsp_site_add(s, (int64_t)wb, (int64_t)wn);
-	lsp_site_alloc_add(s, wb, wn);
+	lsp_site_add_new(s, wb, wn);
 }
 
 void
@@ -373,7 +370,6 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 	struct blk b;
 	uint64_t h;
 	struct shard *sh = shard_of((uintptr_t)p, &h);
-	struct lsp_site *s;
 	bool found;
 
 	lsp_guard_enter_record();
@@ -389,8 +385,8 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 		*size = blk_size(&b);
 		*ep = (unsigned)(b.key >> PTR_BITS);
 		lsp_weigh((uintptr_t)p, *size, &wb, &wn);
-		if ((s = lsp_site_by_id(b.site)) != NULL)
-			lsp_site_add(s, -(int64_t)wb, -(int64_t)wn);
+		/* A block in the table has a site published before it. */
+		lsp_id_add(b.site, -(int64_t)wb, -(int64_t)wn);
 	}
 	lsp_guard_leave_record();
 	return found;

@@ -28,7 +28,44 @@ static pthread_mutex_t site_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ls_arena site_arena;	/* under site_lock */
 
 __thread unsigned lsp_slice_plus1 __attribute__((tls_model("initial-exec")));
-unsigned lsp_slices_given;
+/* Threads that took a shared slice (atomic), and which slices of their
+ * own are taken (a bit each, from LSP_NSHARED on; atomic). */
+static unsigned shared_given;
+static uint32_t own_taken;
+
+_Static_assert(LSP_NSLICE <= 32, "own_taken has a bit a slice");
+
+unsigned
+lsp_slice_claim(void)
+{
+	uint32_t taken = __atomic_load_n(&own_taken, __ATOMIC_RELAXED);
+	unsigned k;
+
+	for (k = LSP_NSHARED; k < LSP_NSLICE; k++) {
+		if (taken & (1u << k))
+			continue;
+		/* Acquire: what the slice's last owner wrote is seen. */
+		if (__atomic_compare_exchange_n(&own_taken, &taken,
+		    taken | 1u << k, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			return lsp_slice_plus1 = k + 1;
+		k = LSP_NSHARED - 1;	/* taken changed: look again */
+	}
+	return lsp_slice_plus1 = __atomic_fetch_add(&shared_given, 1,
+	    __ATOMIC_RELAXED) % LSP_NSHARED + 1;
+}
+
+void
+lsp_slice_release(void)
+{
+	unsigned k = lsp_slice_plus1;
+
+	if (k == 0 || k - 1 < LSP_NSHARED)
+		return;
+	/* From now on this thread adds to a shared slice; release: the next
+	 * owner sees what it wrote. */
+	lsp_slice_plus1 = (k - 1) % LSP_NSHARED + 1;
+	__atomic_fetch_and(&own_taken, ~(1u << (k - 1)), __ATOMIC_RELEASE);
+}
 
 /* Delta-code n frames into out (NULL: only count); returns the length. */
 static size_t

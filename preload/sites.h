@@ -20,16 +20,21 @@
 #define LSP_SITE_CHAINS0	10	/* the first size: 1,024 chains */
 
 /*
- * A site's counters, updated with relaxed atomics.  There are LSP_NSLICE
- * copies of every site's counters, each copy in an array of its own
- * indexed by site id (lsp_site_slices), and a thread always uses the same
- * slice: threads allocating from one site do not write the same cache
- * line.  The writer adds the slices up (one alone may go negative: blocks
- * are freed by other threads than allocated them); a snapshot taken while
- * threads allocate is off by the calls in flight, and exact once they
- * are done.
+ * A site's counters.  There are LSP_NSLICE copies of every site's
+ * counters, each copy in an array of its own indexed by site id
+ * (lsp_site_slices), and a thread always uses the same slice: threads
+ * allocating from one site do not write the same cache line.  The first
+ * LSP_NSHARED slices are shared by the threads that found no slice of
+ * their own, and updated with atomic additions; each of the others
+ * belongs to one thread at a time, which updates it with a plain load
+ * and store (a relaxed atomic store: no locked instruction), until
+ * lsp_slice_release.  The writer adds the slices up (one alone may go
+ * negative: blocks are freed by other threads than allocated them); a
+ * snapshot taken while threads allocate is off by the calls in flight,
+ * and exact once they are done.
  */
-#define LSP_NSLICE 4
+#define LSP_NSHARED 4
+#define LSP_NSLICE 16
 struct lsp_counters {
 	int64_t live_bytes;
 	int64_t live_blocks;
@@ -80,10 +85,18 @@ extern struct lsp_counters *lsp_site_slices[LSP_NSLICE][LSP_SITE_DIR_CHUNKS]
     __attribute__((visibility("hidden")));
 
 /* This thread's slice of every site's counters plus 1 (0: not chosen
- * yet), and how many slices were handed out (atomic). */
+ * yet); a slice from LSP_NSHARED on is its own. */
 extern __thread unsigned lsp_slice_plus1
     __attribute__((tls_model("initial-exec"), visibility("hidden")));
-extern unsigned lsp_slices_given __attribute__((visibility("hidden")));
+
+/* Choose this thread's slice: one of its own if one is free, else a
+ * shared one.  Returns its number plus 1. */
+unsigned lsp_slice_claim(void);
+
+/* The thread ends (its cleanup handler): give back its own slice, if it
+ * has one, to the next thread; what it still allocates or frees (its
+ * thread-local destructors) goes to a shared slice. */
+void lsp_slice_release(void);
 
 /*
  * Are the n frames coded in c those of f?  Each frame's code is compared
@@ -166,42 +179,85 @@ lsp_site_intern(const uintptr_t *f, unsigned n, unsigned api,
 	return s != NULL ? s : lsp_site_create(h, f, n, api, flags, thread);
 }
 
-/* Site s's counters in slice slice. */
+/* The counters of site id in slice slice: they exist once the id was
+ * handed out (dir_chunk_map maps them before a site can be found). */
 static inline struct lsp_counters *
-lsp_site_counters(const struct lsp_site *s, unsigned slice)
+lsp_id_counters(uint32_t id, unsigned slice)
 {
-	return &lsp_site_slices[slice][s->id >> LSP_SITE_DIR_SHIFT][s->id &
+	return &lsp_site_slices[slice][id >> LSP_SITE_DIR_SHIFT][id &
 	    ((1u << LSP_SITE_DIR_SHIFT) - 1)];
 }
 
-/* Site s's counters in this thread's slice, chosen on first use. */
 static inline struct lsp_counters *
-lsp_site_my_counters(const struct lsp_site *s)
+lsp_site_counters(const struct lsp_site *s, unsigned slice)
 {
-	if (LS_UNLIKELY(lsp_slice_plus1 == 0))
-		lsp_slice_plus1 = __atomic_fetch_add(&lsp_slices_given, 1,
-		    __ATOMIC_RELAXED) % LSP_NSLICE + 1;
-	return lsp_site_counters(s, lsp_slice_plus1 - 1);
+	return lsp_id_counters(s->id, slice);
 }
 
-/* Add to site s's live bytes and blocks (negative: freed).  Hot path. */
+/* This thread's slice, chosen on first use. */
+static inline unsigned
+lsp_my_slice(void)
+{
+	unsigned k = lsp_slice_plus1;
+
+	if (LS_UNLIKELY(k == 0))
+		k = lsp_slice_claim();
+	return k - 1;
+}
+
+/* *x += d (modulo 2^64) in slice k: a plain load and store in a slice
+ * of the thread's own, an atomic addition in a shared one. */
+static inline void
+lsp_counter_add(uint64_t *x, uint64_t d, unsigned k)
+{
+	if (LS_LIKELY(k >= LSP_NSHARED))
+		__atomic_store_n(x, __atomic_load_n(x, __ATOMIC_RELAXED) + d,
+		    __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(x, d, __ATOMIC_RELAXED);
+}
+
+/* Add to site id's live bytes and blocks (negative: freed).  Hot
+ * path. */
+static inline void
+lsp_id_add(uint32_t id, int64_t bytes, int64_t blocks)
+{
+	unsigned k = lsp_my_slice();
+	struct lsp_counters *c = lsp_id_counters(id, k);
+
+	lsp_counter_add((uint64_t *)&c->live_bytes, (uint64_t)bytes, k);
+	lsp_counter_add((uint64_t *)&c->live_blocks, (uint64_t)blocks, k);
+}
+
 static inline void
 lsp_site_add(struct lsp_site *s, int64_t bytes, int64_t blocks)
 {
-	struct lsp_counters *c = lsp_site_my_counters(s);
+	lsp_id_add(s->id, bytes, blocks);
+}
 
-	__atomic_fetch_add(&c->live_bytes, bytes, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&c->live_blocks, blocks, __ATOMIC_RELAXED);
+/* Add to site s's live figures and its allocated totals at once: a new
+ * block.  Hot path. */
+static inline void
+lsp_site_add_new(struct lsp_site *s, uint64_t bytes, uint64_t blocks)
+{
+	unsigned k = lsp_my_slice();
+	struct lsp_counters *c = lsp_id_counters(s->id, k);
+
+	lsp_counter_add((uint64_t *)&c->live_bytes, bytes, k);
+	lsp_counter_add((uint64_t *)&c->live_blocks, blocks, k);
+	lsp_counter_add(&c->alloc_bytes, bytes, k);
+	lsp_counter_add(&c->alloc_blocks, blocks, k);
 }
 
 /* Add to site s's allocated totals (modulo 2^64).  Hot path. */
 static inline void
 lsp_site_alloc_add(struct lsp_site *s, uint64_t bytes, uint64_t blocks)
 {
-	struct lsp_counters *c = lsp_site_my_counters(s);
+	unsigned k = lsp_my_slice();
+	struct lsp_counters *c = lsp_id_counters(s->id, k);
 
-	__atomic_fetch_add(&c->alloc_bytes, bytes, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&c->alloc_blocks, blocks, __ATOMIC_RELAXED);
+	lsp_counter_add(&c->alloc_bytes, bytes, k);
+	lsp_counter_add(&c->alloc_blocks, blocks, k);
 }
 
 /* Map the first chains; returns 0 or -ENOMEM.  Start-up only. */

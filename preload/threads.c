@@ -23,6 +23,7 @@
 
 #include "arena.h"
 #include "lsp.h"
+#include "sites.h"
 
 #define THREAD_FRAMES	48
 #define HASH_BUCKETS	1024
@@ -290,6 +291,7 @@ thread_ended(void *arg)
 	ended_tp[ended_next++ % ENDED_MAX] = t->tp;
 	touch(t);
 	thr_leave();
+	lsp_slice_release();
 }
 
 static void *

@@ -489,6 +489,10 @@ size_t lsr_site_ages(const struct lsr_report *r, const struct lsr_site *s,
  * and the blocks it inherited at fork; lsr_group calls it for a fork
  * child's sites, the renderers for the sites they show. */
 void lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s);
+/* The same from its live blocks v[0..n-1] at r->snap, as lsr_site_ages
+ * gives them. */
+void lsr_site_age_figures(const struct lsr_report *r, struct lsr_site *s,
+    const struct lsr_epoch_live *v, size_t n);
 
 /* Fill s->diff: site s at r->snap against snapshot r->from (not
  * SIZE_MAX), from its series (as lsr_site_series fills it). */

@@ -157,6 +157,11 @@ struct page {
 	uint64_t (*band)[HTML_BANDS];	/* the first sites', at chart[] */
 	uint64_t (*col)[2];	/* nshown x ncols: live bytes and blocks */
 	char (*spark)[HTML_SPARK + 1];
+	char *born;		/* "born", as put_site makes it */
+	size_t born_len;
+	FILE *born_f;
+	struct b64 born_b;
+	uint64_t (*acc)[2];	/* scratch: ncols + 1 */
 };
 
 /* The snapshots with a flame graph: evenly spaced from the first to the
@@ -431,6 +436,51 @@ put_snaps(struct page *p)
 	fputc(']', p->f);
 }
 
+/* The column an allocation epoch falls in, plus 1; 0 before the first
+ * column's snapshot. */
+static size_t
+epoch_col(const struct page *p, uint32_t epoch)
+{
+	const struct lsr_dump *d = p->r->d;
+	size_t j = p->ncols;
+
+	while (j > 0 && d->snaps[p->cols[j - 1]].epoch > epoch)
+		j--;
+	return j;
+}
+
+/*
+ * "born": for each shown site, its live blocks at the report's snapshot
+ * by when they were allocated: a count of entries, then each as (column
+ * plus 1 minus the previous entry's; bytes; blocks), column 0 before
+ * the first column.  Only when the snapshot's ages are complete.
+ */
+static void
+add_born(struct page *p, const struct lsr_epoch_live *v, size_t n)
+{
+	struct b64 *b = &p->born_b;
+	size_t j, nb, prev;
+
+	memset(p->acc, 0, (p->ncols + 1) * sizeof(*p->acc));
+	for (j = 0; j < n; j++) {
+		size_t c = epoch_col(p, v[j].epoch);
+
+		p->acc[c][0] += v[j].bytes;
+		p->acc[c][1] += v[j].blocks;
+	}
+	for (j = 0, nb = 0; j <= p->ncols; j++)
+		nb += p->acc[j][0] != 0 || p->acc[j][1] != 0;
+	b64_uv(b, nb);
+	for (j = 0, prev = 0; j <= p->ncols; j++) {
+		if (p->acc[j][0] == 0 && p->acc[j][1] == 0)
+			continue;
+		b64_uv(b, j - prev);
+		b64_uv(b, p->acc[j][0]);
+		b64_uv(b, p->acc[j][1]);
+		prev = j;
+	}
+}
+
 /* A site's reachability and its chain up to a root, as the text report
  * words it. */
 static void
@@ -469,6 +519,8 @@ put_site(struct page *p, size_t k)
 	struct lsr_site *s = &r->sites[k];
 	const struct lsr_stack *st = &r->d->stacks[s->stack];
 	const struct lsr_growth *g = &s->growth;
+	struct lsr_epoch_live *v;
+	size_t n;
 	unsigned i;
 
 	fprintf(p->f, "%s\n{\"loc\":[", k ? "," : "");
@@ -488,15 +540,15 @@ put_site(struct page *p, size_t k)
 	    num(g->bytes_per_second), num(g->steadiness), num(g->since),
 	    g->released_at >= 0 ? num(g->released_at) : "null", g->peak_bytes,
 	    g->peak_blocks, num(g->peak_time));
-	lsr_site_age_profile(r, s);
+	n = lsr_site_ages(r, s, r->snap, &v);
+	lsr_site_age_figures(r, s, v, n);
+	add_born(p, v, n);
+	free(v);
 	if (s->has_age)
 		fprintf(p->f, ",\"age\":[%s,%s,%s]", num(s->age_median),
 		    num(s->age_p90), num(s->age_oldest));
 	else
 		fputs(",\"age\":null", p->f);
-	if (r->from != SIZE_MAX && r->ages_ok)
-		fprintf(p->f, ",\"new\":[%" PRIu64 ",%" PRIu64 "]",
-		    s->diff.new_bytes, s->diff.new_blocks);
 	fprintf(p->f, ",\"spark\":\"%s\"", p->spark[k]);
 	put_reach(p, k);
 	fputc('}', p->f);
@@ -534,65 +586,17 @@ put_cols(struct page *p)
 	fputc(']', p->f);
 }
 
-/* The column an allocation epoch falls in, plus 1; 0 before the first
- * column's snapshot. */
-static size_t
-epoch_col(const struct page *p, uint32_t epoch)
-{
-	const struct lsr_dump *d = p->r->d;
-	size_t j = p->ncols;
-
-	while (j > 0 && d->snaps[p->cols[j - 1]].epoch > epoch)
-		j--;
-	return j;
-}
-
-/*
- * "born": for each shown site, its live blocks at the report's snapshot
- * by when they were allocated: a count of entries, then each as (column
- * plus 1 minus the previous entry's; bytes; blocks), column 0 before
- * the first column.  Only when the snapshot's ages are complete.
- */
 static void
 put_born(struct page *p)
 {
-	struct b64 b = { p->f, { 0 }, 0 };
-	uint64_t (*acc)[2] = lsr_xcalloc(p->ncols + 1, sizeof(*acc));
-	size_t i, j, n, nb, prev;
-
-	if (!lsr_report_snap(p->r)->ages_complete) {
+	b64_flush(&p->born_b);
+	if (fclose(p->born_f) != 0)
+		lsr_nomem();
+	p->born_f = NULL;
+	if (lsr_report_snap(p->r)->ages_complete)
+		fprintf(p->f, ",\n\"born\":\"%s\"", p->born);
+	else
 		fputs(",\n\"born\":null", p->f);
-		free(acc);
-		return;
-	}
-	fputs(",\n\"born\":\"", p->f);
-	for (i = 0; i < p->nshown; i++) {
-		struct lsr_epoch_live *v;
-
-		n = lsr_site_ages(p->r, &p->r->sites[i], p->r->snap, &v);
-		memset(acc, 0, (p->ncols + 1) * sizeof(*acc));
-		for (j = 0; j < n; j++) {
-			size_t c = epoch_col(p, v[j].epoch);
-
-			acc[c][0] += v[j].bytes;
-			acc[c][1] += v[j].blocks;
-		}
-		free(v);
-		for (j = 0, nb = 0; j <= p->ncols; j++)
-			nb += acc[j][0] != 0 || acc[j][1] != 0;
-		b64_uv(&b, nb);
-		for (j = 0, prev = 0; j <= p->ncols; j++) {
-			if (acc[j][0] == 0 && acc[j][1] == 0)
-				continue;
-			b64_uv(&b, j - prev);
-			b64_uv(&b, acc[j][0]);
-			b64_uv(&b, acc[j][1]);
-			prev = j;
-		}
-	}
-	b64_flush(&b);
-	fputc('"', p->f);
-	free(acc);
 }
 
 /* A finding's frames: [function, file, line, module]. */
@@ -665,6 +669,8 @@ page_fini(struct page *p)
 	free(p->band);
 	free(p->col);
 	free(p->spark);
+	free(p->acc);
+	free(p->born);
 }
 
 void
@@ -695,6 +701,10 @@ lsr_html_page(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o,
 		pick_chart(&p);
 		gather(&p);
 		gather_locs(&p);
+		p.acc = lsr_xcalloc(p.ncols + 1, sizeof(*p.acc));
+		if ((p.born_f = open_memstream(&p.born, &p.born_len)) == NULL)
+			lsr_nomem();
+		p.born_b.f = p.born_f;
 		put_report(&p);
 		put_snaps(&p);
 		put_locs(&p);

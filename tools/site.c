@@ -216,16 +216,24 @@ age_figures(const struct lsr_report *r, struct lsr_site *s,
 }
 
 void
-lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s)
+lsr_site_age_figures(const struct lsr_report *r, struct lsr_site *s,
+    const struct lsr_epoch_live *v, size_t n)
 {
 	const struct lsr_dump *d = r->d;
-	struct lsr_epoch_live *v;
-	size_t n = lsr_site_ages(r, s, r->snap, &v);
 
 	s->has_age = n > 0 && d->snaps[r->snap].ages_complete;
 	count_inherited(d, s, v, n);
 	if (s->has_age)
 		age_figures(r, s, v, n);
+}
+
+void
+lsr_site_age_profile(const struct lsr_report *r, struct lsr_site *s)
+{
+	struct lsr_epoch_live *v;
+	size_t n = lsr_site_ages(r, s, r->snap, &v);
+
+	lsr_site_age_figures(r, s, v, n);
 	free(v);
 }
 

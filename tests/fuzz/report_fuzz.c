@@ -279,6 +279,33 @@ render_text(struct lsr_report *r, const struct lsr_out_opts *o)
 	free(render(lsr_out_text, r, o, &len));
 }
 
+/* The HTML page: its data is valid JSON with no '<' in it, so that
+ * nothing in a dump can end the script element or open another. */
+static void
+check_html(struct lsr_report *r, const struct lsr_out_opts *o,
+    const struct lsr_check *c)
+{
+	static const char open[] = "<script type=\"application/json\" "
+	    "id=\"lsp-data\">\n", close[] = "\n</script>";
+	size_t len, where;
+	const char *why;
+	char *out = NULL, *a, *b;
+	FILE *f = open_memstream(&out, &len);
+
+	lsr_html_page(f, r, o, c);
+	fclose(f);
+	a = strstr(out, open);
+	if (a == NULL || (b = strstr(a += strlen(open), close)) == NULL ||
+	    memchr(a, '<', (size_t)(b - a)) != NULL)
+		abort();
+	if (!lst_json_valid(a, (size_t)(b - a), &where, &why)) {
+		fprintf(stderr, "invalid page JSON at byte %zu: %s\n", where,
+		    why);
+		abort();
+	}
+	free(out);
+}
+
 /* The leak gate on d, with every kind looked for, a rule and a budget
  * that may match, and each format; its JSON must be valid. */
 static void
@@ -288,6 +315,8 @@ check_gate(struct lsr_dump *d, uint32_t h)
 		lsr_check_text, lsr_check_junit, lsr_check_lsan,
 	};
 	struct lsr_check c = { 0 };
+	struct lsr_out_opts o = { 0, LSR_W_BYTES };
+	struct lsr_report r;
 	size_t len, where, i;
 	const char *why;
 	char *out;
@@ -328,6 +357,9 @@ check_gate(struct lsr_dump *d, uint32_t h)
 		abort();
 	}
 	free(out);
+	lsr_group(d, d->nsnaps ? d->nsnaps - 1 : SIZE_MAX, SIZE_MAX, 0, &r);
+	check_html(&r, &o, &c);
+	lsr_report_fini(&r);
 	lsr_check_fini(&c);
 }
 
@@ -402,6 +434,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_json(&r, &o);
 	check_lines(&r, &o);
 	free(render(lsr_out_pprof, &r, &o, &len));
+	check_html(&r, &o, NULL);
 	if (d.incomplete && strlen(lsr_incomplete_why(&d)) == 0)
 		abort();
 	lsr_report_fini(&r);

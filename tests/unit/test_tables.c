@@ -503,6 +503,81 @@ test_slices(void)
 	LST_EQ_U64(nonzero, 2);	/* +1000 in one slice, -1000 in another */
 }
 
+/* Many threads at once on one site: those that got a slice of their
+ * own update it without atomics, the others share the shared slices
+ * with them; no two live threads own one slice, the sums are exact, and
+ * a slice given back goes to the next thread. */
+enum { SL_THREADS = 20, SL_BLOCKS = 1000 };
+static pthread_barrier_t sl_barrier;
+static unsigned sl_slice[SL_THREADS];
+static uint32_t sl_site;
+
+static void *
+slice_thread(void *arg)
+{
+	unsigned t = (unsigned)(uintptr_t)arg, i;
+
+	for (i = 0; i < SL_BLOCKS; i++)
+		lsp_record_alloc(addr(20000 + t * SL_BLOCKS + i), 3,
+		    LS_API_MALLOC);
+	sl_slice[t] = lsp_slice_plus1 - 1;
+	pthread_barrier_wait(&sl_barrier);	/* all alive at once */
+	for (i = 0; i < SL_BLOCKS / 2; i++)
+		lsp_record_free(addr(20000 + t * SL_BLOCKS + i));
+	pthread_barrier_wait(&sl_barrier);
+	lsp_slice_release();
+	/* After its release a thread adds to a shared slice. */
+	lsp_record_free(addr(20000 + t * SL_BLOCKS + SL_BLOCKS / 2));
+	LST_TRUE(lsp_slice_plus1 - 1 < LSP_NSHARED);
+	return NULL;
+}
+
+static void *
+slice_probe(void *arg)
+{
+	(void)arg;
+	lsp_record_alloc(addr(50000), 3, LS_API_MALLOC);
+	sl_slice[0] = lsp_slice_plus1 - 1;
+	lsp_slice_release();
+	return NULL;
+}
+
+static void
+test_slices_owned(void)
+{
+	pthread_t t[SL_THREADS];
+	unsigned i, j, own = 0;
+	struct lsp_site_view v;
+
+	set_stack(27);
+	pthread_barrier_init(&sl_barrier, NULL, SL_THREADS);
+	for (i = 0; i < SL_THREADS; i++)
+		LST_EQ_U64(pthread_create(&t[i], NULL, slice_thread,
+		    (void *)(uintptr_t)i), 0);
+	for (i = 0; i < SL_THREADS; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&sl_barrier);
+	for (i = 0; i < SL_THREADS; i++) {
+		own += sl_slice[i] >= LSP_NSHARED;
+		for (j = 0; j < i; j++)
+			LST_TRUE(sl_slice[i] < LSP_NSHARED ||
+			    sl_slice[i] != sl_slice[j]);
+	}
+	LST_TRUE(own >= 1 && own <= LSP_NSLICE - LSP_NSHARED);
+	LST_TRUE(own < SL_THREADS);	/* some shared, too */
+	sl_site = lsp_site_intern(stack, stack_n, LS_API_MALLOC, 0, 0)->id;
+	LST_TRUE(lsp_site_get(sl_site, &v));
+	LST_EQ_U64(v.live_blocks, SL_THREADS * (SL_BLOCKS / 2 - 1));
+	LST_EQ_U64(v.live_bytes, 3 * SL_THREADS * (SL_BLOCKS / 2 - 1));
+	LST_EQ_U64(v.alloc_blocks, SL_THREADS * SL_BLOCKS);
+	/* Every owner gave its slice back: the next thread gets one. */
+	LST_EQ_U64(pthread_create(&t[0], NULL, slice_probe, NULL), 0);
+	pthread_join(t[0], NULL);
+	LST_TRUE(sl_slice[0] >= LSP_NSHARED);
+	LST_TRUE(lsp_site_get(sl_site, &v));
+	LST_EQ_U64(v.alloc_blocks, SL_THREADS * SL_BLOCKS + 1);
+}
+
 /* --- sampled mode --- */
 
 /* The filter's bit is clear exactly while a block in its slot is
@@ -569,6 +644,7 @@ main(void)
 	test_big();
 	test_epochs();
 	test_slices();
+	test_slices_owned();
 	test_sampled();
 	LST_EQ_U64(lsp_guard, 0);
 	return LST_DONE();

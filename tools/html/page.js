@@ -106,7 +106,8 @@
   }
 
   function secs(t) {
-    return t === null || t === undefined ? '?' : t.toFixed(1) + ' s';
+    if (t === null || t === undefined) return '?';
+    return t.toFixed(t >= 100 || t === 0 ? 0 : t >= 1 ? 1 : 3) + ' s';
   }
 
   function plural(n, one) {
@@ -156,6 +157,14 @@
   function siteWhere(i) {
     var f = frames(i);
     return f.length ? frameLoc(f[0]) : '';
+  }
+
+  // Who called site i's function, two frames up: what tells apart the
+  // sites of one allocation point.
+  function callers(i) {
+    var f = frames(i), out = '';
+    for (var k = 1; k < f.length && k < 3; k++) out += '\u2190 ' + frameName(f[k]) + ' ';
+    return out.trim();
   }
 
   function siteLabel(i) {
@@ -260,6 +269,19 @@
 
   // --- Findings (--check) -----------------------------------------------
 
+  // The site whose stack a finding's frames are, or -1.
+  function siteOf(ff) {
+    for (var i = 0; i < D.sites.length; i++) {
+      var f = frames(i), k;
+      if (f.length !== ff.length) continue;
+      for (k = 0; k < f.length; k++)
+        if (f[k][0] !== ff[k][0] || f[k][1] !== ff[k][1] || f[k][2] !== ff[k][2])
+          break;
+      if (k === f.length) return i;
+    }
+    return -1;
+  }
+
   function findings(body) {
     var c = D.check;
     if (!c) return;
@@ -285,6 +307,12 @@
       if (f.baselined) add(li, el('span', 'muted', ' (in the baseline)'));
       var det = add(el('details'), el('summary', 'mono', f.frames.length ?
         frameName(f.frames[0]) + ' ' + frameLoc(f.frames[0]) : 'no stack'));
+      var at = siteOf(f.frames);
+      if (at >= 0) {
+        var go = el('button', null, 'site #' + (at + 1));
+        go.addEventListener('click', pick.bind(null, at));
+        add(li, document.createTextNode(' '), go);
+      }
       if (f.retained_by) add(det, el('div', 'mono', 'retained by: ' +
         f.retained_by));
       var ol = el('ol');
@@ -453,7 +481,8 @@
     add(tools, filter, pager);
     var tab = el('table'), head = el('tr');
     tab.id = 'sites';
-    var cols = [['', 'report'], ['site', 'name'], ['live', 'live', 'num'],
+    var cols = [['', 'report'], ['site', 'name'], ['called from', null],
+      ['live', 'live', 'num'],
       ['blocks', 'blocks', 'num'], ['growth', 'rate', 'num'],
       ['peak', 'peak', 'num'], ['verdict', null], ['trend', null]];
     cols.forEach(function (c) {
@@ -488,6 +517,7 @@
       if (k === S.site) tr.className = 'picked';
       cell(tr, 'num muted', '#' + (k + 1));
       cell(tr, 'name', siteLabel(k));
+      cell(tr, 'caller muted', callers(k));
       cell(tr, 'num live', human(s.lb), 'data-bytes', s.lb);
       cell(tr, 'num blocks', s.lk, 'data-blocks', s.lk);
       cell(tr, 'num rate', s.verdict === 'growing' ? rate(s.rate) : '',
