@@ -151,13 +151,17 @@ def load(page, fragment=""):
 # --- What the report says ---------------------------------------------------
 
 def scans_of(dump, upto):
-    """The snapshots with a heap scan, up to snapshot upto, from the
-    JSON at each snapshot."""
-    found = set()
-    for k in range(upto + 1):
+    """The snapshots with a heap scan, up to snapshot upto: the JSON at
+    a snapshot has the latest scan up to it."""
+    found, k = [], upto
+    while k >= 0:
         sc = report(dump, "--snapshot", str(k)).get("scan")
-        if sc:
-            found.add(sc["snapshot"])
+        if not sc:
+            break
+        check(sc["snapshot"] <= k, "the scan at #%d is of #%d" %
+              (k, sc["snapshot"]))
+        found.append(sc["snapshot"])
+        k = sc["snapshot"] - 1
     return sorted(found)
 
 
@@ -366,12 +370,28 @@ def check_report_page(dump, page, rep, scans, chains, what):
     return doc
 
 
+def nearest(doc, asked, rep, what):
+    """The snapshot the flame graph picked for snapshot asked: asked
+    itself when the report has at most 64 snapshots, else one of 64
+    evenly spaced ones, so at most half their spacing away."""
+    got = doc.by_id("flame").num("data-snap")
+    n = rep["snapshot"]["index"] + 1
+    if n <= 64:
+        eq(got, asked, what + ": the flame graph's snapshot")
+    else:
+        check(abs(got - asked) <= (n - 1) / 63 / 2 + 0.5,
+              "%s: the flame graph at #%d for #%d, of %d snapshots" %
+              (what, got, asked, n))
+    return got
+
+
 def check_picked(dump, page, rep, scans, chains, site, snap, frm, what):
     """With the fragment: another site, the table sorted by live bytes,
-    the flame graph live at snapshot snap with a search, then of the
-    window from frm."""
+    the flame graph live at snapshot snap (or the nearest it has) with
+    a search, then of the window from frm."""
     q = frame_name(rep["sites"][site]["frames"][0])
     doc = load(page, "site=%d&snap=%d&q=%s&sort=live" % (site, snap, q))
+    snap = nearest(doc, snap, rep, what)
     at = report(dump, "--snapshot", str(snap))
     w = "%s at #%d" % (what, snap)
     check_site(doc, rep, site, chains[site][2], w)
@@ -385,6 +405,14 @@ def check_picked(dump, page, rep, scans, chains, site, snap, frm, what):
        w + ": #flame-match of %r" % q)
     last = rep["snapshot"]["index"]
     doc = load(page, "site=%d&flame=diff&from=%d" % (site, frm))
+    got = doc.by_id("flame").attr("data-from")
+    check(re.match(r"^\d+$", got), what + ": data-from %r" % got)
+    if last + 1 <= 64:
+        eq(int(got), frm, what + ": the window's first snapshot")
+    else:
+        check(abs(int(got) - frm) <= last / 63 / 2 + 0.5, "%s: the window "
+              "from #%s for #%d, of %d snapshots" % (what, got, frm, last + 1))
+    frm = int(got)
     d = report(dump, "--diff", "%d..%d" % (frm, last))
     w = "%s, diff from #%d" % (what, frm)
     root = check_flame(doc, d["sites"], new_in, "diff", last, str(frm), w)
@@ -449,15 +477,18 @@ def test_html_demo():
 
 
 def seed2_dump():
+    """pattern seed2 for 3 s, 50 snapshots a second: more than the 64 the
+    flame graph can be drawn at."""
     r = run([victim("pattern"), "seed2", "3"],
-            env={"LEAKSPY_INTERVAL": "0.2"}, want_rc=0)
+            env={"LEAKSPY_INTERVAL": "0.02"}, want_rc=0)
     return one_dump(r)
 
 
 def test_html_seed():
     """pattern seed2: its page at exit (fetch_result released: no chain)
     and at the last heap scan while it ran, where fetch_result grows
-    and its chain holds it."""
+    and its chain holds it; the flame graph at the snapshot nearest the
+    one asked for, of more than 64."""
     chromium.binary()
     dump = seed2_dump()
     rep = report(dump)
@@ -483,6 +514,7 @@ def test_html_seed():
     page = html_page(dump, "--snapshot", str(k), name="at.html")
     scans = [s for s in scans if s <= k]
     check_report_page(dump, page, rep, scans, chains, "seed2 at #%d" % k)
+    check(k + 1 > 64, "more than 64 snapshots up to #%d" % k)
     check_picked(dump, page, rep, scans, chains, fetch, k // 2, k // 3,
                  "seed2 at #%d" % k)
 
