@@ -10,8 +10,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "hash.h"
@@ -55,9 +59,9 @@ static uint32_t epoch;
 _Static_assert((1u << (LSP_FILTER_BITS - 6)) % NSHARD == 0,
     "a shard must own whole bitmap words");
 
-/* Each shard's table and count are guarded by its lock. */
+/* Each shard's table and count are guarded by its lock (shard_lock). */
 struct shard {
-	pthread_mutex_t lock;
+	unsigned lock;		/* 0 free, 1 held */
 	struct blk *tab;
 	size_t mask;
 	size_t count;
@@ -112,19 +116,57 @@ static struct big *bigs;
 static struct ls_arena big_arena;
 static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Shard locks are held briefly: spin a little before sleeping, which
- * spares a waiter the futex wake-up (the snapshot scan takes each). */
+/*
+ * A shard's lock is held for a table insert or removal, or for the copy
+ * of one shard (the snapshot scan): a word, taken with one exchange and
+ * given back with a plain store, without a call or a second locked
+ * instruction on the hot path.  A waiter spins a while, then sleeps in
+ * futex waits of 20 us (nobody wakes it: the holder does not know it
+ * waits), so that a waiter of higher priority than the holder still lets
+ * it run.  futex is what pthread's mutexes use: every sandbox that lets
+ * the program have threads allows it.
+ */
+#define SHARD_SPINS	256
+
+static LS_NOINLINE void
+shard_lock_wait(struct shard *sh)
+{
+	struct timespec ts = { 0, 20000 };
+	unsigned spins = 0;
+	int saved = errno;
+
+	do {
+		while (__atomic_load_n(&sh->lock, __ATOMIC_RELAXED) != 0) {
+			if (spins++ < SHARD_SPINS)
+				__builtin_ia32_pause();
+			else
+				(void)syscall(SYS_futex, &sh->lock,
+				    FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+		}
+	} while (__atomic_exchange_n(&sh->lock, 1, __ATOMIC_ACQUIRE) != 0);
+	errno = saved;
+}
+
+static inline void
+shard_lock(struct shard *sh)
+{
+	if (LS_UNLIKELY(__atomic_exchange_n(&sh->lock, 1, __ATOMIC_ACQUIRE)))
+		shard_lock_wait(sh);
+}
+
+static inline void
+shard_unlock(struct shard *sh)
+{
+	__atomic_store_n(&sh->lock, 0, __ATOMIC_RELEASE);
+}
+
 static void
 init_shard_locks(void)
 {
-	pthread_mutexattr_t attr;
 	unsigned i;
 
-	pthread_mutexattr_init(&attr);
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
 	for (i = 0; i < NSHARD; i++)
-		pthread_mutex_init(&shards[i].lock, &attr);
-	pthread_mutexattr_destroy(&attr);
+		__atomic_store_n(&shards[i].lock, 0, __ATOMIC_RELAXED);
 }
 
 int
@@ -318,11 +360,11 @@ add_block(uintptr_t p, struct lsp_site *s, size_t n, unsigned ep)
 		return;
 	}
 	sh = shard_of(p, &h);
-	pthread_mutex_lock(&sh->lock);
+	shard_lock(sh);
 	r = shard_insert(sh, h, p, s->id, sz, ep, &old);
 	if (r == 0)
 		lsp_filter_add(p, 1);
-	pthread_mutex_unlock(&sh->lock);
+	shard_unlock(sh);
 	if (r < 0) {
 		lsp_count(LS_CNT_DROPPED);
 		return;
@@ -373,11 +415,11 @@ lsp_record_take(void *p, uint32_t *site, size_t *size, unsigned *ep)
 	bool found;
 
 	lsp_guard_enter_record();
-	pthread_mutex_lock(&sh->lock);
+	shard_lock(sh);
 	found = shard_remove(sh, h, (uintptr_t)p, &b);
 	if (found)
 		lsp_filter_add((uintptr_t)p, -1);
-	pthread_mutex_unlock(&sh->lock);
+	shard_unlock(sh);
 	if (found) {
 		uint64_t wb, wn;
 
@@ -475,7 +517,7 @@ lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
 		 * with its empty slots (a memcpy, with no branch per slot):
 		 * an allocating thread waits at most for the copy of one
 		 * shard, not for the counting. */
-		pthread_mutex_lock(&sh->lock);
+		shard_lock(sh);
 		slots = sh->tab != NULL ? sh->mask + 1 : 0;
 		if (slots > copy_cap) {
 			struct blk *nc = ls_map(slots * sizeof(*nc));
@@ -497,7 +539,7 @@ lsp_record_scan(void (*fn)(void *ctx, uint32_t site, unsigned ep,
 			for (j = 0; j < slots; j++)
 				scan_one(&sh->tab[j], fn, ctx);
 		}
-		pthread_mutex_unlock(&sh->lock);
+		shard_unlock(sh);
 		for (k = 0; k < n; k++)
 			scan_one(&copy[k], fn, ctx);
 	}
@@ -546,7 +588,7 @@ lsp_record_lock_all(void)
 
 	lsp_sites_lock();
 	for (i = 0; i < NSHARD; i++)
-		pthread_mutex_lock(&shards[i].lock);
+		shard_lock(&shards[i]);
 	pthread_mutex_lock(&tab_lock);	/* shard, then tab: as shard_grow */
 	pthread_mutex_lock(&big_lock);	/* shard, then big: as the scan */
 }
@@ -559,7 +601,7 @@ lsp_record_unlock_all(void)
 	pthread_mutex_unlock(&big_lock);
 	pthread_mutex_unlock(&tab_lock);
 	for (i = NSHARD; i-- > 0;)
-		pthread_mutex_unlock(&shards[i].lock);
+		shard_unlock(&shards[i]);
 	lsp_sites_unlock();
 }
 

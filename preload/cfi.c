@@ -540,28 +540,17 @@ rule_read(uintptr_t ip)
  */
 #define RULE_BITS_MIN	12
 #define RULE_BITS_MAX	20
-#define RULE_PROBES	16
+#define RULE_PROBES	LSP_RULE_PROBES
 #define KEY_BUSY	(1ull << 63)
 
-struct rule_slot {
-	uint64_t key;
-	uint32_t rule;
-};
-
-struct rule_table {
-	unsigned bits;
-	unsigned fill;		/* atomic */
-	struct rule_slot slot[];
-};
-
-static struct rule_table *rules;	/* acquire: the current table */
+struct lsp_rule_table *lsp_rules;
 static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static struct rule_table *
+static struct lsp_rule_table *
 table_new(unsigned bits)
 {
-	struct rule_table *t = ls_map(sizeof(*t) +
-	    ((size_t)1 << bits) * sizeof(struct rule_slot));
+	struct lsp_rule_table *t = ls_map(sizeof(*t) +
+	    ((size_t)1 << bits) * sizeof(struct lsp_rule_slot));
 
 	if (t != NULL)
 		t->bits = bits;
@@ -571,23 +560,17 @@ table_new(unsigned bits)
 void
 lsp_cfi_init(void)
 {
-	__atomic_store_n(&rules, table_new(RULE_BITS_MIN), __ATOMIC_RELEASE);
-}
-
-static inline unsigned
-slot_of(uintptr_t ip, unsigned bits)
-{
-	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+	__atomic_store_n(&lsp_rules, table_new(RULE_BITS_MIN), __ATOMIC_RELEASE);
 }
 
 /* Put (ip, rule) in t if there is room; false if t is too full. */
 static bool
-table_put(struct rule_table *t, uintptr_t ip, uint32_t rule)
+table_put(struct lsp_rule_table *t, uintptr_t ip, uint32_t rule)
 {
-	unsigned i, mask = (1u << t->bits) - 1, at = slot_of(ip, t->bits);
+	unsigned i, mask = (1u << t->bits) - 1, at = lsp_rule_slot_of(ip, t->bits);
 
 	for (i = 0; i < RULE_PROBES; i++) {
-		struct rule_slot *s = &t->slot[(at + i) & mask];
+		struct lsp_rule_slot *s = &t->slot[(at + i) & mask];
 		uint64_t expect = 0;
 
 		if (__atomic_compare_exchange_n(&s->key, &expect,
@@ -606,14 +589,14 @@ table_put(struct rule_table *t, uintptr_t ip, uint32_t rule)
 
 /* Publish a table twice the size of t, with t's entries. */
 static void
-table_grow(struct rule_table *t)
+table_grow(struct lsp_rule_table *t)
 {
-	struct rule_table *n;
+	struct lsp_rule_table *n;
 	unsigned i;
 
 	if (t->bits >= RULE_BITS_MAX || pthread_mutex_trylock(&grow_lock) != 0)
 		return;
-	if (__atomic_load_n(&rules, __ATOMIC_ACQUIRE) == t &&
+	if (__atomic_load_n(&lsp_rules, __ATOMIC_ACQUIRE) == t &&
 	    (n = table_new(t->bits + 1)) != NULL) {
 		for (i = 0; i < 1u << t->bits; i++) {
 			uint64_t key = __atomic_load_n(&t->slot[i].key,
@@ -623,48 +606,28 @@ table_grow(struct rule_table *t)
 				(void)table_put(n, (uintptr_t)key,
 				    t->slot[i].rule);
 		}
-		__atomic_store_n(&rules, n, __ATOMIC_RELEASE);
+		__atomic_store_n(&lsp_rules, n, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&grow_lock);
 }
 
-static LS_NOINLINE uint32_t
-rule_insert(struct rule_table *t, uintptr_t ip)
+LS_NOINLINE uint32_t
+lsp_rule_miss(struct lsp_rule_table *t, uintptr_t ip)
 {
 	uint32_t rule = rule_read(ip);
 
+	if (t == NULL)
+		return rule;
 	if (__atomic_load_n(&t->fill, __ATOMIC_RELAXED) >=
 	    (3u << t->bits) / 4 || !table_put(t, ip, rule))
 		table_grow(t);
 	return rule;
 }
 
-uint32_t
-lsp_rule_lookup(uintptr_t ip)
-{
-	struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
-	unsigned i, at, mask;
-
-	if (LS_UNLIKELY(t == NULL))
-		return rule_read(ip);
-	mask = (1u << t->bits) - 1;
-	at = slot_of(ip, t->bits);
-	for (i = 0; i < RULE_PROBES; i++) {
-		const struct rule_slot *s = &t->slot[(at + i) & mask];
-		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-
-		if (key == ip)
-			return s->rule;
-		if (key == 0)
-			break;
-	}
-	return rule_insert(t, ip);
-}
-
 void
 lsp_cfi_flush(void)
 {
-	struct rule_table *t = __atomic_load_n(&rules, __ATOMIC_ACQUIRE);
+	struct lsp_rule_table *t = __atomic_load_n(&lsp_rules, __ATOMIC_ACQUIRE);
 	unsigned i;
 
 	if (t == NULL)

@@ -259,9 +259,59 @@ static inline uint32_t lsp_rule_off(uint32_t r) { return r >> 8; }
 
 void lsp_cfi_init(void);
 void lsp_cfi_flush(void);
+
+/* The rules known, by return address (cfi.c says how they are kept). */
+struct lsp_rule_slot {
+	uint64_t key;		/* the return address; 0: empty */
+	uint32_t rule;
+};
+
+struct lsp_rule_table {
+	unsigned bits;
+	unsigned fill;		/* atomic */
+	struct lsp_rule_slot slot[];
+};
+
+#define LSP_RULE_PROBES	16
+
+extern struct lsp_rule_table *lsp_rules	/* acquire: the current table */
+    __attribute__((visibility("hidden")));
+
+static inline unsigned
+lsp_rule_slot_of(uintptr_t ip, unsigned bits)
+{
+	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+/* lsp_rule_lookup's slow path: ip is not in table t (or there is none
+ * yet): read its rule from the unwind tables, and keep it. */
+uint32_t lsp_rule_miss(struct lsp_rule_table *t, uintptr_t ip);
+
 /* The rule for return address ip, read from the unwind tables on the
- * first lookup.  Lock-free; async-signal-safe. */
-uint32_t lsp_rule_lookup(uintptr_t ip);
+ * first lookup.  Lock-free; async-signal-safe.  Hot path: once a
+ * frame. */
+static inline uint32_t
+lsp_rule_lookup(uintptr_t ip)
+{
+	struct lsp_rule_table *t = __atomic_load_n(&lsp_rules,
+	    __ATOMIC_ACQUIRE);
+	unsigned i, at, mask;
+
+	if (LS_UNLIKELY(t == NULL))
+		return lsp_rule_miss(t, ip);
+	mask = (1u << t->bits) - 1;
+	at = lsp_rule_slot_of(ip, t->bits);
+	for (i = 0; i < LSP_RULE_PROBES; i++) {
+		const struct lsp_rule_slot *s = &t->slot[(at + i) & mask];
+		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+
+		if (key == ip)
+			return s->rule;
+		if (key == 0)
+			break;
+	}
+	return lsp_rule_miss(t, ip);
+}
 
 /* blocks.c: the live-block table and the record entry points. */
 
@@ -517,8 +567,22 @@ void lsp_modules_lock(void);
 void lsp_modules_unlock(void);
 void lsp_modules_reset_lock(void);
 
-/* True if ip lies in leakspy's or libunwind's own code. */
-bool lsp_is_own_ip(uintptr_t ip);
+/* leakspy's and libunwind's executable ranges (start, size); written
+ * once at boot. */
+extern uintptr_t lsp_own[4][2] __attribute__((visibility("hidden")));
+extern unsigned lsp_nown __attribute__((visibility("hidden")));
+
+/* True if ip lies in leakspy's or libunwind's own code.  Hot path. */
+static inline bool
+lsp_is_own_ip(uintptr_t ip)
+{
+	unsigned i;
+
+	for (i = 0; i < lsp_nown; i++)
+		if (ip - lsp_own[i][0] < lsp_own[i][1])
+			return true;
+	return false;
+}
 
 /* Find the text ranges of leakspy and libunwind; call from lsp_boot(). */
 void lsp_modules_init(void);

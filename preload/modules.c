@@ -46,24 +46,13 @@ static struct ls_arena mod_arena;
 static uint32_t modgen;
 
 /* leakspy's and libunwind's executable ranges; written once at boot. */
-static uintptr_t own[4][2];
-static unsigned nown;
+uintptr_t lsp_own[4][2];
+unsigned lsp_nown;
 
 unsigned
 lsp_modgen(void)
 {
 	return __atomic_load_n(&modgen, __ATOMIC_RELAXED);
-}
-
-bool
-lsp_is_own_ip(uintptr_t ip)
-{
-	unsigned i;
-
-	for (i = 0; i < nown; i++)
-		if (ip - own[i][0] < own[i][1])
-			return true;
-	return false;
 }
 
 static int
@@ -81,10 +70,10 @@ find_own(struct dl_phdr_info *info, size_t size, void *arg)
 			continue;
 		for (t = 0; t < 2; t++)
 			if (targets[t] - start < ph->p_memsz &&
-			    nown < LS_ARRAY_SIZE(own)) {
-				own[nown][0] = start;
-				own[nown][1] = ph->p_memsz;
-				nown++;
+			    lsp_nown < LS_ARRAY_SIZE(lsp_own)) {
+				lsp_own[lsp_nown][0] = start;
+				lsp_own[lsp_nown][1] = ph->p_memsz;
+				lsp_nown++;
 			}
 	}
 	return 0;

@@ -83,6 +83,25 @@ stack_too_low(void)
 	    sp - stack_lo < LSP_STACK_RESERVE;
 }
 
+/* The rule of ip from slot at of table t on: the probes after the
+ * first, and a miss (off the hot path). */
+static LS_NOINLINE uint32_t
+probe_rest(struct lsp_rule_table *t, uint32_t at, uintptr_t ip)
+{
+	unsigned i, mask = (1u << t->bits) - 1;
+
+	for (i = 1; i < LSP_RULE_PROBES; i++) {
+		const struct lsp_rule_slot *s = &t->slot[(at + i) & mask];
+		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+
+		if (key == ip)
+			return s->rule;
+		if (key == 0)
+			break;
+	}
+	return lsp_rule_miss(t, ip);
+}
+
 /*
  * Walks this thread's stack from the caller of this function by the
  * cached rules.  Returns the number of return addresses put in f (at most
@@ -96,36 +115,42 @@ fast_walk(uintptr_t *f, unsigned cap)
 	const uintptr_t *fp = __builtin_frame_address(0);
 	uintptr_t ip = fp[1], rbp = fp[0], sp = (uintptr_t)(fp + 2);
 	uintptr_t hi = stack_hi;
-	unsigned n = 0;
+	/* One table for the whole walk: one a little old misses only
+	 * what was added since, and a miss adds it again. */
+	struct lsp_rule_table *t = __atomic_load_n(&lsp_rules,
+	    __ATOMIC_ACQUIRE);
+	unsigned n = 0, shift;
 
-	if (sp < stack_lo || sp >= hi)
+	if (sp < stack_lo || sp >= hi || t == NULL || cap == 0)
 		return -1;
-	while (n < cap) {
-		uint32_t rule, k;
-		uintptr_t cfa;
+	shift = 64 - t->bits;
+	for (;;) {
+		/* lsp_rule_lookup, its first probe inline: the slot is
+		 * within the table, the hash being bits wide */
+		uint32_t at = (uint32_t)((ip * 0x9e3779b97f4a7c15ull) >> shift);
+		const struct lsp_rule_slot *s = &t->slot[at];
+		uint32_t rule, kind;
+		uintptr_t cfa, d, k8;
 
 		f[n++] = ip;
-		rule = lsp_rule_lookup(ip);
-		switch (lsp_rule_kind(rule)) {
-		case LSP_RULE_RSP:
-			cfa = sp + lsp_rule_off(rule);
-			break;
-		case LSP_RULE_RBP:
-			cfa = rbp + lsp_rule_off(rule);
-			break;
-		case LSP_RULE_END:
-			return (int)n;
-		default:
-			return -1;
-		}
-		k = lsp_rule_rbp(rule);
-		if (cfa <= sp || cfa > hi || cfa - sp < 8 * (uintptr_t)k)
+		if (LS_LIKELY(__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) == ip))
+			rule = s->rule;
+		else
+			rule = probe_rest(t, at, ip);
+		kind = lsp_rule_kind(rule);
+		if (LS_UNLIKELY(kind != LSP_RULE_RSP && kind != LSP_RULE_RBP))
+			return kind == LSP_RULE_END ? (int)n : -1;
+		cfa = (kind == LSP_RULE_RBP ? rbp : sp) + lsp_rule_off(rule);
+		k8 = 8 * (uintptr_t)lsp_rule_rbp(rule);
+		/* sp < cfa <= hi, and rbp's slot above sp */
+		d = cfa - sp;
+		if (LS_UNLIKELY(d - 1 >= hi - sp || d < k8))
 			return -1;
 		ip = ((const uintptr_t *)cfa)[-1];
-		if (k != 0)
-			rbp = ((const uintptr_t *)cfa)[-(intptr_t)k];
+		if (k8 != 0)
+			rbp = *(const uintptr_t *)(cfa - k8);
 		sp = cfa;
-		if (ip == 0)
+		if (n == cap || ip == 0)
 			break;
 	}
 	return (int)n;
