@@ -607,9 +607,8 @@
       ['age', ages],
       ['reach', reach]
     ]));
-    var chain = el('div', null, s.chain ? 'retained by: ' : '');
+    var chain = el('div', null, s.chain);
     chain.id = 'chain';
-    chain.textContent = s.chain;
     if (s.chain) add(detail, el('div', 'muted', 'Retained by (innermost first, ' +
       'up to a root):'));
     detail.appendChild(chain);
@@ -617,7 +616,9 @@
     if (b && b[i].length) {
       add(detail, el('div', 'muted', 'Live at #' + R.snap + ' by when it was ' +
         'allocated (left: before #' + D.cols[0] + '):'));
-      var hist = el('div', 'hist'), top = 1, cnt = new Array(D.cols.length + 1).fill(0);
+      // column c + 1: allocated after cols[c]; none after the last,
+      // the report's snapshot
+      var hist = el('div', 'hist'), top = 1, cnt = new Array(D.cols.length).fill(0);
       b[i].forEach(function (e) { cnt[e[0]] = e[1]; top = Math.max(top, e[1]); });
       cnt.forEach(function (v, c) {
         var bar = el('div');
@@ -786,6 +787,7 @@
       e.setAttribute('data-bytes', n.bytes);
       e.setAttribute('data-blocks', n.blocks);
       e.setAttribute('data-depth', d);
+      e.setAttribute('data-path', names.join(';'));
       e.style.left = (left * 100) + '%';
       e.style.width = (frac * 100) + '%';
       e.style.top = (d * 18) + 'px';
