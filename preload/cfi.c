@@ -576,7 +576,9 @@ table_put(struct lsp_rule_table *t, uintptr_t ip, uint32_t rule)
 		if (__atomic_compare_exchange_n(&s->key, &expect,
 		    (uint64_t)ip | KEY_BUSY, false, __ATOMIC_ACQUIRE,
 		    __ATOMIC_RELAXED)) {
-			s->rule = rule;
+			s->off = lsp_rule_off(rule);
+			s->k8 = (uint16_t)(8 * lsp_rule_rbp(rule));
+			s->kind = (uint8_t)lsp_rule_kind(rule);
 			__atomic_store_n(&s->key, (uint64_t)ip, __ATOMIC_RELEASE);
 			__atomic_fetch_add(&t->fill, 1, __ATOMIC_RELAXED);
 			return true;
@@ -604,7 +606,7 @@ table_grow(struct lsp_rule_table *t)
 
 			if (key != 0 && !(key & KEY_BUSY))
 				(void)table_put(n, (uintptr_t)key,
-				    t->slot[i].rule);
+				    lsp_slot_rule(&t->slot[i]));
 		}
 		__atomic_store_n(&lsp_rules, n, __ATOMIC_RELEASE);
 	}

@@ -260,11 +260,21 @@ static inline uint32_t lsp_rule_off(uint32_t r) { return r >> 8; }
 void lsp_cfi_init(void);
 void lsp_cfi_flush(void);
 
-/* The rules known, by return address (cfi.c says how they are kept). */
+/* The rules known, by return address (cfi.c says how they are kept),
+ * each as the walk uses it: its kind, offset and rbp slot apart. */
 struct lsp_rule_slot {
 	uint64_t key;		/* the return address; 0: empty */
-	uint32_t rule;
+	uint32_t off;		/* lsp_rule_off */
+	uint16_t k8;		/* 8 * lsp_rule_rbp */
+	uint8_t kind;		/* lsp_rule_kind */
+	uint8_t unused;
 };
+
+static inline uint32_t
+lsp_slot_rule(const struct lsp_rule_slot *s)
+{
+	return lsp_rule_make(s->kind, s->off, s->k8 / 8u);
+}
 
 struct lsp_rule_table {
 	unsigned bits;
@@ -306,7 +316,7 @@ lsp_rule_lookup(uintptr_t ip)
 		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
 		if (key == ip)
-			return s->rule;
+			return lsp_slot_rule(s);
 		if (key == 0)
 			break;
 	}

@@ -95,7 +95,7 @@ probe_rest(struct lsp_rule_table *t, uint32_t at, uintptr_t ip)
 		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
 		if (key == ip)
-			return s->rule;
+			return lsp_slot_rule(s);
 		if (key == 0)
 			break;
 	}
@@ -129,19 +129,24 @@ fast_walk(uintptr_t *f, unsigned cap)
 		 * within the table, the hash being bits wide */
 		uint32_t at = (uint32_t)((ip * 0x9e3779b97f4a7c15ull) >> shift);
 		const struct lsp_rule_slot *s = &t->slot[at];
-		uint32_t rule, kind;
+		uint32_t kind, off;
 		uintptr_t cfa, d, k8;
 
 		f[n++] = ip;
-		if (LS_LIKELY(__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) == ip))
-			rule = s->rule;
-		else
-			rule = probe_rest(t, at, ip);
-		kind = lsp_rule_kind(rule);
+		if (LS_LIKELY(__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) == ip)) {
+			kind = s->kind;
+			off = s->off;
+			k8 = s->k8;
+		} else {
+			uint32_t rule = probe_rest(t, at, ip);
+
+			kind = lsp_rule_kind(rule);
+			off = lsp_rule_off(rule);
+			k8 = 8 * (uintptr_t)lsp_rule_rbp(rule);
+		}
 		if (LS_UNLIKELY(kind != LSP_RULE_RSP && kind != LSP_RULE_RBP))
 			return kind == LSP_RULE_END ? (int)n : -1;
-		cfa = (kind == LSP_RULE_RBP ? rbp : sp) + lsp_rule_off(rule);
-		k8 = 8 * (uintptr_t)lsp_rule_rbp(rule);
+		cfa = (kind == LSP_RULE_RBP ? rbp : sp) + off;
 		/* sp < cfa <= hi, and rbp's slot above sp */
 		d = cfa - sp;
 		if (LS_UNLIKELY(d - 1 >= hi - sp || d < k8))
