@@ -102,10 +102,56 @@ probe_rest(struct lsp_rule_table *t, uint32_t at, uintptr_t ip)
 	return lsp_rule_miss(t, ip);
 }
 
+/* The walk's state: the frame's return address, stack pointer and rbp. */
+struct walk {
+	uintptr_t ip, sp, rbp;
+};
+
+/*
+ * Step w from its frame to the caller's by the rules of table t (shift:
+ * 64 less its bits).  Returns 0 to go on, 1 at the outermost frame, -1
+ * where libunwind must take over.  Inline in both loops of fast_walk.
+ */
+static inline int
+step(struct lsp_rule_table *t, unsigned shift, struct walk *w, uintptr_t hi)
+{
+	/* lsp_rule_lookup, its first probe inline: the slot is within the
+	 * table, the hash being bits wide */
+	uint32_t at = (uint32_t)((w->ip * 0x9e3779b97f4a7c15ull) >> shift);
+	const struct lsp_rule_slot *s = &t->slot[at];
+	uint32_t kind, off;
+	uintptr_t cfa, d, k8;
+
+	if (LS_LIKELY(__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) == w->ip)) {
+		kind = s->kind;
+		off = s->off;
+		k8 = s->k8;
+	} else {
+		uint32_t rule = probe_rest(t, at, w->ip);
+
+		kind = lsp_rule_kind(rule);
+		off = lsp_rule_off(rule);
+		k8 = 8 * (uintptr_t)lsp_rule_rbp(rule);
+	}
+	if (LS_UNLIKELY(kind != LSP_RULE_RSP && kind != LSP_RULE_RBP))
+		return kind == LSP_RULE_END ? 1 : -1;
+	cfa = (kind == LSP_RULE_RBP ? w->rbp : w->sp) + off;
+	/* sp < cfa <= hi, and rbp's slot above sp */
+	d = cfa - w->sp;
+	if (LS_UNLIKELY(d - 1 >= hi - w->sp || d < k8))
+		return -1;
+	w->ip = ((const uintptr_t *)cfa)[-1];
+	if (k8 != 0)
+		w->rbp = *(const uintptr_t *)(cfa - k8);
+	w->sp = cfa;
+	return 0;
+}
+
 /*
  * Walks this thread's stack from the caller of this function by the
  * cached rules.  Returns the number of return addresses put in f (at most
- * cap), or -1 if libunwind must take the stack: a frame the rules do not
+ * cap), leakspy's own frames at the top left out, or -1 if libunwind must
+ * take the stack: a frame the rules do not
  * model, or a stack pointer outside the known thread stack (an alternate
  * signal stack, a coroutine's), where memory cannot be bounded.
  */
@@ -113,49 +159,28 @@ static LS_NOINLINE int
 fast_walk(uintptr_t *f, unsigned cap)
 {
 	const uintptr_t *fp = __builtin_frame_address(0);
-	uintptr_t ip = fp[1], rbp = fp[0], sp = (uintptr_t)(fp + 2);
+	struct walk w = { fp[1], (uintptr_t)(fp + 2), fp[0] };
 	uintptr_t hi = stack_hi;
 	/* One table for the whole walk: one a little old misses only
 	 * what was added since, and a miss adds it again. */
 	struct lsp_rule_table *t = __atomic_load_n(&lsp_rules,
 	    __ATOMIC_ACQUIRE);
 	unsigned n = 0, shift;
+	int r;
 
-	if (sp < stack_lo || sp >= hi || t == NULL || cap == 0)
+	if (w.sp < stack_lo || w.sp >= hi || t == NULL || cap == 0)
 		return -1;
 	shift = 64 - t->bits;
+	/* leakspy's own frames come first: walked, not kept (each step
+	 * goes up the stack, so both loops end) */
+	while (lsp_is_own_ip(w.ip))
+		if ((r = step(t, shift, &w, hi)) != 0 || w.ip == 0)
+			return r < 0 ? -1 : 0;
 	for (;;) {
-		/* lsp_rule_lookup, its first probe inline: the slot is
-		 * within the table, the hash being bits wide */
-		uint32_t at = (uint32_t)((ip * 0x9e3779b97f4a7c15ull) >> shift);
-		const struct lsp_rule_slot *s = &t->slot[at];
-		uint32_t kind, off;
-		uintptr_t cfa, d, k8;
-
-		f[n++] = ip;
-		if (LS_LIKELY(__atomic_load_n(&s->key, __ATOMIC_ACQUIRE) == ip)) {
-			kind = s->kind;
-			off = s->off;
-			k8 = s->k8;
-		} else {
-			uint32_t rule = probe_rest(t, at, ip);
-
-			kind = lsp_rule_kind(rule);
-			off = lsp_rule_off(rule);
-			k8 = 8 * (uintptr_t)lsp_rule_rbp(rule);
-		}
-		if (LS_UNLIKELY(kind != LSP_RULE_RSP && kind != LSP_RULE_RBP))
-			return kind == LSP_RULE_END ? (int)n : -1;
-		cfa = (kind == LSP_RULE_RBP ? rbp : sp) + off;
-		/* sp < cfa <= hi, and rbp's slot above sp */
-		d = cfa - sp;
-		if (LS_UNLIKELY(d - 1 >= hi - sp || d < k8))
-			return -1;
-		ip = ((const uintptr_t *)cfa)[-1];
-		if (k8 != 0)
-			rbp = *(const uintptr_t *)(cfa - k8);
-		sp = cfa;
-		if (n == cap || ip == 0)
+		f[n++] = w.ip;
+		if ((r = step(t, shift, &w, hi)) != 0)
+			return r < 0 ? -1 : (int)n;
+		if (n == cap || w.ip == 0)
 			break;
 	}
 	return (int)n;
@@ -177,7 +202,7 @@ skip_own(const uintptr_t *f, unsigned n)
  * difference is a leakspy bug: say what differed and abort.
  */
 static LS_NOINLINE void
-check_walk(const uintptr_t *f, unsigned n, unsigned cap)
+check_walk(const uintptr_t *f, unsigned n, unsigned cap, unsigned gcap)
 {
 	uintptr_t g[LS_MAX_FRAMES];
 	unsigned fs = skip_own(f, n), gs, m, i, len;
@@ -185,11 +210,11 @@ check_walk(const uintptr_t *f, unsigned n, unsigned cap)
 	struct ls_fmt out;
 	int got;
 
-	got = unw_backtrace((void **)g, (int)cap);
+	got = unw_backtrace((void **)g, (int)gcap);
 	m = got > 0 ? (unsigned)got : 0;
 	gs = skip_own(g, m);
 	len = n - fs < m - gs ? n - fs : m - gs;
-	if ((n - fs == m - gs || n == cap || m == cap) &&
+	if ((n - fs == m - gs || n == cap || m == gcap) &&
 	    memcmp(f + fs, g + gs, len * sizeof(*f)) == 0)
 		return;
 	ls_fmt_init(&out, buf, sizeof(buf));
@@ -213,8 +238,12 @@ unsigned
 lsp_unwind(uintptr_t *f, bool *truncated)
 {
 	unsigned want = lsp_cfg.depth;
+	/* libunwind's stack has leakspy's own frames first, the fast
+	 * walk's not: one frame more than wanted tells a stack cut. */
 	unsigned cap = want + 8 < LS_MAX_FRAMES ? want + 8 : LS_MAX_FRAMES;
+	unsigned fcap = want + 1 < LS_MAX_FRAMES ? want + 1 : LS_MAX_FRAMES;
 	unsigned skip = 0, out, i;
+	bool fast = false;
 	int n;
 
 	if (LS_UNLIKELY(stack_too_low())) {
@@ -223,9 +252,13 @@ lsp_unwind(uintptr_t *f, bool *truncated)
 	}
 	n = -1;
 	if (LS_LIKELY(lsp_cfg.unwind != LSP_UNWIND_LIBUNWIND)) {
-		n = fast_walk(f, cap);
+		n = fast_walk(f, fcap);
 		if (n >= 0 && lsp_cfg.unwind == LSP_UNWIND_CHECK)
-			check_walk(f, (unsigned)n, cap);
+			check_walk(f, (unsigned)n, fcap, cap);
+		if (n >= 0) {
+			fast = true;
+			cap = fcap;
+		}
 	}
 	if (n < 0)
 		n = unw_backtrace((void **)f, (int)cap);
@@ -233,8 +266,9 @@ lsp_unwind(uintptr_t *f, bool *truncated)
 		*truncated = false;
 		return 0;
 	}
-	/* Drop libunwind's and leakspy's own frames, in place. */
-	skip = skip_own(f, (unsigned)n);
+	/* Drop libunwind's and leakspy's own frames, in place (the fast
+	 * walk has none). */
+	skip = fast ? 0 : skip_own(f, (unsigned)n);
 	out = (unsigned)n - skip;
 	*truncated = out > want || (unsigned)n == cap;
 	if (out > want)
