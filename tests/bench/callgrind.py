@@ -4,9 +4,10 @@ allocation call under callgrind, which no noise moves.  Each count is
 the difference between two sizes of a workload, so that start-up and
 exit cancel, and valgrind runs under `setarch x86_64 -R`: without ASLR
 the addresses, and with them the placement of what is hashed by
-address, are the same from run to run, and so are the counts (but for a
-few instructions in billions where a run's temporary directory or pid
-reaches the program).  leakspy runs with LEAKSPY_FOLLOW_EXEC=1 (valgrind's
+address, are the same from run to run, and so are the counts, or nearly
+(repeated runs of python3 and sqlite3 differed by tens to hundreds of
+instructions in billions; each run has its own temporary directory and
+pid, which may be why).  leakspy runs with LEAKSPY_FOLLOW_EXEC=1 (valgrind's
 launcher execs the tool: keep the preload) and LEAKSPY_INTERVAL=0
 (snapshots only at exit: interval snapshots would land at other points
 of the two runs and make the count noisy).
