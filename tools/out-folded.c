@@ -33,20 +33,10 @@ add_line(struct lines *l, char *text, uint64_t a, uint64_t b)
 }
 
 static int
-by_text(const void *x, const void *y)
+by_text_cmp(const void *x, const void *y)
 {
 	return strcmp(((const struct line *)x)->text,
 	    ((const struct line *)y)->text);
-}
-
-static int
-by_count(const void *x, const void *y)
-{
-	const struct line *p = x, *q = y;
-
-	if (p->a != q->a)
-		return p->a < q->a ? 1 : -1;
-	return strcmp(p->text, q->text);
 }
 
 /* a + b, at most UINT64_MAX (a damaged dump's figures can be any). */
@@ -65,7 +55,7 @@ merge(struct lines *l)
 
 	if (l->n == 0)
 		return;	/* qsort wants an array */
-	qsort(l->v, l->n, sizeof(*l->v), by_text);
+	qsort(l->v, l->n, sizeof(*l->v), by_text_cmp);
 	for (i = 0; i < l->n; i++) {
 		if (o > 0 && strcmp(l->v[o - 1].text, l->v[i].text) == 0) {
 			l->v[o - 1].a = sat_add(l->v[o - 1].a, l->v[i].a);
@@ -157,10 +147,35 @@ folded(struct lsr_report *r, const struct lsr_site *s)
 	return text;
 }
 
-static size_t
-shown(const struct lsr_report *r, const struct lsr_out_opts *o)
+/* Biggest first: the count at B, then at A, then by text. */
+static int
+by_weight(const void *x, const void *y)
 {
-	return o->top && o->top < r->nsites ? o->top : r->nsites;
+	const struct line *p = x, *q = y;
+
+	if (p->b != q->b)
+		return p->b < q->b ? 1 : -1;
+	if (p->a != q->a)
+		return p->a < q->a ? 1 : -1;
+	return strcmp(p->text, q->text);
+}
+
+/* Lines l biggest first and, with -n, only the o->top biggest; then by
+ * text if by_text.  Cut once merged, so that sites that fold into one
+ * line count as one. */
+static void
+keep_top(struct lines *l, const struct lsr_out_opts *o, bool by_text)
+{
+	size_t i, n = o->top && o->top < l->n ? o->top : l->n;
+
+	if (l->n == 0)
+		return;
+	qsort(l->v, l->n, sizeof(*l->v), by_weight);
+	for (i = n; i < l->n; i++)
+		free(l->v[i].text);
+	l->n = n;
+	if (by_text)
+		qsort(l->v, l->n, sizeof(*l->v), by_text_cmp);
 }
 
 void
@@ -171,7 +186,7 @@ lsr_out_collapsed(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	struct lines l = { 0 };
 	size_t i;
 
-	for (i = 0; i < shown(r, o); i++) {
+	for (i = 0; i < r->nsites; i++) {
 		const struct lsr_site *s = &r->sites[i];
 		uint64_t a, b;
 
@@ -190,6 +205,7 @@ lsr_out_collapsed(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 		add_line(&l, folded(r, s), a, b);
 	}
 	merge(&l);
+	keep_top(&l, o, true);
 	for (i = 0; i < l.n; i++) {
 		if (two)
 			fprintf(f, "%s %" PRIu64 " %" PRIu64 "\n", l.v[i].text,
@@ -235,18 +251,17 @@ lsr_out_brief(FILE *f, struct lsr_report *r, const struct lsr_out_opts *o)
 	struct lines l = { 0 };
 	size_t i;
 
-	for (i = 0; i < shown(r, o); i++) {
+	for (i = 0; i < r->nsites; i++) {
 		const struct lsr_site *s = &r->sites[i];
 		uint64_t n = r->from != SIZE_MAX ? s->diff.new_bytes :
 		    s->v.live_bytes;
 
 		if (n != 0)
-			add_line(&l, point(r, s), n, 0);
+			add_line(&l, point(r, s), 0, n);
 	}
 	merge(&l);
-	if (l.n > 0)
-		qsort(l.v, l.n, sizeof(*l.v), by_count);
+	keep_top(&l, o, false);
 	for (i = 0; i < l.n; i++)
-		fprintf(f, "%" PRIu64 " %s\n", l.v[i].a, l.v[i].text);
+		fprintf(f, "%" PRIu64 " %s\n", l.v[i].b, l.v[i].text);
 	free_lines(&l);
 }

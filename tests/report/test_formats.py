@@ -94,6 +94,12 @@ def test_collapsed():
            "total " + weight)
     check(any(k.endswith(";run_query;fetch_result") for k in fold),
           "main calls run_query calls fetch_result: %r" % list(fold))
+    # -n N: the N biggest lines, counted once merged.
+    fold = folded(dump)
+    biggest = sorted(fold.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    for n in (1, 2, len(fold) + 5):
+        top = folded("-n", str(n), dump)
+        eq(top, dict(biggest[:n]), "-n %d: the %d biggest stacks" % (n, n))
 
 
 def test_collapsed_diff():
@@ -139,6 +145,10 @@ def test_brief():
         eq(got, nonzero(json_by_leaf(rep, key)[0]),
            "bytes per function " + " ".join(args))
         check(len(set(out)) == len(out), "one line a point")
+        # -n N: the first N of those lines.
+        for n in (1, 2):
+            top, _ = lines("--format", "brief", "-n", str(n), *args, dump)
+            eq(top, out[:n], "-n %d %s" % (n, " ".join(args)))
 
 
 def test_format_usage():
