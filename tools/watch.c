@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <locale.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "cli.h"
 #include "out.h"
@@ -57,6 +59,27 @@ changed(const char *path, struct stat *last)
 	return true;
 }
 
+/* The columns the character at p takes on the terminal (wcwidth: 2 for
+ * wide characters, 0 for combining ones), its length in *n; a byte that
+ * is not UTF-8 takes one. */
+static unsigned
+width(const char *p, size_t *n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	size_t len = lsr_utf8_len(u), i;
+	uint32_t cp;
+	int w;
+
+	*n = len ? len : 1;
+	if (len <= 1)
+		return 1;
+	cp = u[0] & (0x7f >> len);
+	for (i = 1; i < len; i++)
+		cp = cp << 6 | (u[i] & 0x3f);
+	w = wcwidth((wchar_t)cp);
+	return w < 0 ? 1 : (unsigned)w;
+}
+
 /*
  * Draw text on the terminal from its top left corner: as many lines as
  * it has rows (less the status line), each cut at its width, so that
@@ -68,24 +91,27 @@ draw(const char *text, const char *status)
 	struct winsize ws = { 0 };
 	unsigned rows = 0, cols = 0, row = 0, col = 0;
 	const char *p;
+	size_t n;
 
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2) {
 		rows = ws.ws_row - 2u;
 		cols = ws.ws_col;
 	}
 	fputs("\033[H\033[2J", stdout);
-	for (p = text; *p != '\0' && (rows == 0 || row < rows); p++) {
+	for (p = text; *p != '\0' && (rows == 0 || row < rows); p += n) {
+		unsigned w;
+
+		n = 1;
 		if (*p == '\n') {
 			putchar('\n');
 			row++;
 			col = 0;
 			continue;
 		}
-		/* a character's first byte counts a column */
-		if (((unsigned char)*p & 0xc0) != 0x80)
-			col++;
+		w = width(p, &n);
+		col += w;
 		if (cols == 0 || col <= cols)
-			putchar(*p);
+			fwrite(p, 1, n, stdout);
 	}
 	printf("%s%s\n", row > 0 && p[-1] != '\n' ? "\n" : "", status);
 	fflush(stdout);
@@ -110,6 +136,8 @@ lsr_watch(const char *path, double seconds, const struct lsr_out_opts *o)
 	bool done = false;
 	pid_t writer = 0;	/* of the dump, once read */
 
+	/* wcwidth knows the terminal's characters from the locale */
+	setlocale(LC_CTYPE, "");
 	sigemptyset(&sa.sa_mask);
 	/* An ignored SIGINT stays so (leakspy --watch: the terminal's
 	 * Ctrl-C is for the command; the launcher ends the view). */
