@@ -476,6 +476,39 @@ def test_html_demo():
     shot_of(page, "demo")
 
 
+def test_html_big():
+    """The page of a dump of 10,000 sites, all changing, and hundreds of
+    snapshots (tests/bench/manysites, 40 a second for 25 s; the bench's
+    html row measures its times): its size within the 12 MiB that
+    leakspy-report(1) allows it, and it draws: the totals, the table's
+    first page of 100 rows of 10,001 sites, the chart's snapshots and
+    the flame graph's root are the JSON's."""
+    chromium.binary()
+    r = run([os.path.join(BUILD, "tests", "manysites"), "10000", "25"],
+            env={"LEAKSPY_INTERVAL": "0.025"}, want_rc=0, timeout=120)
+    dump = one_dump(r)
+    rep = report(dump, "-n", "0")
+    n = rep["snapshots"]
+    check(n >= 200, "snapshots: %d" % n)
+    eq(rep["totals"]["sites"], 10001, "sites")
+    page = html_page(dump)
+    size = os.path.getsize(page)
+    check(size <= 12 << 20, "the page's size: %d bytes (at most 12 MiB)" %
+          size)
+    doc = load(page)
+    eq(doc.by_id("total-live").num("data-bytes"),
+       rep["totals"]["live_bytes"], "live bytes")
+    eq(doc.by_id("chart").num("data-snaps"), n, "the chart's snapshots")
+    rows = doc.by_id("sites").all("tr", cls=None)
+    body = [t for t in rows if "data-site" in t.attrs]
+    eq(len(body), 100, "rows on the table's first page")
+    check("of 10001" in doc.by_id("sites-page").text(),
+          "the pager: %r" % doc.by_id("sites-page").text())
+    flame = doc.by_id("flame")
+    eq(flame.num("data-total"), rep["totals"]["live_bytes"],
+       "the flame graph's root")
+
+
 def seed2_dump():
     """pattern seed2 for 3 s, 50 snapshots a second: more than the 64 the
     flame graph can be drawn at."""
