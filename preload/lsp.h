@@ -297,21 +297,15 @@ lsp_rule_slot_of(uintptr_t ip, unsigned bits)
  * yet): read its rule from the unwind tables, and keep it. */
 uint32_t lsp_rule_miss(struct lsp_rule_table *t, uintptr_t ip);
 
-/* The rule for return address ip, read from the unwind tables on the
- * first lookup.  Lock-free; async-signal-safe.  Hot path: once a
- * frame. */
+/* The rule of ip in table t, probing from slot at + from (at: ip's
+ * slot); read from the unwind tables and kept if it is not there. */
 static inline uint32_t
-lsp_rule_lookup(uintptr_t ip)
+lsp_rule_probe(struct lsp_rule_table *t, unsigned at, uintptr_t ip,
+    unsigned from)
 {
-	struct lsp_rule_table *t = __atomic_load_n(&lsp_rules,
-	    __ATOMIC_ACQUIRE);
-	unsigned i, at, mask;
+	unsigned i, mask = (1u << t->bits) - 1;
 
-	if (LS_UNLIKELY(t == NULL))
-		return lsp_rule_miss(t, ip);
-	mask = (1u << t->bits) - 1;
-	at = lsp_rule_slot_of(ip, t->bits);
-	for (i = 0; i < LSP_RULE_PROBES; i++) {
+	for (i = from; i < LSP_RULE_PROBES; i++) {
 		const struct lsp_rule_slot *s = &t->slot[(at + i) & mask];
 		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
@@ -321,6 +315,19 @@ lsp_rule_lookup(uintptr_t ip)
 			break;
 	}
 	return lsp_rule_miss(t, ip);
+}
+
+/* The rule for return address ip, read from the unwind tables on the
+ * first lookup.  Lock-free; async-signal-safe. */
+static inline uint32_t
+lsp_rule_lookup(uintptr_t ip)
+{
+	struct lsp_rule_table *t = __atomic_load_n(&lsp_rules,
+	    __ATOMIC_ACQUIRE);
+
+	if (LS_UNLIKELY(t == NULL))
+		return lsp_rule_miss(t, ip);
+	return lsp_rule_probe(t, lsp_rule_slot_of(ip, t->bits), ip, 0);
 }
 
 /* blocks.c: the live-block table and the record entry points. */

@@ -88,18 +88,7 @@ stack_too_low(void)
 static LS_NOINLINE uint32_t
 probe_rest(struct lsp_rule_table *t, uint32_t at, uintptr_t ip)
 {
-	unsigned i, mask = (1u << t->bits) - 1;
-
-	for (i = 1; i < LSP_RULE_PROBES; i++) {
-		const struct lsp_rule_slot *s = &t->slot[(at + i) & mask];
-		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-
-		if (key == ip)
-			return lsp_slot_rule(s);
-		if (key == 0)
-			break;
-	}
-	return lsp_rule_miss(t, ip);
+	return lsp_rule_probe(t, at, ip, 1);
 }
 
 /* The walk's state: the frame's return address, stack pointer and rbp. */

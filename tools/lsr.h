@@ -545,6 +545,9 @@ void lsr_json_str(FILE *f, const char *s);
 /* The same with '<', '>' and '&' escaped too, for JSON inside an HTML
  * script element. */
 void lsr_json_str_html(FILE *f, const char *s);
+/* A number with three decimals, as text for "%s"; null if not finite.
+ * The last eight stay valid. */
+const char *lsr_json_num(double v);
 
 /* Print report r to f, at most o->top sites (0: all), symbolizing their
  * stacks and filling their age figures. */

@@ -76,19 +76,10 @@ b64_uv(struct b64 *b, uint64_t v)
 	b64_byte(b, (unsigned)v);
 }
 
-/* A number with three decimals; null if not finite.  The last eight
- * stay valid. */
 static const char *
 num(double v)
 {
-	static char ring[8][400];	/* %.3f of DBL_MAX: 313 bytes */
-	static unsigned k;
-	char *b = ring[k++ % 8];
-
-	if (!isfinite(v))
-		return "null";
-	snprintf(b, sizeof(ring[0]), "%.3f", v);
-	return b;
+	return lsr_json_num(v);
 }
 
 static void

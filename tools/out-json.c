@@ -97,10 +97,8 @@ lsr_json_str_html(FILE *f, const char *s)
 	json_str(f, s, true);
 }
 
-/* A number with three decimals, as text for "%s"; null if not finite.
- * The last eight stay valid. */
-static const char *
-num(double v)
+const char *
+lsr_json_num(double v)
 {
 	static char ring[8][400];	/* %.3f of DBL_MAX: 313 bytes */
 	static unsigned k;
@@ -110,6 +108,12 @@ num(double v)
 		return "null";
 	snprintf(b, sizeof(ring[0]), "%.3f", v);
 	return b;
+}
+
+static const char *
+num(double v)
+{
+	return lsr_json_num(v);
 }
 
 static void

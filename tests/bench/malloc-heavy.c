@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mix.h"
+
 #define RING 4096
 
 static long calls = 1000000;
@@ -34,34 +36,9 @@ work(struct ctx *c, long n, int site)
 {
 	long i;
 
-	for (i = 0; i < n; i++) {
-		unsigned r = rnd(c), k = r % RING;
-		size_t sz = 16 + (r >> 12) % (r & 1 ? 256 : 4096);
-		void *p;
-
-		if (c->ring[k] != NULL && (r & 7) == 0) {
-			p = realloc(c->ring[k], sz * 2);
-			if (p != NULL)
-				c->ring[k] = p;
-			c->allocs++;
-			continue;
-		}
-		free(c->ring[k]);
-		if (c->ring[k] != NULL)
-			c->frees++;
-		switch ((r >> 3) % 8) {
-		case 0:
-			p = calloc(1, sz);
-			break;
-		case 1:
-			p = aligned_alloc(64, (sz + 63) & ~(size_t)63);
-			break;
-		default:
-			p = malloc(sz + (size_t)site);
-		}
-		c->ring[k] = p;
-		c->allocs++;
-	}
+	for (i = 0; i < n; i++)
+		mix_one(c->ring, RING, rnd(c), (size_t)site, &c->allocs,
+		    &c->frees);
 }
 
 __attribute__((noinline)) static void

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "mix.h"
+
 #define RING 4096
 #define CHAINS 512		/* a family */
 #define MAX_DEPTH 15
@@ -45,32 +47,7 @@ rnd(uint32_t *seed)
 __attribute__((noinline)) static void
 leaf(struct ctx *c)
 {
-	uint32_t r = rnd(&c->seed), k = r % RING;
-	size_t sz = 16 + (r >> 12) % (r & 1 ? 256 : 4096);
-	void *p;
-
-	if (c->ring[k] != NULL && (r & 7) == 0) {
-		p = realloc(c->ring[k], sz * 2);
-		if (p != NULL)
-			c->ring[k] = p;
-		c->allocs++;
-		return;
-	}
-	if (c->ring[k] != NULL)
-		c->frees++;
-	free(c->ring[k]);
-	switch ((r >> 3) % 8) {
-	case 0:
-		p = calloc(1, sz);
-		break;
-	case 1:
-		p = aligned_alloc(64, (sz + 63) & ~(size_t)63);
-		break;
-	default:
-		p = malloc(sz);
-	}
-	c->ring[k] = p;
-	c->allocs++;
+	mix_one(c->ring, RING, rnd(&c->seed), 0, &c->allocs, &c->frees);
 }
 
 typedef void step_fn(struct ctx *c, unsigned level);
