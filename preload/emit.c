@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <link.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
@@ -33,6 +34,50 @@ struct prev {
 
 /* By site id, in chunks mapped on first use; under the writer's lock. */
 static struct prev *prev[PREV_CHUNKS];
+
+/* dl_iterate_phdr: whether the first object after the executable (the
+ * kernel's vDSO aside) is the one at *arg. */
+static int
+first_after_exe(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t *want = arg;
+	const char *name = info->dlpi_name;
+
+	(void)size;
+	if (want[1]++ == 0 || strncmp(name, "linux-vdso", 10) == 0 ||
+	    strncmp(name, "linux-gate", 10) == 0)
+		return 0;	/* the executable, the vDSO */
+	want[2] = info->dlpi_addr == want[0];
+	return 1;
+}
+
+/*
+ * Whether "malloc", which the loader resolved to bound, reaches this
+ * library (self).  It does when bound is here; and when bound is the
+ * executable's PLT stub for malloc (a program built without -pie that
+ * takes malloc's address gets that as malloc's address, and the
+ * executable's symbol is undefined: it defines no malloc of its own),
+ * if no object comes between the executable and this one.
+ */
+static bool
+interposed(void *bound, const Dl_info *self)
+{
+	const ElfW(Sym) *sym = NULL;
+	uintptr_t want[3] = { (uintptr_t)self->dli_fbase, 0, 0 };
+	Dl_info info;
+
+	if (bound == NULL || dladdr1(bound, &info, (void **)&sym,
+	    RTLD_DL_SYMENT) == 0)
+		return false;
+	if (info.dli_fbase == self->dli_fbase)
+		return true;
+	if (sym == NULL || sym->st_shndx != SHN_UNDEF)
+		return false;
+	/* dlpi_addr is the load bias, dli_fbase the lowest address: the
+	 * same for this library, which is a shared object linked at 0 */
+	dl_iterate_phdr(first_after_exe, want);
+	return want[2] != 0;
+}
 
 void
 lsp_emit_process(struct ls_buf *b, uint64_t start_real_ns)
@@ -60,10 +105,12 @@ lsp_emit_process(struct ls_buf *b, uint64_t start_real_ns)
 
 	/* The program's calls reach leakspy only if "malloc" resolves into
 	 * this library (an executable that defines malloc wins). */
-	if (bound == NULL || dladdr(bound, &info) == 0 ||
-	    dladdr((void *)lsp_writer_start, &self) == 0 ||
-	    info.dli_fbase != self.dli_fbase) {
+	if (dladdr((void *)lsp_writer_start, &self) == 0 ||
+	    !interposed(bound, &self)) {
 		struct ls_fmt f;
+
+		if (bound == NULL || dladdr(bound, &info) == 0)
+			info.dli_fname = NULL;
 
 		flags |= LS_PF_INTERPOSE_FAILED;
 		ls_fmt_init(&f, notebuf, sizeof(notebuf));

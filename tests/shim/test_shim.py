@@ -524,6 +524,20 @@ def test_own_malloc():
     check("the figures are incomplete" in err, "stderr: %r" % err)
 
 
+def test_plt_malloc():
+    # An executable without -pie that takes malloc's address gives its
+    # PLT stub as malloc to everyone; its calls still reach leakspy,
+    # and the dump must not be called incomplete (Debian's python3).
+    r = same_as_native([victim("pltmalloc")], want_rc=0)
+    eq(r.out, b"1\n", "output")
+    rep = report(one_dump(r))
+    eq(rep["coverage"]["interposition"], True, "coverage.interposition")
+    kept = [s for s in rep["sites"] if s["frames"] and
+            s["frames"][0]["function"] == "main" and s["via"] == "malloc"]
+    eq([(s["live_bytes"], s["live_blocks"]) for s in kept], [(300, 3)],
+       "main's live blocks")
+
+
 def test_small_stack():
     r = same_as_native([victim("smallstack")], want_rc=0)
     eq(r.out, b"55\n", "output")
