@@ -167,6 +167,24 @@ def test_format_usage():
         check(word in err, "%r says %r: %r" % (args, word, err))
 
 
+def wait_open(pid, path):
+    """Until process pid has path open (leakspy-report opens a FIFO
+    without waiting for a writer, and would read an empty dump if it came
+    first): a writer is then there when it reads."""
+    deadline = time.monotonic() + TIMEOUT
+    fds = "/proc/%d/fd" % pid
+    while True:
+        try:
+            if any(os.readlink(os.path.join(fds, f)) == path
+                   for f in os.listdir(fds)):
+                return
+        except OSError:
+            pass
+        check(time.monotonic() < deadline, "leakspy-report did not open "
+              "%s in %d s" % (path, TIMEOUT))
+        time.sleep(0.01)
+
+
 def test_progress():
     """A dump that takes more than a second to read (from a FIFO whose
     writer pauses) has its progress said on stderr, and the report is
@@ -178,9 +196,12 @@ def test_progress():
     eq(err, "", "a quick read: stderr")
     fifo = os.path.join(tmpdir(), "slow.lsd")
     os.mkfifo(fifo)
-    p = subprocess.Popen([REPORT, "--format", "brief", fifo],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    with open(fifo, "wb") as f:
+    # Read and write, so that opening does not wait and leakspy-report
+    # finds a writer whenever it comes.
+    with os.fdopen(os.open(fifo, os.O_RDWR), "wb") as f:
+        p = subprocess.Popen([REPORT, "--format", "brief", fifo],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        wait_open(p.pid, fifo)
         f.write(data[:len(data) // 2])
         f.flush()
         time.sleep(1.5)
