@@ -62,6 +62,7 @@ _Static_assert((1u << (LSP_FILTER_BITS - 6)) % NSHARD == 0,
 /* Each shard's table and count are guarded by its lock (shard_lock). */
 struct shard {
 	unsigned lock;		/* 0 free, 1 held */
+	unsigned waiters;	/* threads asleep on lock (atomic) */
 	struct blk *tab;
 	size_t mask;
 	size_t count;
@@ -132,18 +133,33 @@ static LS_NOINLINE void
 shard_lock_wait(struct shard *sh)
 {
 	struct timespec ts = { 0, 20000 };
-	unsigned spins = 0;
 	int saved = errno;
 
 	do {
+		unsigned spins = 0;
+
 		while (__atomic_load_n(&sh->lock, __ATOMIC_RELAXED) != 0) {
-			if (spins++ < SHARD_SPINS)
+			if (spins++ < SHARD_SPINS) {
 				__builtin_ia32_pause();
-			else
-				(void)syscall(SYS_futex, &sh->lock,
-				    FUTEX_WAIT_PRIVATE, 1, &ts, NULL, 0);
+				continue;
+			}
+			__atomic_fetch_add(&sh->waiters, 1, __ATOMIC_SEQ_CST);
+			(void)syscall(SYS_futex, &sh->lock, FUTEX_WAIT_PRIVATE, 1,
+			    &ts, NULL, 0);
+			__atomic_fetch_sub(&sh->waiters, 1, __ATOMIC_RELAXED);
 		}
 	} while (__atomic_exchange_n(&sh->lock, 1, __ATOMIC_ACQUIRE) != 0);
+	errno = saved;
+}
+
+/* Wake a thread asleep on the lock just given back. */
+static LS_NOINLINE void
+shard_wake(struct shard *sh)
+{
+	int saved = errno;
+
+	(void)syscall(SYS_futex, &sh->lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL,
+	    0);
 	errno = saved;
 }
 
@@ -154,10 +170,15 @@ shard_lock(struct shard *sh)
 		shard_lock_wait(sh);
 }
 
+/* The release store, then a look for sleepers: one that went to sleep
+ * just as the store was made may be missed, and then wakes at its
+ * timeout. */
 static inline void
 shard_unlock(struct shard *sh)
 {
 	__atomic_store_n(&sh->lock, 0, __ATOMIC_RELEASE);
+	if (LS_UNLIKELY(__atomic_load_n(&sh->waiters, __ATOMIC_RELAXED) != 0))
+		shard_wake(sh);
 }
 
 static void
@@ -165,8 +186,10 @@ init_shard_locks(void)
 {
 	unsigned i;
 
-	for (i = 0; i < NSHARD; i++)
+	for (i = 0; i < NSHARD; i++) {
 		__atomic_store_n(&shards[i].lock, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&shards[i].waiters, 0, __ATOMIC_RELAXED);
+	}
 }
 
 int
@@ -198,7 +221,10 @@ blk_hash(uintptr_t p)
 {
 	uint64_t h = (uint64_t)(p >> 18) * 0x9e3779b97f4a7c15ull;
 
-	return (h ^ h >> 29) << 6 | ((p >> 4) & 63);
+	/* The offset inside the stretch rotated by the stretch's hash:
+	 * blocks aligned to 1 KiB or more, which all have offset 0, would
+	 * otherwise share one home slot in 64. */
+	return (h ^ h >> 29) << 6 | (((p >> 4) + (h >> 58)) & 63);
 }
 
 /* A block's shard is picked by the filter's bitmap word of its slot, and

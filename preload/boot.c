@@ -23,6 +23,7 @@
 #include "arena.h"
 #include "fmt.h"
 #include "lsp.h"
+#include "sites.h"
 #include "roots.h"
 
 struct lsp_real lsp_real;
@@ -352,6 +353,7 @@ atfork_child(void)
 	/* Blocks from here on are the child's; older ones it inherited. */
 	lsp_fork_epoch = lsp_epoch_next();
 	lsp_record_reset_locks();
+	lsp_slices_postfork_child();
 	lsp_threads_postfork_child();
 	lsp_modules_reset_lock();
 	lsp_writer_postfork_child();

@@ -635,9 +635,16 @@ lsp_cfi_flush(void)
 	if (t == NULL)
 		return;
 	pthread_mutex_lock(&grow_lock);
-	for (i = 0; i < 1u << t->bits; i++)
-		if (__atomic_load_n(&t->slot[i].key, __ATOMIC_RELAXED) != 0)
-			__atomic_store_n(&t->slot[i].key, 0, __ATOMIC_RELEASE);
+	for (i = 0; i < 1u << t->bits; i++) {
+		uint64_t key = __atomic_load_n(&t->slot[i].key,
+		    __ATOMIC_RELAXED);
+
+		/* A slot a writer is filling (busy) stays its: cleared
+		 * under it, a second writer would mix two rules in it. */
+		if (key != 0 && !(key & KEY_BUSY))
+			__atomic_compare_exchange_n(&t->slot[i].key, &key, 0,
+			    false, __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	}
 	__atomic_store_n(&t->fill, 0, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&grow_lock);
 }

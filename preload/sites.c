@@ -59,7 +59,15 @@ lsp_slice_release(void)
 {
 	unsigned k = lsp_slice_plus1;
 
-	if (k == 0 || k - 1 < LSP_NSHARED)
+	if (k == 0) {
+		/* No slice yet: what its destructors count goes to a
+		 * shared one, not to one of its own that nobody gives
+		 * back. */
+		lsp_slice_plus1 = __atomic_fetch_add(&shared_given, 1,
+		    __ATOMIC_RELAXED) % LSP_NSHARED + 1;
+		return;
+	}
+	if (k - 1 < LSP_NSHARED)
 		return;
 	/* From now on this thread adds to a shared slice; release: the next
 	 * owner sees what it wrote. */
@@ -185,6 +193,16 @@ lsp_site_intern_deep(const uintptr_t *f, struct lsp_site_key *k)
 	uint8_t code[LSP_CODE_MAX];
 
 	return lsp_site_intern_in(code, f, k);
+}
+
+void
+lsp_slices_postfork_child(void)
+{
+	unsigned k = lsp_slice_plus1;
+
+	/* The other threads are gone, with the slices they owned. */
+	__atomic_store_n(&own_taken, k > LSP_NSHARED ? 1u << (k - 1) : 0,
+	    __ATOMIC_RELAXED);
 }
 
 uint32_t

@@ -103,6 +103,9 @@ unsigned lsp_slice_claim(void);
  * thread-local destructors) goes to a shared slice. */
 void lsp_slice_release(void);
 
+/* A fork child: only the forking thread still owns a slice. */
+void lsp_slices_postfork_child(void);
+
 /*
  * Delta-code n frames f into out (LSP_CODE_MAX bytes): each the zigzag
  * LEB128 of its distance from the one before (the first from 0), as

@@ -542,6 +542,19 @@ slice_probe(void *arg)
 	return NULL;
 }
 
+/* A thread that ends before its first record (its destructors record)
+ * takes a shared slice: not one of its own that it would keep. */
+static void *
+slice_late(void *arg)
+{
+	(void)arg;
+	lsp_slice_release();
+	lsp_record_alloc(addr(50001), 3, LS_API_MALLOC);
+	sl_slice[1] = lsp_slice_plus1 - 1;
+	lsp_record_free(addr(50001));
+	return NULL;
+}
+
 static void
 test_slices_owned(void)
 {
@@ -574,8 +587,11 @@ test_slices_owned(void)
 	LST_EQ_U64(pthread_create(&t[0], NULL, slice_probe, NULL), 0);
 	pthread_join(t[0], NULL);
 	LST_TRUE(sl_slice[0] >= LSP_NSHARED);
+	LST_EQ_U64(pthread_create(&t[0], NULL, slice_late, NULL), 0);
+	pthread_join(t[0], NULL);
+	LST_TRUE(sl_slice[1] < LSP_NSHARED);
 	LST_TRUE(lsp_site_get(sl_site, &v));
-	LST_EQ_U64(v.alloc_blocks, SL_THREADS * SL_BLOCKS + 1);
+	LST_EQ_U64(v.alloc_blocks, SL_THREADS * SL_BLOCKS + 2);
 }
 
 /* --- sampled mode --- */
