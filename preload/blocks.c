@@ -121,11 +121,12 @@ static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
  * A shard's lock is held for a table insert or removal, or for the copy
  * of one shard (the snapshot scan): a word, taken with one exchange and
  * given back with a plain store, without a call or a second locked
- * instruction on the hot path.  A waiter spins a while, then sleeps in
- * futex waits of 20 us (nobody wakes it: the holder does not know it
- * waits), so that a waiter of higher priority than the holder still lets
- * it run.  futex is what pthread's mutexes use: every sandbox that lets
- * the program have threads allows it.
+ * instruction on the hot path.  A waiter spins a while, then counts
+ * itself a sleeper and sleeps in futex waits of 20 us, so that a waiter
+ * of higher priority than the holder still lets it run; the holder wakes
+ * a counted sleeper as it gives the lock back.  futex is what pthread's
+ * mutexes use: every sandbox that lets the program have threads allows
+ * it.
  */
 #define SHARD_SPINS	256
 

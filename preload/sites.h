@@ -273,12 +273,6 @@ lsp_id_add(uint32_t id, int64_t bytes, int64_t blocks)
 	lsp_counter_add((uint64_t *)&c->live_blocks, (uint64_t)blocks, k);
 }
 
-static inline void
-lsp_site_add(struct lsp_site *s, int64_t bytes, int64_t blocks)
-{
-	lsp_id_add(s->id, bytes, blocks);
-}
-
 /* Add to site s's live figures and its allocated totals at once: a new
  * block.  Hot path. */
 static inline void
