@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The heap scan's marking and classification (definitions: scan.h): the
- * blocks radix-sorted by address for lookup by binary search, three
+ * blocks radix-sorted by address for lookup (scan_index.h), three
  * breadth-first passes (reachable, interior-only, lost cliques); the
  * totals are scan_sum.c's.  Runs in the scan's child or at
  * exit with the other threads stopped: system calls and its own mappings
@@ -18,6 +18,7 @@
 #include "compiler.h"
 #include "hash.h"
 #include "scan.h"
+#include "scan_index.h"
 
 #define WORD		8u
 #define PAGE		4096u	/* skip unit past unreadable memory */
@@ -142,6 +143,7 @@ lsp_scan_fini(struct lsp_scan *s)
 	    sizeof(*s->per_site));
 	lsp_scan_unmap(s, s->ret, s->ret_cap * sizeof(*s->ret));
 	lsp_scan_unmap(s, s->start, (size_t)s->nsites * sizeof(*s->start));
+	lsp_scan_index_free(s);
 	*s = (struct lsp_scan){ 0 };
 }
 
@@ -279,22 +281,9 @@ sort_blocks(struct lsp_scan *s)
 static inline size_t
 find(const struct lsp_scan *s, uintptr_t p)
 {
-	size_t lo = 0, hi = s->n, i;
-	uint64_t len;
-
 	if (p - s->lo >= s->hi - s->lo)
 		return SIZE_MAX;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->addr[mid] <= p)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	i = lo - 1;	/* lo >= 1: p >= addr[0] */
-	len = s->size[i] ? s->size[i] : 1;
-	return p - s->addr[i] < len ? i : SIZE_MAX;
+	return lsp_scan_lookup(s, p);
 }
 
 size_t
@@ -780,6 +769,7 @@ lsp_scan_run(struct lsp_scan *s, const struct lsp_scan_root *roots,
 	r = -ENOMEM;
 	if (s->buf != NULL && s->pcache != NULL) {
 		sort_blocks(s);
+		lsp_scan_index(s);
 		r = mark(s);
 	}
 	lsp_scan_unmap(s, s->buf, LSP_SCAN_BUF);

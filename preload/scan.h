@@ -40,7 +40,9 @@
  * Memory: LSP_SCAN_BYTES_PER_BLOCK bytes per block of capacity, mapped by
  * lsp_scan_init (the radix sort's scratch is the marking arrays); while
  * it marks, lsp_scan_run adds a read buffer (LSP_SCAN_BUF) and a cache of
- * readable pages (LSP_SCAN_PCACHE words), 768 KiB; then 64 bytes per site
+ * readable pages (LSP_SCAN_PCACHE words), 768 KiB, and the lookup's
+ * index (scan_index.h): 32 to 64 bytes per 4 KiB granule that a block
+ * overlaps, and 4 per block over more than 16 granules; then 64 bytes per site
  * id up to the largest seen, and the retained-by table: 32 bytes per
  * distinct (site, owner) pair, at most twice that while it grows.
  */
@@ -155,6 +157,8 @@ struct lsp_scan_stats {
  * duplicates, and addr, size, site, owner, via and state are indexed by
  * block.  Fields are the engine's; read results through the functions.
  */
+struct lsp_scan_gran;
+
 struct lsp_scan {
 	size_t cap, n;
 	uintptr_t *addr;
@@ -185,6 +189,10 @@ struct lsp_scan {
 	struct lsp_scan_owner *ret;
 	size_t nret, ret_cap;
 	uint32_t *start;		/* chains: each site's first block */
+	struct lsp_scan_gran *gran;	/* scan_index.h; NULL: none */
+	unsigned gran_bits;
+	uint32_t *big;			/* blocks of many granules */
+	size_t nbig;
 	struct lsp_scan_stats st;
 };
 

@@ -3,7 +3,8 @@
  * Unit tests of the heap scan's engine (preload/scan.c, scan_sum.c,
  * scan_chain.c) over made-up addresses, read from a buffer by a reader of
  * the test's own: zero-size and duplicate blocks, glibc's chunk headers,
- * chains and tiered owners, each graph known and asserted exactly.
+ * chains and tiered owners, each graph known and asserted exactly; the
+ * lookup's index against a search over every block.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -256,6 +257,117 @@ test_chain_biggest(void)
 	lsp_scan_fini(&s);
 }
 
+/* --- the lookup's index (scan_index.h) against a search over all --- */
+
+static uint64_t rng = 88172645463325252ull;
+
+static uint64_t
+rnd(uint64_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng % n;
+}
+
+/* What scan.c's lookup gave before the index: the last block beginning
+ * at or below p, if p is in it. */
+static size_t
+find_all(const struct lsp_scan *s, uintptr_t p)
+{
+	size_t lo = 0, hi = s->n, i;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->addr[mid] <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return SIZE_MAX;
+	i = lo - 1;
+	return p - s->addr[i] < (s->size[i] ? s->size[i] : 1) ? i : SIZE_MAX;
+}
+
+#define LOOKUP_BLOCKS	20000
+
+/*
+ * Blocks in three regions far apart (a heap, mmap's area, one past 4
+ * GiB), small ones side by side and with gaps, zero-size ones, big ones
+ * (over 16 granules) with small stale blocks inside and beside them, and
+ * blocks overlapping their neighbours: every lookup near each block's
+ * edges and at random in the range gives what the search over all blocks
+ * gives.
+ */
+static void
+test_lookup(void)
+{
+	static const struct lsp_scan_reader rd = { fake_read, NULL, false };
+	static const uintptr_t region[3] = { 0x555555554000,
+	    0x7f0000001000, 0x100000000 };
+	struct lsp_scan s;
+	size_t i, k, nbig = 0, hits = 0, misses = 0;
+	uintptr_t at[3];
+
+	memcpy(at, region, sizeof(at));
+	LST_EQ_U64(lsp_scan_init(&s, LOOKUP_BLOCKS), 0);
+	for (i = 0; i < LOOKUP_BLOCKS; i++) {
+		unsigned r = (unsigned)rnd(3), kind = (unsigned)rnd(100);
+		uint64_t size = 16 + 16 * rnd(12);
+
+		if (kind < 3)
+			size = 0;
+		else if (kind < 5)
+			size = 70000 + rnd(1u << 20);	/* big */
+		else if (kind < 7)
+			size = 60000 + rnd(8000);	/* near the limit */
+		if (kind >= 7 && kind < 9 && i > 0) {
+			/* stale: inside or across the block before */
+			uintptr_t a = s.addr[s.n - 1], len = s.size[s.n - 1];
+
+			add(&s, (void *)(a + (len ? rnd(len) : 0)),
+			    16 + rnd(100000), (uint32_t)rnd(8));
+			continue;
+		}
+		add(&s, (void *)at[r], size, (uint32_t)rnd(8));
+		at[r] += size + 16 * rnd(kind < 95 ? 2 : 1000);
+	}
+	LST_EQ_U64(lsp_scan_run(&s, NULL, 0, &rd), 0);
+	LST_EQ_U64(s.gran != NULL, 1);
+	for (i = 0; i < s.n; i++) {
+		uint64_t len = s.size[i] ? s.size[i] : 1;
+
+		if ((s.addr[i] + len - 1) / 4096 - s.addr[i] / 4096 >= 16)
+			nbig++;
+	}
+	LST_EQ_U64(s.nbig, nbig);
+	LST_EQ_U64(nbig > 100, 1);
+	for (i = 0; i < s.n; i++) {
+		uintptr_t a = s.addr[i], len = s.size[i];
+		uintptr_t probe[8] = { a, a - 1, a + 1, a + len - 1, a + len,
+		    a + len / 2, (a | 4095) + 1, a & ~(uintptr_t)4095 };
+
+		for (k = 0; k < 8; k++) {
+			size_t want = find_all(&s, probe[k]);
+
+			LST_EQ_U64(lsp_scan_find(&s, probe[k]), want);
+			if (want == SIZE_MAX)
+				misses++;
+			else
+				hits++;
+		}
+	}
+	for (i = 0; i < 200000; i++) {
+		uintptr_t p = region[rnd(3)] + rnd(LOOKUP_BLOCKS * 2000ull);
+
+		LST_EQ_U64(lsp_scan_find(&s, p), find_all(&s, p));
+	}
+	LST_EQ_U64(hits > 50000 && misses > 20000, 1);
+	lsp_scan_fini(&s);
+}
+
 int
 main(void)
 {
@@ -264,5 +376,6 @@ main(void)
 	test_chains();
 	test_tiered();
 	test_chain_biggest();
+	test_lookup();
 	return LST_DONE();
 }
