@@ -13,6 +13,7 @@
 
 #include "lst.h"
 #include "scan.h"
+#include "scan_index.h"
 #include "scan_ut.h"
 
 int lst_failures;
@@ -271,24 +272,12 @@ rnd(uint64_t n)
 }
 
 /* What scan.c's lookup gave before the index: the last block beginning
- * at or below p, if p is in it. */
+ * at or below p, if p is in it, by a search over all blocks (the
+ * synthetic tests above pin its answers). */
 static size_t
 find_all(const struct lsp_scan *s, uintptr_t p)
 {
-	size_t lo = 0, hi = s->n, i;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->addr[mid] <= p)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return SIZE_MAX;
-	i = lo - 1;
-	return p - s->addr[i] < (s->size[i] ? s->size[i] : 1) ? i : SIZE_MAX;
+	return lsp_scan_search(s, p, 0, s->n);
 }
 
 #define LOOKUP_BLOCKS	20000
