@@ -44,8 +44,8 @@ void lsp_scan_index(struct lsp_scan *s);
 /* Unmap the index.  Async-signal-safe. */
 void lsp_scan_index_free(struct lsp_scan *s);
 
-/* The last block in [lo, hi) beginning at or below p, if p is in it;
- * (lo is taken to be 0: a block below lo begins below p too). */
+/* The last block beginning at or below p, if p is in it, given that
+ * every block below lo begins at or below p and none from hi on does. */
 static inline size_t
 lsp_scan_search(const struct lsp_scan *s, uintptr_t p, size_t lo, size_t hi)
 {
