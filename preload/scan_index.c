@@ -6,10 +6,8 @@
  */
 #include <stdbool.h>
 
-#include "arena.h"
 #include "scan_index.h"
 
-#define GRAN		((uintptr_t)1 << LSP_SCAN_GRAN_SHIFT)
 #define MIN_BITS	10
 
 /* Block i's granules, first to last (a zero-size block has one byte). */
@@ -26,6 +24,19 @@ static inline bool
 is_big(uint64_t g0, uint64_t g1)
 {
 	return g1 - g0 >= LSP_SCAN_BIG_SPAN;
+}
+
+/* The first of granules g0 to g1 that no block before took, next being
+ * one past the last they took (the blocks are sorted by address, so what
+ * they took below next has no hole from g0 on); next moves past g1. */
+static inline uint64_t
+first_new(uint64_t g0, uint64_t g1, uint64_t *next)
+{
+	uint64_t g = g0 > *next ? g0 : *next;
+
+	if (g1 + 1 > *next)
+		*next = g1 + 1;
+	return g;
 }
 
 static size_t
@@ -48,25 +59,23 @@ put(struct lsp_scan *s, uint64_t g, uint32_t first, uint32_t count)
 }
 
 /*
- * Each granule's entry, in increasing order of granules (the blocks are
- * sorted by address, so the granules a small block adds to those before
- * it follow them): the number of blocks beginning before it and in it,
- * found by two cursors that only move forward.
+ * Each granule's entry, in increasing order of granules: the number of
+ * blocks beginning before it and in it, found by two cursors that only
+ * move forward.
  */
 static void
 fill(struct lsp_scan *s)
 {
-	size_t i, before = 0, upto = 0, nbig = 0;	/* nbig: as counted */
-	uint64_t last = 0, g0, g1, g;
-	bool any = false;
+	size_t i, before = 0, upto = 0, nbig = 0;
+	uint64_t next = 0, g0, g1, g;
 
 	for (i = 0; i < s->n; i++) {
 		granules(s, i, &g0, &g1);
 		if (is_big(g0, g1)) {
-			s->big[nbig++] = (uint32_t)i;	/* nbig < s->nbig */
+			s->big[nbig++] = (uint32_t)i;
 			continue;
 		}
-		for (g = any && last >= g0 ? last + 1 : g0; g <= g1; g++) {
+		for (g = first_new(g0, g1, &next); g <= g1; g++) {
 			while (before < s->n &&
 			    s->addr[before] >> LSP_SCAN_GRAN_SHIFT < g)
 				before++;
@@ -77,9 +86,6 @@ fill(struct lsp_scan *s)
 				upto++;
 			put(s, g, (uint32_t)before, (uint32_t)(upto - before));
 		}
-		if (!any || g1 > last)
-			last = g1;
-		any = true;
 	}
 }
 
@@ -87,25 +93,20 @@ void
 lsp_scan_index(struct lsp_scan *s)
 {
 	size_t i, ngran = 0, nbig = 0;
-	uint64_t last = 0, g0, g1;
-	bool any = false;
+	uint64_t next = 0, g0, g1, g;
 	unsigned bits = MIN_BITS;
 
 	/* Count the granules small blocks overlap (each once) and the big
-	 * blocks. */
+	 * blocks, as fill will take them. */
 	for (i = 0; i < s->n; i++) {
 		granules(s, i, &g0, &g1);
 		if (is_big(g0, g1)) {
 			nbig++;
 			continue;
 		}
-		if (!any || g0 > last)
-			ngran += g1 - g0 + 1;
-		else if (g1 > last)
-			ngran += g1 - last;
-		if (!any || g1 > last)
-			last = g1;
-		any = true;
+		g = first_new(g0, g1, &next);
+		if (g <= g1)
+			ngran += g1 - g + 1;
 	}
 	while (((size_t)1 << bits) < 2 * ngran)
 		bits++;
