@@ -81,8 +81,8 @@ void lsp_reach_final(struct ls_buf *b, uint32_t index, uint32_t covered);
 
 /* scan_clone.c: whether a scan while running is due now (LEAKSPY_SCAN's
  * interval, or the live heap grown by LEAKSPY_SCAN_GROWTH percent since
- * the last, at most one a second and one per ten times the last one's
- * length); and the scan itself: started (the raw clone taken) right
+ * the last, at most one a second and one per ten times the length it is
+ * expected to have); and the scan itself: started (the raw clone taken) right
  * before the snapshot reads the sites' figures, so that both are of
  * nearly one moment, and finished (the clone waited for, its records
  * appended) before the snapshot ends, or in a later snapshot.  In sampled mode the start does

@@ -35,7 +35,7 @@
 #define MAPS_MAX	((size_t)64 << 20)	/* /proc/self/maps read */
 #define MIN_HEAP	((uint64_t)1 << 20)	/* growth: not below 1 MiB */
 #define MIN_GAP_NS	1000000000ull	/* growth: 1 s between scans... */
-#define GAP_FACTOR	10		/* ...and 10 times the last one's */
+#define GAP_FACTOR	10		/* ...and 10 times the next one's */
 
 extern void *__libc_stack_end;
 
@@ -50,6 +50,7 @@ struct out {
 static struct {
 	uint64_t last_ns;	/* when the last scan began (0: none) */
 	uint64_t last_took_ns;
+	uint64_t last_began_live;	/* live bytes as it began */
 	uint64_t last_live;	/* live bytes at the last scan */
 	uint64_t next_timed_ns;
 } st;
@@ -68,10 +69,22 @@ live_bytes(void)
 	return sum;
 }
 
+/* How long a scan of a heap of live bytes is expected to take: the last
+ * one's length, scaled by how much the heap has grown since it began.  A
+ * heap that grew tenfold since a short scan so waits ten times longer. */
+static uint64_t
+expected_ns(uint64_t live)
+{
+	if (st.last_began_live == 0 || live <= st.last_began_live)
+		return st.last_took_ns;
+	return (uint64_t)((double)st.last_took_ns * ((double)live /
+	    (double)st.last_began_live));
+}
+
 bool
 lsp_reach_due(void)
 {
-	uint64_t gap, now_ns = lsp_run_ns();
+	uint64_t gap, live, now_ns = lsp_run_ns();
 
 	if (lsp_cfg.scan_ms == 0)
 		return false;
@@ -81,18 +94,14 @@ lsp_reach_due(void)
 		return true;
 	if (lsp_cfg.scan_growth == 0)
 		return false;
-	gap = st.last_took_ns * GAP_FACTOR;
-	if (gap < MIN_GAP_NS)
-		gap = MIN_GAP_NS;
-	if (st.last_ns != 0 && now_ns - st.last_ns < gap)
+	if (st.last_ns != 0 && now_ns - st.last_ns < MIN_GAP_NS)
 		return false;
-	{
-		uint64_t live = live_bytes();
-		uint64_t want = st.last_live + st.last_live / 100 *
-		    lsp_cfg.scan_growth;
-
-		return live >= MIN_HEAP && live >= want;
-	}
+	live = live_bytes();
+	if (live < MIN_HEAP || live < st.last_live + st.last_live / 100 *
+	    lsp_cfg.scan_growth)
+		return false;
+	gap = expected_ns(live) * GAP_FACTOR;
+	return st.last_ns == 0 || now_ns - st.last_ns >= gap;
 }
 
 /* --- the roots of the running threads --- */
@@ -402,6 +411,7 @@ lsp_reach_clone_start(uint32_t index, uint32_t covered)
 
 	pend = (typeof(pend)){ .on = true, .t0 = lsp_run_ns(), .pid = -1 };
 	st.last_ns = pend.t0;
+	st.last_began_live = live_bytes();
 	ls_fmt_init(&f, why, sizeof(why));
 	if (lsp_cfg.sample != 0) {
 		pend.err = -ENOTSUP;
