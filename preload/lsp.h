@@ -287,10 +287,13 @@ struct lsp_rule_table {
 extern struct lsp_rule_table *lsp_rules	/* acquire: the current table */
     __attribute__((visibility("hidden")));
 
+/* ip's home slot: its low bits.  Return addresses are spread over the
+ * code without a pattern in them, and the walk's lookups depend one on
+ * the other, so the index costs one instruction, not a multiply. */
 static inline unsigned
 lsp_rule_slot_of(uintptr_t ip, unsigned bits)
 {
-	return (unsigned)((ip * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+	return (unsigned)ip & ((1u << bits) - 1);
 }
 
 /* lsp_rule_lookup's slow path: ip is not in table t (or there is none

@@ -97,16 +97,19 @@ struct walk {
 };
 
 /*
- * Step w from its frame to the caller's by the rules of table t (shift:
- * 64 less its bits).  Returns 0 to go on, 1 at the outermost frame, -1
+ * Step w from its frame to the caller's by the rules of table t (mask:
+ * its slots less one).  Returns 0 to go on, 1 at the outermost frame, -1
  * where libunwind must take over.  Inline in both loops of fast_walk.
  */
 static inline int
-step(struct lsp_rule_table *t, unsigned shift, struct walk *w, uintptr_t hi)
+step(struct lsp_rule_table *t, unsigned mask, struct walk *w, uintptr_t hi)
 {
-	/* lsp_rule_lookup, its first probe inline: the slot is within the
-	 * table, the hash being bits wide */
-	uint32_t at = (uint32_t)((w->ip * 0x9e3779b97f4a7c15ull) >> shift);
+	/* lsp_rule_lookup, its first probe inline.  The slot is the
+	 * return address's low bits (lsp_rule_slot_of), which cost one
+	 * instruction where a multiplying hash costs a few cycles more of a
+	 * latency that nothing hides: each frame's slot depends on the
+	 * return address the frame before it gave. */
+	uint32_t at = (uint32_t)w->ip & mask;
 	const struct lsp_rule_slot *s = &t->slot[at];
 	uint32_t kind, off;
 	uintptr_t cfa, d, k8;
@@ -154,20 +157,20 @@ fast_walk(uintptr_t *f, unsigned cap)
 	 * what was added since, and a miss adds it again. */
 	struct lsp_rule_table *t = __atomic_load_n(&lsp_rules,
 	    __ATOMIC_ACQUIRE);
-	unsigned n = 0, shift;
+	unsigned n = 0, mask;
 	int r;
 
 	if (w.sp < stack_lo || w.sp >= hi || t == NULL || cap == 0)
 		return -1;
-	shift = 64 - t->bits;
+	mask = (1u << t->bits) - 1;
 	/* leakspy's own frames come first: walked, not kept (each step
 	 * goes up the stack, so both loops end) */
 	while (lsp_is_own_ip(w.ip))
-		if ((r = step(t, shift, &w, hi)) != 0 || w.ip == 0)
+		if ((r = step(t, mask, &w, hi)) != 0 || w.ip == 0)
 			return r < 0 ? -1 : 0;
 	for (;;) {
 		f[n++] = w.ip;
-		if ((r = step(t, shift, &w, hi)) != 0)
+		if ((r = step(t, mask, &w, hi)) != 0)
 			return r < 0 ? -1 : (int)n;
 		if (n == cap || w.ip == 0)
 			break;
