@@ -134,16 +134,18 @@ lsp_warn(const char *msg, const char *detail)
 	errno = saved;
 }
 
+void *lsp_sym_scope = RTLD_NEXT;
+
 void *
 lsp_next_sym(const char *name)
 {
-	return dlsym(RTLD_NEXT, name);
+	return dlsym(lsp_sym_scope, name);
 }
 
 void *
 lsp_need_sym(const char *name)
 {
-	void *p = dlsym(RTLD_NEXT, name);
+	void *p = dlsym(lsp_sym_scope, name);
 
 	if (p == NULL) {
 		lsp_warn("cannot find the next allocator's function", name);
@@ -178,8 +180,28 @@ initial_environ(void)
 char *
 lsp_env(const char *name)
 {
+	static char value[LSP_PATH_MAX];
 	char **e = initial_environ();
 	size_t n = strlen(name);
+
+	/* Attached: the attach command's settings, not the environment,
+	 * which the program had before anyone asked for leakspy. */
+	if (lsp_attached) {
+		const char *l = lsp_attach_env;
+
+		while (l != NULL && *l != '\0') {
+			size_t len = strcspn(l, "\n");
+
+			if (len > n && strncmp(l, name, n) == 0 &&
+			    l[n] == '=' && len - n - 1 < sizeof(value)) {
+				memcpy(value, l + n + 1, len - n - 1);
+				value[len - n - 1] = '\0';
+				return value;
+			}
+			l += len + (l[len] == '\n');
+		}
+		return NULL;
+	}
 
 	for (; e != NULL && *e != NULL; e++)
 		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
@@ -361,23 +383,10 @@ atfork_child(void)
 }
 
 void
-lsp_boot(void)
+lsp_boot_tracking(void)
 {
-	int expected = LSP_UNINIT;
-	int saved = errno;
 	bool active;
 
-	if (!__atomic_compare_exchange_n(&lsp_state, &expected, LSP_BOOTING,
-	    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		/* Another thread boots; this thread's own recursion (guard
-		 * set) is served from the pool by the caller. */
-		if (expected == LSP_BOOTING && !lsp_guard)
-			while (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) ==
-			    LSP_BOOTING)
-				sched_yield();
-		return;
-	}
-	lsp_guard_enter();
 	resolve();
 	lsp_pid = getpid();
 	find_exe();
@@ -385,7 +394,7 @@ lsp_boot(void)
 	active = getauxval(AT_SECURE) == 0;
 	if (active) {
 		lsp_config_read();
-		if (!lsp_cfg.follow_exec)
+		if (!lsp_cfg.follow_exec && !lsp_attached)
 			drop_self_from_preload();
 		lsp_modules_init();
 		lsp_unwind_init();
@@ -405,6 +414,26 @@ lsp_boot(void)
 	    __ATOMIC_RELEASE);
 	if (active)
 		lsp_writer_start();
+}
+
+void
+lsp_boot(void)
+{
+	int expected = LSP_UNINIT;
+	int saved = errno;
+
+	if (!__atomic_compare_exchange_n(&lsp_state, &expected, LSP_BOOTING,
+	    false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Another thread boots; this thread's own recursion (guard
+		 * set) is served from the pool by the caller. */
+		if (expected == LSP_BOOTING && !lsp_guard)
+			while (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) ==
+			    LSP_BOOTING)
+				sched_yield();
+		return;
+	}
+	lsp_guard_enter();
+	lsp_boot_tracking();
 	lsp_guard_leave();
 	errno = saved;
 }
@@ -412,6 +441,14 @@ lsp_boot(void)
 __attribute__((constructor)) static void
 lsp_ctor(void)
 {
+	int expected = LSP_UNINIT;
+
+	/* Loaded by dlopen (leakspy attach): nothing until attached. */
+	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) == LSP_UNINIT &&
+	    !lsp_preloaded() && __atomic_compare_exchange_n(&lsp_state,
+	    &expected, LSP_DORMANT, false, __ATOMIC_ACQ_REL,
+	    __ATOMIC_ACQUIRE))
+		return;
 	lsp_boot();
 	/* Booted from .preinit_array: LD_PRELOAD, emptied, can go now. */
 	if (preload_emptied)

@@ -105,7 +105,10 @@ lsp_emit_process(struct ls_buf *b, uint64_t start_real_ns)
 
 	/* The program's calls reach leakspy only if "malloc" resolves into
 	 * this library (an executable that defines malloc wins). */
-	if (dladdr((void *)lsp_writer_start, &self) == 0 ||
+	if (lsp_attached) {
+		/* Calls come through the rewritten GOT entries. */
+		flags |= LS_PF_ATTACHED;
+	} else if (dladdr((void *)lsp_writer_start, &self) == 0 ||
 	    !interposed(bound, &self)) {
 		struct ls_fmt f;
 

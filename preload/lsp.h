@@ -43,6 +43,7 @@ enum {
 	LSP_BOOTING,	/* lsp_boot() is running */
 	LSP_ACTIVE,	/* tracking */
 	LSP_PASSIVE,	/* forwarding only: disabled, setuid, or failed */
+	LSP_DORMANT,	/* loaded by dlopen, not attached (attach.c) */
 };
 
 /* Written by lsp_boot() (release), read by interposers (acquire). */
@@ -607,6 +608,34 @@ lsp_is_own_ip(uintptr_t ip)
 /* Find the text ranges of leakspy and libunwind; call from lsp_boot(). */
 void lsp_modules_init(void);
 
+/* attach.c: tracking started late, by leakspy_attach(), in a process that
+ * did not preload leakspy.  lsp_attached is set before boot and stays
+ * set; lsp_attach_env holds the settings, NAME=value lines, that
+ * lsp_env() reads instead of the environment. */
+extern bool lsp_attached;
+extern const char *lsp_attach_env;
+/* The entry points the attach command calls in the process, and where
+ * it reads why one failed (exported; libleakspy.map). */
+int leakspy_attach(const char *settings);
+int leakspy_detach(void);
+extern char leakspy_why[256];
+/* Where lsp_next_sym looks: RTLD_NEXT, or RTLD_DEFAULT when attached. */
+extern void *lsp_sym_scope;
+/* Whether libleakspy.so was loaded at start (LD_PRELOAD, ld.so.preload)
+ * rather than by dlopen: its malloc is the one the program binds. */
+bool lsp_preloaded(void);
+/* The start-up's work after the real functions are known: settings,
+ * tables, the writer.  lsp_boot()'s and leakspy_attach()'s. */
+void lsp_boot_tracking(void);
+
+/* got.c: rewrite the GOT entries of the interposed names in every loaded
+ * object (0 or -errno); look again for objects loaded since; write
+ * every entry back (0, or the first error). */
+int lsp_got_patch(void);
+void lsp_got_refresh(void);
+int lsp_got_restore(void);
+size_t lsp_got_count(void);
+
 /* writer.c */
 
 /* Create the dump and write its first records; start the writer thread
@@ -615,6 +644,9 @@ void lsp_writer_start(void);
 
 /* Take a snapshot now, from the calling thread (exit path). */
 void lsp_writer_final(void);
+/* leakspy_detach(): the last snapshot (FINAL detach), then the writer
+ * thread ends and the program's signal dispositions go back. */
+void lsp_writer_detach(void);
 /* Nanoseconds since the process (or fork child) started, as snapshots
  * count them. */
 uint64_t lsp_run_ns(void);

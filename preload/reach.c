@@ -520,7 +520,19 @@ lsp_reach_emit_scan(struct ls_buf *b, uint32_t index, uint64_t mono_ns,
 {
 	size_t r = ls_rec_begin(b, LS_REC_SCAN);
 	uint32_t site, count = 0;
+	char more[320];
+	struct ls_fmt f;
 
+	/* Attached late: a block allocated before is no root and not
+	 * scanned, so what only it holds looks lost. */
+	if (lsp_attached) {
+		ls_fmt_init(&f, more, sizeof(more));
+		ls_fmt_str(&f, why);
+		ls_fmt_str(&f, why[0] != '\0' ? "; " : "");
+		ls_fmt_str(&f, "blocks allocated before the attach are not "
+		    "known");
+		why = more;
+	}
 	for (site = 0; s != NULL && site < s->nsites && site < covered;
 	    site++)
 		count += lsp_scan_site(s, site) != NULL;

@@ -52,6 +52,7 @@ static sem_t wake;
 static sem_t ready;
 static int sig_pending;		/* atomic */
 static bool thread_started;
+static bool stopping;		/* detach: the writer thread ends (atomic) */
 
 static uint64_t
 now_ns(clockid_t clk)
@@ -161,6 +162,7 @@ static void
 write_out(unsigned reason, bool final, bool scan)
 {
 	unsigned how = ws.fatal_signo != 0 ? LS_FINAL_SIGNAL :
+	    reason == LS_SNAP_DETACH ? LS_FINAL_DETACH :
 	    reason == LS_SNAP_EXEC ? LS_FINAL_EXEC :
 	    reason == LS_SNAP_ABORT ? LS_FINAL_ABORT : LS_FINAL_EXIT;
 
@@ -295,7 +297,8 @@ writer_main(void *arg)
 		bool scan;
 		uint64_t until = interval != 0 ? next : UINT64_MAX;
 
-		if ((growth || lsp_reach_clone_pending()) &&
+		/* Attached: objects loaded since are looked for as often. */
+		if ((growth || lsp_attached || lsp_reach_clone_pending()) &&
 		    now_ns(CLOCK_MONOTONIC) + SCAN_POLL_NS < until)
 			until = now_ns(CLOCK_MONOTONIC) + SCAN_POLL_NS;
 		if (until != UINT64_MAX) {
@@ -310,6 +313,12 @@ writer_main(void *arg)
 		}
 		if (r != 0 && errno == EINTR)
 			continue;
+		if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+			sem_post(&ready);
+			return NULL;
+		}
+		if (lsp_attached)
+			lsp_got_refresh();
 		/* In a sandbox: asleep until lsp_writer_unsandbox(). */
 		while (lsp_in_sandbox())
 			(void)sem_wait(&wake);
@@ -412,7 +421,8 @@ lsp_writer_start(void)
 	create_header();
 	if (ws.disabled)
 		return;
-	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0)
+	/* Attached, the thread also looks for objects loaded later. */
+	if (lsp_cfg.interval_ms != 0 || lsp_cfg.signo != 0 || lsp_attached)
 		start_thread();
 	lsp_signals_init(lsp_cfg.signo, on_snapshot_signal);
 }
@@ -481,6 +491,20 @@ lsp_writer_final(void)
 	write_last(LS_SNAP_EXIT, 0);
 	/* One that came while this snapshot was written, too. */
 	lsp_signals_fatal_exit();
+}
+
+void
+lsp_writer_detach(void)
+{
+	write_last(LS_SNAP_DETACH, 0);
+	if (thread_started) {
+		__atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
+		sem_post(&wake);
+		while (sem_wait(&ready) != 0 && errno == EINTR)
+			continue;
+		thread_started = false;
+	}
+	lsp_signals_release(true);
 }
 
 void

@@ -173,6 +173,9 @@ enum {
 
 /* PROCESS flags */
 #define LS_PF_INTERPOSE_FAILED	0x1	/* malloc is not bound to the shim */
+#define LS_PF_ATTACHED		0x2	/* tracking began at an attach (leakspy
+					 * attach), at start_realtime_ns: blocks
+					 * allocated before it are unknown */
 
 /* Allocation entry points, recorded per stack. */
 enum {
@@ -200,6 +203,7 @@ enum {
 	LS_SNAP_ABORT,		/* abort() or a failed assert() */
 	LS_SNAP_SANDBOX,	/* a seccomp filter goes on: the dump's last */
 	LS_SNAP_SCAN,		/* a heap scan while running (LEAKSPY_SCAN) */
+	LS_SNAP_DETACH,		/* leakspy detach: the dump's last */
 	LS_SNAP_COUNT
 };
 
@@ -226,6 +230,7 @@ enum {
 	LS_FINAL_ABORT,		/* abort(), __assert_fail() */
 	LS_FINAL_SIGNAL,	/* a signal whose default action ends the
 				 * process: SIGTERM, say */
+	LS_FINAL_DETACH,	/* leakspy detach: the process goes on */
 	LS_FINAL_COUNT
 };
 

@@ -19,10 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
 #include "cli.h"
 #include "compiler.h"
 #include "launch.h"
 #include "settings.h"
+#include "xalloc.h"
 
 #define HELP_COL	25	/* where an option's help starts */
 #define HELP_WIDTH	79
@@ -189,6 +191,8 @@ usage_line(FILE *f)
 	gate_usage_line(f);
 	fputs("       leakspy --watch seconds [option ...] [--] command "
 	    "[arg ...]\n", f);
+	fputs("       leakspy attach [--background] [option ...] pid\n"
+	    "       leakspy detach pid\n", f);
 }
 
 /* "  -d, --depth DEPTH" ("      --fail-on LIST" without opt) and its
@@ -283,6 +287,22 @@ usage(FILE *f)
 	    "show its dump's report on the terminal, redrawn as snapshots "
 	    "arrive (looked for every SECONDS, 0.05 to 3600; a snapshot a "
 	    "second unless -i is given)", NULL);
+	fputs("\n"
+	    "leakspy attach loads libleakspy.so into the running process pid "
+	    "(ptrace,\n"
+	    "then its own dlopen) and tracks what it allocates from then on, "
+	    "with the\n"
+	    "options above for its settings (-f aside); it stays until Ctrl-C, "
+	    "which\n"
+	    "detaches, or until the process ends.  leakspy detach pid ends "
+	    "the\n"
+	    "tracking: the last snapshot, and the process runs on as before.  "
+	    "Exit\n"
+	    "status: 0, 1 refused (the process untouched), 2 usage, 3 the call "
+	    "failed.\n"
+	    "\n", f);
+	option_line(f, '\0', "background", NULL, "attach and return at "
+	    "once; leakspy detach ends the tracking", NULL);
 }
 
 /* The shim next to this program (build tree), else the installed one. */
@@ -388,6 +408,104 @@ run(char **cmd, const char *old_preload)
 	lsr_run_exit(status);
 }
 
+#define OPT_BACKGROUND	201
+
+/* The LEAKSPY_* lines the attached library reads instead of the
+ * environment: those set (by options or in leakspy's environment), and
+ * the dump's path made absolute against this directory. */
+static char *
+attach_settings(void)
+{
+	char *out = lsr_xstrdup(""), *next, cwd[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < LS_SET_COUNT; i++) {
+		const struct ls_setting *st = &ls_settings[i];
+		const char *v = getenv(st->name);
+
+		if (i == LS_SET_OUTPUT) {
+			struct ls_value def = ls_setting_default(st);
+
+			if (v == NULL || *v == '\0')
+				v = def.s;
+			if (v[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL)
+				next = lsr_xasprintf("%s%s=%s/%s\n", out,
+				    st->name, cwd, v);
+			else
+				next = lsr_xasprintf("%s%s=%s\n", out,
+				    st->name, v);
+		} else if (v != NULL && *v != '\0' &&
+		    i != LS_SET_FOLLOW_EXEC) {
+			next = lsr_xasprintf("%s%s=%s\n", out, st->name, v);
+		} else {
+			continue;
+		}
+		free(out);
+		out = next;
+	}
+	return out;
+}
+
+static void take(const struct ls_setting *st, const char *arg);
+static char *find_library(void);
+
+/* leakspy attach [--background] [option ...] pid; leakspy detach pid. */
+static int
+attach_main(int argc, char **argv, bool detach)
+{
+	struct option longopts[LS_SET_COUNT + 3];
+	char optstring[2 * LS_SET_COUNT + 4], *o = optstring, *end;
+	const struct ls_setting *st;
+	bool wait = true;
+	size_t i, k = 0;
+	long pid;
+	int c;
+
+	*o++ = '+';
+	for (i = 0; i < LS_SET_COUNT; i++) {
+		st = &ls_settings[i];
+		*o++ = st->opt;
+		if (st->arg != NULL)
+			*o++ = ':';
+		longopts[k++] = (struct option){ st->long_opt, st->arg !=
+		    NULL ? required_argument : no_argument, NULL, st->opt };
+	}
+	*o++ = 'h';
+	*o = '\0';
+	longopts[k++] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[k++] = (struct option){ "background", no_argument, NULL,
+	    OPT_BACKGROUND };
+	longopts[k] = (struct option){ NULL, 0, NULL, 0 };
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) !=
+	    -1) {
+		if ((st = setting_of(c)) != NULL && !detach &&
+		    st->opt != ls_settings[LS_SET_FOLLOW_EXEC].opt) {
+			take(st, optarg);
+		} else if (c == 'h') {
+			usage(stdout);
+			lsr_exit_printed();
+		} else if (c == OPT_BACKGROUND && !detach) {
+			wait = false;
+		} else {
+			usage(stderr);
+			return LSR_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return LSR_EXIT_USAGE;
+	}
+	errno = 0;
+	pid = strtol(argv[optind], &end, 10);
+	if (errno != 0 || *end != '\0' || pid <= 0 || pid > INT32_MAX)
+		errx(LSR_EXIT_USAGE, "%s %s: not a process id",
+		    detach ? "detach" : "attach", argv[optind]);
+	if (detach)
+		return lsa_detach((pid_t)pid);
+	return lsa_attach((pid_t)pid, find_library(), attach_settings(),
+	    wait);
+}
+
 /* An option that sets st: checked as the shim will check it. */
 static void
 take(const struct ls_setting *st, const char *arg)
@@ -446,6 +564,9 @@ main(int argc, char **argv)
 	bool quiet = false;
 	int c;
 
+	if (argc > 1 && (strcmp(argv[1], "attach") == 0 ||
+	    strcmp(argv[1], "detach") == 0))
+		return attach_main(argc - 1, argv + 1, argv[1][0] == 'd');
 	options(optstring, longopts);
 	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) !=
 	    -1) {

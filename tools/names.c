@@ -29,7 +29,7 @@ lsr_reason_name(unsigned reason)
 {
 	static const char *const names[LS_SNAP_COUNT] = {
 		"exit", "interval", "signal", "exec", "abort", "sandbox",
-		"scan",
+		"scan", "detach",
 	};
 
 	return reason < LS_SNAP_COUNT ? names[reason] : "unknown";
@@ -39,7 +39,7 @@ const char *
 lsr_final_how_name(unsigned how)
 {
 	static const char *const names[LS_FINAL_COUNT] = {
-		"exit", "exec", "abort", "signal",
+		"exit", "exec", "abort", "signal", "detach",
 	};
 
 	return how < LS_FINAL_COUNT ? names[how] : "unknown";

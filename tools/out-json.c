@@ -435,8 +435,10 @@ jcoverage(FILE *f, const struct lsr_dump *d, const struct lsr_snapshot *s)
 	size_t i;
 	unsigned c;
 
-	fprintf(f, ",\n  \"coverage\": {\"interposition\": %s",
-	    d->pflags & LS_PF_INTERPOSE_FAILED ? "false" : "true");
+	fprintf(f, ",\n  \"coverage\": {\"interposition\": %s, "
+	    "\"attached\": %s",
+	    d->pflags & LS_PF_INTERPOSE_FAILED ? "false" : "true",
+	    d->pflags & LS_PF_ATTACHED ? "true" : "false");
 	if (d->interpose_note && d->interpose_note[0]) {
 		fputs(", \"note\": ", f);
 		lsr_json_str(f, d->interpose_note);

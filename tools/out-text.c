@@ -239,7 +239,10 @@ print_coverage(FILE *f, const struct lsr_dump *d,
 	for (i = 0; s != NULL && i < LS_CNT_COVERAGE; i++) {
 		if (s->counters[i] == 0 || i == LS_CNT_BOOTSTRAP)
 			continue;
-		fprintf(f, "%s%" PRIu64 " %s\n", lead, s->counters[i], what[i]);
+		fprintf(f, "%s%" PRIu64 " %s\n", lead, s->counters[i],
+		    i == LS_CNT_UNKNOWN_FREES && (d->pflags & LS_PF_ATTACHED) ?
+		    "frees of blocks allocated before the attach, or "
+		    "otherwise never seen" : what[i]);
 		lead = "           ";
 	}
 	if (lead[0] == 'c')
@@ -349,9 +352,13 @@ print_run(FILE *f, const struct lsr_dump *d)
 		    &tm) == 0)
 			snprintf(when, sizeof(when), "%" PRIu64 " ns after the "
 			    "epoch", d->start_real_ns);
-		fprintf(f, "started:   %s", when);
+		/* Attached: the figures are of what was allocated since. */
+		fprintf(f, d->pflags & LS_PF_ATTACHED ? "attached:  %s "
+		    "(tracking since the attach: blocks allocated before it "
+		    "are not known)" : "started:   %s", when);
 		if (d->nsnaps > 0)
-			fprintf(f, "; ran %.3f s",
+			fprintf(f, d->pflags & LS_PF_ATTACHED ?
+			    "; tracked %.3f s" : "; ran %.3f s",
 			    (double)d->snaps[d->nsnaps - 1].mono_ns / 1e9);
 		fputc('\n', f);
 	}
@@ -393,8 +400,9 @@ print_totals(FILE *f, const struct lsr_report *r,
 	    " blocks at %zu site%s\n", r->totals.live_bytes, h1,
 	    r->totals.live_blocks, r->nlive, r->nlive == 1 ? "" : "s");
 	fprintf(f, "allocated: %" PRIu64 " bytes (%s) in %" PRIu64
-	    " blocks since start\n", r->totals.alloc_bytes, h2,
-	    r->totals.alloc_blocks);
+	    " blocks since %s\n", r->totals.alloc_bytes, h2,
+	    r->totals.alloc_blocks, d->pflags & LS_PF_ATTACHED ? "the attach" :
+	    "start");
 	if (d->inherited_epoch != 0)
 		fprintf(f, "inherited: %" PRIu64 " bytes in %" PRIu64 " blocks "
 		    "of the live ones come from the parent (pid %" PRIu64

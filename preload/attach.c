@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tracking that starts after the program did: `leakspy attach` loads
+ * libleakspy.so into the running process with a remote call of its own
+ * dlopen (RTLD_LOCAL, so that nothing binds to leakspy's names), then
+ * calls leakspy_attach() in it.  The constructor saw that the library
+ * was not preloaded and left it dormant; leakspy_attach() reads the
+ * settings it is given instead of the environment, starts tracking as
+ * lsp_boot() does, and rewrites the GOT entries of every loaded object
+ * (got.c), the writer thread those of objects loaded later.
+ * leakspy_detach() writes them back and the last snapshot; the library
+ * stays loaded and idle, and a call already inside it finishes.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
+
+#include "fmt.h"
+#include "lsp.h"
+
+bool lsp_attached;
+const char *lsp_attach_env;
+
+#define SETTINGS_MAX	8192
+
+static char settings[SETTINGS_MAX];
+
+/* Why the last leakspy_attach() or leakspy_detach() failed, or the
+ * dump's path when it did not, for the attach command, which reads it
+ * from the process's memory: the program's own stderr is not leakspy's
+ * to write to. */
+LS_EXPORT char leakspy_why[256];
+
+bool
+lsp_preloaded(void)
+{
+	/* A name only leakspy defines, looked up in the program's global
+	 * scope (the main program's handle: RTLD_DEFAULT would search this
+	 * library's own scope too), where dlopen(RTLD_LOCAL) does not put
+	 * it and LD_PRELOAD does. */
+	void *main_handle = dlopen(NULL, RTLD_NOW);
+	bool found = main_handle != NULL &&
+	    dlsym(main_handle, "leakspy_attach") != NULL;
+
+	if (main_handle != NULL)
+		dlclose(main_handle);
+	return found;
+}
+
+static int
+fail(int err, const char *what, const char *detail)
+{
+	struct ls_fmt f;
+
+	ls_fmt_init(&f, leakspy_why, sizeof(leakspy_why));
+	ls_fmt_str(&f, what);
+	if (detail != NULL) {
+		ls_fmt_str(&f, ": ");
+		ls_fmt_str(&f, detail);
+	}
+	return err;
+}
+
+/*
+ * Start tracking.  s holds LEAKSPY_* settings, one NAME=value a line.
+ * Returns 0, or -errno with leakspy_why saying why; errno is the
+ * program's either way.
+ */
+LS_EXPORT int
+leakspy_attach(const char *s)
+{
+	int expected = LSP_DORMANT, saved = errno, r = 0;
+	size_t len = s != NULL ? strnlen(s, SETTINGS_MAX) : 0;
+
+	leakspy_why[0] = '\0';
+	if (len >= SETTINGS_MAX) {
+		r = fail(-E2BIG, "the settings are too long", NULL);
+	} else if (!__atomic_compare_exchange_n(&lsp_state, &expected,
+	    LSP_BOOTING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		r = fail(-EEXIST, lsp_attached ? (expected == LSP_ACTIVE ?
+		    "leakspy is attached already" : "leakspy was "
+		    "attached to this process before: attaching again is "
+		    "not supported") : "leakspy runs in this process "
+		    "already (preloaded)", NULL);
+	} else if (lsp_attached) {
+		__atomic_store_n(&lsp_state, LSP_DORMANT, __ATOMIC_RELEASE);
+		r = fail(-EEXIST, "leakspy was attached to this process "
+		    "before: attaching again is not supported", NULL);
+	}
+	if (r != 0) {
+		errno = saved;
+		return r;
+	}
+	memcpy(settings, s != NULL ? s : "", len);
+	settings[len] = '\0';
+	lsp_attach_env = settings;
+	lsp_attached = true;
+	/* The program's own functions are the global ones: leakspy's,
+	 * loaded locally, are not among them. */
+	lsp_sym_scope = RTLD_DEFAULT;
+	lsp_guard_enter();
+	lsp_boot_tracking();
+	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE) {
+		r = fail(-ENOTSUP, "not tracking: a set-user-ID program, or "
+		    "its tables could not be mapped", NULL);
+	} else if ((r = lsp_got_patch()) != 0) {
+		(void)lsp_got_restore();
+		lsp_writer_detach();
+		__atomic_store_n(&lsp_state, LSP_PASSIVE, __ATOMIC_RELEASE);
+		r = fail(r, "cannot redirect the program's calls",
+		    strerror(-r));
+	}
+	lsp_guard_leave();
+	/* Attached: the dump's path, for the attach command to show. */
+	if (r == 0)
+		(void)fail(0, lsp_cfg.path, NULL);
+	errno = saved;
+	return r;
+}
+
+/*
+ * Stop tracking: every rewritten GOT entry back, the last snapshot.
+ * Returns 0, or -errno with leakspy_why saying why.
+ */
+LS_EXPORT int
+leakspy_detach(void)
+{
+	int saved = errno, r;
+
+	leakspy_why[0] = '\0';
+	if (!lsp_attached || __atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) !=
+	    LSP_ACTIVE) {
+		errno = saved;
+		return fail(-ENOENT, "leakspy is not attached", NULL);
+	}
+	lsp_guard_enter();
+	r = lsp_got_restore();
+	lsp_writer_detach();
+	/* A call that came in before the entries went back finishes; one
+	 * that finds the library idle forwards. */
+	__atomic_store_n(&lsp_state, LSP_DORMANT, __ATOMIC_RELEASE);
+	lsp_guard_leave();
+	if (r != 0)
+		r = fail(r, "some GOT entries could not be written back",
+		    strerror(-r));
+	else
+		(void)fail(0, lsp_cfg.path, NULL);
+	errno = saved;
+	return r;
+}
