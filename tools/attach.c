@@ -299,6 +299,12 @@ lsa_attach(pid_t pid, const char *lib, const char *settings, bool wait)
 	}
 	r = call_leakspy(&rc, pid, "leakspy_attach", at + llen, ATTACH_MS,
 	    why, sizeof(why));
+	if (r == -EEXIST) {
+		/* Attached already, or was: the library changed nothing. */
+		(void)rc_release(&rc);
+		return say(LSA_EXIT_REFUSED, "process %d (%s): %s", (int)pid,
+		    st.name, why);
+	}
 	if (r != 0)
 		goto failed;
 	say(0, "attached to process %d (%s), which was stopped for %.1f "
