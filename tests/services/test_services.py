@@ -634,6 +634,122 @@ def test_stress_ng():
     check(threads >= 200, "pthread stressor's threads seen: %d" % threads)
 
 
+def attach(pid, d, *opts):
+    """leakspy attach --background OPTS PID, its dumps into d."""
+    p = subprocess.run([LAUNCHER, "attach", "--background", "-o",
+                        os.path.join(d, "%e.%p.lsd")] + list(opts) +
+                       [str(pid)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=DEADLINE)
+    err = p.stderr.decode(errors="replace")
+    if p.returncode != 0 and "Operation not permitted" in err:
+        raise Skip("this machine forbids ptrace: " + err.strip())
+    eq(p.returncode, 0, "leakspy attach (%s)" % err)
+
+
+def detach(pid):
+    p = subprocess.run([LAUNCHER, "detach", str(pid)], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=DEADLINE)
+    eq(p.returncode, 0, "leakspy detach (%s)" % p.stderr.decode())
+
+
+def test_redis_attach():
+    """redis-server (jemalloc), started without leakspy, attached to and
+    detached from under redis-benchmark: every request served."""
+    server = need("redis-server")
+    bench = need("redis-benchmark")
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="lss.")
+    p = start([server, "--port", str(port), "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", d], False, d,
+              port)
+    try:
+        b = subprocess.Popen([bench, "-h", "127.0.0.1", "-p", str(port),
+                              "-n", "300000", "-c", "20", "-q", "-t",
+                              "set,get,lpush"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        time.sleep(0.5)
+        attach(p.pid, d, "-i", "0.5")
+        time.sleep(1.0)
+        detach(p.pid)
+        out, _ = b.communicate(timeout=DEADLINE * 2)
+        eq((b.returncode, out.count(b"requests per")), (0, 3),
+           "redis-benchmark: every request answered")
+    finally:
+        eq(stop(p), 0, "redis-server's exit status")
+    dumps = dumps_in(d)
+    eq(len(dumps), 1, "one dump")
+    rep = read_all(dumps)[0]
+    eq((rep["coverage"]["attached"], rep["final"]["how"]),
+       (True, "detach"), "attached, then detached")
+    check(rep["totals"]["allocated_blocks"] > 10000,
+          "allocations seen while attached: %r" % rep["totals"])
+
+
+def test_nginx_attach():
+    """An nginx worker attached to and detached from while requests keep
+    coming: every one is answered."""
+    nginx = need("nginx")
+    port = free_port()
+    d = tempfile.mkdtemp(prefix="lss.")
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""daemon off;
+master_process on;
+worker_processes 1;
+%s
+pid %s/nginx.pid;
+error_log %s/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path %s/body;
+  proxy_temp_path %s/proxy;
+  fastcgi_temp_path %s/fcgi;
+  uwsgi_temp_path %s/uwsgi;
+  scgi_temp_path %s/scgi;
+  server { listen 127.0.0.1:%d; location / { return 200 "ok"; } }
+}
+""" % (("user root;" if os.getuid() == 0 else ""), d, d, d, d, d, d, d,
+            port))
+    p = start([nginx, "-p", d, "-c", conf], False, d, port)
+    url = "http://127.0.0.1:%d/" % port
+    bodies, done = [], threading.Event()
+
+    def load():
+        while not done.is_set():
+            try:
+                bodies.append(urllib.request.urlopen(url, timeout=10).read())
+            except OSError as ex:
+                bodies.append(repr(ex).encode())
+
+    try:
+        with open(os.path.join(d, "nginx.pid")) as f:
+            master = int(f.read())
+        wait_for("a worker", lambda: children_of(master), p)
+        worker = children_of(master)[0]
+        t = threading.Thread(target=load)
+        t.start()
+        time.sleep(0.3)
+        attach(worker, d, "-i", "0.5")
+        time.sleep(1.0)
+        detach(worker)
+        time.sleep(0.3)
+        done.set()
+        t.join()
+    finally:
+        done.set()
+        eq(stop(p, signal.SIGQUIT, master), 0, "nginx's exit status")
+    eq(set(bodies), {b"ok"}, "every request answered")
+    check(len(bodies) > 50, "requests: %d" % len(bodies))
+    dumps = dumps_in(d)
+    eq(len(dumps), 1, "one dump, the worker's")
+    rep = read_all(dumps)[0]
+    eq((rep["process"]["pid"], rep["final"]["how"]), (worker, "detach"),
+       "the worker's dump, ended by the detach")
+    check(rep["totals"]["allocated_blocks"] > 0,
+          "allocations seen while attached: %r" % rep["totals"])
+
+
 if __name__ == "__main__":
     sys.exit(main({k[5:]: v for k, v in globals().items()
                    if k.startswith("test_")}))
