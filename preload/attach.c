@@ -9,7 +9,9 @@
  * lsp_boot() does, and rewrites the GOT entries of every loaded object
  * (got.c), the writer thread those of objects loaded later.
  * leakspy_detach() writes them back and the last snapshot; the library
- * stays loaded and idle, and a call already inside it finishes.
+ * stays loaded and idle, and a call already inside it finishes.  A
+ * second leakspy_attach() forgets what the first one tracked and starts
+ * a new dump.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -62,6 +64,22 @@ fail(int err, const char *what, const char *detail)
 	return err;
 }
 
+/* Attached before and detached since: the tables and the writer are
+ * there; what they held is forgotten, and a new dump begins. */
+static void
+attach_again(void)
+{
+	unsigned i;
+
+	lsp_config_read();
+	lsp_record_clear();
+	lsp_sites_clear_counts();
+	for (i = 0; i < LS_CNT_COUNT; i++)
+		__atomic_store_n(&lsp_counters[i], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&lsp_state, LSP_ACTIVE, __ATOMIC_RELEASE);
+	lsp_writer_restart();
+}
+
 /*
  * Start tracking.  s holds LEAKSPY_* settings, one NAME=value a line.
  * Returns 0, or -errno with leakspy_why saying why; errno is the
@@ -71,6 +89,7 @@ LS_EXPORT int
 leakspy_attach(const char *s)
 {
 	int expected = LSP_DORMANT, saved = errno, r = 0;
+	bool again;
 	size_t len = s != NULL ? strnlen(s, SETTINGS_MAX) : 0;
 
 	leakspy_why[0] = '\0';
@@ -78,20 +97,16 @@ leakspy_attach(const char *s)
 		r = fail(-E2BIG, "the settings are too long", NULL);
 	} else if (!__atomic_compare_exchange_n(&lsp_state, &expected,
 	    LSP_BOOTING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		r = fail(-EEXIST, lsp_attached ? (expected == LSP_ACTIVE ?
-		    "leakspy is attached already" : "leakspy was "
-		    "attached to this process before: attaching again is "
-		    "not supported") : "leakspy runs in this process "
-		    "already (preloaded)", NULL);
-	} else if (lsp_attached) {
-		__atomic_store_n(&lsp_state, LSP_DORMANT, __ATOMIC_RELEASE);
-		r = fail(-EEXIST, "leakspy was attached to this process "
-		    "before: attaching again is not supported", NULL);
+		r = fail(-EEXIST, lsp_attached && expected == LSP_ACTIVE ?
+		    "leakspy is attached already" : lsp_attached ?
+		    "leakspy failed to attach to this process before" :
+		    "leakspy runs in this process already (preloaded)", NULL);
 	}
 	if (r != 0) {
 		errno = saved;
 		return r;
 	}
+	again = lsp_attached;
 	memcpy(settings, s != NULL ? s : "", len);
 	settings[len] = '\0';
 	lsp_attach_env = settings;
@@ -100,7 +115,10 @@ leakspy_attach(const char *s)
 	 * loaded locally, are not among them. */
 	lsp_sym_scope = RTLD_DEFAULT;
 	lsp_guard_enter();
-	lsp_boot_tracking();
+	if (again)
+		attach_again();
+	else
+		lsp_boot_tracking();
 	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE) {
 		r = fail(-ENOTSUP, "not tracking: a set-user-ID program, or "
 		    "its tables could not be mapped", NULL);

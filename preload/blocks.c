@@ -327,6 +327,29 @@ shard_remove(struct shard *sh, uint64_t h, uintptr_t p, struct blk *out)
 	return true;
 }
 
+void
+lsp_record_clear(void)
+{
+	struct big *b, *tmp;
+	unsigned i;
+
+	for (i = 0; i < NSHARD; i++) {
+		struct shard *sh = &shards[i];
+
+		shard_lock(sh);
+		if (sh->tab != NULL)
+			memset(sh->tab, 0, (sh->mask + 1) * sizeof(*sh->tab));
+		sh->count = 0;
+		shard_unlock(sh);
+	}
+	pthread_mutex_lock(&big_lock);
+	HASH_ITER(hh, bigs, b, tmp) {
+		HASH_DEL(bigs, b);
+		ls_arena_free(&big_arena, b);
+	}
+	pthread_mutex_unlock(&big_lock);
+}
+
 static int
 big_put(uintptr_t p, size_t size)
 {

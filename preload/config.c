@@ -157,6 +157,7 @@ lsp_config_read(void)
 	struct ls_parsed p;
 	unsigned id;
 
+	nrefused = 0;	/* read again at a second attach */
 	for (id = 0; id < LS_SET_COUNT; id++) {
 		const struct ls_setting *st = &ls_settings[id];
 		const char *s = lsp_env(st->name);

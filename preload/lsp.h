@@ -627,6 +627,11 @@ bool lsp_preloaded(void);
 /* The start-up's work after the real functions are known: settings,
  * tables, the writer.  lsp_boot()'s and leakspy_attach()'s. */
 void lsp_boot_tracking(void);
+/* A second attach: the settings read again, every block and figure of
+ * the first forgotten, and a new dump begun with the writer. */
+void lsp_record_clear(void);
+void lsp_sites_clear_counts(void);
+void lsp_writer_restart(void);
 
 /* got.c: rewrite the GOT entries of the interposed names in every loaded
  * object (0 or -errno); look again for objects loaded since; write

@@ -205,6 +205,21 @@ lsp_slices_postfork_child(void)
 	    __ATOMIC_RELAXED);
 }
 
+void
+lsp_sites_clear_counts(void)
+{
+	unsigned k, c;
+
+	pthread_mutex_lock(&site_lock);
+	for (k = 0; k < LSP_NSLICE; k++)
+		for (c = 0; c < LSP_SITE_DIR_CHUNKS; c++)
+			if (lsp_site_slices[k][c] != NULL)
+				memset(lsp_site_slices[k][c], 0,
+				    sizeof(struct lsp_counters) <<
+				    LSP_SITE_DIR_SHIFT);
+	pthread_mutex_unlock(&site_lock);
+}
+
 uint32_t
 lsp_site_count(void)
 {

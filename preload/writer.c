@@ -508,6 +508,27 @@ lsp_writer_detach(void)
 }
 
 void
+lsp_writer_restart(void)
+{
+	lsp_modules_forget_written();
+	lsp_reach_postfork_child();
+	ws.header_done = false;
+	ws.resync = true;
+	ws.stacks_written = 0;
+	ws.snap_index = 0;
+	ws.warned_write = false;
+	ws.fatal_signo = 0;
+	ws.final_done = false;
+	ws.disabled = false;
+	lsp_ages_free(&ws.ages);
+	__atomic_store_n(&stopping, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&lsp_writer_tid, 0, __ATOMIC_RELEASE);
+	thread_started = false;
+	lsp_dump_postfork_child();
+	lsp_writer_start();
+}
+
+void
 lsp_writer_fatal_here(int sig)
 {
 	write_last(LS_SNAP_EXIT, sig);

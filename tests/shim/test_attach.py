@@ -217,6 +217,31 @@ def test_threads():
     eq(rep["coverage"]["unknown_frees"], 0, "frees of unknown blocks")
 
 
+def test_again():
+    """Detach, the blocks tracked freed, attach again: a second dump with
+    the second stretch's blocks only."""
+    t = Target([victim("attachee"), "threads"])
+    try:
+        eq(t.line(), b"ready\n", "the victim started")
+        for _ in range(2):
+            leakspy("attach", "--background", "-i", "0", str(t.pid),
+                    want_rc=0, cwd=t.dir)
+            time.sleep(0.3)
+            leakspy("detach", str(t.pid), want_rc=0)
+        t.send(b"p\n")
+        eq(t.line(), b"paused\n", "the threads stopped")
+        t.send(b"r\n")
+        rc, out, _ = t.finish()
+    finally:
+        t.kill()
+    eq(rc, 0, "exit status")
+    dumps = t.dumps()
+    eq(len(dumps), 2, "a dump for each attach")
+    live = [by_function(report(d), "worker")[1] for d in dumps]
+    check(all(n > 100 for n in live), "blocks of each stretch: %r" % live)
+    eq(sum(live), int(out.split()[1]), "blocks of both together")
+
+
 def test_refusals():
     """Each refusal with its message, exit 1, the process untouched."""
     leakspy("attach", "12x", want_rc=2)
@@ -316,5 +341,6 @@ if __name__ == "__main__":
                   "attach_demo": test_demo,
                   "attach_blocked": test_blocked,
                   "attach_threads": test_threads,
+                  "attach_again": test_again,
                   "attach_refusals": test_refusals,
                   "attach_ctrl_c": test_ctrl_c}))

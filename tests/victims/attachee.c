@@ -6,8 +6,8 @@
  *   epoll    blocks in epoll_wait() on stdin, then reads; prints both
  *   sleep    sleeps 2 s in nanosleep(); prints what it returned and
  *            whether the whole 2 s passed
- *   threads  8 threads allocate 48-byte blocks (kept) as fast as they
- *            can, each call through malloc's GOT entry read afresh, and
+ *   threads  8 threads allocate 48-byte blocks (kept), 100 a millisecond
+ *            each, each call through malloc's GOT entry read afresh, and
  *            count the calls that went to a malloc other than the one
  *            the entry held at start (leakspy's); on "p" from stdin they
  *            stop and it prints "paused"; on "r", that count and exits.
@@ -25,7 +25,8 @@
 #include <unistd.h>
 
 #define NTHREADS	8
-#define PER_THREAD	(1 << 20)
+#define PER_THREAD	(1 << 21)	/* at most */
+#define BURST		100
 
 typedef void *(*malloc_fn)(size_t);
 
@@ -62,6 +63,8 @@ worker(void *arg)
 		if (f != at_start)
 			redirected[k]++;
 		kept[k][i % 64] = p;	/* the rest are left to leak */
+		if (i % BURST == BURST - 1)
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 	}
 	return NULL;
 }
