@@ -185,11 +185,16 @@ def blocked_case(mode, nr, feed, want):
 
 def test_blocked():
     """Blocked in read(), epoll_wait() and nanosleep() while attached and
-    detached: each call goes on as without, no EINTR."""
+    detached: each call goes on as without, no EINTR; a pending signal
+    stays pending."""
     blocked_case("read", 0, b"hello\n", b"read 6 errno 0\n")
     blocked_case("epoll", 232, b"hello\n", b"epoll 1 errno 0, read 6\n")
     blocked_case("sleep", 230, None,
                  b"nanosleep 0 errno 0, the whole 2 s: yes\n")
+    # A signal the program blocked stays pending, its mask and
+    # dispositions as they were.
+    blocked_case("pending", 0, b"hello\n", b"read 6 errno 0\n"
+                 b"SIGUSR1 pending 1, blocked 1; SIGUSR2 ignored 1\n")
 
 
 def test_threads():

@@ -6,6 +6,9 @@
  *   epoll    blocks in epoll_wait() on stdin, then reads; prints both
  *   sleep    sleeps 2 s in nanosleep(); prints what it returned and
  *            whether the whole 2 s passed
+ *   pending  blocks SIGUSR1, raises it, ignores SIGUSR2 and blocks in
+ *            read() as read does; then prints whether SIGUSR1 is still
+ *            pending, its mask and SIGUSR2's disposition
  *   threads  8 threads allocate 48-byte blocks (kept), 100 a millisecond
  *            each, each call through malloc's GOT entry read afresh, and
  *            count the calls that went to a malloc other than the one
@@ -16,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,13 +123,34 @@ main(int argc, char **argv)
 		return 2;
 	if (strcmp(argv[1], "threads") == 0)
 		return threads();
+	if (strcmp(argv[1], "pending") == 0) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		raise(SIGUSR1);
+		signal(SIGUSR2, SIG_IGN);
+	}
 	puts("ready");
 	fflush(stdout);
-	if (strcmp(argv[1], "read") == 0) {
+	if (strcmp(argv[1], "read") == 0 || strcmp(argv[1], "pending") == 0) {
 		errno = 0;
 		n = read(0, buf, sizeof(buf));
 		e = errno;
 		printf("read %zd errno %d\n", n, e);
+		if (strcmp(argv[1], "pending") == 0) {
+			sigset_t pend, mask;
+			struct sigaction sa;
+
+			sigpending(&pend);
+			sigprocmask(SIG_BLOCK, NULL, &mask);
+			sigaction(SIGUSR2, NULL, &sa);
+			printf("SIGUSR1 pending %d, blocked %d; SIGUSR2 "
+			    "ignored %d\n", sigismember(&pend, SIGUSR1),
+			    sigismember(&mask, SIGUSR1),
+			    sa.sa_handler == SIG_IGN);
+		}
 	} else if (strcmp(argv[1], "epoll") == 0) {
 		struct epoll_event ev = { .events = EPOLLIN }, out;
 		int ep = epoll_create1(0), r;
