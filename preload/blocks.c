@@ -208,19 +208,49 @@ lsp_record_init(void)
 }
 
 /*
- * Where block p goes in its shard's table.  A shard holds the blocks of
- * every 1 KiB stretch of addresses whose bits 10-17 are its number (the
- * filter's bitmap word, below); the blocks of one stretch go side by side
- * into 64 slots, and the stretches are spread by a hash.  Blocks that are
- * neighbours in memory, which a program tends to allocate and free one
- * after the other, are so neighbours in the table too, in the same cache
- * lines: with millions of live blocks, most lookups then find their line
- * in the cache instead of memory.
+ * A block's shard.  In sampled mode it is picked by the filter's bitmap
+ * word of its slot (whose counts its lock guards): bits 10-17 of the
+ * address.  In full mode the filter is not used, and the shard is picked
+ * by the 64 MiB region the block is in (a hash of it choosing one group
+ * of 16 shards) and the 1 KiB stretch within (16 shards of the group):
+ * glibc gives each thread's arena heaps of their own, 64 MiB-aligned, so
+ * threads allocating and freeing in their own arenas mostly take locks
+ * of different groups, and do not pass the shards' cache lines between
+ * cores on every call.
+ */
+#define REGION_SHIFT	26
+
+static inline unsigned
+shard_index(uintptr_t p)
+{
+	uint64_t r;
+
+	if (lsp_cfg.sample != 0)
+		return (lsp_filter_slot((const void *)p) / 64) % NSHARD;
+	r = (uint64_t)(p >> REGION_SHIFT) * 0x9e3779b97f4a7c15ull;
+	return (unsigned)((r >> 60) << 4 | ((p >> 10) & 15));
+}
+
+/* The address bits above those that pick the shard within its group:
+ * what tells the stretches of one shard apart. */
+static inline unsigned
+stretch_shift(void)
+{
+	return lsp_cfg.sample != 0 ? 18 : 14;
+}
+
+/*
+ * Where block p goes in its shard's table.  The blocks of one 1 KiB
+ * stretch go side by side into 64 slots, and the stretches are spread
+ * by a hash.  Blocks that are neighbours in memory, which a program
+ * tends to allocate and free one after the other, are so neighbours in
+ * the table too, in the same cache lines: with millions of live blocks,
+ * most lookups then find their line in the cache instead of memory.
  */
 static inline uint64_t
 blk_hash(uintptr_t p)
 {
-	uint64_t h = (uint64_t)(p >> 18) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = (uint64_t)(p >> stretch_shift()) * 0x9e3779b97f4a7c15ull;
 
 	/* The offset inside the stretch rotated by the stretch's hash:
 	 * blocks aligned to 1 KiB or more, which all have offset 0, would
@@ -228,13 +258,13 @@ blk_hash(uintptr_t p)
 	return (h ^ h >> 29) << 6 | (((p >> 4) + (h >> 58)) & 63);
 }
 
-/* A block's shard is picked by the filter's bitmap word of its slot, and
- * *h, its hash, places it in the shard's table. */
+/* A block's shard, and *h, its hash, which places it in the shard's
+ * table. */
 static inline struct shard *
 shard_of(uintptr_t p, uint64_t *h)
 {
 	*h = blk_hash(p);
-	return &shards[(lsp_filter_slot((const void *)p) / 64) % NSHARD];
+	return &shards[shard_index(p)];
 }
 
 static int
