@@ -507,11 +507,14 @@ lsp_writer_detach(void)
 	lsp_signals_release(true);
 }
 
-void
-lsp_writer_restart(void)
+/* What the writer knew of its dump and thread forgotten: the next
+ * write-out begins a new dump (a fork child's, a second attach's). */
+static void
+forget_dump(void)
 {
 	lsp_modules_forget_written();
 	lsp_reach_postfork_child();
+	__atomic_store_n(&lsp_writer_tid, 0, __ATOMIC_RELEASE);
 	ws.header_done = false;
 	ws.resync = true;
 	ws.stacks_written = 0;
@@ -519,11 +522,16 @@ lsp_writer_restart(void)
 	ws.warned_write = false;
 	ws.fatal_signo = 0;
 	ws.final_done = false;
-	ws.disabled = false;
 	lsp_ages_free(&ws.ages);
-	__atomic_store_n(&stopping, false, __ATOMIC_RELEASE);
-	__atomic_store_n(&lsp_writer_tid, 0, __ATOMIC_RELEASE);
 	thread_started = false;
+}
+
+void
+lsp_writer_restart(void)
+{
+	forget_dump();
+	ws.disabled = false;
+	__atomic_store_n(&stopping, false, __ATOMIC_RELEASE);
 	lsp_dump_postfork_child();
 	lsp_writer_start();
 }
@@ -590,18 +598,7 @@ lsp_writer_postfork_child(void)
 
 	pthread_mutex_init(&write_lock, NULL);
 	memcpy(parent_path, lsp_cfg.path, sizeof(parent_path));
-	lsp_modules_forget_written();
-	lsp_reach_postfork_child();
-	__atomic_store_n(&lsp_writer_tid, 0, __ATOMIC_RELEASE);
-	ws.header_done = false;
-	ws.resync = true;
-	ws.stacks_written = 0;
-	ws.snap_index = 0;
-	ws.warned_write = false;
-	ws.fatal_signo = 0;
-	ws.final_done = false;
-	lsp_ages_free(&ws.ages);
-	thread_started = false;
+	forget_dump();
 	sem_init(&wake, 0, 0);
 	/* The parent's sandbox holds here too: no dump, no system call. */
 	if (lsp_in_sandbox()) {

@@ -157,16 +157,14 @@ def test_redis():
        "redis's bio threads, never joined")
 
 
-def test_nginx():
-    nginx = need("nginx")
-    port = free_port()
-
-    def serve(traced, d):
-        conf = os.path.join(d, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""daemon off;
+def nginx_conf(d, port, workers):
+    """An nginx.conf in d: workers on 127.0.0.1:port answering "ok";
+    returns its path."""
+    conf = os.path.join(d, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write("""daemon off;
 master_process on;
-worker_processes 2;
+worker_processes %d;
 %s
 pid %s/nginx.pid;
 error_log %s/error.log;
@@ -180,8 +178,17 @@ http {
   scgi_temp_path %s/scgi;
   server { listen 127.0.0.1:%d; location / { return 200 "ok"; } }
 }
-""" % (("user root;" if os.getuid() == 0 else ""), d, d, d, d, d, d, d,
-                port))
+""" % (workers, ("user root;" if os.getuid() == 0 else ""), d, d, d, d, d,
+            d, d, port))
+    return conf
+
+
+def test_nginx():
+    nginx = need("nginx")
+    port = free_port()
+
+    def serve(traced, d):
+        conf = nginx_conf(d, port, 2)
         p = start([nginx, "-p", d, "-c", conf], traced, d, port)
         url = "http://127.0.0.1:%d/" % port
         bodies = [urllib.request.urlopen(url, timeout=10).read()
@@ -691,26 +698,7 @@ def test_nginx_attach():
     nginx = need("nginx")
     port = free_port()
     d = tempfile.mkdtemp(prefix="lss.")
-    conf = os.path.join(d, "nginx.conf")
-    with open(conf, "w") as f:
-        f.write("""daemon off;
-master_process on;
-worker_processes 1;
-%s
-pid %s/nginx.pid;
-error_log %s/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %s/body;
-  proxy_temp_path %s/proxy;
-  fastcgi_temp_path %s/fcgi;
-  uwsgi_temp_path %s/uwsgi;
-  scgi_temp_path %s/scgi;
-  server { listen 127.0.0.1:%d; location / { return 200 "ok"; } }
-}
-""" % (("user root;" if os.getuid() == 0 else ""), d, d, d, d, d, d, d,
-            port))
+    conf = nginx_conf(d, port, 1)
     p = start([nginx, "-p", d, "-c", conf], False, d, port)
     url = "http://127.0.0.1:%d/" % port
     bodies, done = [], threading.Event()
