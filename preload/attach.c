@@ -64,45 +64,77 @@ fail(int err, const char *what, const char *detail)
 	return err;
 }
 
+/* One attach or detach at a time (atomic). */
+static int busy;
+
 /* Attached before and detached since: the tables and the writer are
- * there; what they held is forgotten, and a new dump begins. */
-static void
+ * there; what they held is forgotten, and a new dump begins.  The state
+ * stays dormant meanwhile, so that a call that still reaches leakspy
+ * (through a pointer taken while attached) forwards.  Sampled mode on
+ * either side is refused: its filter and count-downs are not reset. */
+static int
 attach_again(void)
 {
+	uint64_t was = lsp_cfg.sample;
 	unsigned i;
 
 	lsp_config_read();
+	if (was != 0 || lsp_cfg.sample != 0)
+		return fail(-ENOTSUP, "a second attach in sampled mode, or "
+		    "after one, is not supported", NULL);
 	lsp_record_clear();
 	lsp_sites_clear_counts();
 	for (i = 0; i < LS_CNT_COUNT; i++)
 		__atomic_store_n(&lsp_counters[i], 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&lsp_state, LSP_ACTIVE, __ATOMIC_RELEASE);
 	lsp_writer_restart();
+	return 0;
+}
+
+/* The first attach: start-up as if preloaded. */
+static int
+attach_first(void)
+{
+	lsp_sym_scope = RTLD_DEFAULT;
+	__atomic_store_n(&lsp_state, LSP_BOOTING, __ATOMIC_RELEASE);
+	lsp_boot_tracking();
+	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE)
+		return fail(-ENOTSUP, "not tracking: a set-user-ID program, "
+		    "or its tables could not be mapped", NULL);
+	return 0;
 }
 
 /*
  * Start tracking.  s holds LEAKSPY_* settings, one NAME=value a line.
- * Returns 0, or -errno with leakspy_why saying why; errno is the
+ * Returns 0 (leakspy_why then holds the dump's path), or -errno with
+ * leakspy_why saying why: -EAGAIN when the calling thread was inside
+ * leakspy (the attach command stops it again elsewhere), -EEXIST when
+ * nothing was done because leakspy runs already.  errno is the
  * program's either way.
  */
 LS_EXPORT int
 leakspy_attach(const char *s)
 {
-	int expected = LSP_DORMANT, saved = errno, r = 0;
-	bool again;
+	int saved = errno, r = 0, state;
 	size_t len = s != NULL ? strnlen(s, SETTINGS_MAX) : 0;
+	bool again;
 
 	leakspy_why[0] = '\0';
-	if (len >= SETTINGS_MAX) {
+	if (lsp_guard != 0)
+		return fail(-EAGAIN, "the thread was inside leakspy", NULL);
+	if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE) != 0)
+		return fail(-EAGAIN, "another attach or detach is under way",
+		    NULL);
+	state = __atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE);
+	if (len >= SETTINGS_MAX)
 		r = fail(-E2BIG, "the settings are too long", NULL);
-	} else if (!__atomic_compare_exchange_n(&lsp_state, &expected,
-	    LSP_BOOTING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		r = fail(-EEXIST, lsp_attached && expected == LSP_ACTIVE ?
+	else if (state != LSP_DORMANT)
+		r = fail(-EEXIST, lsp_attached && state == LSP_ACTIVE ?
 		    "leakspy is attached already" : lsp_attached ?
 		    "leakspy failed to attach to this process before" :
 		    "leakspy runs in this process already (preloaded)", NULL);
-	}
 	if (r != 0) {
+		__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 		errno = saved;
 		return r;
 	}
@@ -111,20 +143,11 @@ leakspy_attach(const char *s)
 	settings[len] = '\0';
 	lsp_attach_env = settings;
 	lsp_attached = true;
-	/* The program's own functions are the global ones: leakspy's,
-	 * loaded locally, are not among them. */
-	lsp_sym_scope = RTLD_DEFAULT;
 	lsp_guard_enter();
-	if (again)
-		attach_again();
-	else
-		lsp_boot_tracking();
-	if (__atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) != LSP_ACTIVE) {
-		r = fail(-ENOTSUP, "not tracking: a set-user-ID program, or "
-		    "its tables could not be mapped", NULL);
-	} else if ((r = lsp_got_patch()) != 0) {
-		(void)lsp_got_restore();
+	r = again ? attach_again() : attach_first();
+	if (r == 0 && (r = lsp_got_patch()) != 0) {
 		lsp_writer_detach();
+		(void)lsp_got_restore();
 		__atomic_store_n(&lsp_state, LSP_PASSIVE, __ATOMIC_RELEASE);
 		r = fail(r, "cannot redirect the program's calls",
 		    strerror(-r));
@@ -133,13 +156,15 @@ leakspy_attach(const char *s)
 	/* Attached: the dump's path, for the attach command to show. */
 	if (r == 0)
 		(void)fail(0, lsp_cfg.path, NULL);
+	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 	errno = saved;
 	return r;
 }
 
 /*
- * Stop tracking: every rewritten GOT entry back, the last snapshot.
- * Returns 0, or -errno with leakspy_why saying why.
+ * Stop tracking: the last snapshot, then every rewritten GOT entry back.
+ * Returns 0 (leakspy_why: the dump's path), or -errno with leakspy_why
+ * saying why (-EAGAIN as for leakspy_attach).
  */
 LS_EXPORT int
 leakspy_detach(void)
@@ -147,14 +172,23 @@ leakspy_detach(void)
 	int saved = errno, r;
 
 	leakspy_why[0] = '\0';
+	if (lsp_guard != 0)
+		return fail(-EAGAIN, "the thread was inside leakspy", NULL);
+	if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE) != 0)
+		return fail(-EAGAIN, "another attach or detach is under way",
+		    NULL);
 	if (!lsp_attached || __atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) !=
 	    LSP_ACTIVE) {
+		__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 		errno = saved;
 		return fail(-ENOENT, "leakspy is not attached", NULL);
 	}
 	lsp_guard_enter();
-	r = lsp_got_restore();
+	/* The snapshot first, while every free still comes here; the
+	 * writer thread, which rewrites the entries of new objects, ends
+	 * with it. */
 	lsp_writer_detach();
+	r = lsp_got_restore();
 	/* A call that came in before the entries went back finishes; one
 	 * that finds the library idle forwards. */
 	__atomic_store_n(&lsp_state, LSP_DORMANT, __ATOMIC_RELEASE);
@@ -164,6 +198,7 @@ leakspy_detach(void)
 		    strerror(-r));
 	else
 		(void)fail(0, lsp_cfg.path, NULL);
+	__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
 	errno = saved;
 	return r;
 }

@@ -136,16 +136,36 @@ lsp_warn(const char *msg, const char *detail)
 
 void *lsp_sym_scope = RTLD_NEXT;
 
+/* name's next definition.  Attached, RTLD_DEFAULT searches leakspy's own
+ * scope after the global one: a name the program does not have would be
+ * leakspy's own function, and the C library's is taken instead. */
+static void *
+scoped_sym(const char *name)
+{
+	void *p = dlsym(lsp_sym_scope, name), *libc;
+	Dl_info a, b;
+
+	if (p == NULL || lsp_sym_scope != RTLD_DEFAULT ||
+	    dladdr(p, &a) == 0 || dladdr((void *)lsp_boot, &b) == 0 ||
+	    a.dli_fbase != b.dli_fbase)
+		return p;
+	libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	p = libc != NULL ? dlsym(libc, name) : NULL;
+	if (libc != NULL)
+		dlclose(libc);
+	return p;
+}
+
 void *
 lsp_next_sym(const char *name)
 {
-	return dlsym(lsp_sym_scope, name);
+	return scoped_sym(name);
 }
 
 void *
 lsp_need_sym(const char *name)
 {
-	void *p = dlsym(lsp_sym_scope, name);
+	void *p = scoped_sym(name);
 
 	if (p == NULL) {
 		lsp_warn("cannot find the next allocator's function", name);

@@ -17,6 +17,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -43,11 +44,19 @@ static const char *const names[] = {
 /* leakspy's own definition of each name (from its own handle). */
 static void *ours[NNAMES];
 
-/* One rewritten entry: where, what it held, and its object's base. */
+/* An object, known by its base and program headers (a base alone may
+ * come back for another object after a dlclose). */
+struct objref {
+	uintptr_t base;
+	const void *phdr;
+	bool present;		/* seen in the last look */
+};
+
+/* One rewritten entry: where, what it held, and its object. */
 struct patch {
 	uintptr_t *at;
 	uintptr_t orig;
-	uintptr_t base;
+	struct objref obj;
 	unsigned name;
 	bool relro;	/* in the object's RELRO: read-only but for a write */
 };
@@ -55,9 +64,11 @@ struct patch {
 static struct {
 	struct patch *p;
 	size_t n, cap;
-	uintptr_t *bases;	/* objects already rewritten */
-	size_t nbases, capbases;
-	unsigned long long adds;	/* dlpi_adds when last looked */
+	struct objref *objs;	/* objects already rewritten */
+	size_t nobjs, capobjs;
+	struct objref *todo;	/* objects to rewrite next */
+	size_t ntodo, captodo;
+	unsigned long long adds, subs;	/* dlpi_adds, _subs when last looked */
 	uintptr_t self;		/* leakspy's own base */
 	uintptr_t ldso;		/* the dynamic loader's */
 	int err;
@@ -125,6 +136,7 @@ dyn_ptr(uintptr_t base, uintptr_t v)
 }
 
 struct obj {
+	struct objref ref;
 	uintptr_t base;
 	const ElfW(Sym) *sym;
 	const char *str;
@@ -156,7 +168,7 @@ patch_relocs(const struct obj *o, const ElfW(Rela) *rel, size_t n)
 			g.err = -ENOMEM;
 			return;
 		}
-		g.p[g.n] = (struct patch){ at, *at, o->base, (unsigned)k,
+		g.p[g.n] = (struct patch){ at, *at, o->ref, (unsigned)k,
 		    (uintptr_t)at >= o->relro_lo &&
 		    (uintptr_t)at < o->relro_hi };
 		g.err = put(at, (uintptr_t)ours[k], g.p[g.n].relro);
@@ -166,20 +178,54 @@ patch_relocs(const struct obj *o, const ElfW(Rela) *rel, size_t n)
 }
 
 static bool
-seen(uintptr_t base)
+same(const struct objref *r, const struct dl_phdr_info *info)
+{
+	return r->base == info->dlpi_addr && r->phdr ==
+	    (const void *)info->dlpi_phdr;
+}
+
+static struct objref *
+known(struct objref *list, size_t n, const struct dl_phdr_info *info)
 {
 	size_t i;
 
-	for (i = 0; i < g.nbases; i++)
-		if (g.bases[i] == base)
-			return true;
-	return false;
+	for (i = 0; i < n; i++)
+		if (same(&list[i], info))
+			return &list[i];
+	return NULL;
 }
 
+/* dl_iterate_phdr: note the objects not rewritten yet (and mark those
+ * that are as present).  Nothing is written here: an object another
+ * thread's dlopen is still relocating is listed too. */
+static int
+collect(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct objref *r;
+
+	(void)size;
+	(void)arg;
+	if (info->dlpi_addr == g.self || info->dlpi_addr == g.ldso)
+		return 0;
+	if ((r = known(g.objs, g.nobjs, info)) != NULL) {
+		r->present = true;
+		return 0;
+	}
+	if (!room((void **)&g.todo, &g.captodo, g.ntodo, sizeof(*g.todo))) {
+		g.err = -ENOMEM;
+		return 1;
+	}
+	g.todo[g.ntodo++] = (struct objref){ info->dlpi_addr,
+	    info->dlpi_phdr, true };
+	return 0;
+}
+
+/* dl_iterate_phdr: rewrite the entries of the object *arg. */
 static int
 patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	struct obj o = { .base = info->dlpi_addr };
+	const struct objref *want = arg;
+	struct obj o = { .ref = *want, .base = info->dlpi_addr };
 	const ElfW(Dyn) *d = NULL;
 	uintptr_t jmprel = 0, rela = 0;
 	size_t pltsz = 0, relasz = 0;
@@ -187,16 +233,8 @@ patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 	unsigned i;
 
 	(void)size;
-	(void)arg;
-	if (g.err != 0 || o.base == g.self || o.base == g.ldso ||
-	    seen(o.base))
+	if (!same(want, info))
 		return 0;
-	if (!room((void **)&g.bases, &g.capbases, g.nbases,
-	    sizeof(*g.bases))) {
-		g.err = -ENOMEM;
-		return 1;
-	}
-	g.bases[g.nbases++] = o.base;
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
@@ -246,14 +284,110 @@ patch_object(struct dl_phdr_info *info, size_t size, void *arg)
 	if (rela != 0)
 		patch_relocs(&o, (const ElfW(Rela) *)rela,
 		    relasz / sizeof(ElfW(Rela)));
-	return g.err != 0;
+	return 1;
+}
+
+/* The name of object r, for dlopen(RTLD_NOLOAD); "" for the executable,
+ * NULL if it is gone. */
+static int
+name_of(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct { const struct objref *r; char name[LSP_PATH_MAX];
+	    bool found; } *q = arg;
+
+	(void)size;
+	if (!same(q->r, info))
+		return 0;
+	snprintf(q->name, sizeof(q->name), "%s", info->dlpi_name ?
+	    info->dlpi_name : "");
+	q->found = true;
+	return 1;
+}
+
+/*
+ * Rewrite the objects listed in g.todo.  Each but the executable is
+ * first opened again with RTLD_NOLOAD, which waits for another thread's
+ * dlopen of it to finish its relocation, and fails for one that is not
+ * loaded whole: that one is left for the next look.
+ */
+static void
+patch_todo(void)
+{
+	size_t i;
+
+	for (i = 0; i < g.ntodo && g.err == 0; i++) {
+		struct { const struct objref *r; char name[LSP_PATH_MAX];
+		    bool found; } q = { &g.todo[i], "", false };
+		void *h = NULL;
+
+		(void)dl_iterate_phdr(name_of, &q);
+		if (!q.found)
+			continue;
+		if (q.name[0] != '\0' &&
+		    (h = dlopen(q.name, RTLD_LAZY | RTLD_NOLOAD)) == NULL &&
+		    strchr(q.name, '/') != NULL)
+			continue;	/* still being loaded: next time */
+		if (!room((void **)&g.objs, &g.capobjs, g.nobjs,
+		    sizeof(*g.objs))) {
+			g.err = -ENOMEM;
+		} else {
+			g.objs[g.nobjs++] = g.todo[i];
+			(void)dl_iterate_phdr(patch_object, &g.todo[i]);
+		}
+		if (h != NULL)
+			dlclose(h);
+	}
+	g.ntodo = 0;
+}
+
+/* Forget the objects (and their entries) no longer loaded: their memory
+ * is gone, and their base may come back for another. */
+static void
+forget_gone(void)
+{
+	size_t i, k;
+
+	for (i = k = 0; i < g.n; i++) {
+		struct objref *r = NULL;
+		size_t j;
+
+		for (j = 0; j < g.nobjs && r == NULL; j++)
+			if (g.objs[j].base == g.p[i].obj.base &&
+			    g.objs[j].phdr == g.p[i].obj.phdr)
+				r = &g.objs[j];
+		if (r != NULL && r->present)
+			g.p[k++] = g.p[i];
+	}
+	g.n = k;
+	for (i = k = 0; i < g.nobjs; i++)
+		if (g.objs[i].present)
+			g.objs[k++] = g.objs[i];
+	g.nobjs = k;
+}
+
+/* One look: what is loaded, what went, what is new. */
+static void
+look(void)
+{
+	size_t i;
+
+	for (i = 0; i < g.nobjs; i++)
+		g.objs[i].present = false;
+	g.ntodo = 0;
+	g.err = 0;
+	(void)dl_iterate_phdr(collect, NULL);
+	forget_gone();
+	patch_todo();
 }
 
 static int
-count_adds(struct dl_phdr_info *info, size_t size, void *arg)
+count_changes(struct dl_phdr_info *info, size_t size, void *arg)
 {
+	unsigned long long *c = arg;
+
 	(void)size;
-	*(unsigned long long *)arg = info->dlpi_adds;
+	c[0] = info->dlpi_adds;
+	c[1] = info->dlpi_subs;
 	return 1;
 }
 
@@ -281,9 +415,14 @@ lsp_got_patch(void)
 	pthread_mutex_lock(&patch_lock);
 	g.self = (uintptr_t)self.dli_fbase;
 	g.ldso = (uintptr_t)getauxval(AT_BASE);
-	g.err = 0;
-	(void)dl_iterate_phdr(count_adds, &g.adds);
-	(void)dl_iterate_phdr(patch_object, NULL);
+	{
+		unsigned long long c[2] = { 0, 0 };
+
+		(void)dl_iterate_phdr(count_changes, c);
+		g.adds = c[0];
+		g.subs = c[1];
+	}
+	look();
 	r = g.err;
 	pthread_mutex_unlock(&patch_lock);
 	return r;
@@ -294,66 +433,54 @@ lsp_got_patch(void)
 void
 lsp_got_refresh(void)
 {
-	unsigned long long adds = 0;
+	unsigned long long c[2] = { 0, 0 };
 
 	pthread_mutex_lock(&patch_lock);
-	if (g.self != 0 && dl_iterate_phdr(count_adds, &adds) >= 0 &&
-	    adds != g.adds) {
-		g.adds = adds;
-		g.err = 0;
-		(void)dl_iterate_phdr(patch_object, NULL);
+	if (g.self != 0 && dl_iterate_phdr(count_changes, c) >= 0 &&
+	    (c[0] != g.adds || c[1] != g.subs || g.ntodo != 0)) {
+		g.adds = c[0];
+		g.subs = c[1];
+		look();
 	}
 	pthread_mutex_unlock(&patch_lock);
 }
 
+/* dl_iterate_phdr, under the loader's lock (no dlclose meanwhile): write
+ * back the entries of this object that still hold leakspy's function
+ * (one the program or another tool rewrote since is its own). */
 static int
-mark_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+restore_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
+	int *err = arg;
 	size_t i;
 
 	(void)size;
-	(void)arg;
-	for (i = 0; i < g.nbases; i++)
-		if (g.bases[i] == info->dlpi_addr)
-			g.bases[i] |= 1;	/* bases are page-aligned */
+	for (i = 0; i < g.n; i++) {
+		struct patch *p = &g.p[i];
+		int r;
+
+		if (p->obj.base != info->dlpi_addr || p->obj.phdr !=
+		    (const void *)info->dlpi_phdr ||
+		    __atomic_load_n(p->at, __ATOMIC_ACQUIRE) !=
+		    (uintptr_t)ours[p->name])
+			continue;
+		r = put(p->at, p->orig, p->relro);
+		if (r != 0 && *err == 0)
+			*err = r;
+	}
 	return 0;
-}
-
-static bool
-still_loaded(uintptr_t base)
-{
-	size_t i;
-
-	for (i = 0; i < g.nbases; i++)
-		if ((g.bases[i] & ~(uintptr_t)1) == base)
-			return g.bases[i] & 1;
-	return false;
 }
 
 int
 lsp_got_restore(void)
 {
-	size_t i;
 	int err = 0;
 
 	pthread_mutex_lock(&patch_lock);
-	(void)dl_iterate_phdr(mark_loaded, NULL);
-	for (i = 0; i < g.n; i++) {
-		struct patch *p = &g.p[i];
-		int r;
-
-		/* An object unloaded took its table along; an entry the
-		 * program (or another tool) rewrote since is its own. */
-		if (!still_loaded(p->base) ||
-		    __atomic_load_n(p->at, __ATOMIC_ACQUIRE) !=
-		    (uintptr_t)ours[p->name])
-			continue;
-		r = put(p->at, p->orig, p->relro);
-		if (r != 0 && err == 0)
-			err = r;
-	}
+	(void)dl_iterate_phdr(restore_object, &err);
 	g.n = 0;
-	g.nbases = 0;
+	g.nobjs = 0;
+	g.ntodo = 0;
 	g.self = 0;
 	pthread_mutex_unlock(&patch_lock);
 	return err;

@@ -12,6 +12,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,10 @@ lsa_status(pid_t pid, struct lsa_status *st)
 		return -ESRCH;
 	if (status_field(pid, "TracerPid", v, sizeof(v)))
 		st->tracer = (pid_t)atoi(v);
+	if (status_field(pid, "SigIgn", v, sizeof(v)))
+		st->segv_ignored = (strtoull(v, NULL, 16) >> (SIGSEGV - 1)) & 1;
+	if (status_field(pid, "State", v, sizeof(v)))
+		st->state = v[strspn(v, " \t")];
 	if (status_field(pid, "Name", v, sizeof(v)))
 		snprintf(st->name, sizeof(st->name), "%.*s",
 		    (int)strcspn(v + strspn(v, " \t"), "\n"),
@@ -316,8 +321,8 @@ lsa_thread_syscall(pid_t pid, pid_t tid)
 
 /* System calls a thread blocks in with no lock of the C library's held:
  * a good moment for a remote call. */
-static bool
-calm(int nr)
+bool
+lsa_calm_syscall(long nr)
 {
 	static const int ok[] = {
 		SYS_read, SYS_readv, SYS_poll, SYS_select, SYS_nanosleep,
@@ -325,6 +330,8 @@ calm(int nr)
 		SYS_recvmsg, SYS_wait4, SYS_waitid, SYS_epoll_wait,
 		SYS_epoll_pwait, SYS_pselect6, SYS_ppoll, SYS_pause,
 		SYS_rt_sigtimedwait, SYS_rt_sigsuspend, SYS_msgrcv,
+		/* a sleep restarted after an earlier stop */
+		SYS_restart_syscall,
 	};
 	size_t i;
 
@@ -342,7 +349,7 @@ lsa_pick_thread(pid_t pid)
 	pid_t best = pid;
 	DIR *dir;
 
-	if (calm(lsa_thread_syscall(pid, pid)))
+	if (lsa_calm_syscall(lsa_thread_syscall(pid, pid)))
 		return pid;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	if ((dir = opendir(path)) == NULL)
@@ -350,7 +357,7 @@ lsa_pick_thread(pid_t pid)
 	while ((d = readdir(dir)) != NULL) {
 		pid_t tid = (pid_t)atoi(d->d_name);
 
-		if (tid > 0 && calm(lsa_thread_syscall(pid, tid))) {
+		if (tid > 0 && lsa_calm_syscall(lsa_thread_syscall(pid, tid))) {
 			best = tid;
 			break;
 		}

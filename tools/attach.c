@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #define DLOPEN_MS	30000
 #define ATTACH_MS	60000
 #define DETACH_MS	60000	/* the last snapshot, its scan included */
+#define BUSY_TRIES	50	/* stops that found the thread in leakspy */
 
 static int
 say(int status, const char *fmt, ...)
@@ -62,6 +64,15 @@ check_target(pid_t pid, struct lsa_status *st)
 		    "end or detach that one first", (int)pid, st->name,
 		    (int)st->tracer, t.name[0] ? t.name : "?");
 	}
+	if (st->state == 'T' || st->state == 't')
+		return say(LSA_EXIT_REFUSED, "process %d (%s) is stopped: "
+		    "continue it first (kill -CONT %d)", (int)pid, st->name,
+		    (int)pid);
+	if (st->segv_ignored)
+		return say(LSA_EXIT_REFUSED, "process %d (%s) ignores "
+		    "SIGSEGV, which the remote calls' return raises: the "
+		    "kernel would reset it to its default", (int)pid,
+		    st->name);
 	yama = lsa_yama();
 	if (yama >= 3)
 		return say(LSA_EXIT_REFUSED, "Yama's ptrace_scope is %d "
@@ -92,25 +103,57 @@ check_target(pid_t pid, struct lsa_status *st)
 }
 
 /* Where a stopped thread must not be: the text of the C library, the
- * loader and an allocator of its own. */
-static size_t
-bad_ranges(const struct lsa_map *m, size_t n, uint64_t *r)
+ * loader, an allocator of its own, leakspy and libunwind, where it may
+ * hold their locks. */
+struct calm_arg {
+	uint64_t r[2 * MAX_BAD];
+	size_t n;
+};
+
+static void
+bad_ranges(const struct lsa_map *m, size_t n, struct calm_arg *c)
 {
-	size_t i, k = 0;
+	size_t i, j;
 
-	for (i = 0; i < n && k < MAX_BAD - 4; i++) {
+	c->n = 0;
+	for (i = 0; i < n && c->n < MAX_BAD; i++) {
 		const char *b = strrchr(m[i].path, '/');
+		bool dup = false;
 
-		if (!m[i].exec || m[i].offset != 0 || b == NULL)
+		if (!m[i].exec || b == NULL)
 			continue;
 		b++;
-		if (strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) ==
-		    0 || strncmp(b, "ld-linux", 8) == 0 ||
-		    strstr(b, "malloc") != NULL)
-			k += lsa_text_of(m, n, m[i].path, r + 2 * k,
-			    MAX_BAD - k);
+		if (strncmp(b, "libc.so", 7) != 0 && strncmp(b, "libc-", 5) !=
+		    0 && strncmp(b, "ld-linux", 8) != 0 &&
+		    strstr(b, "malloc") == NULL &&
+		    strncmp(b, "libleakspy", 10) != 0 &&
+		    strncmp(b, "libunwind", 9) != 0)
+			continue;
+		for (j = 0; j < c->n && !dup; j++)
+			dup = c->r[2 * j] == m[i].start;
+		if (!dup) {
+			c->r[2 * c->n] = m[i].start;
+			c->r[2 * c->n + 1] = m[i].end;
+			c->n++;
+		}
 	}
-	return k;
+}
+
+/* A moment to make calls at: blocked in a system call that holds no
+ * lock (or waiting for one), or running code of the program's own. */
+static bool
+calm(const struct user_regs_struct *r, void *arg)
+{
+	const struct calm_arg *c = arg;
+	size_t i;
+
+	if ((int64_t)r->orig_rax >= 0)
+		return lsa_calm_syscall((long)r->orig_rax) ||
+		    r->orig_rax == SYS_futex;
+	for (i = 0; i < c->n; i++)
+		if (r->rip >= c->r[2 * i] && r->rip < c->r[2 * i + 1])
+			return false;
+	return true;
 }
 
 /* A string of the target's, up to len - 1 bytes. */
@@ -141,9 +184,10 @@ static int
 stop(struct rcall *rc, pid_t pid, const struct lsa_map *m, size_t n)
 {
 	const struct lsa_map *libc = lsa_find(m, n, "libc.so");
-	uint64_t bad[2 * MAX_BAD], errno_loc;
-	size_t nbad = bad_ranges(m, n, bad);
+	static struct calm_arg c;
+	uint64_t errno_loc;
 
+	bad_ranges(m, n, &c);
 	if (libc == NULL)
 		libc = lsa_find(m, n, "libc-");
 	if (libc == NULL)
@@ -152,7 +196,7 @@ stop(struct rcall *rc, pid_t pid, const struct lsa_map *m, size_t n)
 	if ((errno_loc = lsa_symbol(pid, libc, "__errno_location")) == 0)
 		return say(LSA_EXIT_REFUSED, "process %d: its C library has "
 		    "no __errno_location", (int)pid);
-	if (rc_stop(rc, pid, lsa_pick_thread(pid), bad, nbad, STOP_TRIES)
+	if (rc_stop(rc, pid, lsa_pick_thread(pid), calm, &c, STOP_TRIES)
 	    != 0)
 		return stop_failed(pid, rc);
 	if (rc_keep_errno(rc, errno_loc) != 0) {
@@ -224,6 +268,43 @@ call_leakspy(struct rcall *rc, pid_t pid, const char *fname, uint64_t arg,
 	return (int)r;
 }
 
+/* In the stopped thread: dlopen the library (again does no harm: it is
+ * loaded once), then leakspy_attach(settings).  Returns what that
+ * returned, or -1 with why set. */
+static int
+load_and_attach(struct rcall *rc, pid_t pid, uint64_t dlopen_at,
+    uint64_t dlerror_at, const char *lib, const char *settings, char *why,
+    size_t len)
+{
+	size_t llen = strlen(lib) + 1, slen = strlen(settings) + 1;
+	uint64_t at = rc_scratch(rc, llen + slen), h, a[2];
+
+	/* The library's path and the settings, below the stack pointer. */
+	if (rc_write(rc, at, lib, llen) != 0 ||
+	    rc_write(rc, at + llen, settings, slen) != 0) {
+		snprintf(why, len, "%s", rc->why);
+		return -1;
+	}
+	a[0] = at;
+	a[1] = RTLD_NOW | RTLD_LOCAL;
+	if (rc_call(rc, dlopen_at, a, 2, &h, DLOPEN_MS) != 0) {
+		snprintf(why, len, "dlopen: %s", rc->why);
+		return -1;
+	}
+	if (h == 0) {
+		uint64_t e = 0;
+		char msg[200] = "";
+
+		if (dlerror_at != 0 && rc_call(rc, dlerror_at, NULL, 0, &e,
+		    1000) == 0 && e != 0)
+			read_string(rc, e, msg, sizeof(msg));
+		snprintf(why, len, "dlopen: %s", msg[0] ? msg : "failed");
+		return -1;
+	}
+	return call_leakspy(rc, pid, "leakspy_attach", at + llen, ATTACH_MS,
+	    why, len);
+}
+
 int
 lsa_attach(pid_t pid, const char *lib, const char *settings, bool wait)
 {
@@ -232,8 +313,9 @@ lsa_attach(pid_t pid, const char *lib, const char *settings, bool wait)
 	const struct lsa_map *libc;
 	struct rcall rc;
 	char why[256], *seen;
-	uint64_t dlopen_at, dlerror_at, at, h, a[2];
+	uint64_t dlopen_at, dlerror_at;
 	size_t n, llen = strlen(lib) + 1, slen = strlen(settings) + 1;
+	unsigned tries;
 	int r;
 
 	if ((r = check_target(pid, &st)) != LSA_EXIT_OK)
@@ -269,36 +351,21 @@ lsa_attach(pid_t pid, const char *lib, const char *settings, bool wait)
 		return say(LSA_EXIT_REFUSED, "process %d: its C library has "
 		    "no dlopen", (int)pid);
 	}
-	r = stop(&rc, pid, m, n);
+	for (tries = 0;; tries++) {
+		r = stop(&rc, pid, m, n);
+		if (r != LSA_EXIT_OK) {
+			free(m);
+			return r;
+		}
+		r = load_and_attach(&rc, pid, dlopen_at, dlerror_at, lib,
+		    settings, why, sizeof(why));
+		/* The thread was inside leakspy: stop it elsewhere. */
+		if (r != -EAGAIN || tries >= BUSY_TRIES)
+			break;
+		(void)rc_release(&rc);
+		nanosleep(&(struct timespec){ 0, 5000000L }, NULL);
+	}
 	free(m);
-	if (r != LSA_EXIT_OK)
-		return r;
-	/* The library's path and the settings, below the stack pointer. */
-	at = rc_scratch(&rc, llen + slen);
-	if (rc_write(&rc, at, lib, llen) != 0 ||
-	    rc_write(&rc, at + llen, settings, slen) != 0) {
-		snprintf(why, sizeof(why), "%s", rc.why);
-		goto failed;
-	}
-	a[0] = at;
-	a[1] = RTLD_NOW | RTLD_LOCAL;
-	if (rc_call(&rc, dlopen_at, a, 2, &h, DLOPEN_MS) != 0) {
-		snprintf(why, sizeof(why), "dlopen: %s", rc.why);
-		goto failed;
-	}
-	if (h == 0) {
-		uint64_t e = 0;
-		char msg[200] = "";
-
-		if (dlerror_at != 0 && rc_call(&rc, dlerror_at, NULL, 0, &e,
-		    1000) == 0 && e != 0)
-			read_string(&rc, e, msg, sizeof(msg));
-		snprintf(why, sizeof(why), "dlopen: %s", msg[0] ? msg :
-		    "failed");
-		goto failed;
-	}
-	r = call_leakspy(&rc, pid, "leakspy_attach", at + llen, ATTACH_MS,
-	    why, sizeof(why));
 	if (r == -EEXIST) {
 		/* Attached already, or was: the library changed nothing. */
 		(void)rc_release(&rc);
@@ -327,6 +394,7 @@ lsa_detach(pid_t pid)
 	struct lsa_map *m = NULL;
 	struct rcall rc;
 	char why[256];
+	unsigned tries;
 	size_t n;
 	int r;
 
@@ -340,12 +408,20 @@ lsa_detach(pid_t pid)
 		return say(LSA_EXIT_REFUSED, "leakspy is not loaded in "
 		    "process %d (%s)", (int)pid, st.name);
 	}
-	r = stop(&rc, pid, m, n);
+	for (tries = 0;; tries++) {
+		r = stop(&rc, pid, m, n);
+		if (r != LSA_EXIT_OK) {
+			free(m);
+			return r;
+		}
+		r = call_leakspy(&rc, pid, "leakspy_detach", 0, DETACH_MS, why,
+		    sizeof(why));
+		if (r != -EAGAIN || tries >= BUSY_TRIES)
+			break;
+		(void)rc_release(&rc);
+		nanosleep(&(struct timespec){ 0, 5000000L }, NULL);
+	}
 	free(m);
-	if (r != LSA_EXIT_OK)
-		return r;
-	r = call_leakspy(&rc, pid, "leakspy_detach", 0, DETACH_MS, why,
-	    sizeof(why));
 	if (r != 0) {
 		(void)rc_release(&rc);
 		return say(LSA_EXIT_FAILED, "detaching from process %d: %s",

@@ -21,6 +21,8 @@ struct lsa_status {
 	unsigned ruid, euid;
 	pid_t tracer;		/* 0: none */
 	bool cap_ptrace;	/* this process has CAP_SYS_PTRACE */
+	bool segv_ignored;	/* the target ignores SIGSEGV */
+	char state;		/* /proc/PID/stat's: R, S, T, Z... */
 	char name[64];
 };
 
@@ -70,6 +72,8 @@ int lsa_thread_syscall(pid_t pid, pid_t tid);
 /* A thread of pid blocked in a system call that holds no lock of the C
  * library's (read, epoll_wait, nanosleep...), else pid itself. */
 pid_t lsa_pick_thread(pid_t pid);
+/* Whether system call nr is one of those. */
+bool lsa_calm_syscall(long nr);
 
 /* Whether the target's environment has name with needle in its value. */
 bool lsa_env_has(pid_t pid, const char *name, const char *needle);

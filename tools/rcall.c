@@ -9,7 +9,9 @@
  * before any handler runs ends the call; it is never delivered.  The
  * thread's signal mask is full meanwhile (PTRACE_SETSIGMASK), so that no
  * handler of the program runs inside the call: signals that come stay
- * pending and are delivered once the mask is back.  orig_rax is -1
+ * pending and are delivered once the mask is back; all but SIGSEGV,
+ * which the kernel would reset to its default if the return's fault came
+ * while it was blocked.  orig_rax is -1
  * during a call, so that the kernel restarts nothing; the registers put
  * back at the end let it restart a system call the stop interrupted, as
  * after a signal without a handler.  The one such call the kernel does
@@ -82,8 +84,9 @@ event_stop(int status)
 	return WIFSTOPPED(status) && status >> 16 == PTRACE_EVENT_STOP;
 }
 
-/* Wait for the stop PTRACE_INTERRUPT asked for; a signal that comes
- * first is delivered as it would have been. */
+/* Wait for the stop PTRACE_INTERRUPT asked for (an event stop with
+ * SIGTRAP); a signal that comes first is delivered as it would have
+ * been.  A group stop: the process is stopped by job control. */
 static int
 wait_interrupt(struct rcall *rc)
 {
@@ -92,22 +95,14 @@ wait_interrupt(struct rcall *rc)
 	for (;;) {
 		if (wait_for(rc, &status, STOP_MS) != 0)
 			return -1;
-		if (event_stop(status))
+		if (event_stop(status) && WSTOPSIG(status) == SIGTRAP)
 			return 0;
+		if (event_stop(status))
+			return fail(rc, "%s", "the process is stopped (job "
+			    "control): continue it first");
 		if (ptrace(PTRACE_CONT, rc->tid, 0, WSTOPSIG(status)) != 0)
 			return fail(rc, "ptrace: %s", strerror(errno));
 	}
-}
-
-static bool
-inside(uint64_t ip, const uint64_t *bad, size_t nbad)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < nbad * 2; i += 2)
-		if (ip >= bad[i] && ip < bad[i + 1])
-			return true;
-	return false;
 }
 
 /* A system call the stop made return EINTR: run it again once the
@@ -127,11 +122,12 @@ restart_eintr(struct rcall *rc)
 }
 
 int
-rc_stop(struct rcall *rc, pid_t pid, pid_t tid, const uint64_t *bad,
-    size_t nbad, unsigned tries)
+rc_stop(struct rcall *rc, pid_t pid, pid_t tid,
+    bool (*calm)(const struct user_regs_struct *, void *), void *arg,
+    unsigned tries)
 {
 	char path[64];
-	uint64_t all = ~(uint64_t)0;
+	uint64_t all = ~(uint64_t)0 & ~(1ull << (SIGSEGV - 1));
 	unsigned i;
 
 	*rc = (struct rcall){ .pid = pid, .tid = tid, .mem = -1 };
@@ -141,20 +137,19 @@ rc_stop(struct rcall *rc, pid_t pid, pid_t tid, const uint64_t *bad,
 	for (i = 0;; i++) {
 		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) != 0)
 			return fail(rc, "ptrace: %s", strerror(errno));
-		if (wait_interrupt(rc) != 0)
+		if (wait_interrupt(rc) != 0) {
+			(void)rc_release(rc);
 			return -1;
+		}
 		rc->stopped_ns = now_ns();
 		if (ptrace(PTRACE_GETREGS, tid, 0, &rc->saved) != 0)
 			return fail(rc, "ptrace: %s", strerror(errno));
-		/* In a system call, or in its own code: no lock of the C
-		 * library's or the allocator's is held halfway. */
-		if ((int64_t)rc->saved.orig_rax >= 0 ||
-		    !inside(rc->saved.rip, bad, nbad))
+		if (calm(&rc->saved, arg))
 			break;
 		if (i + 1 >= tries) {
 			(void)rc_release(rc);
 			return fail(rc, "%s", "the thread was inside the C "
-			    "library or the allocator at every try");
+			    "library, the allocator or leakspy at every try");
 		}
 		if (ptrace(PTRACE_CONT, tid, 0, 0) != 0)
 			return fail(rc, "ptrace: %s", strerror(errno));
@@ -198,6 +193,7 @@ rc_read(struct rcall *rc, uint64_t at, void *p, size_t n)
 uint64_t
 rc_scratch(const struct rcall *rc, size_t len)
 {
+	/* len <= RC_SCRATCH_MAX: the call's stack begins below SCRATCH */
 	return (rc->saved.rsp - RED_ZONE - len) & ~(uint64_t)15;
 }
 

@@ -32,13 +32,14 @@ struct rcall {
 
 /*
  * Seize thread tid of process pid and stop it at a moment it may make
- * calls: blocked in a system call, or in code of its own outside the
- * ranges [bad[2k], bad[2k+1]) (the C library, the loader, the allocator,
- * where it may hold their locks), trying again for up to tries times.
- * Returns 0, or -1 with why set; the thread then runs on untouched.
+ * calls, which calm() says of its registers (arg is calm's), trying
+ * again for up to tries times.  Returns 0, or -1 with why set; the
+ * thread then runs on untouched.  A process stopped by job control is
+ * refused: its other threads could not run.
  */
-int rc_stop(struct rcall *rc, pid_t pid, pid_t tid, const uint64_t *bad,
-    size_t nbad, unsigned tries);
+int rc_stop(struct rcall *rc, pid_t pid, pid_t tid,
+    bool (*calm)(const struct user_regs_struct *, void *), void *arg,
+    unsigned tries);
 
 /* Call fn(a[0], ..., a[n-1]) (n <= 6) in the stopped thread, waiting at
  * most timeout_ms; its return value in *ret.  Returns 0 or -1 (why). */
@@ -46,7 +47,8 @@ int rc_call(struct rcall *rc, uint64_t fn, const uint64_t *a, unsigned n,
     uint64_t *ret, unsigned timeout_ms);
 
 /* Scratch memory for the calls' arguments: below the thread's stack
- * pointer, past its red zone (at most 64 KiB). */
+ * pointer, past its red zone (len at most RC_SCRATCH_MAX). */
+#define RC_SCRATCH_MAX	16000
 uint64_t rc_scratch(const struct rcall *rc, size_t len);
 
 int rc_write(struct rcall *rc, uint64_t at, const void *p, size_t n);

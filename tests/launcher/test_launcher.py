@@ -583,7 +583,9 @@ def test_help_from_table():
        "               [--source-root dir] [--suppressions file]\n"
        "               [--write-baseline file] [option ...] [--] command "
        "[arg ...]\n"
-       "       leakspy --watch seconds [option ...] [--] command [arg ...]",
+       "       leakspy --watch seconds [option ...] [--] command [arg ...]\n"
+       "       leakspy attach [--background] [option ...] pid\n"
+       "       leakspy detach pid",
        "the usage lines")
     # The gate's options, long only, after the others.
     for line in ("--check when the command ends, check the dumps of the "

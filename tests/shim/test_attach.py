@@ -194,7 +194,8 @@ def test_blocked():
     # A signal the program blocked stays pending, its mask and
     # dispositions as they were.
     blocked_case("pending", 0, b"hello\n", b"read 6 errno 0\n"
-                 b"SIGUSR1 pending 1, blocked 1; SIGUSR2 ignored 1\n")
+                 b"SIGUSR1 pending 1, blocked 1; SIGUSR2 ignored 1; "
+                 b"SIGSEGV handled 1\n")
 
 
 def test_threads():
@@ -244,7 +245,12 @@ def test_again():
     eq(len(dumps), 2, "a dump for each attach")
     live = [by_function(report(d), "worker")[1] for d in dumps]
     check(all(n > 100 for n in live), "blocks of each stretch: %r" % live)
-    eq(sum(live), int(out.split()[1]), "blocks of both together")
+    # The threads allocate while the last snapshot is written and the
+    # entries go back: what they allocate between the two is redirected
+    # but in no snapshot.
+    n = int(out.split()[1])
+    check(n * 0.97 <= sum(live) <= n, "blocks of both together: %d, of %d "
+          "redirected" % (sum(live), n))
 
 
 def test_refusals():

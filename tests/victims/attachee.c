@@ -6,9 +6,9 @@
  *   epoll    blocks in epoll_wait() on stdin, then reads; prints both
  *   sleep    sleeps 2 s in nanosleep(); prints what it returned and
  *            whether the whole 2 s passed
- *   pending  blocks SIGUSR1, raises it, ignores SIGUSR2 and blocks in
- *            read() as read does; then prints whether SIGUSR1 is still
- *            pending, its mask and SIGUSR2's disposition
+ *   pending  blocks SIGUSR1, raises it, ignores SIGUSR2, handles SIGSEGV
+ *            and blocks in read() as read does; then prints whether
+ *            SIGUSR1 is still pending, its mask and the dispositions
  *   threads  8 threads allocate 48-byte blocks (kept), 100 a millisecond
  *            each, each call through malloc's GOT entry read afresh, and
  *            count the calls that went to a malloc other than the one
@@ -73,6 +73,13 @@ worker(void *arg)
 	return NULL;
 }
 
+static void
+on_segv(int sig)
+{
+	(void)sig;
+	_exit(9);
+}
+
 static __attribute__((noinline)) void
 attachee_after(void)
 {
@@ -131,6 +138,7 @@ main(int argc, char **argv)
 		sigprocmask(SIG_BLOCK, &set, NULL);
 		raise(SIGUSR1);
 		signal(SIGUSR2, SIG_IGN);
+		signal(SIGSEGV, on_segv);
 	}
 	puts("ready");
 	fflush(stdout);
@@ -147,9 +155,12 @@ main(int argc, char **argv)
 			sigprocmask(SIG_BLOCK, NULL, &mask);
 			sigaction(SIGUSR2, NULL, &sa);
 			printf("SIGUSR1 pending %d, blocked %d; SIGUSR2 "
-			    "ignored %d\n", sigismember(&pend, SIGUSR1),
+			    "ignored %d", sigismember(&pend, SIGUSR1),
 			    sigismember(&mask, SIGUSR1),
 			    sa.sa_handler == SIG_IGN);
+			sigaction(SIGSEGV, NULL, &sa);
+			printf("; SIGSEGV handled %d\n",
+			    sa.sa_handler == on_segv);
 		}
 	} else if (strcmp(argv[1], "epoll") == 0) {
 		struct epoll_event ev = { .events = EPOLLIN }, out;
