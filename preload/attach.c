@@ -67,6 +67,21 @@ fail(int err, const char *what, const char *detail)
 /* One attach or detach at a time (atomic). */
 static int busy;
 
+/* The start of leakspy_attach and leakspy_detach: 0 with busy taken,
+ * or -EAGAIN when the calling thread was inside leakspy (it may hold a
+ * lock of its) or another call is under way. */
+static int
+enter(void)
+{
+	leakspy_why[0] = '\0';
+	if (lsp_guard != 0)
+		return fail(-EAGAIN, "the thread was inside leakspy", NULL);
+	if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE) != 0)
+		return fail(-EAGAIN, "another attach or detach is under way",
+		    NULL);
+	return 0;
+}
+
 /* Attached before and detached since: the tables and the writer are
  * there; what they held is forgotten, and a new dump begins.  The state
  * stays dormant meanwhile, so that a call that still reaches leakspy
@@ -119,12 +134,8 @@ leakspy_attach(const char *s)
 	size_t len = s != NULL ? strnlen(s, SETTINGS_MAX) : 0;
 	bool again;
 
-	leakspy_why[0] = '\0';
-	if (lsp_guard != 0)
-		return fail(-EAGAIN, "the thread was inside leakspy", NULL);
-	if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE) != 0)
-		return fail(-EAGAIN, "another attach or detach is under way",
-		    NULL);
+	if ((r = enter()) != 0)
+		return r;
 	state = __atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE);
 	if (len >= SETTINGS_MAX)
 		r = fail(-E2BIG, "the settings are too long", NULL);
@@ -171,12 +182,8 @@ leakspy_detach(void)
 {
 	int saved = errno, r;
 
-	leakspy_why[0] = '\0';
-	if (lsp_guard != 0)
-		return fail(-EAGAIN, "the thread was inside leakspy", NULL);
-	if (__atomic_exchange_n(&busy, 1, __ATOMIC_ACQUIRE) != 0)
-		return fail(-EAGAIN, "another attach or detach is under way",
-		    NULL);
+	if ((r = enter()) != 0)
+		return r;
 	if (!lsp_attached || __atomic_load_n(&lsp_state, __ATOMIC_ACQUIRE) !=
 	    LSP_ACTIVE) {
 		__atomic_store_n(&busy, 0, __ATOMIC_RELEASE);
