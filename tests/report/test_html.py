@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+from urllib.parse import quote
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -421,6 +422,75 @@ def check_picked(dump, page, rep, scans, chains, site, snap, frm, what):
     check_site(doc, rep, site, chains[site][2], w)
 
 
+SORTS = {
+    "rate": lambda s: (-s["growth"]["bytes_per_second"]
+                       if s["growth"]["verdict"] == "growing"
+                       else float("inf"),),
+    "peak": lambda s: (-s["peak_bytes"],),
+    "blocks": lambda s: (-s["live_blocks"],),
+}
+
+
+def check_sorts(page, rep, what):
+    """The table sorted by growth rate (the growing sites, fastest first,
+    then the others in the report's order), by peak and by live blocks,
+    ties in the report's order; the orders by peak and blocks are not
+    the report's."""
+    for how, key in SORTS.items():
+        doc = load(page, "sort=" + how)
+        want = sorted(range(len(rep["sites"])), key=lambda i: (
+            key(rep["sites"][i]), i))
+        check(how == "rate" or want != list(range(len(want))),
+              "%s: the order by %s is not the report's: %r" %
+              (what, how, want))
+        check_table(doc, rep, want, "%s, sorted by %s" % (what, how))
+        eq([th.attr("data-sort") for th in doc.by_id("sites").all("th")
+            if "sorted" in th.attrs.get("class", "").split()], [how],
+           "%s: the column marked as sorted" % what)
+
+
+def check_zoom(page, rep, what):
+    """The flame graph zoomed, from the fragment, on a node of the
+    biggest site's path (the deepest one with more than one callee): the
+    root and the nodes above it as ancestors, the node itself the whole
+    width, and below it only its own callees, each of at least DRAWN of
+    it drawn."""
+    nodes, root, tree = flame_nodes(rep["sites"], live_at)
+    path = flame_path(max(rep["sites"], key=lambda s: s["live_bytes"]))
+    check(len(path) >= 3, "%s: the biggest site's path: %r" % (what, path))
+    k = max([d for d in range(2, len(path))
+             if sum(1 for p in tree if len(p) == d + 1 and
+                    p[:d] == tuple(path[:d])) > 1] or [2])
+    at = tuple(path[:k])
+    doc = load(page, "zoom=" + ";".join(quote(p, safe="") for p in at))
+    fl = doc.by_id("flame")
+    eq(fl.attr("data-zoom"), ";".join(at), what + ": #flame's data-zoom")
+    drawn = fl.all("div", "node")
+    eq([(e.num("data-depth"), e.attr("data-name"), e.num("data-bytes"))
+        for e in drawn if "ancestor" in e.attr("class").split()],
+       [(0, "all", root[0])] + [(d, at[d - 1], tree[at[:d]][0])
+                                for d in range(1, k)],
+       what + ": the zoomed graph's ancestors")
+    below = [e for e in drawn if "ancestor" not in e.attr("class").split()]
+    top = below[0]
+    eq((top.num("data-depth"), top.attr("data-name"), top.num("data-bytes"),
+        top.num("data-blocks"), top.attr("style").split("width:")[1]
+        .split(";")[0].strip()), (k, at[-1]) + tree[at] + ("100%",),
+       what + ": the zoomed node (depth, name, bytes, blocks, width)")
+    for e in below:
+        p = tuple(e.attr("data-path").split(";"))
+        check(p[:k] == at and tree.get(p) == (e.num("data-bytes"),
+                                              e.num("data-blocks")),
+              "%s: node %r under the zoomed one, with the report's bytes "
+              "and blocks %r" % (what, p, tree.get(p)))
+    got = {tuple(e.attr("data-path").split(";")) for e in below}
+    want = {p for p, (b, n) in tree.items()
+            if p[:k] == at and len(p) == k + 1 and b >= DRAWN * tree[at][0]}
+    check(len(want) > 1 or k == 2, "%s: callees of %r: %r" % (what, at, want))
+    check(want <= got, "%s: the zoomed node's callees drawn: %r, want %r" %
+          (what, sorted(got), sorted(want)))
+
+
 def shot_of(page, what):
     """The page's screenshot: SHOT's size, and bigger than a blank
     page's."""
@@ -473,23 +543,24 @@ def test_html_demo():
     check_report_page(dump, page, rep, scans, chains, "demo")
     reg = by_fn(rep, "register_cancel")
     check_picked(dump, page, rep, scans, chains, reg, n // 2, 1, "demo")
+    check_zoom(page, rep, "demo")
     shot_of(page, "demo")
 
 
 def test_html_big():
-    """The page of a dump of 10,000 sites, all changing, and hundreds of
-    snapshots (tests/bench/manysites, 40 a second for 25 s; the bench's
-    html row measures its times): its size within the 12 MiB that
-    leakspy-report(1) allows it, and it draws: the totals, the table's
-    first page of 100 rows of 10,001 sites, the chart's snapshots and
-    the flame graph's root are the JSON's."""
+    """The page of a dump of 10,000 sites, all changing, and at least
+    1,000 snapshots (tests/bench/manysites, 50 a second for 25 s; the
+    bench's html row measures its times): its size within the 12 MiB
+    that leakspy-report(1) allows it, and it draws: the totals, the
+    table's first page of 100 rows of 10,001 sites, the chart's
+    snapshots and the flame graph's root are the JSON's."""
     chromium.binary()
     r = run([os.path.join(BUILD, "tests", "manysites"), "10000", "25"],
-            env={"LEAKSPY_INTERVAL": "0.025"}, want_rc=0, timeout=120)
+            env={"LEAKSPY_INTERVAL": "0.02"}, want_rc=0, timeout=120)
     dump = one_dump(r)
     rep = report(dump, "-n", "0")
     n = rep["snapshots"]
-    check(n >= 200, "snapshots: %d" % n)
+    check(n >= 1000, "snapshots: %d (50 a second for 25 s)" % n)
     eq(rep["totals"]["sites"], 10001, "sites")
     page = html_page(dump)
     size = os.path.getsize(page)
@@ -550,6 +621,23 @@ def test_html_seed():
     check(k + 1 > 64, "more than 64 snapshots up to #%d" % k)
     check_picked(dump, page, rep, scans, chains, fetch, k // 2, k // 3,
                  "seed2 at #%d" % k)
+
+
+def test_html_sorts():
+    """pattern mixed: a sawtooth whose peak is above its live bytes, a
+    cache, a steady leak and a faster late one; its table sorted by rate,
+    peak and blocks from the fragment."""
+    chromium.binary()
+    r = run([victim("pattern"), "mixed", "3"],
+            env={"LEAKSPY_INTERVAL": "0.1"}, want_rc=0)
+    dump = one_dump(r)
+    rep = report(dump)
+    eq(sorted((frame_name(s["frames"][0]), s["growth"]["verdict"])
+              for s in rep["sites"]),
+       [("batch_add", "sawtooth"), ("cache_insert", "plateau"),
+        ("get_buffer", "growing"), ("late_keep", "growing")],
+       "the sites and their verdicts")
+    check_sorts(html_page(dump), rep, "mixed")
 
 
 def test_html_check():

@@ -15,6 +15,12 @@
  *   sawtooth     batch_add fills a batch, which is freed every 0.4 s
  *   slowleak     requests churn through get_buffer(); one in ten keeps 24
  *                bytes from the same call site
+ *   mixed        all at once, for orders that differ: a cache that fills
+ *                (cache_insert), a sawtooth (batch_add, all but ten freed
+ *                at the end: its peak above the cache, its live bytes
+ *                below the leaks'), a steady leak
+ *                (get_buffer, 24 bytes a tick) and, in the last quarter, a
+ *                faster one (late_keep, 64 bytes a tick)
  *
  * It prints "rate R" (bytes a second the growing site really gained,
  * measured between its first and last kept allocation) and, for seed2,
@@ -319,6 +325,48 @@ slowleak(double secs)
 	}
 }
 
+/* --- all of them at once --- */
+
+NOINLINE static void *
+late_keep(void)
+{
+	void *p = malloc(64);
+
+	NO_TAIL();
+	return p;
+}
+
+static void *volatile kept[40000], *volatile filled[CACHE];
+
+static void
+mixed(double secs)
+{
+	static void *batch[20000];
+	unsigned nc = 0, nb = 0, nk = 0, i;
+	double release = 0.4;
+
+	while (now() < secs && nk + 2 <= 40000) {
+		int k;
+
+		for (k = 0; k < 6 && nc < CACHE; k++)
+			filled[nc++] = cache_insert();
+		for (k = 0; k < 20 && nb < 20000; k++)
+			batch[nb++] = batch_add();
+		if (now() >= release) {
+			for (i = 0; i < nb; i++)
+				free(batch[i]);
+			nb = 0;
+			release += 0.4;
+		}
+		kept[nk++] = get_buffer(24);
+		if (now() >= 0.75 * secs)
+			kept[nk++] = late_keep();
+		tick();
+	}
+	for (i = 10; i < nb; i++)
+		free(batch[i]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -342,6 +390,8 @@ main(int argc, char **argv)
 		sawtooth(secs);
 	else if (strcmp(argv[1], "slowleak") == 0)
 		slowleak(secs);
+	else if (strcmp(argv[1], "mixed") == 0)
+		mixed(secs);
 	else
 		return 2;
 	if (last_keep > first_keep && first_keep >= 0)

@@ -185,11 +185,12 @@
   }
 
   function readHash() {
-    var h = location.hash.replace(/^#/, '').split('&'), p = {};
+    var h = location.hash.replace(/^#/, '').split('&'), p = {}, raw = {};
     for (var i = 0; i < h.length; i++) {
-      var kv = h[i].split('=');
-      if (kv[0]) p[decodeURIComponent(kv[0])] =
-        decodeURIComponent(kv.slice(1).join('='));
+      var kv = h[i].split('='), k = decodeURIComponent(kv[0]);
+      if (!k) continue;
+      raw[k] = kv.slice(1).join('=');
+      p[k] = decodeURIComponent(raw[k]);
     }
     var n = parseInt(p.site, 10);
     if (n >= 0 && n < D.sites.length) S.site = n;
@@ -200,6 +201,8 @@
     if (p.flame === 'live' || p.flame === 'diff') S.mode = p.flame;
     if (p.q !== undefined) S.q = p.q;
     if (/^(report|live|rate|peak|blocks|name)$/.test(p.sort || '')) S.sort = p.sort;
+    // zoom: the path's names, each encoded, joined by ';'
+    if (raw.zoom) S.zoom = raw.zoom.split(';').map(decodeURIComponent).join('\u0001');
   }
 
   function writeHash() {
@@ -207,6 +210,7 @@
     if (S.mode === 'diff') h += '&from=' + D.cols[S.from];
     if (S.q) h += '&q=' + encodeURIComponent(S.q);
     if (S.sort !== 'report') h += '&sort=' + S.sort;
+    if (S.zoom) h += '&zoom=' + S.zoom.split('\u0001').map(encodeURIComponent).join(';');
     try {
       history.replaceState(null, '', '#' + h);
     } catch (e) {
@@ -750,7 +754,9 @@
     search.value = S.q;
     search.addEventListener('input', function () { S.q = search.value; drawFlame(); writeHash(); });
     var reset = el('button', null, 'reset zoom');
-    reset.addEventListener('click', function () { S.zoom = ''; drawFlame(); });
+    reset.addEventListener('click', function () {
+      S.zoom = ''; drawFlame(); writeHash();
+    });
     flameMatch = el('span', 'muted');
     flameMatch.id = 'flame-match';
     add(tools, modeSel, snapSel, fromSel, search, reset, flameMatch);
@@ -803,6 +809,7 @@
         ev.stopPropagation();
         S.zoom = names.join('\u0001');
         drawFlame();
+        writeHash();
       });
       flameBox.appendChild(e);
       nodes++;
