@@ -26,6 +26,7 @@
  * how bootstrap blocks keep theirs.
  */
 uint64_t lsp_filter[(1u << LSP_FILTER_BITS) / 64];
+_Alignas(64) uint64_t lsp_filter_sum[(1u << LSP_FILTER_BITS) / 512];
 uint16_t lsp_filter_count[1u << LSP_FILTER_BITS];
 static unsigned filter_pinned;	/* slots of bootstrap blocks */
 
@@ -38,27 +39,34 @@ lsp_filter_pin(const void *p)
 	__atomic_add_fetch(&filter_pinned, 1, __ATOMIC_RELAXED);
 	__atomic_and_fetch(&lsp_filter[i / 64], ~(1ull << (i % 64)),
 	    __ATOMIC_RELAXED);
+	__atomic_and_fetch(&lsp_filter_sum[i / 512], ~(1ull << (i / 8 % 64)),
+	    __ATOMIC_RELAXED);
 }
 
-/* Bits are only cleared after the memset, so that a bootstrap block
- * pinned meanwhile (by a signal handler) keeps its bit clear. */
+/* Bits are only cleared after the memsets, so that a bootstrap block
+ * pinned meanwhile (by a signal handler) keeps its bits clear. */
 void
 lsp_filter_open(void)
 {
+	const unsigned char *byte = (const unsigned char *)lsp_filter;
 	unsigned w, b;
 
 	memset(lsp_filter, 0xff, sizeof(lsp_filter));
-	if (__atomic_load_n(&filter_pinned, __ATOMIC_RELAXED) != 0)
-		for (w = 0; w < sizeof(lsp_filter) / sizeof(lsp_filter[0]);
-		    w++) {
-			const uint16_t *count = &lsp_filter_count[w * 64];
-			uint64_t bits = 0;
+	memset(lsp_filter_sum, 0xff, sizeof(lsp_filter_sum));
+	if (__atomic_load_n(&filter_pinned, __ATOMIC_RELAXED) == 0)
+		return;
+	for (w = 0; w < sizeof(lsp_filter) / sizeof(lsp_filter[0]); w++) {
+		const uint16_t *count = &lsp_filter_count[w * 64];
+		uint64_t bits = 0;
 
-			for (b = 0; b < 64; b++)
-				bits |= (uint64_t)(count[b] == 0) << b;
-			__atomic_and_fetch(&lsp_filter[w], bits,
-			    __ATOMIC_RELAXED);
-		}
+		for (b = 0; b < 64; b++)
+			bits |= (uint64_t)(count[b] == 0) << b;
+		__atomic_and_fetch(&lsp_filter[w], bits, __ATOMIC_RELAXED);
+	}
+	for (b = 0; b < sizeof(lsp_filter); b++)
+		if (__atomic_load_n(&byte[b], __ATOMIC_RELAXED) != 0xff)
+			__atomic_and_fetch(&lsp_filter_sum[b / 64],
+			    ~(1ull << (b % 64)), __ATOMIC_RELAXED);
 }
 
 /* Per thread: bytes left to the next sample, and a generator state (0:

@@ -35,10 +35,18 @@ lsp_filter_add(uintptr_t p, int d)
 	if (lsp_cfg.sample == 0 || lsp_filter_count[i] == UINT16_MAX)
 		return;
 	lsp_filter_count[i] = (uint16_t)(lsp_filter_count[i] + d);
-	if (lsp_filter_count[i] == 0)
+	if (lsp_filter_count[i] == 0) {
 		__atomic_store_n(w, *w | bit, __ATOMIC_RELAXED);
-	else if (d > 0 && lsp_filter_count[i] == 1)
+		/* The summary's bit once the slot's whole byte is set. */
+		if ((uint8_t)(*w >> (i % 64 / 8 * 8)) == 0xff)
+			__atomic_or_fetch(&lsp_filter_sum[i / 512],
+			    1ull << (i / 8 % 64), __ATOMIC_RELAXED);
+	} else if (d > 0 && lsp_filter_count[i] == 1) {
+		/* Summary first: a free reads it before the bitmap. */
+		__atomic_and_fetch(&lsp_filter_sum[i / 512],
+		    ~(1ull << (i / 8 % 64)), __ATOMIC_RELAXED);
 		__atomic_store_n(w, *w & ~bit, __ATOMIC_RELAXED);
+	}
 }
 
 /*

@@ -636,6 +636,12 @@ test_sampled(void)
 	LST_EQ_U64(live_bytes(25), 0);
 	LST_EQ_U64(live_blocks(25), 0);
 	LST_TRUE(!lsp_unrecorded(addr_one_shard(1)));	/* still pinned */
+	/* The summary is back to all set but the pinned slot's byte. */
+	LST_EQ_U64(lsp_filter_slot(addr_one_shard(1)), 0);
+	LST_EQ_U64(lsp_filter_sum[0], ~1ull);
+	for (i = 1, clear = 0; i < sizeof(lsp_filter_sum) / 8; i++)
+		clear += lsp_filter_sum[i] != ~0ull;
+	LST_EQ_U64(clear, 0);
 
 	LST_EQ_U64(lsp_sample_left, 0);
 	LST_TRUE(!lsp_sample_draw_next());
