@@ -329,6 +329,65 @@ command_of(const struct lsr_dump *d)
 	return s;
 }
 
+static void free_frames(struct lsr_cframe *v, size_t n);
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+ * One finding for memory lost at exit in one dump per kind, allocation
+ * function and key (the frames' functions and file names): sites that
+ * differ only in return addresses or lines (a loop the compiler unrolled,
+ * a call repeated on the next line) are one, their amounts summed, shown
+ * with the biggest one's stack.  A baseline's budget, which is per key,
+ * then holds whatever a rebuild does to them.  From findings[first] on.
+ */
+static void
+merge_lost(struct lsr_check *c, size_t first)
+{
+	size_t i, j, n = first;
+
+	for (i = first; i < c->nfindings; i++) {
+		struct lsr_finding *f = &c->findings[i], *into = NULL;
+		uint64_t bytes, blocks;
+		unsigned stacks;
+
+		f->key = lsr_finding_key(f);
+		for (j = first; j < n && into == NULL; j++)
+			if (c->findings[j].kind == f->kind &&
+			    same_str(c->findings[j].via, f->via) &&
+			    strcmp(c->findings[j].key, f->key) == 0)
+				into = &c->findings[j];
+		if (into == NULL) {
+			f->stacks = 1;
+			if (n != i)
+				c->findings[n] = *f;
+			n++;
+			continue;
+		}
+		bytes = into->amount.bytes + f->amount.bytes;
+		blocks = into->amount.blocks + f->amount.blocks;
+		stacks = into->stacks + 1;
+		if (f->amount.bytes > into->amount.bytes) {
+			struct lsr_finding t = *into;
+
+			*into = *f;
+			*f = t;
+		}
+		into->amount.bytes = bytes;
+		into->amount.blocks = blocks;
+		into->stacks = stacks;
+		free_frames(f->frames, f->nframes);
+		free_frames(f->alloc, f->nalloc);
+		free(f->via);
+		free(f->key);
+	}
+	c->nfindings = n;
+}
+
 /* Order findings of one dump: by kind, then the biggest first. */
 static int
 by_kind_size(const void *pa, const void *pb)
@@ -396,8 +455,10 @@ lsr_check_parsed(struct lsr_check *c, struct lsr_dump *d)
 
 		if (c->o.fail_on & (LSR_K_BIT(LSR_K_DEFINITE) |
 		    LSR_K_BIT(LSR_K_INDIRECT) | LSR_K_BIT(LSR_K_POSSIBLE))) {
-			if (scan_judges(&r, &swhy, &note))
+			if (scan_judges(&r, &swhy, &note)) {
 				lost_findings(c, &r);
+				merge_lost(c, first);
+			}
 			if (why == NULL)
 				why = swhy;
 			else

@@ -89,6 +89,8 @@ struct lsr_finding {
 	char *thread_start;	/* start routine, or NULL */
 
 	char *via;		/* the allocation function, or NULL */
+	unsigned stacks;	/* lost at exit: the call stacks it sums,
+				 * which differ in lines only */
 	size_t nframes;
 	struct lsr_cframe *frames;	/* innermost first; the allocator's
 					 * own frames stripped */

@@ -60,6 +60,8 @@ jfinding(FILE *f, const struct lsr_check *c, const struct lsr_finding *fd)
 		    fd->budget->blocks, fd->over_budget ? "true" : "false");
 	else
 		fputs(", \"baseline\": null", f);
+	if (fd->stacks != 0)
+		fprintf(f, ", \"stacks\": %u", fd->stacks);
 	if (fd->kind == LSR_K_GROWTH) {
 		fputs(", \"bytes_per_second\": ", f);
 		jnum(f, fd->rate);

@@ -89,6 +89,9 @@ print_what(FILE *f, const struct lsr_finding *fd)
 		print_amount(f, fd->amount.bytes, fd->amount.blocks, "block");
 		fprintf(f, " at exit, allocated by %s from", fd->via ?
 		    fd->via : "??");
+		if (fd->stacks > 1)
+			fprintf(f, " %u call stacks of the same functions "
+			    "and files, the biggest", fd->stacks);
 		break;
 	case LSR_K_THREAD:
 		fprintf(f, "thread leak: %" PRIu64 " thread%s", fd->amount.blocks,

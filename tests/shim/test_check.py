@@ -484,6 +484,54 @@ def test_baseline():
     check("base.txt:" in err and "not a baseline line" in err, err)
 
 
+UNROLL_C = r"""
+#include <stdlib.h>
+#include <string.h>
+
+static void *make_rec(size_t n) { return memset(malloc(n), 1, n); }
+
+int main(int argc, char **argv)
+{
+%s
+	return argc > 99 && argv != NULL;
+}
+"""
+
+
+def test_merged():
+    """Sites that differ only in lines (a call repeated, as an unrolled
+    loop leaves them) are one finding, amounts summed; a baseline of the
+    repeated calls still holds after a rebuild that makes them a loop."""
+    t = tmpdir()
+
+    def build(name, body):
+        src = write(os.path.join(t, name + ".c"), UNROLL_C % body)
+        exe = os.path.join(t, name)
+        p = subprocess.run(["cc", "-g", "-O0", "-o", exe, src],
+                           stderr=subprocess.PIPE, timeout=TIMEOUT)
+        eq(p.returncode, 0, "cc: %s" % p.stderr.decode())
+        return one_dump(run([exe], want_rc=0))
+    d = build("rep", "\tmake_rec(40);\n\tmake_rec(24);\n\tmake_rec(40);")
+    c = gate_json([d], want_rc=1)
+    got = [(f["kind"], f["bytes"], f["blocks"], f.get("stacks"), first_fn(f),
+            [fr["line"] for fr in f["frames"][:2]]) for f in findings(c)]
+    eq(got, [("definite", 104, 3, 3, "make_rec", [5, 9])], "one finding")
+    rc, out, err = gate([d], want_rc=1)
+    check("definitely lost: 104 bytes in 3 blocks at exit, allocated by "
+          "malloc from 3 call stacks of the same functions and files, the "
+          "biggest\n" in out, out)
+    base = os.path.join(t, "base.txt")
+    gate([d], "--write-baseline", base, want_rc=0)
+    with open(base) as f:
+        check("\ndefinite 104 3\n    make_rec (rep.c)\n    main (rep.c)\n"
+              in f.read(), "the baseline")
+    d2 = build("rep", "\tfor (int i = 0; i < 3; i++)\n\t\tmake_rec(32);")
+    c = gate_json([d2], "--baseline", base, want_rc=0)
+    eq(c["baselined"], 1, "baselined, rolled into a loop")
+    d3 = build("rep", "\tfor (int i = 0; i < 4; i++)\n\t\tmake_rec(32);")
+    gate([d3], "--baseline", base, want_rc=1)
+
+
 def test_no_verdict():
     """Data that cannot support a verdict gives 3, never 0, saying which
     dump and why: sampled, damaged, cut short; a
