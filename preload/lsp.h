@@ -555,6 +555,7 @@ size_t lsp_threads_ended(uintptr_t *tp, size_t cap);
 void lsp_threads_lock(void);
 void lsp_threads_unlock(void);
 void lsp_threads_postfork_child(void);
+void lsp_threads_ending(bool ending);
 int lsp_next_pthread_create(pthread_t *th, const pthread_attr_t *attr,
     void *(*fn)(void *), void *arg);
 

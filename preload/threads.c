@@ -38,6 +38,8 @@ struct thread {
 	uint16_t name;			/* read by the thread's hot path */
 	bool hashed;
 	bool exited, joined, detached;
+	bool ending;			/* took the final snapshot: ends the
+					 * process */
 	bool creating;			/* pthread_create not done with it */
 	bool dirty, pending, seen;	/* to write, being written, written */
 	bool redirty;			/* changed while pending */
@@ -580,6 +582,8 @@ state_of(const struct thread *t)
 		return LS_THREAD_JOINED;
 	if (t->detached)
 		return LS_THREAD_DETACHED;
+	if (t->ending && !t->exited)
+		return LS_THREAD_ENDED_PROCESS;
 	return t->exited ? LS_THREAD_EXITED_UNJOINED : LS_THREAD_RUNNING;
 }
 
@@ -700,6 +704,21 @@ void
 lsp_threads_unlock(void)
 {
 	pthread_mutex_unlock(&thr_lock);
+}
+
+/* The calling thread ends the process (exit, exec, a fatal signal): it
+ * is no thread leak, whatever its state; or no longer (a failed exec). */
+void
+lsp_threads_ending(bool ending)
+{
+	struct thread *t = self;
+
+	if (t == NULL)
+		return;
+	thr_enter();
+	t->ending = ending;
+	t->dirty = true;
+	thr_leave();
 }
 
 /* Fork child: only the forking thread exists, and a new dump begins. */

@@ -475,6 +475,8 @@ write_last(unsigned reason, int sig)
 	/* Bounded: a writer stuck in a slow write must not hold exit. */
 	if (pthread_mutex_clocklock(&write_lock, CLOCK_MONOTONIC, &ts) == 0) {
 		ws.fatal_signo = sig;
+		if (reason != LS_SNAP_DETACH)
+			lsp_threads_ending(true);
 		write_out(reason, true, false);
 		ws.final_done = true;
 		pthread_mutex_unlock(&write_lock);
@@ -574,6 +576,7 @@ lsp_writer_exec_failed(void)
 	pthread_mutex_lock(&write_lock);
 	ws.final_done = false;
 	lsp_reach_uncancel();
+	lsp_threads_ending(false);
 	pthread_mutex_unlock(&write_lock);
 	lsp_guard_leave();
 }

@@ -168,6 +168,9 @@ enum {
 	LS_THREAD_EXITED_UNJOINED,
 	LS_THREAD_JOINED,
 	LS_THREAD_DETACHED,
+	LS_THREAD_ENDED_PROCESS,	/* running, neither joined nor detached,
+					 * and the one that called exit (or
+					 * exec, or took the fatal signal) */
 	LS_THREAD_COUNT
 };
 

@@ -50,6 +50,7 @@ lsr_thread_state_name(unsigned state)
 {
 	static const char *const names[LS_THREAD_COUNT] = {
 		"running", "exited_unjoined", "joined", "detached",
+		"ended_process",
 	};
 
 	return state < LS_THREAD_COUNT ? names[state] : "unknown";

@@ -258,6 +258,20 @@ def test_threads():
           "running at exit, created from" in out, "text:\n" + out)
 
 
+def test_thread_exiter():
+    """threadlife exiter: a thread calls exit() while main waits and the
+    lingerer runs: the lingerer is a thread leak, the thread that ended
+    the process is not (state ended_process)."""
+    d = one_dump(run([victim("threadlife"), "exiter"], want_rc=0))
+    eq(sorted((t["name"], t["state"], t["leak"])
+              for t in report(d)["threads"]),
+       [("exiter", "ended_process", False), ("lingerer", "running", True)],
+       "the threads")
+    c = gate_json([d], "--fail-on", "thread", want_rc=1)
+    eq([(f["start_routine"], f["state"]) for f in findings(c, "thread")],
+       [("runner_main", "still running at exit")], "the thread findings")
+
+
 def grow_dump(mode, seconds="2.2"):
     return one_dump(run([victim("pattern"), mode, seconds],
                         env={"LEAKSPY_INTERVAL": "0.2"}, want_rc=0))

@@ -173,6 +173,26 @@ spawn_runner(void)
 	pthread_create(&t, NULL, runner_main, NULL);
 }
 
+/* exiter: ends the process with exit() once the lingerer runs, while
+ * main waits in pause(). */
+static void *
+exiter_main(void *a)
+{
+	(void)a;
+	pthread_setname_np(pthread_self(), "exiter");
+	sem_wait(&ready);
+	printf("ok\n");
+	exit(0);
+}
+
+static __attribute__((noinline)) void
+spawn_exiter(void)
+{
+	pthread_t t;
+
+	pthread_create(&t, NULL, exiter_main, NULL);
+}
+
 static __attribute__((noinline)) void
 main_alloc(void)
 {
@@ -301,6 +321,12 @@ main(int argc, char **argv)
 	sem_init(&named, 0, 0);
 	sem_init(&ready, 0, 0);
 	sem_init(&go, 0, 0);
+	if (argc == 2 && strcmp(argv[1], "exiter") == 0) {
+		spawn_runner();
+		spawn_exiter();
+		for (;;)
+			pause();
+	}
 	main_alloc();
 	joined = spawn_joined();
 	spawn_detached();
