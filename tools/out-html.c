@@ -4,8 +4,9 @@
  * page's style and script (tools/html/, embedded at build time with
  * their hashes for the Content-Security-Policy) and the report's data as
  * JSON inside it.  The layout of that data is described at the top of
- * tools/html/page.js, which reads it; what is big is packed there as
- * base64 of LEB128 numbers, decoded only when it is shown.
+ * tools/html/page.js (with page-site.js, the script that reads it); what
+ * is big is packed there as base64 of LEB128 numbers, decoded only when it
+ * is shown.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
