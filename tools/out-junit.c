@@ -100,7 +100,8 @@ failure(FILE *f, const struct lsr_finding *fi)
 	if (fi->nframes == 0)
 		fputs("(no stack)\n", f);
 	if (fi->via != NULL) {
-		fputs("allocated by ", f);
+		fputs(fi->kind == LSR_K_THREAD ? "created by " :
+		    "allocated by ", f);
 		xml(f, fi->via, false);
 		fputc('\n', f);
 	}

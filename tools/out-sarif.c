@@ -309,7 +309,8 @@ message(const struct lsr_check *c, const char *root,
 	char *what = lsr_finding_line(fi), *s;
 
 	s = lsr_xasprintf("%s: %s%s%s%s%s%s%s%s.", d->name ? d->name : "?", what,
-	    fi->via ? ", allocated by " : "", fi->via ? fi->via : "",
+	    fi->via ? fi->kind == LSR_K_THREAD ? ", created by " :
+	    ", allocated by " : "", fi->via ? fi->via : "",
 	    fn ? ", in " : "", fn ? fn : "",
 	    fi->retained_by ? ", retained by " : "",
 	    fi->retained_by ? fi->retained_by : "",

@@ -256,6 +256,12 @@ def test_threads():
     rc, out, err = gate([d], "--fail-on", "thread", want_rc=1)
     check("thread leak: 1 thread" in out and "running runner_main, still "
           "running at exit, created from" in out, "text:\n" + out)
+    # A thread is created, not allocated, in JUnit and SARIF.
+    for fmt, said in (("junit", "\ncreated by pthread_create\n"),
+                      ("sarif", ", created by pthread_create, in ")):
+        rc, out, err = gate([d], "--fail-on", "thread", want_rc=1, fmt=fmt)
+        check(said in out and "allocated by pthread" not in out,
+              "%s:\n%s" % (fmt, out))
 
 
 def test_thread_exiter():
