@@ -329,12 +329,42 @@ command_of(const struct lsr_dump *d)
 	return s;
 }
 
-static void free_frames(struct lsr_cframe *v, size_t n);
+static void finding_fini(struct lsr_finding *f);
 
-static bool
-same_str(const char *a, const char *b)
+/* By kind, allocation function (none first) and key: 0 for findings
+ * merge_lost makes one. */
+static int
+same_kind_via_key(const struct lsr_finding *a, const struct lsr_finding *b)
 {
-	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+	int d;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->via == NULL || b->via == NULL)
+		d = (a->via != NULL) - (b->via != NULL);
+	else
+		d = strcmp(a->via, b->via);
+	return d != 0 ? d : strcmp(a->key, b->key);
+}
+
+/* qsort: as same_kind_via_key, then the biggest first, then by the
+ * frames' lines, so that which stack a merged finding shows is always
+ * the same. */
+static int
+by_merge_order(const void *pa, const void *pb)
+{
+	const struct lsr_finding *a = pa, *b = pb;
+	int d = same_kind_via_key(a, b);
+	size_t i;
+
+	if (d != 0)
+		return d;
+	if (a->amount.bytes != b->amount.bytes)
+		return a->amount.bytes > b->amount.bytes ? -1 : 1;
+	for (i = 0; i < a->nframes && i < b->nframes; i++)
+		if (a->frames[i].line != b->frames[i].line)
+			return a->frames[i].line < b->frames[i].line ? -1 : 1;
+	return 0;
 }
 
 /*
@@ -343,49 +373,33 @@ same_str(const char *a, const char *b)
  * differ only in return addresses or lines (a loop the compiler unrolled,
  * a call repeated on the next line) are one, their amounts summed, shown
  * with the biggest one's stack.  A baseline's budget, which is per key,
- * then holds whatever a rebuild does to them.  From findings[first] on.
+ * then holds whatever a rebuild does to them.  From findings[first] on;
+ * the caller orders them afterwards.
  */
 static void
 merge_lost(struct lsr_check *c, size_t first)
 {
-	size_t i, j, n = first;
+	struct lsr_finding *v;
+	size_t n = c->nfindings - first, i, out = 0;
 
-	for (i = first; i < c->nfindings; i++) {
-		struct lsr_finding *f = &c->findings[i], *into = NULL;
-		uint64_t bytes, blocks;
-		unsigned stacks;
-
-		f->key = lsr_finding_key(f);
-		for (j = first; j < n && into == NULL; j++)
-			if (c->findings[j].kind == f->kind &&
-			    same_str(c->findings[j].via, f->via) &&
-			    strcmp(c->findings[j].key, f->key) == 0)
-				into = &c->findings[j];
-		if (into == NULL) {
-			f->stacks = 1;
-			if (n != i)
-				c->findings[n] = *f;
-			n++;
+	if (n == 0)
+		return;
+	v = c->findings + first;
+	for (i = 0; i < n; i++)
+		v[i].key = lsr_finding_key(&v[i]);
+	qsort(v, n, sizeof(*v), by_merge_order);
+	for (i = 0; i < n; i++) {
+		if (out > 0 && same_kind_via_key(&v[out - 1], &v[i]) == 0) {
+			v[out - 1].amount.bytes += v[i].amount.bytes;
+			v[out - 1].amount.blocks += v[i].amount.blocks;
+			v[out - 1].stacks++;
+			finding_fini(&v[i]);
 			continue;
 		}
-		bytes = into->amount.bytes + f->amount.bytes;
-		blocks = into->amount.blocks + f->amount.blocks;
-		stacks = into->stacks + 1;
-		if (f->amount.bytes > into->amount.bytes) {
-			struct lsr_finding t = *into;
-
-			*into = *f;
-			*f = t;
-		}
-		into->amount.bytes = bytes;
-		into->amount.blocks = blocks;
-		into->stacks = stacks;
-		free_frames(f->frames, f->nframes);
-		free_frames(f->alloc, f->nalloc);
-		free(f->via);
-		free(f->key);
+		v[out] = v[i];
+		v[out++].stacks = 1;
 	}
-	c->nfindings = n;
+	c->nfindings = first + out;
 }
 
 /* Order findings of one dump: by kind, then the biggest first. */
@@ -538,23 +552,26 @@ free_frames(struct lsr_cframe *v, size_t n)
 	free(v);
 }
 
+static void
+finding_fini(struct lsr_finding *f)
+{
+	free_frames(f->frames, f->nframes);
+	free_frames(f->alloc, f->nalloc);
+	free(f->retained_by);
+	free(f->thread_name);
+	free(f->thread_state);
+	free(f->thread_start);
+	free(f->via);
+	free(f->key);
+}
+
 void
 lsr_check_fini(struct lsr_check *c)
 {
 	size_t i;
 
-	for (i = 0; i < c->nfindings; i++) {
-		struct lsr_finding *f = &c->findings[i];
-
-		free_frames(f->frames, f->nframes);
-		free_frames(f->alloc, f->nalloc);
-		free(f->retained_by);
-		free(f->thread_name);
-		free(f->thread_state);
-		free(f->thread_start);
-		free(f->via);
-		free(f->key);
-	}
+	for (i = 0; i < c->nfindings; i++)
+		finding_fini(&c->findings[i]);
 	for (i = 0; i < c->ndumps; i++) {
 		free(c->dumps[i].path);
 		free(c->dumps[i].name);

@@ -90,7 +90,7 @@ struct lsr_finding {
 
 	char *via;		/* the allocation function, or NULL */
 	unsigned stacks;	/* lost at exit: the call stacks it sums,
-				 * which differ in lines only */
+				 * alike but for addresses and lines */
 	size_t nframes;
 	struct lsr_cframe *frames;	/* innermost first; the allocator's
 					 * own frames stripped */
