@@ -108,6 +108,10 @@ free_slow(void *p)
 	}
 	if (LS_UNLIKELY(lsp_is_boot_ptr(p)))
 		return;
+	if (lsp_unrecorded_slot(p)) {
+		lsp_real.free(p);
+		return;
+	}
 	if (LS_LIKELY(!lsp_guard)) {
 		int saved = errno;
 
@@ -216,7 +220,8 @@ realloc_slow(void *p, size_t n, unsigned api)
 	saved = errno;
 	/* Take the old block out first: once realloc moves it, its address
 	 * may be reused by another thread. */
-	had = !lsp_unrecorded(p) && lsp_record_take(p, &site, &old, &ep);
+	had = !lsp_unrecorded(p) && !lsp_unrecorded_slot(p) &&
+	    lsp_record_take(p, &site, &old, &ep);
 	errno = saved;
 	q = lsp_real.realloc(p, n);
 	if (q == NULL) {

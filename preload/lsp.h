@@ -446,35 +446,37 @@ lsp_filter_slot(const void *p)
 	return (unsigned)((uintptr_t)p >> 4) & ((1u << LSP_FILTER_BITS) - 1);
 }
 
-/* Set the bits of all slots but those of bootstrap blocks.  Start-up
- * only. */
+/* Start-up only (nothing is recorded yet): set the bits of all slots but
+ * bootstrap blocks'; keep bootstrap block p's clear for good. */
 void lsp_filter_open(void);
-
-/* Keep the bit of bootstrap block p clear for good, before or after
- * lsp_filter_open().  Start-up only (nothing is recorded yet). */
 void lsp_filter_pin(const void *p);
 
-/*
- * lsp_filter's summary: bit j is set while all 8 bits of lsp_filter's
- * byte j are (slots 8j to 8j+7, 128 bytes of address), so that the usual
- * free reads one of 8 cache lines, which stay in the first-level cache,
- * rather than one of the bitmap's 64, which a program that touches much
- * memory evicts (a tenth of sampled mode's cost on malloc-heavy).
- */
+/* The filter's summary: bit j is set while all 8 bits of lsp_filter's
+ * byte j are, so that the entry points read one of 8 cache lines, which
+ * stay in the first-level cache, not one of the bitmap's 64. */
 extern uint64_t lsp_filter_sum[(1u << LSP_FILTER_BITS) / 512]
     __attribute__((visibility("hidden")));
 
-/* True if p is certainly not a recorded block.  Hot path. */
+/* True if p is certainly not a recorded block, by the summary: the entry
+ * points' test.  Hot path. */
 static inline bool
 lsp_unrecorded(const void *p)
 {
 	unsigned i = lsp_filter_slot(p);
 
-	if ((__atomic_load_n(&lsp_filter_sum[i / 512], __ATOMIC_RELAXED) >>
-	    (i / 8 % 64)) & 1)
-		return true;
-	return (__atomic_load_n(&lsp_filter[i / 64], __ATOMIC_RELAXED) >>
-	    (i % 64)) & 1;
+	return (__atomic_load_n(&lsp_filter_sum[i / 512], __ATOMIC_RELAXED) >>
+	    (i / 8 % 64)) & 1;
+}
+
+/* Where lsp_unrecorded(p) is false, the same by p's own bit: the slow
+ * paths' test.  In full mode every block is recorded: false unread. */
+static inline bool
+lsp_unrecorded_slot(const void *p)
+{
+	unsigned i = lsp_filter_slot(p);
+
+	return lsp_cfg.sample != 0 && ((__atomic_load_n(&lsp_filter[i / 64],
+	    __ATOMIC_RELAXED) >> (i % 64)) & 1);
 }
 
 /* sites.c: the site as the writer sees it (the table's inside: sites.h). */

@@ -596,6 +596,13 @@ test_slices_owned(void)
 
 /* --- sampled mode --- */
 
+/* What the filter says of p: its summary, then its own bit. */
+static bool
+unrecorded(const void *p)
+{
+	return lsp_unrecorded(p) || lsp_unrecorded_slot(p);
+}
+
 /* The filter's bit is clear exactly while a block in its slot is
  * recorded; a sampled block's free takes back what its allocation
  * added; a thread's first draw takes no sample. */
@@ -608,20 +615,20 @@ test_sampled(void)
 	unsigned i, clear = 0;
 
 	lsp_cfg.sample = 4096;
-	LST_TRUE(!lsp_unrecorded(addr(300)));	/* closed: all clear */
+	LST_TRUE(!unrecorded(addr(300)));	/* closed: all clear */
 	lsp_filter_pin(addr_one_shard(1));
 	lsp_filter_open();
-	LST_TRUE(lsp_unrecorded(addr(300)));
-	LST_TRUE(!lsp_unrecorded(addr_one_shard(1)));
+	LST_TRUE(unrecorded(addr(300)));
+	LST_TRUE(!unrecorded(addr_one_shard(1)));
 
 	set_stack(25);
 	for (i = 0; i < N; i++)
 		lsp_record_alloc(addr(300 + 3 * i), 1 + i % 5000,
 		    LS_API_MALLOC);
 	for (i = 0; i < N; i++)
-		clear += !lsp_unrecorded(addr(300 + 3 * i));
+		clear += !unrecorded(addr(300 + 3 * i));
 	LST_EQ_U64(clear, N);
-	LST_TRUE(lsp_unrecorded(addr(301)));	/* a neighbour's slot */
+	LST_TRUE(unrecorded(addr(301)));	/* a neighbour's slot */
 	scan(&t);
 	LST_TRUE(lsp_site_get(25, &v));
 	LST_EQ_U64(t.bytes[25], v.live_bytes);
@@ -631,11 +638,11 @@ test_sampled(void)
 	for (i = 0; i < N; i++)
 		LST_TRUE(lsp_record_free(addr(300 + 3 * i)));
 	for (i = 0, clear = 0; i < N; i++)
-		clear += !lsp_unrecorded(addr(300 + 3 * i));
+		clear += !unrecorded(addr(300 + 3 * i));
 	LST_EQ_U64(clear, 0);
 	LST_EQ_U64(live_bytes(25), 0);
 	LST_EQ_U64(live_blocks(25), 0);
-	LST_TRUE(!lsp_unrecorded(addr_one_shard(1)));	/* still pinned */
+	LST_TRUE(!unrecorded(addr_one_shard(1)));	/* still pinned */
 	/* The summary is back to all set but the pinned slot's byte. */
 	LST_EQ_U64(lsp_filter_slot(addr_one_shard(1)), 0);
 	LST_EQ_U64(lsp_filter_sum[0], ~1ull);
